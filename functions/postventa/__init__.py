@@ -1,0 +1,1 @@
+"""Postventa: serverless post-purchase customer journeys on AWS."""

@@ -1,0 +1,59 @@
+"""Email through Amazon SES v2, always with the configuration set (engagement events) and tags."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from postventa.adapters.errors import SendRejected, SendThrottled
+from postventa.logic.render import RenderedEmail
+
+_THROTTLED = {"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException"}
+_REJECTED = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "AccountSuspendedException",
+    "SendingPausedException",
+    "BadRequestException",
+}
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def tag_value(value: str) -> str:
+    """SES tag values allow letters, digits, _ and - only, up to 256 characters."""
+    return _TAG_UNSAFE.sub("_", value)[:256] or "_"
+
+
+class SesEmailSender:
+    def __init__(self, client: Any, sender: str, configuration_set: str):
+        self._client = client
+        self._sender = sender
+        self._configuration_set = configuration_set
+
+    def send(self, *, to: str, email: RenderedEmail, tags: dict[str, str]) -> str:
+        try:
+            response = self._client.send_email(
+                FromEmailAddress=self._sender,
+                Destination={"ToAddresses": [to]},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                        "Body": {
+                            "Html": {"Data": email.html, "Charset": "UTF-8"},
+                            "Text": {"Data": email.text, "Charset": "UTF-8"},
+                        },
+                    }
+                },
+                ConfigurationSetName=self._configuration_set,
+                EmailTags=[{"Name": name, "Value": tag_value(value)} for name, value in tags.items()],
+            )
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in _THROTTLED:
+                raise SendThrottled(f"SES throttled the send ({code})") from error
+            if code in _REJECTED:
+                raise SendRejected(f"SES rejected the message ({code})") from error
+            raise
+        return str(response["MessageId"])

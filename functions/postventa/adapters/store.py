@@ -1,0 +1,151 @@
+"""DynamoDB single-table store: profiles, orders, journey entries, message log, pending waits.
+
+Keys: CUSTOMER#id holds the profile, entries, messages and waits of one customer; ORDER#id holds
+an order, indexed by customer (GSI1) for the order history.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from postventa.models.records import (
+    CustomerProfile,
+    JourneyEntry,
+    MessageRecord,
+    MessageStatus,
+    OrderRecord,
+    PendingWait,
+)
+
+Model = TypeVar("Model", bound=BaseModel)
+ANY_ORDER = "*"
+WAIT_RETENTION = timedelta(days=400)  # past the longest wait Step Functions allows (a year)
+
+
+def _customer(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+def _item(model: BaseModel, pk: str, sk: str, **extra: Any) -> dict[str, Any]:
+    data = model.model_dump(mode="json", exclude_none=True)
+    return {**data, "pk": pk, "sk": sk, **extra}
+
+
+def _model(cls: type[Model], item: dict[str, Any] | None) -> Model | None:
+    return cls.model_validate(item) if item else None
+
+
+def _conditional_failed(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+class Store:
+    def __init__(self, table: Any):
+        """table: a boto3 DynamoDB Table resource."""
+        self._table = table
+
+    # profiles
+    def get_profile(self, customer_id: str) -> CustomerProfile | None:
+        return _model(CustomerProfile, self._get(_customer(customer_id), "PROFILE"))
+
+    def put_profile(self, profile: CustomerProfile) -> None:
+        self._table.put_item(Item=_item(profile, _customer(profile.customer_id), "PROFILE"))
+
+    # orders
+    def get_order(self, order_id: str) -> OrderRecord | None:
+        return _model(OrderRecord, self._get(f"ORDER#{order_id}", "ORDER"))
+
+    def put_order(self, order: OrderRecord) -> None:
+        self._table.put_item(
+            Item=_item(
+                order,
+                f"ORDER#{order.order_id}",
+                "ORDER",
+                gsi1pk=_customer(order.customer_id),
+                gsi1sk=f"ORDER#{order.placed_at.isoformat()}",
+            )
+        )
+
+    def orders_of(self, customer_id: str) -> list[OrderRecord]:
+        response = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_customer(customer_id)))
+        return [OrderRecord.model_validate(item) for item in response["Items"]]
+
+    # journey entries
+    def claim_entry(self, entry: JourneyEntry) -> bool:
+        """True when this entry is new, or an earlier attempt claimed it but never started the execution."""
+        try:
+            self._table.put_item(
+                Item=_item(entry, _customer(entry.customer_id), f"ENTRY#{entry.journey}#{entry.trigger_id}"),
+                ConditionExpression=Attr("pk").not_exists() | Attr("execution_arn").not_exists(),
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def save_entry(self, entry: JourneyEntry) -> None:
+        self._table.put_item(Item=_item(entry, _customer(entry.customer_id), f"ENTRY#{entry.journey}#{entry.trigger_id}"))
+
+    def entries_of(self, customer_id: str) -> list[JourneyEntry]:
+        return self._query(JourneyEntry, _customer(customer_id), "ENTRY#")
+
+    # message log
+    def claim_message(self, message: MessageRecord) -> MessageRecord | None:
+        """Write the message once; if it is already there, return what is stored instead."""
+        item = _item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
+        try:
+            self._table.put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
+        except ClientError as error:
+            if _conditional_failed(error):
+                return _model(MessageRecord, self._get(item["pk"], item["sk"]))
+            raise
+        return None
+
+    def save_message(self, message: MessageRecord) -> None:
+        self._table.put_item(Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"))
+
+    def release_message(self, message: MessageRecord) -> None:
+        """Drop a claim whose send never happened (throttled), so the retry may send."""
+        self._table.delete_item(
+            Key={"pk": _customer(message.customer_id), "sk": f"MESSAGE#{message.message_id}"},
+            ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value),
+        )
+
+    def messages_of(self, customer_id: str) -> list[MessageRecord]:
+        return self._query(MessageRecord, _customer(customer_id), "MESSAGE#")
+
+    # waits
+    def put_wait(self, wait: PendingWait) -> None:
+        expires = int((wait.registered_at + WAIT_RETENTION).timestamp())
+        self._table.put_item(Item=_item(wait, _customer(wait.customer_id), self._wait_key(wait), expires_at=expires))
+
+    def delete_wait(self, wait: PendingWait) -> None:
+        self._table.delete_item(Key={"pk": _customer(wait.customer_id), "sk": self._wait_key(wait)})
+
+    def waits_for(self, customer_id: str, order_id: str | None, event: str) -> list[PendingWait]:
+        prefixes = {f"WAIT#{ANY_ORDER}#{event}#", f"WAIT#{order_id or ANY_ORDER}#{event}#"}
+        return [wait for prefix in sorted(prefixes) for wait in self._query(PendingWait, _customer(customer_id), prefix)]
+
+    @staticmethod
+    def _wait_key(wait: PendingWait) -> str:
+        return f"WAIT#{wait.order_id or ANY_ORDER}#{wait.event}#{wait.execution_id}#{wait.step}"
+
+    # plumbing
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        return self._table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+
+    def _query(self, cls: type[Model], pk: str, sk_prefix: str) -> list[Model]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix)}
+        while True:
+            response = self._table.query(ConsistentRead=True, **kwargs)
+            items.extend(response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return [cls.model_validate(item) for item in items]
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

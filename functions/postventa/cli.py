@@ -1,0 +1,85 @@
+"""The postventa command line: simulate, journeys validate, schemas export."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from pathlib import Path
+
+# The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
+LOCAL_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "postventa",
+    "POWERTOOLS_METRICS_NAMESPACE": "Postventa",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+}
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    for key, value in LOCAL_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    # Powertools warns when metrics are disabled or a Lambda context is fake: expected locally.
+    warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
+    from postventa.local.simulate import DEMO_EVENTS, format_timeline, read_events, run_simulation, write_jsonl
+
+    result = run_simulation(read_events(args.events or DEMO_EVENTS))
+    print(format_timeline(result))
+    if args.out:
+        write_jsonl(result, args.out)
+        print(f"\nTimeline written to {args.out} ({len(result.timeline)} lines)")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from postventa.journeys.loader import DEFINITIONS, JourneyError, load_journeys
+
+    try:
+        journeys = load_journeys(args.path or DEFINITIONS)
+    except JourneyError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return 1
+    for journey in journeys.values():
+        print(f"ok  {journey.name} v{journey.version}: {len(journey.all_steps())} steps")
+    return 0
+
+
+def _export_schemas(args: argparse.Namespace) -> int:
+    from postventa.models.schemas import export_schemas
+
+    for path in export_schemas(args.dir):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="postventa", description="Post-purchase customer journeys on AWS.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    simulate = commands.add_parser("simulate", help="play events through the journeys locally, on a virtual clock")
+    simulate.add_argument("--events", type=Path, help="EventBridge events: a JSON array or JSON lines (default: the demo)")
+    simulate.add_argument("--out", type=Path, help="write the timeline as JSON lines, one object per message or decision")
+    simulate.set_defaults(run=_simulate)
+
+    journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(dest="action", required=True)
+    validate = journeys.add_parser("validate", help="check journey files, naming file, step and problem")
+    validate.add_argument("path", nargs="?", type=Path, help="a journey file or a folder of them")
+    validate.set_defaults(run=_validate)
+
+    schemas = commands.add_parser("schemas", help="event contract").add_subparsers(dest="action", required=True)
+    export = schemas.add_parser("export", help="write the JSON Schema of each detail-type")
+    export.add_argument("--dir", type=Path, default=Path("events/schemas"))
+    export.set_defaults(run=_export_schemas)
+
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

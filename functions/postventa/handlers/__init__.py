@@ -1,0 +1,1 @@
+"""Thin Lambda entry points: parse, call one service, map the result."""

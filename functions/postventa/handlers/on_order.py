@@ -1,0 +1,25 @@
+"""EventBridge -> SQS ingest queue -> here: each record is one storefront event."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.wiring import wiring
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    # Invalid events go to their dead-letter queue inside; anything raised here is retried by SQS.
+    return wiring().order_events.handle(record.body)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    wiring().register_context(context)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

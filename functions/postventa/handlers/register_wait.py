@@ -1,0 +1,18 @@
+"""A journey's wait_for_event step (callback Task): store the task token until the event arrives."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from postventa.handlers.observability import logger, tracer
+from postventa.handlers.wiring import wiring
+from postventa.services.waits import WaitRequest
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@event_parser(model=WaitRequest)
+def lambda_handler(event: WaitRequest, context: LambdaContext) -> dict[str, Any]:
+    # Registering twice is harmless (same item; a second resume is refused), so no idempotency layer.
+    return wiring().wait_registrar.register(event)

@@ -1,0 +1,152 @@
+"""Builds each handler's service once per cold start, from the one Settings model.
+
+Tests and ``postventa simulate`` install their own Wiring (a moto session, the local engine as
+the Step Functions client, a decision collector) with ``install``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from postventa.adapters.email import SesEmailSender
+from postventa.adapters.queues import InvalidEventQueue
+from postventa.adapters.secrets import read_secret
+from postventa.adapters.store import Store
+from postventa.adapters.workflows import JourneyWorkflows
+from postventa.handlers.observability import log_decision
+from postventa.journeys.loader import load_journeys
+from postventa.journeys.model import Journey
+from postventa.logic.links import LinkSigner
+from postventa.logic.render import EmailRenderer
+from postventa.models.records import Decision
+from postventa.models.settings import Settings
+from postventa.services.order_events import OrderEventService
+from postventa.services.steps import StepRequest, StepRunner
+from postventa.services.waits import WaitRegistrar
+
+IDEMPOTENCY_SECONDS = 60 * 60 * 48  # longer than EventBridge (24 h) and Step Functions retries
+
+
+class Wiring:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stepfunctions: Any = None,
+        emit: Callable[[Decision], None] = log_decision,
+        journeys: dict[str, Journey] | None = None,
+    ):
+        self.settings = settings
+        self._stepfunctions = stepfunctions
+        self._emit = emit
+        self._journeys = journeys
+        self._idempotency_configs: list[IdempotencyConfig] = []
+        self._lambda_context: Any = None
+
+    @cached_property
+    def journeys(self) -> dict[str, Journey]:
+        return self._journeys if self._journeys is not None else load_journeys()
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(boto3.resource("dynamodb").Table(self.settings.table_name))
+
+    @cached_property
+    def workflows(self) -> JourneyWorkflows:
+        client = self._stepfunctions or boto3.client("stepfunctions")
+        return JourneyWorkflows(client, self.settings.state_machines)
+
+    def once(self, key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Powertools Idempotency keyed on `key` (a JMESPath into the argument named event)."""
+        config = IdempotencyConfig(
+            event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS, response_hook=self._replayed
+        )
+        if self._lambda_context is not None:
+            config.register_lambda_context(self._lambda_context)
+        self._idempotency_configs.append(config)
+        # A persistence layer keeps the key settings of the first function it serves: one each.
+        persistence = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name)
+        return idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
+
+    def register_context(self, context: Any) -> None:
+        """Lets an interrupted invocation's in-progress record expire with the invocation, not days later."""
+        self._lambda_context = context
+        for config in self._idempotency_configs:
+            config.register_lambda_context(context)
+
+    @cached_property
+    def order_events(self) -> OrderEventService:
+        return OrderEventService(
+            store=self.store,
+            workflows=self.workflows,
+            invalid_events=InvalidEventQueue(boto3.client("sqs"), self.settings.invalid_events_queue_url),
+            journeys=self.journeys,
+            emit=self._emit,
+            once=self.once("event_id"),
+        )
+
+    @cached_property
+    def step_runner(self) -> StepRunner:
+        settings = self.settings
+        return StepRunner(
+            store=self.store,
+            email=SesEmailSender(boto3.client("sesv2"), settings.sender, settings.configuration_set),
+            renderer=EmailRenderer(settings.default_locale),
+            links=LinkSigner(read_secret(settings.link_signing_secret_id), settings.links_base_url),
+            journeys=self.journeys,
+            shop_name=settings.shop_name,
+            support_email=settings.support_email,
+        )
+
+    @cached_property
+    def run_step_once(self) -> Callable[..., Any]:
+        runner = self.step_runner
+
+        def run_step(event: StepRequest) -> dict[str, Any]:
+            return runner.run(event)
+
+        return self.once("[execution_id, step]")(run_step)
+
+    @cached_property
+    def wait_registrar(self) -> WaitRegistrar:
+        return WaitRegistrar(store=self.store, workflows=self.workflows)
+
+    def _replayed(self, response: Any, record: DataRecord) -> Any:
+        """Powertools calls this when it answers from the idempotency table instead of running again."""
+        if isinstance(response, dict) and "event_id" in response:
+            first = next(iter(response["decisions"]), {})
+            self._emit(
+                Decision(
+                    at=response["received_at"],
+                    kind="duplicate",
+                    event_id=response["event_id"],
+                    customer_id=first.get("customer_id"),
+                    reason="event delivered again: already processed, nothing repeated",
+                )
+            )
+        return response
+
+
+_wiring: Wiring | None = None
+
+
+def wiring() -> Wiring:
+    global _wiring
+    if _wiring is None:
+        _wiring = Wiring(Settings())  # type: ignore[call-arg]  # fields come from the environment
+    return _wiring
+
+
+def install(custom: Wiring | None) -> None:
+    global _wiring
+    _wiring = custom

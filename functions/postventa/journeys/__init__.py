@@ -1,0 +1,1 @@
+"""Journeys as data: the YAML model, its loader, and the compiler to Amazon States Language."""

@@ -1,0 +1,207 @@
+"""The journey definition: one YAML file, validated here, the single source for the compiler,
+the runtime handlers and the local engine."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from postventa.models.events import DetailType
+
+_DURATION = re.compile(r"^(?P<value>\d+)\s*(?P<unit>[smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.match(value.strip())
+        if not match:
+            raise ValueError(f"{value!r} is not a duration: write a whole number and a unit, e.g. 30m, 12h, 3d, 2w")
+        return timedelta(seconds=int(match["value"]) * _UNIT_SECONDS[match["unit"]])
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Operator(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    IN = "in"
+    NOT_IN = "not_in"
+    CONTAINS = "contains"
+    EXISTS = "exists"
+
+
+class Condition(_Strict):
+    """``field`` is a dotted path into the decision context (customer.*, order.*)."""
+
+    field: str = Field(pattern=r"^[a-z_]+(\.[a-z_0-9]+)+$")
+    op: Operator
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_operator(self) -> Condition:
+        if self.op in (Operator.IN, Operator.NOT_IN) and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op.value} needs a list value")
+        if self.op is Operator.EXISTS and not isinstance(self.value, bool):
+            raise ValueError("op exists needs value true or false")
+        return self
+
+
+class Purpose(StrEnum):
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+
+
+class SendAction(_Strict):
+    channel: Channel
+    template: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    purpose: Purpose
+
+
+class SendStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    send: SendAction
+
+
+class WaitStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    wait: Duration
+
+    @field_validator("wait")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("a wait must be longer than zero")
+        return value
+
+
+class Branch(_Strict):
+    """What runs after a wait_for_event resolves, then whether the journey goes on or ends."""
+
+    steps: list[Step] = Field(default_factory=list)
+    then: Literal["continue", "end"] = "continue"
+
+
+class WaitForEventAction(_Strict):
+    event: DetailType
+    same_order: bool = Field(default=True, description="Only an event for the order that started the journey")
+    timeout: Duration
+    on_event: Branch = Field(default_factory=Branch)
+    on_timeout: Branch = Field(default_factory=Branch)
+
+    @field_validator("timeout")
+    @classmethod
+    def _within_step_functions_limit(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(days=365):
+            raise ValueError("timeout must be between 1s and 365d (Step Functions runs at most a year)")
+        return value
+
+
+class WaitForEventStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    wait_for_event: WaitForEventAction
+
+
+def _step_kind(value: Any) -> str | None:
+    keys = set(value) if isinstance(value, dict) else {k for k in ("send", "wait", "wait_for_event") if hasattr(value, k)}
+    kinds = keys & {"send", "wait", "wait_for_event"}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+Step = Annotated[
+    Annotated[SendStep, Tag("send")] | Annotated[WaitStep, Tag("wait")] | Annotated[WaitForEventStep, Tag("wait_for_event")],
+    Discriminator(
+        _step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step needs an id and exactly one of: send, wait, wait_for_event",
+    ),
+]
+
+
+for _model in (Branch, WaitForEventAction, WaitForEventStep):
+    _model.model_rebuild()
+
+
+class Trigger(_Strict):
+    event: DetailType
+    conditions: list[Condition] = Field(default_factory=list, description="All must hold to enter")
+
+
+class EntryRule(StrEnum):
+    ONCE_PER_ORDER = "once_per_order"
+    ONCE_PER_CUSTOMER = "once_per_customer"
+
+
+class ExitGoal(_Strict):
+    event: DetailType
+    same_order: bool = True
+
+
+class Journey(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
+    version: int = Field(ge=1)
+    description: str = ""
+    trigger: Trigger
+    entry: EntryRule = EntryRule.ONCE_PER_ORDER
+    exit_on: list[ExitGoal] = Field(default_factory=list)
+    steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _step_ids_unique(self) -> Journey:
+        seen: set[str] = set()
+        for step in self.all_steps():
+            if step.id in seen:
+                raise ValueError(f"step id {step.id!r} is used twice: each step needs its own id")
+            seen.add(step.id)
+        return self
+
+    def all_steps(self) -> list[SendStep | WaitStep | WaitForEventStep]:
+        """Every step, nested branches included, in document order."""
+        found: list[SendStep | WaitStep | WaitForEventStep] = []
+
+        def walk(steps: list[Any]) -> None:
+            for step in steps:
+                found.append(step)
+                if isinstance(step, WaitForEventStep):
+                    walk(step.wait_for_event.on_event.steps)
+                    walk(step.wait_for_event.on_timeout.steps)
+
+        walk(self.steps)
+        return found
+
+    def step(self, step_id: str) -> SendStep | WaitStep | WaitForEventStep:
+        for step in self.all_steps():
+            if step.id == step_id:
+                return step
+        raise KeyError(f"journey {self.name} has no step {step_id!r}")
+
+    def exits_on(self, event: DetailType) -> ExitGoal | None:
+        return next((goal for goal in self.exit_on if goal.event == event), None)

@@ -1,0 +1,260 @@
+"""postventa simulate: the real handlers against moto in-process, journeys on the local engine.
+
+Events go through the same path as in AWS: each EventBridge event is wrapped in an SQS record
+for on_order; journeys run their compiled ASL; run_step sends through moto's SES v2. The
+timeline is read back from what was stored (message log, dead-letter queue) and decided.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from pydantic import AwareDatetime, BaseModel
+
+from postventa.handlers import on_order, register_wait, run_step
+from postventa.handlers.wiring import Wiring, install
+from postventa.journeys.compiler import compile_journey
+from postventa.journeys.loader import load_journeys
+from postventa.journeys.model import Journey
+from postventa.local.engine import LocalStepFunctions
+from postventa.models.records import Decision
+from postventa.models.settings import Settings
+
+DEMO_EVENTS = Path(__file__).with_name("demo_events.json")
+RUN_STEP_ARN = "arn:aws:lambda:local:000000000000:function:postventa-run-step"
+REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-register-wait"
+LOCAL_SETTINGS = {
+    "table_name": "postventa",
+    "idempotency_table_name": "postventa-idempotency",
+    "invalid_events_queue_url": "",  # filled in once moto made the queue
+    "sender": "Postventa Demo Shop <orders@shop.example>",
+    "configuration_set": "postventa",
+    "links_base_url": "https://shop.example/postventa",
+    "link_signing_secret_id": "postventa/link-signing",
+}
+
+
+class TimelineEntry(BaseModel):
+    """One line of the timeline: a message (sent, suppressed, failed) or a decision on an event."""
+
+    at: AwareDatetime
+    day: int
+    kind: str
+    customer_id: str | None = None
+    journey: str | None = None
+    step: str | None = None
+    channel: str | None = None
+    subject: str | None = None
+    outcome: str
+    reason: str | None = None
+    event_id: str | None = None
+
+
+@dataclass
+class SimulationResult:
+    timeline: list[TimelineEntry]
+    summary: dict[str, Any]
+    executions: dict[str, list[str]]  # execution name -> states entered, for the fidelity test
+
+
+@dataclass
+class _FakeLambdaContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "local"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """A JSON array, or JSON lines, of EventBridge events as they arrive on the bus."""
+    text = path.read_text(encoding="utf-8").strip()
+    if text.startswith("["):
+        events = json.loads(text)
+    else:
+        events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if not all(isinstance(event, dict) for event in events):
+        raise ValueError(f"{path}: every event must be a JSON object")
+    return events
+
+
+def _event_time(event: dict[str, Any]) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(event.get("time", "")).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    return moment if moment and moment.tzinfo else datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def _sqs_batch(event: dict[str, Any], index: int) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"local-{index}",
+                "receiptHandle": f"local-{index}",
+                "body": json.dumps(event),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:local:000000000000:postventa-ingest",
+                "awsRegion": "local",
+            }
+        ]
+    }
+
+
+def _provision(settings: dict[str, Any]) -> dict[str, Any]:
+    """What the CDK stack creates, made in moto."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=settings["table_name"],
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    dynamodb.create_table(
+        TableName=settings["idempotency_table_name"],
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    queue_url = boto3.client("sqs").create_queue(QueueName="postventa-invalid-events")["QueueUrl"]
+    ses = boto3.client("sesv2")
+    ses.create_email_identity(EmailIdentity="shop.example")
+    ses.create_configuration_set(ConfigurationSetName=settings["configuration_set"])
+    boto3.client("secretsmanager").create_secret(Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key")
+    return {**settings, "invalid_events_queue_url": queue_url}
+
+
+def _dead_letters(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    found = []
+    while True:
+        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        messages = response.get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            found.append(message)
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def run_simulation(events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None) -> SimulationResult:
+    journeys = journeys if journeys is not None else load_journeys()
+    ordered = sorted(enumerate(events), key=lambda pair: (_event_time(pair[1]), pair[0]))
+    started_wall = time.perf_counter()
+    with mock_aws():
+        settings_values = _provision(dict(LOCAL_SETTINGS))
+        handlers = {RUN_STEP_ARN: run_step.lambda_handler, REGISTER_WAIT_ARN: register_wait.lambda_handler}
+
+        def invoke(function_arn: str, payload: dict[str, Any]) -> Any:
+            name = function_arn.rsplit(":", 1)[-1]
+            return handlers[function_arn](payload, _FakeLambdaContext(name))
+
+        start = _event_time(ordered[0][1]) if ordered else datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+        engine = LocalStepFunctions(start=start, invoke=invoke)
+        state_machines = {
+            name: engine.create_state_machine(
+                name=f"postventa-{name}",
+                definition=json.dumps(
+                    compile_journey(journey, run_step_arn=RUN_STEP_ARN, register_wait_arn=REGISTER_WAIT_ARN)
+                ),
+            )["stateMachineArn"]
+            for name, journey in journeys.items()
+        }
+        settings = Settings(**settings_values, state_machines=state_machines)
+        decisions: list[Decision] = []
+        wiring = Wiring(settings, stepfunctions=engine, emit=decisions.append, journeys=journeys)
+        install(wiring)
+        try:
+            for index, event in ordered:
+                engine.run_until(_event_time(event))
+                on_order.lambda_handler(_sqs_batch(event, index), _FakeLambdaContext("postventa-on-order"))
+            engine.run_until_idle()
+            customers = sorted({d.customer_id for d in decisions if d.customer_id})
+            messages = [message for customer in customers for message in wiring.store.messages_of(customer)]
+            dead = _dead_letters(settings.invalid_events_queue_url)
+        finally:
+            install(None)
+
+    timeline = [
+        TimelineEntry(
+            at=m.at, day=0, kind="message", customer_id=m.customer_id, journey=m.journey, step=m.step,
+            channel=m.channel, subject=m.subject, outcome=m.status.value, reason=m.reason,
+        )
+        for m in messages
+    ] + [
+        TimelineEntry(
+            at=d.at, day=0, kind="decision", customer_id=d.customer_id, journey=d.journey,
+            outcome=d.kind, reason=d.reason, event_id=d.event_id,
+        )
+        for d in decisions
+    ]
+    timeline.sort(key=lambda entry: (entry.at, entry.kind != "decision"))
+    timeline = [entry.model_copy(update={"day": (entry.at - start) // timedelta(days=1)}) for entry in timeline]
+
+    outcomes = Counter(entry.outcome for entry in timeline if entry.kind == "message")
+    sent = outcomes.get("sent", 0)
+    summary = {
+        "events": len(events),
+        "invalid_events_in_dead_letter_queue": len(dead),
+        "duplicates_ignored": sum(1 for d in decisions if d.kind == "duplicate"),
+        "journeys_started": sum(1 for d in decisions if d.kind == "started"),
+        "journeys_ended_by_exit_goal": sum(1 for d in decisions if d.kind == "ended"),
+        "messages": dict(sorted(outcomes.items())),
+        "suppressed_by_reason": dict(
+            Counter(e.reason for e in timeline if e.kind == "message" and e.outcome == "suppressed")
+        ),
+        "state_transitions": len(engine.transitions),
+        "transitions_per_message_sent": round(len(engine.transitions) / sent, 2) if sent else None,
+        "simulated_days": (engine.now - start) // timedelta(days=1),
+        "wall_seconds": round(time.perf_counter() - started_wall, 2),
+    }
+    executions = {execution.name: execution.path for execution in engine.executions.values()}
+    return SimulationResult(timeline=timeline, summary=summary, executions=executions)
+
+
+def format_timeline(result: SimulationResult) -> str:
+    header = f"{'day':>4}  {'time (UTC)':<16}  {'customer':<20}  {'journey':<14}  {'step':<24}  {'channel':<7}  {'outcome':<10}  subject / reason"
+    lines = [header, "-" * len(header)]
+    for entry in result.timeline:
+        customer = (entry.customer_id or "-")[:20]
+        detail = entry.subject or ""
+        if entry.reason:
+            detail = f"{detail}  ({entry.reason})" if detail else entry.reason
+        lines.append(
+            f"{entry.day:>4}  {entry.at:%Y-%m-%d %H:%M}  {customer:<20}  {(entry.journey or '-'):<14}  "
+            f"{(entry.step or '-'):<24}  {(entry.channel or '-'):<7}  {entry.outcome:<10}  {detail}"
+        )
+    lines.append("")
+    lines.append("Summary")
+    for key, value in result.summary.items():
+        lines.append(f"  {key.replace('_', ' ')}: {value}")
+    return "\n".join(lines)
+
+
+def write_jsonl(result: SimulationResult, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for entry in result.timeline:
+            out.write(entry.model_dump_json(exclude_none=True) + "\n")

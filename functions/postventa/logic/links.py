@@ -1,0 +1,35 @@
+"""Signed, expiring links (survey answers, unsubscribe): HMAC through itsdangerous."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+LINK_MAX_AGE_SECONDS = 60 * 60 * 24 * 90  # a survey or unsubscribe link still works three months later
+
+
+class InvalidLink(ValueError):
+    pass
+
+
+class LinkSigner:
+    def __init__(self, secret: str, base_url: str):
+        self._serializer = URLSafeTimedSerializer(secret, salt="postventa-links")
+        self._base_url = base_url.rstrip("/")
+
+    def link(self, action: str, **claims: Any) -> str:
+        token = self._serializer.dumps({"action": action, **claims})
+        return f"{self._base_url}/{action}?{urlencode({'t': token})}"
+
+    def verify(self, token: str, action: str, max_age: int = LINK_MAX_AGE_SECONDS) -> dict[str, Any]:
+        try:
+            claims = self._serializer.loads(token, max_age=max_age)
+        except SignatureExpired as error:
+            raise InvalidLink("this link has expired") from error
+        except BadSignature as error:
+            raise InvalidLink("this link is not valid") from error
+        if not isinstance(claims, dict) or claims.get("action") != action:
+            raise InvalidLink("this link is not valid")
+        return claims

@@ -1,0 +1,1 @@
+"""Pydantic models at every edge: inbound events, stored records, settings."""

@@ -1,0 +1,135 @@
+"""Postventa's own event contract (detail-types on the custom bus), version 1.
+
+Every detail model is versioned by its ``schema_version`` field; a breaking change adds a
+V2 model beside the V1 one instead of editing it. ``postventa schemas export`` writes the
+JSON Schema of each into events/schemas/.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from postventa.models.common import CurrencyCode, ExternalId, Money, TimezoneName
+
+
+class DetailType(StrEnum):
+    ORDER_PLACED = "Order Placed"
+    ORDER_FULFILLED = "Order Fulfilled"
+    ORDER_REFUNDED = "Order Refunded"
+    ORDER_CANCELLED = "Order Cancelled"
+    CUSTOMER_UPDATED = "Customer Updated"
+
+
+class ConsentState(StrEnum):
+    SUBSCRIBED = "subscribed"
+    NOT_SUBSCRIBED = "not_subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+class _Detail(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CustomerV1(_Detail):
+    id: ExternalId
+    email: EmailStr | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    locale: str | None = Field(default=None, description="BCP 47 tag, e.g. en or es-MX")
+    timezone: TimezoneName | None = Field(default=None, description="IANA name, e.g. America/Chicago")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    birthday: date | None = None
+    email_marketing: ConsentState | None = Field(
+        default=None, description="Consent to marketing email; None keeps what is stored"
+    )
+
+
+class LineItemV1(_Detail):
+    sku: str | None = None
+    product_id: ExternalId | None = None
+    name: str = Field(min_length=1)
+    quantity: int = Field(ge=1)
+    unit_price: Money
+    categories: list[str] = Field(default_factory=list)
+
+
+class OrderPlacedV1(_Detail):
+    schema_version: Literal["1"] = "1"
+    order_id: ExternalId
+    order_number: str | None = Field(default=None, description="What the customer sees, e.g. #1001")
+    placed_at: AwareDatetime
+    customer: CustomerV1
+    currency: CurrencyCode
+    total: Money
+    items: list[LineItemV1] = Field(min_length=1)
+    status_url: str | None = None
+
+
+class OrderFulfilledV1(_Detail):
+    schema_version: Literal["1"] = "1"
+    order_id: ExternalId
+    customer_id: ExternalId | None = Field(default=None, description="Looked up from the order if absent")
+    fulfilled_at: AwareDatetime
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+class OrderRefundedV1(_Detail):
+    schema_version: Literal["1"] = "1"
+    order_id: ExternalId
+    customer_id: ExternalId | None = None
+    refunded_at: AwareDatetime
+    amount: Money | None = None
+
+
+class OrderCancelledV1(_Detail):
+    schema_version: Literal["1"] = "1"
+    order_id: ExternalId
+    customer_id: ExternalId | None = None
+    cancelled_at: AwareDatetime
+    reason: str | None = None
+
+
+class CustomerUpdatedV1(_Detail):
+    schema_version: Literal["1"] = "1"
+    customer: CustomerV1
+    updated_at: AwareDatetime
+
+
+OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
+EventDetail = OrderEventDetail | CustomerUpdatedV1
+
+DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
+    DetailType.ORDER_PLACED: OrderPlacedV1,
+    DetailType.ORDER_FULFILLED: OrderFulfilledV1,
+    DetailType.ORDER_REFUNDED: OrderRefundedV1,
+    DetailType.ORDER_CANCELLED: OrderCancelledV1,
+    DetailType.CUSTOMER_UPDATED: CustomerUpdatedV1,
+}
+
+
+class InboundEvent(BaseModel):
+    """One event from either contract, normalized: what on_order decides on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    source: str
+    detail_type: DetailType
+    received_at: AwareDatetime
+    detail: Annotated[EventDetail, Field(union_mode="left_to_right")]
+
+    @property
+    def order_id(self) -> str | None:
+        return getattr(self.detail, "order_id", None)
+
+    @property
+    def customer_id(self) -> str | None:
+        customer = getattr(self.detail, "customer", None)
+        return customer.id if customer else getattr(self.detail, "customer_id", None)

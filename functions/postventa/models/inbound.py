@@ -1,0 +1,126 @@
+"""EventBridge envelopes for both contracts, parsed in one Powertools Parser call.
+
+``parse_inbound`` turns a raw EventBridge event (ours or Shopify's partner source) into one
+InboundEvent, or raises InvalidEvent naming each bad field and why.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import Field, ValidationError
+
+from postventa.models.events import (
+    CustomerUpdatedV1,
+    DetailType,
+    InboundEvent,
+    OrderCancelledV1,
+    OrderFulfilledV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+)
+from postventa.models.shopify import ShopifyWebhookDetail
+
+SHOPIFY_DETAIL_TYPE = "shopifyWebhook"
+
+
+class InvalidEvent(ValueError):
+    """The event can never be processed as sent; ``reason`` says which field and why."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class OrderPlacedEvent(EventBridgeModel):
+    detail_type: Literal["Order Placed"] = Field(alias="detail-type")
+    detail: OrderPlacedV1
+
+
+class OrderFulfilledEvent(EventBridgeModel):
+    detail_type: Literal["Order Fulfilled"] = Field(alias="detail-type")
+    detail: OrderFulfilledV1
+
+
+class OrderRefundedEvent(EventBridgeModel):
+    detail_type: Literal["Order Refunded"] = Field(alias="detail-type")
+    detail: OrderRefundedV1
+
+
+class OrderCancelledEvent(EventBridgeModel):
+    detail_type: Literal["Order Cancelled"] = Field(alias="detail-type")
+    detail: OrderCancelledV1
+
+
+class CustomerUpdatedEvent(EventBridgeModel):
+    detail_type: Literal["Customer Updated"] = Field(alias="detail-type")
+    detail: CustomerUpdatedV1
+
+
+class ShopifyWebhookEvent(EventBridgeModel):
+    detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
+    detail: ShopifyWebhookDetail
+
+
+InboundEnvelope = Annotated[
+    OrderPlacedEvent
+    | OrderFulfilledEvent
+    | OrderRefundedEvent
+    | OrderCancelledEvent
+    | CustomerUpdatedEvent
+    | ShopifyWebhookEvent,
+    Field(discriminator="detail_type"),
+]
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per problem: the field's path in the event, then why."""
+    problems = []
+    for item in error.errors(include_url=False):
+        path = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        problems.append(f"{path or 'event'}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def parse_inbound(raw: Any) -> InboundEvent:
+    if not isinstance(raw, dict):
+        raise InvalidEvent("event: expected a JSON object as EventBridge delivers it")
+    try:
+        envelope = parse(event=raw, model=InboundEnvelope)
+    except ValidationError as error:
+        raise InvalidEvent(describe_validation_error(error)) from error
+    except Exception as error:  # Powertools wraps validation errors in its own type
+        cause = error.__cause__
+        if isinstance(cause, ValidationError):
+            raise InvalidEvent(describe_validation_error(cause)) from error
+        raise InvalidEvent(f"event: {error}") from error
+
+    if isinstance(envelope, ShopifyWebhookEvent):
+        try:
+            detail = envelope.detail.to_contract(envelope.time)
+        except (ValidationError, ValueError) as error:
+            reason = describe_validation_error(error) if isinstance(error, ValidationError) else str(error)
+            raise InvalidEvent(f"detail.payload: {reason}") from error
+        topic = envelope.detail.metadata["X-Shopify-Topic"]
+        detail_type = _SHOPIFY_TOPIC_TYPES[topic]
+    else:
+        detail = envelope.detail
+        detail_type = DetailType(envelope.detail_type)
+    return InboundEvent(
+        event_id=envelope.id,
+        source=envelope.source,
+        detail_type=detail_type,
+        received_at=envelope.time,
+        detail=detail,
+    )
+
+
+_SHOPIFY_TOPIC_TYPES = {
+    "orders/create": DetailType.ORDER_PLACED,
+    "orders/fulfilled": DetailType.ORDER_FULFILLED,
+    "orders/cancelled": DetailType.ORDER_CANCELLED,
+    "refunds/create": DetailType.ORDER_REFUNDED,
+    "customers/update": DetailType.CUSTOMER_UPDATED,
+}

@@ -1,0 +1,25 @@
+"""The one typed settings model, read from the environment once per cold start."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from postventa.models.common import TimezoneName
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="POSTVENTA_", frozen=True)
+
+    table_name: str
+    idempotency_table_name: str
+    invalid_events_queue_url: str
+    state_machines: dict[str, str] = Field(default_factory=dict, description="journey name -> state machine ARN")
+    sender: str = Field(description='From address, e.g. "Shop <orders@shop.example>"')
+    configuration_set: str
+    links_base_url: str = Field(description="Public base URL of the preference centre; links are signed")
+    link_signing_secret_id: str
+    shop_name: str = "Postventa Demo Shop"
+    support_email: str = "support@shop.example"
+    default_locale: str = "en"
+    default_timezone: TimezoneName = "UTC"

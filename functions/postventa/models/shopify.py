@@ -1,0 +1,248 @@
+"""Shopify's EventBridge partner source (detail-type ``shopifyWebhook``) normalized into our contract.
+
+Only the fields Postventa uses are modelled; Shopify adds fields often, so the rest is ignored.
+Ids are read with ExternalId: integers stay exact, floats are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from postventa.models.common import Amount, CurrencyCode, ExternalId, Money
+from postventa.models.events import (
+    ConsentState,
+    CustomerUpdatedV1,
+    CustomerV1,
+    EventDetail,
+    LineItemV1,
+    OrderCancelledV1,
+    OrderFulfilledV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+)
+
+_CONSENT = {
+    "subscribed": ConsentState.SUBSCRIBED,
+    "unsubscribed": ConsentState.UNSUBSCRIBED,
+    "not_subscribed": ConsentState.NOT_SUBSCRIBED,
+    "pending": ConsentState.NOT_SUBSCRIBED,  # double opt-in not confirmed yet: no consent
+}
+
+
+class _Shopify(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ShopifyConsent(_Shopify):
+    state: str | None = None
+
+
+class ShopifyAddress(_Shopify):
+    country_code: str | None = None
+
+
+class ShopifyCustomer(_Shopify):
+    id: ExternalId
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email_marketing_consent: ShopifyConsent | None = None
+    default_address: ShopifyAddress | None = None
+
+    def to_contract(self, *, locale: str | None = None, accepts_marketing: bool | None = None) -> CustomerV1:
+        consent = _CONSENT.get((self.email_marketing_consent or ShopifyConsent()).state or "")
+        if consent is None and accepts_marketing is not None:
+            consent = ConsentState.SUBSCRIBED if accepts_marketing else ConsentState.NOT_SUBSCRIBED
+        country = self.default_address.country_code if self.default_address else None
+        return CustomerV1(
+            id=self.id,
+            email=self.email or None,
+            phone=self.phone,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            locale=locale,
+            country=country,
+            email_marketing=consent,
+        )
+
+
+class ShopifyLineItem(_Shopify):
+    product_id: ExternalId | None = None
+    sku: str | None = None
+    title: str
+    name: str | None = None
+    quantity: int
+    price: Amount
+    product_type: str | None = None
+
+
+class ShopifyFulfillment(_Shopify):
+    created_at: AwareDatetime
+    tracking_company: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+
+
+class ShopifyOrder(_Shopify):
+    id: ExternalId
+    name: str | None = None
+    email: str | None = None
+    contact_email: str | None = None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime | None = None
+    cancelled_at: AwareDatetime | None = None
+    cancel_reason: str | None = None
+    currency: CurrencyCode
+    current_total_price: Amount | None = None
+    total_price: Amount
+    customer: ShopifyCustomer | None = None
+    customer_locale: str | None = None
+    buyer_accepts_marketing: bool | None = None
+    line_items: list[ShopifyLineItem] = Field(min_length=1)
+    fulfillments: list[ShopifyFulfillment] = Field(default_factory=list)
+    order_status_url: str | None = None
+
+    def customer_contract(self) -> CustomerV1:
+        email = self.email or self.contact_email
+        if self.customer is not None:
+            customer = self.customer
+            if not customer.email and email:
+                customer = customer.model_copy(update={"email": email})
+            return customer.to_contract(locale=self.customer_locale, accepts_marketing=self.buyer_accepts_marketing)
+        if not email:
+            raise ValueError("a guest order needs an email: it has neither customer nor email")
+        # Guest checkout: a stable pseudonymous id, so the address itself never becomes a key.
+        guest_id = "guest-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:20]
+        return CustomerV1(id=guest_id, email=email, locale=self.customer_locale)
+
+    def to_order_placed(self) -> OrderPlacedV1:
+        def money(amount: Decimal) -> Money:
+            return Money(amount=amount, currency=self.currency)
+
+        return OrderPlacedV1(
+            order_id=self.id,
+            order_number=self.name,
+            placed_at=self.created_at,
+            customer=self.customer_contract(),
+            currency=self.currency,
+            total=money(self.current_total_price if self.current_total_price is not None else self.total_price),
+            items=[
+                LineItemV1(
+                    sku=item.sku,
+                    product_id=item.product_id,
+                    name=item.name or item.title,
+                    quantity=item.quantity,
+                    unit_price=money(item.price),
+                    categories=[item.product_type] if item.product_type else [],
+                )
+                for item in self.line_items
+            ],
+            status_url=self.order_status_url,
+        )
+
+
+class ShopifyRefundTransaction(_Shopify):
+    amount: Amount
+    currency: CurrencyCode | None = None
+    kind: str | None = None
+    status: str | None = None
+
+
+class ShopifyRefund(_Shopify):
+    id: ExternalId
+    order_id: ExternalId
+    created_at: AwareDatetime
+    transactions: list[ShopifyRefundTransaction] = Field(default_factory=list)
+
+    def to_order_refunded(self) -> OrderRefundedV1:
+        settled = [t for t in self.transactions if t.kind in (None, "refund") and t.status in (None, "success")]
+        amount = None
+        if settled and settled[0].currency:
+            amount = Money(amount=sum((t.amount for t in settled), Decimal(0)), currency=settled[0].currency)
+        return OrderRefundedV1(order_id=self.order_id, refunded_at=self.created_at, amount=amount)
+
+
+def _topic(value: Any) -> str | None:
+    metadata = value.get("metadata") if isinstance(value, dict) else getattr(value, "metadata", None)
+    return (metadata or {}).get("X-Shopify-Topic")
+
+
+class _WebhookDetail(_Shopify):
+    metadata: dict[str, str]
+
+
+class OrdersCreate(_WebhookDetail):
+    payload: ShopifyOrder
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        return self.payload.to_order_placed()
+
+
+class OrdersFulfilled(_WebhookDetail):
+    payload: ShopifyOrder
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        order = self.payload
+        shipped = order.fulfillments[-1] if order.fulfillments else None
+        return OrderFulfilledV1(
+            order_id=order.id,
+            customer_id=order.customer.id if order.customer else None,
+            fulfilled_at=shipped.created_at if shipped else (order.updated_at or order.created_at),
+            carrier=shipped.tracking_company if shipped else None,
+            tracking_number=shipped.tracking_number if shipped else None,
+            tracking_url=shipped.tracking_url if shipped else None,
+        )
+
+
+class OrdersCancelled(_WebhookDetail):
+    payload: ShopifyOrder
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        order = self.payload
+        return OrderCancelledV1(
+            order_id=order.id,
+            customer_id=order.customer.id if order.customer else None,
+            cancelled_at=order.cancelled_at or order.updated_at or order.created_at,
+            reason=order.cancel_reason,
+        )
+
+
+class RefundsCreate(_WebhookDetail):
+    payload: ShopifyRefund
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        return self.payload.to_order_refunded()
+
+
+class ShopifyUpdatedCustomer(ShopifyCustomer):
+    updated_at: AwareDatetime | None = None
+
+
+class CustomersUpdate(_WebhookDetail):
+    payload: ShopifyUpdatedCustomer
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        customer = self.payload
+        return CustomerUpdatedV1(customer=customer.to_contract(), updated_at=customer.updated_at or received_at)
+
+
+SHOPIFY_TOPICS = ("orders/create", "orders/fulfilled", "orders/cancelled", "refunds/create", "customers/update")
+
+ShopifyWebhookDetail = Annotated[
+    Annotated[OrdersCreate, Tag("orders/create")]
+    | Annotated[OrdersFulfilled, Tag("orders/fulfilled")]
+    | Annotated[OrdersCancelled, Tag("orders/cancelled")]
+    | Annotated[RefundsCreate, Tag("refunds/create")]
+    | Annotated[CustomersUpdate, Tag("customers/update")],
+    Discriminator(
+        _topic,
+        custom_error_type="unsupported_shopify_topic",
+        custom_error_message=f"X-Shopify-Topic must be one of {', '.join(SHOPIFY_TOPICS)}",
+    ),
+]

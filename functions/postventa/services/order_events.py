@@ -1,0 +1,192 @@
+"""on_order's work: keep profiles and orders current, start, end and resume journeys."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from collections.abc import Callable
+from typing import Any
+
+from postventa.adapters.queues import InvalidEventQueue
+from postventa.adapters.store import Store
+from postventa.adapters.workflows import JourneyWorkflows
+from postventa.journeys.model import Journey
+from postventa.logic.entry import journeys_to_enter, journeys_to_exit
+from postventa.models.inbound import InvalidEvent, parse_inbound
+from postventa.models.events import (
+    CustomerUpdatedV1,
+    InboundEvent,
+    OrderCancelledV1,
+    OrderFulfilledV1,
+    OrderPlacedV1,
+    OrderRefundedV1,
+)
+from postventa.models.records import CustomerProfile, Decision, JourneyEntry, OrderRecord, OrderStatus
+
+Emit = Callable[[Decision], None]
+Apply = Callable[..., dict[str, Any]]
+
+
+def run_every_time(apply: Apply) -> Apply:
+    return apply
+
+
+class OrderEventService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        workflows: JourneyWorkflows,
+        invalid_events: InvalidEventQueue,
+        journeys: dict[str, Journey],
+        emit: Emit,
+        once: Callable[[Apply], Apply] = run_every_time,
+    ):
+        """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS)."""
+        self._store = store
+        self._workflows = workflows
+        self._invalid_events = invalid_events
+        self._journeys = journeys
+        self._emit = emit
+        self._apply_once = once(self.apply)
+
+    def handle(self, body: str) -> dict[str, Any]:
+        """One message from the ingest queue: the EventBridge event as JSON."""
+        try:
+            raw = json.loads(body)
+        except json.JSONDecodeError as error:
+            return self._refuse(body, {}, f"event: not JSON ({error.msg} at position {error.pos})")
+        try:
+            event = parse_inbound(raw)
+        except InvalidEvent as error:
+            return self._refuse(body, raw if isinstance(raw, dict) else {}, error.reason)
+        return self._apply_once(event=event)
+
+    def _refuse(self, body: str, raw: dict[str, Any], reason: str) -> dict[str, Any]:
+        self._invalid_events.send(body, reason)
+        event_id = str(raw["id"]) if raw.get("id") is not None else None
+        self._emit(Decision(at=_time_or_now(raw.get("time")), kind="invalid", event_id=event_id, reason=reason))
+        return {"invalid": reason}
+
+    def apply(self, event: InboundEvent) -> dict[str, Any]:
+        """Apply one valid event; the result is what the idempotency layer replays for a duplicate."""
+        decisions: list[Decision] = []
+
+        def decide(kind: str, **fields: Any) -> None:
+            decision = Decision(at=event.received_at, kind=kind, event_id=event.event_id, **fields)
+            decisions.append(decision)
+            self._emit(decision)
+
+        detail = event.detail
+        order = self._store.get_order(event.order_id) if event.order_id else None
+        customer_id = event.customer_id or (order.customer_id if order else None)
+        if customer_id is None:
+            decide("ignored", order_id=event.order_id, reason="order not known to Postventa")
+            return _result(event, decisions)
+
+        profile = self._update_profile(event, customer_id)
+        order = self._update_order(event, order, customer_id)
+        if profile is None:
+            decide("ignored", customer_id=customer_id, order_id=event.order_id, reason="customer not known to Postventa")
+            return _result(event, decisions)
+
+        for start in journeys_to_enter(event, self._journeys.values(), profile, order):
+            journey = start.journey
+            if not self._workflows.deployed(journey.name):
+                decide("ignored", customer_id=customer_id, journey=journey.name, reason="journey not deployed")
+                continue
+            entry = JourneyEntry(
+                customer_id=customer_id,
+                journey=journey.name,
+                version=journey.version,
+                trigger_id=start.trigger_id,
+                order_id=event.order_id,
+                execution_name=start.execution_name,
+                entered_at=event.received_at,
+            )
+            if not self._store.claim_entry(entry):
+                decide("duplicate", customer_id=customer_id, journey=journey.name, order_id=event.order_id,
+                       reason=f"already entered for {start.trigger_id}")
+                continue
+            arn, started = self._workflows.start(journey.name, start.execution_name, start.execution_input)
+            self._store.save_entry(entry.model_copy(update={"execution_arn": arn}))
+            decide("started" if started else "duplicate", customer_id=customer_id, journey=journey.name,
+                   order_id=event.order_id, reason=None if started else "execution already exists")
+
+        for journey, same_order in journeys_to_exit(event, self._journeys.values()):
+            for entry in self._store.entries_of(customer_id):
+                if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
+                    continue
+                if same_order and entry.order_id != event.order_id:
+                    continue
+                reason = f"exit goal: {event.detail_type.value}"
+                self._workflows.stop(entry.execution_arn, reason)
+                self._store.save_entry(entry.model_copy(update={"ended_reason": reason}))
+                decide("ended", customer_id=customer_id, journey=journey.name, order_id=entry.order_id, reason=reason)
+
+        for wait in self._store.waits_for(customer_id, event.order_id, event.detail_type.value):
+            if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
+                decide("resumed", customer_id=customer_id, order_id=wait.order_id,
+                       reason=f"{event.detail_type.value} arrived at step {wait.step}")
+            self._store.delete_wait(wait)
+        return _result(event, decisions)
+
+    def _update_profile(self, event: InboundEvent, customer_id: str) -> CustomerProfile | None:
+        detail = event.detail
+        stored = self._store.get_profile(customer_id)
+        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1):
+            profile = (
+                stored.merged_with(detail.customer, event.received_at)
+                if stored
+                else CustomerProfile.from_contract(detail.customer, event.received_at)
+            )
+            if profile != stored:
+                self._store.put_profile(profile)
+            return profile
+        return stored
+
+    def _update_order(self, event: InboundEvent, order: OrderRecord | None, customer_id: str) -> OrderRecord | None:
+        detail = event.detail
+        if isinstance(detail, OrderPlacedV1):
+            if order is not None:
+                return order  # a replay must not reopen a refunded order
+            order = OrderRecord(
+                order_id=detail.order_id,
+                customer_id=customer_id,
+                order_number=detail.order_number,
+                placed_at=detail.placed_at,
+                total=detail.total,
+                items=detail.items,
+                status_url=detail.status_url,
+            )
+        elif order is None or order.is_closed:
+            return order  # nothing to update, or closed for good whatever arrives late
+        elif isinstance(detail, OrderFulfilledV1):
+            order = order.model_copy(
+                update={"status": OrderStatus.FULFILLED, "fulfilled_at": detail.fulfilled_at, "tracking_url": detail.tracking_url}
+            )
+        elif isinstance(detail, OrderRefundedV1):
+            order = order.model_copy(update={"status": OrderStatus.REFUNDED, "closed_at": detail.refunded_at})
+        elif isinstance(detail, OrderCancelledV1):
+            order = order.model_copy(update={"status": OrderStatus.CANCELLED, "closed_at": detail.cancelled_at})
+        else:
+            return order
+        self._store.put_order(order)
+        return order
+
+
+def _result(event: InboundEvent, decisions: list[Decision]) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "received_at": event.received_at.isoformat(),
+        "decisions": [decision.model_dump(mode="json", exclude_none=True) for decision in decisions],
+    }
+
+
+def _time_or_now(value: Any) -> datetime:
+    """When a refused event happened, as far as it says; it may say nothing usable."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.now(UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

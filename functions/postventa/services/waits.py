@@ -1,0 +1,44 @@
+"""register_wait's work: park a journey on its task token until the customer's event arrives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from postventa.adapters.store import Store
+from postventa.adapters.workflows import JourneyWorkflows
+from postventa.logic.waits import already_happened
+from postventa.models.events import DetailType
+from postventa.models.records import PendingWait
+from postventa.services.steps import StepRequest
+
+
+class WaitRequest(StepRequest):
+    task_token: str
+    event: DetailType
+    same_order: bool = True
+
+
+class WaitRegistrar:
+    def __init__(self, *, store: Store, workflows: JourneyWorkflows):
+        self._store = store
+        self._workflows = workflows
+
+    def register(self, request: WaitRequest) -> dict[str, Any]:
+        wait = PendingWait(
+            customer_id=request.customer_id,
+            order_id=request.order_id if request.same_order else None,
+            event=request.event.value,
+            execution_id=request.execution_id,
+            step=request.step,
+            task_token=request.task_token,
+            registered_at=request.now,
+        )
+        # Write first, then look: on_order writes the order first, then looks for waits, so an
+        # event racing this registration is seen by at least one side; a second resume is refused.
+        self._store.put_wait(wait)
+        order = self._store.get_order(request.order_id) if request.order_id else None
+        if already_happened(request.event, order):
+            self._workflows.resume(request.task_token, {"already": True})
+            self._store.delete_wait(wait)
+            return {"waiting": False}
+        return {"waiting": True}
