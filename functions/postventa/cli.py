@@ -27,7 +27,13 @@ def _simulate(args: argparse.Namespace) -> int:
         os.environ.setdefault(key, value)
     # Powertools warns when metrics are disabled or a Lambda context is fake: expected locally.
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
-    from postventa.local.simulate import DEMO_EVENTS, format_timeline, read_events, run_simulation, write_jsonl
+    from postventa.local.simulate import (
+        DEMO_EVENTS,
+        format_timeline,
+        read_events,
+        run_simulation,
+        write_jsonl,
+    )
 
     result = run_simulation(read_events(args.events or DEMO_EVENTS))
     print(format_timeline(result))
@@ -62,17 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="postventa", description="Post-purchase customer journeys on AWS.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    simulate = commands.add_parser("simulate", help="play events through the journeys locally, on a virtual clock")
-    simulate.add_argument("--events", type=Path, help="EventBridge events: a JSON array or JSON lines (default: the demo)")
-    simulate.add_argument("--out", type=Path, help="write the timeline as JSON lines, one object per message or decision")
+    simulate = commands.add_parser(
+        "simulate", help="play events through the journeys locally, on a virtual clock"
+    )
+    simulate.add_argument(
+        "--events", type=Path, help="EventBridge events: a JSON array or JSON lines (default: the demo)"
+    )
+    simulate.add_argument(
+        "--out", type=Path, help="write the timeline as JSON lines, one object per message or decision"
+    )
     simulate.set_defaults(run=_simulate)
 
-    journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(dest="action", required=True)
+    journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(
+        dest="action", required=True
+    )
     validate = journeys.add_parser("validate", help="check journey files, naming file, step and problem")
     validate.add_argument("path", nargs="?", type=Path, help="a journey file or a folder of them")
     validate.set_defaults(run=_validate)
 
-    schemas = commands.add_parser("schemas", help="event contract").add_subparsers(dest="action", required=True)
+    schemas = commands.add_parser("schemas", help="event contract").add_subparsers(
+        dest="action", required=True
+    )
     export = schemas.add_parser("export", help="write the JSON Schema of each detail-type")
     export.add_argument("--dir", type=Path, default=Path("events/schemas"))
     export.set_defaults(run=_export_schemas)

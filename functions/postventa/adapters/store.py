@@ -72,7 +72,9 @@ class Store:
         )
 
     def orders_of(self, customer_id: str) -> list[OrderRecord]:
-        response = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_customer(customer_id)))
+        response = self._table.query(
+            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_customer(customer_id))
+        )
         return [OrderRecord.model_validate(item) for item in response["Items"]]
 
     # journey entries
@@ -90,7 +92,9 @@ class Store:
         return True
 
     def save_entry(self, entry: JourneyEntry) -> None:
-        self._table.put_item(Item=_item(entry, _customer(entry.customer_id), f"ENTRY#{entry.journey}#{entry.trigger_id}"))
+        self._table.put_item(
+            Item=_item(entry, _customer(entry.customer_id), f"ENTRY#{entry.journey}#{entry.trigger_id}")
+        )
 
     def entries_of(self, customer_id: str) -> list[JourneyEntry]:
         return self._query(JourneyEntry, _customer(customer_id), "ENTRY#")
@@ -108,7 +112,9 @@ class Store:
         return None
 
     def save_message(self, message: MessageRecord) -> None:
-        self._table.put_item(Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"))
+        self._table.put_item(
+            Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
+        )
 
     def release_message(self, message: MessageRecord) -> None:
         """Drop a claim whose send never happened (throttled), so the retry may send."""
@@ -123,14 +129,20 @@ class Store:
     # waits
     def put_wait(self, wait: PendingWait) -> None:
         expires = int((wait.registered_at + WAIT_RETENTION).timestamp())
-        self._table.put_item(Item=_item(wait, _customer(wait.customer_id), self._wait_key(wait), expires_at=expires))
+        self._table.put_item(
+            Item=_item(wait, _customer(wait.customer_id), self._wait_key(wait), expires_at=expires)
+        )
 
     def delete_wait(self, wait: PendingWait) -> None:
         self._table.delete_item(Key={"pk": _customer(wait.customer_id), "sk": self._wait_key(wait)})
 
     def waits_for(self, customer_id: str, order_id: str | None, event: str) -> list[PendingWait]:
         prefixes = {f"WAIT#{ANY_ORDER}#{event}#", f"WAIT#{order_id or ANY_ORDER}#{event}#"}
-        return [wait for prefix in sorted(prefixes) for wait in self._query(PendingWait, _customer(customer_id), prefix)]
+        return [
+            wait
+            for prefix in sorted(prefixes)
+            for wait in self._query(PendingWait, _customer(customer_id), prefix)
+        ]
 
     @staticmethod
     def _wait_key(wait: PendingWait) -> str:
@@ -142,7 +154,9 @@ class Store:
 
     def _query(self, cls: type[Model], pk: str, sk_prefix: str) -> list[Model]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix)}
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix)
+        }
         while True:
             response = self._table.query(ConsistentRead=True, **kwargs)
             items.extend(response["Items"])

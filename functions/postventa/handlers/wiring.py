@@ -76,7 +76,9 @@ class Wiring:
         self._idempotency_configs.append(config)
         # A persistence layer keeps the key settings of the first function it serves: one each.
         persistence = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name)
-        return idempotent_function(data_keyword_argument="event", persistence_store=persistence, config=config)
+        return idempotent_function(
+            data_keyword_argument="event", persistence_store=persistence, config=config
+        )
 
     def register_context(self, context: Any) -> None:
         """Lets an interrupted invocation's in-progress record expire with the invocation, not days later."""

@@ -29,7 +29,12 @@ LAMBDA_RETRY = {
     "BackoffRate": 2,
 }
 # Raised by run_step when a send was throttled: back off longer, the message is never dropped.
-THROTTLED_RETRY = {"ErrorEquals": ["SendThrottled"], "IntervalSeconds": 30, "MaxAttempts": 10, "BackoffRate": 2}
+THROTTLED_RETRY = {
+    "ErrorEquals": ["SendThrottled"],
+    "IntervalSeconds": 30,
+    "MaxAttempts": 10,
+    "BackoffRate": 2,
+}
 
 
 def _payload(**extra: Any) -> dict[str, Any]:
@@ -87,7 +92,11 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "Parameters": {
                     "FunctionName": register_wait_arn,
                     "Payload": _payload(
-                        **{"task_token.$": "$$.Task.Token", "event": action.event.value, "same_order": action.same_order},
+                        **{
+                            "task_token.$": "$$.Task.Token",
+                            "event": action.event.value,
+                            "same_order": action.same_order,
+                        },
                     ),
                 },
                 "TimeoutSeconds": timeout_seconds,

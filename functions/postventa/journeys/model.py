@@ -30,7 +30,9 @@ def _duration(value: Any) -> Any:
     if isinstance(value, str):
         match = _DURATION.match(value.strip())
         if not match:
-            raise ValueError(f"{value!r} is not a duration: write a whole number and a unit, e.g. 30m, 12h, 3d, 2w")
+            raise ValueError(
+                f"{value!r} is not a duration: write a whole number and a unit, e.g. 30m, 12h, 3d, 2w"
+            )
         return timedelta(seconds=int(match["value"]) * _UNIT_SECONDS[match["unit"]])
     return value
 
@@ -131,13 +133,19 @@ class WaitForEventStep(_Strict):
 
 
 def _step_kind(value: Any) -> str | None:
-    keys = set(value) if isinstance(value, dict) else {k for k in ("send", "wait", "wait_for_event") if hasattr(value, k)}
+    keys = (
+        set(value)
+        if isinstance(value, dict)
+        else {k for k in ("send", "wait", "wait_for_event") if hasattr(value, k)}
+    )
     kinds = keys & {"send", "wait", "wait_for_event"}
     return kinds.pop() if len(kinds) == 1 else None
 
 
 Step = Annotated[
-    Annotated[SendStep, Tag("send")] | Annotated[WaitStep, Tag("wait")] | Annotated[WaitForEventStep, Tag("wait_for_event")],
+    Annotated[SendStep, Tag("send")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[WaitForEventStep, Tag("wait_for_event")],
     Discriminator(
         _step_kind,
         custom_error_type="step_kind",

@@ -34,7 +34,11 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _matches(error: str, names: list[str]) -> bool:
-    return error in names or "States.ALL" in names or (error != "States.Timeout" and "States.TaskFailed" in names)
+    return (
+        error in names
+        or "States.ALL" in names
+        or (error != "States.Timeout" and "States.TaskFailed" in names)
+    )
 
 
 class TaskError(Exception):
@@ -88,7 +92,9 @@ class LocalStepFunctions:
         self._machines[arn] = json.loads(definition)
         return {"stateMachineArn": arn}
 
-    def start_execution(self, *, stateMachineArn: str, name: str | None = None, input: str = "{}") -> dict[str, Any]:
+    def start_execution(
+        self, *, stateMachineArn: str, name: str | None = None, input: str = "{}"
+    ) -> dict[str, Any]:
         if stateMachineArn not in self._machines:
             raise _client_error("StateMachineDoesNotExist", stateMachineArn, "StartExecution")
         name = name or str(uuid.uuid4())
@@ -97,7 +103,9 @@ class LocalStepFunctions:
         if existing is not None:
             if existing.status == "RUNNING" and existing.input == json.loads(input):
                 return {"executionArn": arn, "startDate": existing.started_at}
-            raise _client_error("ExecutionAlreadyExists", f"Execution already exists: '{arn}'", "StartExecution")
+            raise _client_error(
+                "ExecutionAlreadyExists", f"Execution already exists: '{arn}'", "StartExecution"
+            )
         definition = self._machines[stateMachineArn]
         execution = Execution(
             arn=arn,
@@ -113,7 +121,9 @@ class LocalStepFunctions:
         self._schedule(self.now, arn, "enter")
         return {"executionArn": arn, "startDate": self.now}
 
-    def stop_execution(self, *, executionArn: str, error: str | None = None, cause: str | None = None) -> dict[str, Any]:
+    def stop_execution(
+        self, *, executionArn: str, error: str | None = None, cause: str | None = None
+    ) -> dict[str, Any]:
         execution = self._execution(executionArn, "StopExecution")
         if execution.status == "RUNNING":
             self._finish(execution, "ABORTED", error=error, cause=cause)
@@ -157,7 +167,9 @@ class LocalStepFunctions:
                     self._tokens.pop(token, None)
                     execution.token = None
                     self._fail_task(
-                        execution, execution.definition["States"][execution.current], TaskError("States.Timeout", "")
+                        execution,
+                        execution.definition["States"][execution.current],
+                        TaskError("States.Timeout", ""),
                     )
                 continue
             if action == "wake":
@@ -209,7 +221,11 @@ class LocalStepFunctions:
         data = asl_paths.read(state.get("InputPath", "$"), execution.data, {})
         context = self._context(execution, name)
         if kind == "Pass":
-            result = state["Result"] if "Result" in state else asl_paths.render(state.get("Parameters", data), data, context)
+            result = (
+                state["Result"]
+                if "Result" in state
+                else asl_paths.render(state.get("Parameters", data), data, context)
+            )
             return self._leave(execution, state, result, schedule=False)
         if kind == "Wait":
             self._schedule(self._wait_until(state, data), execution.arn, "wake")
@@ -234,10 +250,14 @@ class LocalStepFunctions:
             return self.now + timedelta(seconds=state["Seconds"])
         if "SecondsPath" in state:
             return self.now + timedelta(seconds=asl_paths.read(state["SecondsPath"], data, {}))
-        stamp = state["Timestamp"] if "Timestamp" in state else asl_paths.read(state["TimestampPath"], data, {})
+        stamp = (
+            state["Timestamp"] if "Timestamp" in state else asl_paths.read(state["TimestampPath"], data, {})
+        )
         return max(self.now, datetime.fromisoformat(stamp.replace("Z", "+00:00")))
 
-    def _task(self, execution: Execution, name: str, state: dict[str, Any], data: Any, context: dict[str, Any]) -> bool:
+    def _task(
+        self, execution: Execution, name: str, state: dict[str, Any], data: Any, context: dict[str, Any]
+    ) -> bool:
         resource: str = state["Resource"]
         callback = resource.endswith(".waitForTaskToken")
         if callback:
@@ -258,7 +278,12 @@ class LocalStepFunctions:
                 execution.token = None
             return self._fail_task(execution, state, error, schedule=False)
         if callback:
-            self._schedule(self.now + timedelta(seconds=state.get("TimeoutSeconds", 99999999)), execution.arn, "timeout", execution.token)
+            self._schedule(
+                self.now + timedelta(seconds=state.get("TimeoutSeconds", 99999999)),
+                execution.arn,
+                "timeout",
+                execution.token,
+            )
             return False
         execution.attempts.clear()
         return self._leave(execution, state, result, schedule=False)
@@ -269,7 +294,9 @@ class LocalStepFunctions:
         except Exception as error:  # a Lambda error: its type is the error name Step Functions sees
             raise TaskError(type(error).__name__, str(error)) from error
 
-    def _leave(self, execution: Execution, state: dict[str, Any], result: Any, *, schedule: bool = True) -> bool:
+    def _leave(
+        self, execution: Execution, state: dict[str, Any], result: Any, *, schedule: bool = True
+    ) -> bool:
         context = self._context(execution, execution.current or "")
         if "ResultSelector" in state:
             result = asl_paths.render(state["ResultSelector"], result, context)
@@ -291,7 +318,9 @@ class LocalStepFunctions:
             return False
         return True
 
-    def _fail_task(self, execution: Execution, state: dict[str, Any], error: TaskError, *, schedule: bool = True) -> bool:
+    def _fail_task(
+        self, execution: Execution, state: dict[str, Any], error: TaskError, *, schedule: bool = True
+    ) -> bool:
         for index, retrier in enumerate(state.get("Retry", [])):
             if _matches(error.error, retrier["ErrorEquals"]):
                 attempt = execution.attempts.get(index, 0)
@@ -305,13 +334,23 @@ class LocalStepFunctions:
         for catcher in state.get("Catch", []):
             if _matches(error.error, catcher["ErrorEquals"]):
                 data = asl_paths.write(
-                    catcher.get("ResultPath", "$"), execution.data, {"Error": error.error, "Cause": error.cause}
+                    catcher.get("ResultPath", "$"),
+                    execution.data,
+                    {"Error": error.error, "Cause": error.cause},
                 )
                 return self._go(execution, {"Next": catcher["Next"]}, data, schedule=schedule)
         self._finish(execution, "FAILED", error=error.error, cause=error.cause)
         return False
 
-    def _finish(self, execution: Execution, status: str, *, output: Any = None, error: str | None = None, cause: str | None = None) -> None:
+    def _finish(
+        self,
+        execution: Execution,
+        status: str,
+        *,
+        output: Any = None,
+        error: str | None = None,
+        cause: str | None = None,
+    ) -> None:
         execution.status = status
         execution.output = output
         execution.error = error

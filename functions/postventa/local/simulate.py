@@ -117,18 +117,23 @@ def _sqs_batch(event: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-def _provision(settings: dict[str, Any]) -> dict[str, Any]:
+def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     """What the CDK stack creates, made in moto."""
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(
         TableName=settings["table_name"],
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")],
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "gsi1",
-                "KeySchema": [{"AttributeName": "gsi1pk", "KeyType": "HASH"}, {"AttributeName": "gsi1sk", "KeyType": "RANGE"}],
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
                 "Projection": {"ProjectionType": "ALL"},
             }
         ],
@@ -143,7 +148,9 @@ def _provision(settings: dict[str, Any]) -> dict[str, Any]:
     ses = boto3.client("sesv2")
     ses.create_email_identity(EmailIdentity="shop.example")
     ses.create_configuration_set(ConfigurationSetName=settings["configuration_set"])
-    boto3.client("secretsmanager").create_secret(Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key")
+    boto3.client("secretsmanager").create_secret(
+        Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key"
+    )
     return {**settings, "invalid_events_queue_url": queue_url}
 
 
@@ -151,7 +158,9 @@ def _dead_letters(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found = []
     while True:
-        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        response = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )
         messages = response.get("Messages", [])
         if not messages:
             return found
@@ -160,12 +169,14 @@ def _dead_letters(queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def run_simulation(events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None) -> SimulationResult:
+def run_simulation(
+    events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None
+) -> SimulationResult:
     journeys = journeys if journeys is not None else load_journeys()
     ordered = sorted(enumerate(events), key=lambda pair: (_event_time(pair[1]), pair[0]))
     started_wall = time.perf_counter()
     with mock_aws():
-        settings_values = _provision(dict(LOCAL_SETTINGS))
+        settings_values = provision_local_resources(dict(LOCAL_SETTINGS))
         handlers = {RUN_STEP_ARN: run_step.lambda_handler, REGISTER_WAIT_ARN: register_wait.lambda_handler}
 
         def invoke(function_arn: str, payload: dict[str, Any]) -> Any:
@@ -200,19 +211,35 @@ def run_simulation(events: list[dict[str, Any]], journeys: dict[str, Journey] | 
 
     timeline = [
         TimelineEntry(
-            at=m.at, day=0, kind="message", customer_id=m.customer_id, journey=m.journey, step=m.step,
-            channel=m.channel, subject=m.subject, outcome=m.status.value, reason=m.reason,
+            at=m.at,
+            day=0,
+            kind="message",
+            customer_id=m.customer_id,
+            journey=m.journey,
+            step=m.step,
+            channel=m.channel,
+            subject=m.subject,
+            outcome=m.status.value,
+            reason=m.reason,
         )
         for m in messages
     ] + [
         TimelineEntry(
-            at=d.at, day=0, kind="decision", customer_id=d.customer_id, journey=d.journey,
-            outcome=d.kind, reason=d.reason, event_id=d.event_id,
+            at=d.at,
+            day=0,
+            kind="decision",
+            customer_id=d.customer_id,
+            journey=d.journey,
+            outcome=d.kind,
+            reason=d.reason,
+            event_id=d.event_id,
         )
         for d in decisions
     ]
     timeline.sort(key=lambda entry: (entry.at, entry.kind != "decision"))
-    timeline = [entry.model_copy(update={"day": (entry.at - start) // timedelta(days=1)}) for entry in timeline]
+    timeline = [
+        entry.model_copy(update={"day": (entry.at - start) // timedelta(days=1)}) for entry in timeline
+    ]
 
     outcomes = Counter(entry.outcome for entry in timeline if entry.kind == "message")
     sent = outcomes.get("sent", 0)

@@ -27,7 +27,9 @@ def execution_name(journey: Journey, customer_id: str, trigger_id: str) -> str:
     Ids are hashed: execution names are limited to 80 characters of a small alphabet and are
     visible in the console, where an email-derived id would not belong.
     """
-    digest = hashlib.sha256(f"{journey.name}|{journey.version}|{customer_id}|{trigger_id}".encode()).hexdigest()
+    digest = hashlib.sha256(
+        f"{journey.name}|{journey.version}|{customer_id}|{trigger_id}".encode()
+    ).hexdigest()
     return f"{journey.name}-v{journey.version}-{digest[:32]}"
 
 

@@ -14,7 +14,9 @@ def message_id(execution_id: str, step: str) -> str:
     return hashlib.sha256(f"{execution_id}|{step}".encode()).hexdigest()[:32]
 
 
-def email_suppression_reason(purpose: Purpose, profile: CustomerProfile, order: OrderRecord | None) -> str | None:
+def email_suppression_reason(
+    purpose: Purpose, profile: CustomerProfile, order: OrderRecord | None
+) -> str | None:
     """None when the email may be sent, else why not (recorded on the message log)."""
     if not profile.email:
         return "no email address on the profile"

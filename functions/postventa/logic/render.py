@@ -29,7 +29,12 @@ def format_money(value: Money | dict[str, Any]) -> str:
 
 
 def email_context(
-    *, profile: CustomerProfile, order: OrderRecord | None, shop_name: str, support_email: str, links: dict[str, Any]
+    *,
+    profile: CustomerProfile,
+    order: OrderRecord | None,
+    shop_name: str,
+    support_email: str,
+    links: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "customer": {"first_name": profile.first_name or "there", "last_name": profile.last_name or ""},
@@ -67,4 +72,6 @@ class EmailRenderer:
         def part(suffix: str) -> str:
             return self._env.get_template(f"{chosen}/{template}.{suffix}").render(context).strip()
 
-        return RenderedEmail(subject=" ".join(part("subject.txt").split()), html=part("html"), text=part("txt"))
+        return RenderedEmail(
+            subject=" ".join(part("subject.txt").split()), html=part("html"), text=part("txt")
+        )

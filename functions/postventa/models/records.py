@@ -24,7 +24,9 @@ class CustomerProfile(_Record):
     timezone: str | None = None
     country: str | None = None
     email_marketing: ConsentState = ConsentState.NOT_SUBSCRIBED
-    email_suppressed: str | None = Field(default=None, description="Why the address must not be mailed at all")
+    email_suppressed: str | None = Field(
+        default=None, description="Why the address must not be mailed at all"
+    )
     updated_at: AwareDatetime
 
     def merged_with(self, update: CustomerV1, at: AwareDatetime) -> CustomerProfile:

@@ -14,7 +14,9 @@ class Settings(BaseSettings):
     table_name: str
     idempotency_table_name: str
     invalid_events_queue_url: str
-    state_machines: dict[str, str] = Field(default_factory=dict, description="journey name -> state machine ARN")
+    state_machines: dict[str, str] = Field(
+        default_factory=dict, description="journey name -> state machine ARN"
+    )
     sender: str = Field(description='From address, e.g. "Shop <orders@shop.example>"')
     configuration_set: str
     links_base_url: str = Field(description="Public base URL of the preference centre; links are signed")

@@ -114,7 +114,9 @@ class ShopifyOrder(_Shopify):
             customer = self.customer
             if not customer.email and email:
                 customer = customer.model_copy(update={"email": email})
-            return customer.to_contract(locale=self.customer_locale, accepts_marketing=self.buyer_accepts_marketing)
+            return customer.to_contract(
+                locale=self.customer_locale, accepts_marketing=self.buyer_accepts_marketing
+            )
         if not email:
             raise ValueError("a guest order needs an email: it has neither customer nor email")
         # Guest checkout: a stable pseudonymous id, so the address itself never becomes a key.
@@ -131,7 +133,9 @@ class ShopifyOrder(_Shopify):
             placed_at=self.created_at,
             customer=self.customer_contract(),
             currency=self.currency,
-            total=money(self.current_total_price if self.current_total_price is not None else self.total_price),
+            total=money(
+                self.current_total_price if self.current_total_price is not None else self.total_price
+            ),
             items=[
                 LineItemV1(
                     sku=item.sku,
@@ -161,7 +165,9 @@ class ShopifyRefund(_Shopify):
     transactions: list[ShopifyRefundTransaction] = Field(default_factory=list)
 
     def to_order_refunded(self) -> OrderRefundedV1:
-        settled = [t for t in self.transactions if t.kind in (None, "refund") and t.status in (None, "success")]
+        settled = [
+            t for t in self.transactions if t.kind in (None, "refund") and t.status in (None, "success")
+        ]
         amount = None
         if settled and settled[0].currency:
             amount = Money(amount=sum((t.amount for t in settled), Decimal(0)), currency=settled[0].currency)
@@ -229,10 +235,18 @@ class CustomersUpdate(_WebhookDetail):
 
     def to_contract(self, received_at: datetime) -> EventDetail:
         customer = self.payload
-        return CustomerUpdatedV1(customer=customer.to_contract(), updated_at=customer.updated_at or received_at)
+        return CustomerUpdatedV1(
+            customer=customer.to_contract(), updated_at=customer.updated_at or received_at
+        )
 
 
-SHOPIFY_TOPICS = ("orders/create", "orders/fulfilled", "orders/cancelled", "refunds/create", "customers/update")
+SHOPIFY_TOPICS = (
+    "orders/create",
+    "orders/fulfilled",
+    "orders/cancelled",
+    "refunds/create",
+    "customers/update",
+)
 
 ShopifyWebhookDetail = Annotated[
     Annotated[OrdersCreate, Tag("orders/create")]

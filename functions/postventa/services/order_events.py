@@ -65,7 +65,9 @@ class OrderEventService:
     def _refuse(self, body: str, raw: dict[str, Any], reason: str) -> dict[str, Any]:
         self._invalid_events.send(body, reason)
         event_id = str(raw["id"]) if raw.get("id") is not None else None
-        self._emit(Decision(at=_time_or_now(raw.get("time")), kind="invalid", event_id=event_id, reason=reason))
+        self._emit(
+            Decision(at=_time_or_now(raw.get("time")), kind="invalid", event_id=event_id, reason=reason)
+        )
         return {"invalid": reason}
 
     def apply(self, event: InboundEvent) -> dict[str, Any]:
@@ -87,13 +89,20 @@ class OrderEventService:
         profile = self._update_profile(event, customer_id)
         order = self._update_order(event, order, customer_id)
         if profile is None:
-            decide("ignored", customer_id=customer_id, order_id=event.order_id, reason="customer not known to Postventa")
+            decide(
+                "ignored",
+                customer_id=customer_id,
+                order_id=event.order_id,
+                reason="customer not known to Postventa",
+            )
             return _result(event, decisions)
 
         for start in journeys_to_enter(event, self._journeys.values(), profile, order):
             journey = start.journey
             if not self._workflows.deployed(journey.name):
-                decide("ignored", customer_id=customer_id, journey=journey.name, reason="journey not deployed")
+                decide(
+                    "ignored", customer_id=customer_id, journey=journey.name, reason="journey not deployed"
+                )
                 continue
             entry = JourneyEntry(
                 customer_id=customer_id,
@@ -105,13 +114,23 @@ class OrderEventService:
                 entered_at=event.received_at,
             )
             if not self._store.claim_entry(entry):
-                decide("duplicate", customer_id=customer_id, journey=journey.name, order_id=event.order_id,
-                       reason=f"already entered for {start.trigger_id}")
+                decide(
+                    "duplicate",
+                    customer_id=customer_id,
+                    journey=journey.name,
+                    order_id=event.order_id,
+                    reason=f"already entered for {start.trigger_id}",
+                )
                 continue
             arn, started = self._workflows.start(journey.name, start.execution_name, start.execution_input)
             self._store.save_entry(entry.model_copy(update={"execution_arn": arn}))
-            decide("started" if started else "duplicate", customer_id=customer_id, journey=journey.name,
-                   order_id=event.order_id, reason=None if started else "execution already exists")
+            decide(
+                "started" if started else "duplicate",
+                customer_id=customer_id,
+                journey=journey.name,
+                order_id=event.order_id,
+                reason=None if started else "execution already exists",
+            )
 
         for journey, same_order in journeys_to_exit(event, self._journeys.values()):
             for entry in self._store.entries_of(customer_id):
@@ -122,12 +141,22 @@ class OrderEventService:
                 reason = f"exit goal: {event.detail_type.value}"
                 self._workflows.stop(entry.execution_arn, reason)
                 self._store.save_entry(entry.model_copy(update={"ended_reason": reason}))
-                decide("ended", customer_id=customer_id, journey=journey.name, order_id=entry.order_id, reason=reason)
+                decide(
+                    "ended",
+                    customer_id=customer_id,
+                    journey=journey.name,
+                    order_id=entry.order_id,
+                    reason=reason,
+                )
 
         for wait in self._store.waits_for(customer_id, event.order_id, event.detail_type.value):
             if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
-                decide("resumed", customer_id=customer_id, order_id=wait.order_id,
-                       reason=f"{event.detail_type.value} arrived at step {wait.step}")
+                decide(
+                    "resumed",
+                    customer_id=customer_id,
+                    order_id=wait.order_id,
+                    reason=f"{event.detail_type.value} arrived at step {wait.step}",
+                )
             self._store.delete_wait(wait)
         return _result(event, decisions)
 
@@ -145,7 +174,9 @@ class OrderEventService:
             return profile
         return stored
 
-    def _update_order(self, event: InboundEvent, order: OrderRecord | None, customer_id: str) -> OrderRecord | None:
+    def _update_order(
+        self, event: InboundEvent, order: OrderRecord | None, customer_id: str
+    ) -> OrderRecord | None:
         detail = event.detail
         if isinstance(detail, OrderPlacedV1):
             if order is not None:
@@ -163,12 +194,18 @@ class OrderEventService:
             return order  # nothing to update, or closed for good whatever arrives late
         elif isinstance(detail, OrderFulfilledV1):
             order = order.model_copy(
-                update={"status": OrderStatus.FULFILLED, "fulfilled_at": detail.fulfilled_at, "tracking_url": detail.tracking_url}
+                update={
+                    "status": OrderStatus.FULFILLED,
+                    "fulfilled_at": detail.fulfilled_at,
+                    "tracking_url": detail.tracking_url,
+                }
             )
         elif isinstance(detail, OrderRefundedV1):
             order = order.model_copy(update={"status": OrderStatus.REFUNDED, "closed_at": detail.refunded_at})
         elif isinstance(detail, OrderCancelledV1):
-            order = order.model_copy(update={"status": OrderStatus.CANCELLED, "closed_at": detail.cancelled_at})
+            order = order.model_copy(
+                update={"status": OrderStatus.CANCELLED, "closed_at": detail.cancelled_at}
+            )
         else:
             return order
         self._store.put_order(order)

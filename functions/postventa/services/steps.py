@@ -83,7 +83,9 @@ class StepRunner:
         if reason is not None:
             return _outcome(record)
 
-        rendered = self._renderer.render(action.template, profile.locale, self._context(record, profile, order, action.purpose))
+        rendered = self._renderer.render(
+            action.template, profile.locale, self._context(record, profile, order, action.purpose)
+        )
         record = record.model_copy(update={"subject": rendered.subject})
         try:
             provider_id = self._email.send(
@@ -102,7 +104,9 @@ class StepRunner:
         except SendRejected as error:
             record = record.model_copy(update={"status": MessageStatus.FAILED, "reason": str(error)})
         else:
-            record = record.model_copy(update={"status": MessageStatus.SENT, "provider_message_id": provider_id})
+            record = record.model_copy(
+                update={"status": MessageStatus.SENT, "provider_message_id": provider_id}
+            )
         self._store.save_message(record)
         return _outcome(record)
 
@@ -113,10 +117,16 @@ class StepRunner:
         links: dict[str, Any] = {
             "nps": [self._links.link("nps", c=customer, m=record.message_id, s=score) for score in range(11)],
             "review": self._links.link("review", c=customer, o=record.order_id),
-            "unsubscribe": self._links.link("unsubscribe", c=customer) if purpose is Purpose.MARKETING else None,
+            "unsubscribe": self._links.link("unsubscribe", c=customer)
+            if purpose is Purpose.MARKETING
+            else None,
         }
         return email_context(
-            profile=profile, order=order, shop_name=self._shop_name, support_email=self._support_email, links=links
+            profile=profile,
+            order=order,
+            shop_name=self._shop_name,
+            support_email=self._support_email,
+            links=links,
         )
 
 

@@ -1,0 +1,43 @@
+# Postventa: every target creates or reuses .venv, so it works on a fresh machine (Python 3.11+, Node.js).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CDK := npx --yes aws-cdk@2.1148.1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: demo test lint synth deploy bench schemas clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## play the demo purchases through the journeys locally, on a virtual clock
+	$(BIN)/postventa simulate
+
+test: $(STAMP)  ## unit, integration (moto), infrastructure (CDK) and end-to-end tests
+	$(BIN)/pytest -n 2 --dist loadgroup
+
+lint: $(STAMP)
+	$(BIN)/ruff check functions infra tests bench
+	$(BIN)/ruff format --check functions infra tests bench
+	$(BIN)/mypy
+	$(BIN)/postventa journeys validate
+
+synth: $(STAMP)  ## CloudFormation template in cdk.out/, cdk-nag checked; needs no AWS credentials
+	$(CDK) synth --quiet
+
+deploy: $(STAMP)  ## deploy to the account and region of your AWS credentials
+	$(CDK) deploy --require-approval broadening
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+schemas: $(STAMP)  ## regenerate events/schemas from the pydantic models
+	$(BIN)/postventa schemas export --dir events/schemas
+
+clean:
+	rm -rf $(VENV) build cdk.out .pytest_cache

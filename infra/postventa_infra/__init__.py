@@ -1,0 +1,1 @@
+"""Postventa's infrastructure as code (aws-cdk-lib)."""

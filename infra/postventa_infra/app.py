@@ -1,0 +1,20 @@
+"""Builds the app; shared by `cdk synth` (infra/app.py) and the infrastructure tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from postventa_infra.stack import PostventaStack, StackOptions
+
+
+def build_app(context: dict[str, Any] | None = None) -> App:
+    app = App(context=context or {})
+    options = StackOptions.from_context(app.node)
+    PostventaStack(
+        app, "Postventa", options=options, env=Environment(account=options.account, region=options.region)
+    )
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app

@@ -1,0 +1,114 @@
+"""The Lambda functions: one asset (functions/postventa), one dependency layer, least-privilege grants."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk.aws_lambda_event_sources import SqsEventSource
+from constructs import Construct
+
+from postventa_infra.ingest import Ingest
+from postventa_infra.layer import ROOT, build_layer
+from postventa_infra.storage import Storage
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+ARCHITECTURE = lambda_.Architecture.ARM_64  # cheaper per millisecond; every dependency has arm64 wheels
+# Only the handler code ships: the local engine, the CLI and caches stay out of the asset.
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "*.egg-info", "postventa/local", "postventa/cli.py"]
+
+
+class Handlers(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        ingest: Ingest,
+        environment: dict[str, str],
+        state_machine_arns: dict[str, str],
+        sender_identity_arn: str,
+        configuration_set_arn: str,
+        signing_secret: secretsmanager.ISecret,
+    ):
+        super().__init__(scope, construct_id)
+        layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(build_layer("3.14", "manylinux2014_aarch64"))),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Powertools, pydantic, Jinja2 and the rest of Postventa's runtime dependencies",
+        )
+        code = lambda_.Code.from_asset(str(ROOT / "functions"), exclude=ASSET_EXCLUDES)
+
+        def function(
+            construct_id: str, module: str, timeout: Duration, extra: dict[str, str] | None = None
+        ) -> lambda_.Function:
+            log_group = logs.LogGroup(
+                self,
+                f"{construct_id}Logs",
+                retention=logs.RetentionDays.ONE_YEAR,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            # Its own role, writing to its own log group only (not the managed basic execution role).
+            role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+            log_group.grant_write(role)
+            return lambda_.Function(
+                self,
+                construct_id,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                code=code,
+                handler=f"postventa.handlers.{module}.lambda_handler",
+                layers=[layer],
+                memory_size=512,
+                timeout=timeout,
+                tracing=lambda_.Tracing.ACTIVE,
+                log_group=log_group,
+                role=role,
+                environment={**environment, **(extra or {})},
+            )
+
+        self.on_order = function(
+            "OnOrder",
+            "on_order",
+            Duration.seconds(30),
+            {"POSTVENTA_STATE_MACHINES": Stack.of(self).to_json_string(state_machine_arns)},
+        )
+        self.run_step = function("RunStep", "run_step", Duration.seconds(30))
+        self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
+
+        self.on_order.add_event_source(
+            SqsEventSource(
+                ingest.ingest_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=20
+            )
+        )
+
+        for handler in (self.on_order, self.run_step, self.register_wait):
+            storage.table.grant_read_write_data(handler)
+        for handler in (self.on_order, self.run_step):
+            storage.idempotency_table.grant_read_write_data(handler)
+        ingest.invalid_events.grant_send_messages(self.on_order)
+        signing_secret.grant_read(self.run_step)
+
+        machines = list(state_machine_arns.values())
+        executions = [arn.replace(":stateMachine:", ":execution:", 1) + ":*" for arn in machines]
+        self.on_order.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=machines)
+        )
+        self.on_order.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StopExecution"], resources=executions)
+        )
+        for handler in (self.on_order, self.register_wait):
+            handler.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=machines)
+            )
+        self.run_step.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail"], resources=[sender_identity_arn, configuration_set_arn]
+            )
+        )

@@ -1,0 +1,75 @@
+"""Events in: the custom bus, the rules (ours and Shopify's partner source), the queues between."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from postventa.models.events import DetailType
+from postventa.models.shopify import SHOPIFY_TOPICS
+
+INGEST_VISIBILITY = Duration.minutes(3)  # six times on_order's timeout, as Lambda recommends
+MAX_RECEIVES = 5
+
+
+def _queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+class Ingest(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, shopify_event_source: str | None):
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", event_bus_name="postventa")
+        # Dead-letter queues; each one's depth is alarmed.
+        self.invalid_events = _queue(self, "InvalidEvents")
+        self.ingest_dead_letters = _queue(self, "IngestDeadLetters")
+        self.undelivered_events = _queue(self, "UndeliveredEvents")
+        self.ingest_queue = _queue(
+            self,
+            "IngestQueue",
+            visibility_timeout=INGEST_VISIBILITY,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.ingest_dead_letters, max_receive_count=MAX_RECEIVES
+            ),
+        )
+        target = targets.SqsQueue(
+            self.ingest_queue,
+            dead_letter_queue=self.undelivered_events,
+            retry_attempts=185,
+            max_event_age=Duration.hours(24),
+        )
+        self.rules = [
+            events.Rule(
+                self,
+                "ContractEvents",
+                event_bus=self.bus,
+                description="Postventa's own contract: orders and customers",
+                event_pattern=events.EventPattern(detail_type=[member.value for member in DetailType]),
+                targets=[target],
+            )
+        ]
+        if shopify_event_source:
+            partner_bus = events.EventBus.from_event_bus_name(self, "ShopifyBus", shopify_event_source)
+            self.rules.append(
+                events.Rule(
+                    self,
+                    "ShopifyEvents",
+                    event_bus=partner_bus,
+                    description="Shopify's partner event source: the topics Postventa understands",
+                    event_pattern=events.EventPattern(
+                        detail_type=["shopifyWebhook"],
+                        detail={"metadata": {"X-Shopify-Topic": list(SHOPIFY_TOPICS)}},
+                    ),
+                    targets=[target],
+                )
+            )

@@ -1,0 +1,56 @@
+"""One Standard state machine per journey, compiled from its YAML by the same code the engine runs."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from postventa.journeys.compiler import compile_journey
+from postventa.journeys.model import Journey
+
+
+def state_machine_name(journey: str) -> str:
+    return f"postventa-{journey}"
+
+
+class JourneyMachines(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        journeys: dict[str, Journey],
+        run_step: lambda_.IFunction,
+        register_wait: lambda_.IFunction,
+    ):
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.machines: dict[str, sfn.StateMachine] = {}
+        for name, journey in journeys.items():
+            definition = compile_journey(
+                journey, run_step_arn=run_step.function_arn, register_wait_arn=register_wait.function_arn
+            )
+            log_group = logs.LogGroup(
+                self,
+                f"{name}Logs",
+                retention=logs.RetentionDays.ONE_YEAR,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            machine = sfn.StateMachine(
+                self,
+                name,
+                state_machine_name=state_machine_name(name),
+                state_machine_type=sfn.StateMachineType.STANDARD,
+                definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(definition)),
+                tracing_enabled=True,
+                # Execution data holds customer ids and order ids: keep it out of the logs.
+                logs=sfn.LogOptions(
+                    destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+                ),
+            )
+            run_step.grant_invoke(machine)
+            register_wait.grant_invoke(machine)
+            self.machines[name] = machine

@@ -1,0 +1,204 @@
+"""The Postventa stack: events in, journeys, sends, state, alarms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Stack, Validations
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from constructs import Construct, Node
+
+from postventa.journeys.loader import load_journeys
+from postventa_infra.handlers import Handlers
+from postventa_infra.ingest import Ingest
+from postventa_infra.journeys import JourneyMachines, state_machine_name
+from postventa_infra.monitoring import Monitoring
+from postventa_infra.storage import Storage
+
+CONFIGURATION_SET = "postventa"
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    """Set with `cdk deploy -c key=value` or in cdk.json's context."""
+
+    account: str | None = None
+    region: str | None = None
+    sender_domain: str = "shop.example"
+    sender: str = "Postventa Demo Shop <orders@shop.example>"
+    links_base_url: str = "https://shop.example/postventa"
+    shop_name: str = "Postventa Demo Shop"
+    support_email: str = "support@shop.example"
+    default_timezone: str = "UTC"
+    shopify_event_source: str | None = None
+    alarm_email: str | None = None
+
+    @classmethod
+    def from_context(cls, node: Node) -> StackOptions:
+        keys = {
+            "account": "account",
+            "region": "region",
+            "sender_domain": "senderDomain",
+            "sender": "sender",
+            "links_base_url": "linksBaseUrl",
+            "shop_name": "shopName",
+            "support_email": "supportEmail",
+            "default_timezone": "defaultTimezone",
+            "shopify_event_source": "shopifyEventSource",
+            "alarm_email": "alarmEmail",
+        }
+        values: dict[str, Any] = {}
+        for field, context_key in keys.items():
+            value = node.try_get_context(context_key)
+            if value:
+                values[field] = value
+        return cls(**values)
+
+
+class PostventaStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, options: StackOptions, **kwargs: Any):
+        super().__init__(scope, construct_id, **kwargs)
+        journeys = load_journeys()
+        storage = Storage(self, "Storage")
+        ingest = Ingest(self, "Ingest", shopify_event_source=options.shopify_event_source)
+
+        identity = ses.EmailIdentity(
+            self, "SenderIdentity", identity=ses.Identity.domain(options.sender_domain)
+        )
+        configuration_set = ses.ConfigurationSet(
+            self,
+            "ConfigurationSet",
+            configuration_set_name=CONFIGURATION_SET,
+            tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
+            reputation_metrics=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        signing_secret = secretsmanager.Secret(
+            self,
+            "LinkSigningSecret",
+            description="HMAC key that signs survey and unsubscribe links",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+
+        state_machine_arns = {
+            name: self.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=state_machine_name(name),
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for name in journeys
+        }
+        handlers = Handlers(
+            self,
+            "Handlers",
+            storage=storage,
+            ingest=ingest,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "postventa",
+                "POWERTOOLS_METRICS_NAMESPACE": "Postventa",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                "POSTVENTA_TABLE_NAME": storage.table.table_name,
+                "POSTVENTA_IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
+                "POSTVENTA_INVALID_EVENTS_QUEUE_URL": ingest.invalid_events.queue_url,
+                "POSTVENTA_SENDER": options.sender,
+                "POSTVENTA_CONFIGURATION_SET": CONFIGURATION_SET,
+                "POSTVENTA_LINKS_BASE_URL": options.links_base_url,
+                "POSTVENTA_LINK_SIGNING_SECRET_ID": signing_secret.secret_arn,
+                "POSTVENTA_SHOP_NAME": options.shop_name,
+                "POSTVENTA_SUPPORT_EMAIL": options.support_email,
+                "POSTVENTA_DEFAULT_TIMEZONE": options.default_timezone,
+            },
+            state_machine_arns=state_machine_arns,
+            sender_identity_arn=self.format_arn(
+                service="ses", resource="identity", resource_name=options.sender_domain
+            ),
+            configuration_set_arn=self.format_arn(
+                service="ses", resource="configuration-set", resource_name=CONFIGURATION_SET
+            ),
+            signing_secret=signing_secret,
+        )
+        handlers.run_step.node.add_dependency(identity, configuration_set)
+        machines = JourneyMachines(
+            self,
+            "Journeys",
+            journeys=journeys,
+            run_step=handlers.run_step,
+            register_wait=handlers.register_wait,
+        )
+        handlers.on_order.node.add_dependency(machines)
+        Monitoring(
+            self,
+            "Monitoring",
+            dead_letter_queues={
+                "InvalidEvents": ingest.invalid_events,
+                "IngestDeadLetters": ingest.ingest_dead_letters,
+                "UndeliveredEvents": ingest.undelivered_events,
+            },
+            machines=machines.machines,
+            functions={
+                "OnOrder": handlers.on_order,
+                "RunStep": handlers.run_step,
+                "RegisterWait": handlers.register_wait,
+            },
+            alarm_email=options.alarm_email,
+        )
+        CfnOutput(self, "EventBusName", value=ingest.bus.event_bus_name)
+        CfnOutput(self, "InvalidEventsQueueUrl", value=ingest.invalid_events.queue_url)
+        self._acknowledge(storage, ingest, handlers, machines, signing_secret)
+
+    def _acknowledge(
+        self, storage: Storage, ingest: Ingest, handlers: Handlers, machines: JourneyMachines, secret: secretsmanager.Secret
+    ) -> None:
+        """cdk-nag findings we accept, each with the reason a reviewer can check."""
+        table = f"<{self.get_logical_id(storage.table.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        for function in (handlers.on_order, handlers.run_step, handlers.register_wait):
+            _acknowledge(
+                function.role,  # type: ignore[arg-type]
+                {
+                    "IAM5[Action::kms:GenerateDataKey*]": "CDK's table grant: data-key actions on our own table key only",
+                    "IAM5[Action::kms:ReEncrypt*]": "CDK's table grant: re-encryption with our own table key only",
+                    "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions",
+                    f"IAM5[Resource::{table}/index/*]": "Queries the table's own indexes (order history by customer)",
+                },
+            )
+        _acknowledge(
+            handlers.on_order.role,  # type: ignore[arg-type]
+            {
+                f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{state_machine_name(name)}:*]":
+                "Stops executions of our own journey state machine at an exit goal; execution names are made per customer"
+                for name in machines.machines
+            },
+        )
+        for machine in machines.machines.values():
+            _acknowledge(
+                machine,
+                {
+                    "IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery APIs have no resource-level permissions",
+                    **{
+                        f"IAM5[Resource::<{self.get_logical_id(function.node.default_child)}.Arn>:*]": (  # type: ignore[arg-type]
+                            "CDK's grantInvoke also covers the function's versions and aliases"
+                        )
+                        for function in (handlers.run_step, handlers.register_wait)
+                    },
+                },
+            )
+        for queue in (ingest.invalid_events, ingest.ingest_dead_letters, ingest.undelivered_events):
+            _acknowledge(queue, {"SQS3": "This queue is itself a dead-letter queue; its depth is alarmed"})
+        _acknowledge(
+            secret,
+            {
+                "SMG4": "Rotating the link-signing key would invalidate every survey and unsubscribe link already "
+                "emailed; links expire after 90 days instead, and the key can be replaced by hand"
+            },
+        )
+
+
+def _acknowledge(scope: Construct, findings: dict[str, str]) -> None:
+    Validations.of(scope).acknowledge(
+        *[Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason) for finding, reason in findings.items()]
+    )

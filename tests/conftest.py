@@ -1,0 +1,37 @@
+"""Shared test setup: fake AWS credentials, quiet Powertools, paths to fixtures and samples."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from postventa.cli import LOCAL_ENVIRONMENT
+
+for _key, _value in LOCAL_ENVIRONMENT.items():
+    os.environ[_key] = _value
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def event_fixture():
+    return lambda name: load_json(EVENTS / name)
+
+
+def shopify_envelope(topic: str, payload: dict[str, Any], event_id: str = "shopify-1") -> dict[str, Any]:
+    """The partner source's envelope (from the published sample), carrying a given webhook payload."""
+    envelope = load_json(EVENTS / "shopify" / "orders-create.json")
+    envelope["id"] = event_id
+    envelope["detail"]["metadata"]["X-Shopify-Topic"] = topic
+    envelope["detail"]["payload"] = payload
+    return envelope

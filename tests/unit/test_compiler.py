@@ -1,0 +1,60 @@
+"""The compiled ASL of the default journey: lean, with the waits and branches the YAML asks for."""
+
+from __future__ import annotations
+
+from postventa.journeys.compiler import JOURNEY_END, LAMBDA_CALLBACK, LAMBDA_INVOKE, compile_journey
+from postventa.journeys.loader import load_journeys
+
+RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
+
+
+def compiled() -> dict:
+    return compile_journey(load_journeys()["post-purchase"], run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)
+
+
+def test_starts_with_the_confirmation_and_ends_after_the_survey():
+    asl = compiled()
+    assert asl["StartAt"] == "order_confirmation"
+    assert asl["States"]["nps_survey"]["End"] is True
+
+
+def test_send_steps_invoke_run_step_with_the_state_machine_clock():
+    state = compiled()["States"]["order_confirmation"]
+    assert state["Type"] == "Task" and state["Resource"] == LAMBDA_INVOKE
+    assert state["Parameters"]["FunctionName"] == RUN_STEP
+    payload = state["Parameters"]["Payload"]
+    assert payload["now.$"] == "$$.State.EnteredTime"
+    assert payload["execution_id.$"] == "$$.Execution.Id"
+    assert state["ResultPath"] is None  # the execution's input stays as it was
+    assert {"SendThrottled"} <= {error for retry in state["Retry"] for error in retry["ErrorEquals"]}
+    assert state["Next"] == "await_fulfilment"
+
+
+def test_waits_are_exact_durations():
+    states = compiled()["States"]
+    assert states["wait_before_tips"] == {"Type": "Wait", "Seconds": 3 * 86400, "Next": "product_tips"}
+    assert states["wait_before_review"]["Seconds"] == 7 * 86400
+    assert states["wait_before_nps"]["Seconds"] == 14 * 86400
+
+
+def test_wait_for_fulfilment_times_out_into_the_apology():
+    states = compiled()["States"]
+    wait = states["await_fulfilment"]
+    assert wait["Resource"] == LAMBDA_CALLBACK
+    assert wait["Parameters"]["FunctionName"] == REGISTER_WAIT
+    assert wait["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert wait["Parameters"]["Payload"]["event"] == "Order Fulfilled"
+    assert wait["TimeoutSeconds"] == 14 * 86400
+    assert wait["Catch"] == [{"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "shipping_delay_apology"}]
+    assert wait["Next"] == "wait_before_tips"
+    assert states["shipping_delay_apology"]["Next"] == "await_late_fulfilment"
+    late = states["await_late_fulfilment"]
+    assert late["TimeoutSeconds"] == 30 * 86400
+    assert late["Next"] == "wait_before_tips"  # shipped late: the journey goes on
+    assert late["Catch"][0]["Next"] == JOURNEY_END and states[JOURNEY_END] == {"Type": "Succeed"}
+
+
+def test_one_state_per_step_plus_the_end():
+    asl = compiled()
+    journey = load_journeys()["post-purchase"]
+    assert set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END}

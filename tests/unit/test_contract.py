@@ -1,0 +1,117 @@
+"""The event contract: every fixture and published sample parses; bad input gets a clear reason."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from postventa.models.events import DETAIL_MODELS, DetailType, OrderPlacedV1
+from postventa.models.inbound import InvalidEvent, parse_inbound
+from postventa.models.schemas import export_schemas, schema_file_name
+from tests.conftest import EVENTS, SHARED_SAMPLES, load_json, shopify_envelope
+
+OURS = {
+    "order-placed.json": DetailType.ORDER_PLACED,
+    "order-fulfilled.json": DetailType.ORDER_FULFILLED,
+    "order-refunded.json": DetailType.ORDER_REFUNDED,
+    "order-cancelled.json": DetailType.ORDER_CANCELLED,
+    "customer-updated.json": DetailType.CUSTOMER_UPDATED,
+}
+SHOPIFY = {
+    "orders-create.json": DetailType.ORDER_PLACED,
+    "orders-fulfilled.json": DetailType.ORDER_FULFILLED,
+    "orders-cancelled.json": DetailType.ORDER_CANCELLED,
+    "refunds-create.json": DetailType.ORDER_REFUNDED,
+    "customers-update.json": DetailType.CUSTOMER_UPDATED,
+}
+
+
+@pytest.mark.parametrize(("name", "detail_type"), OURS.items())
+def test_our_samples_parse(name, detail_type):
+    event = parse_inbound(load_json(EVENTS / name))
+    assert event.detail_type is detail_type
+    assert event.received_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(("name", "detail_type"), SHOPIFY.items())
+def test_shopify_samples_normalize_into_our_contract(name, detail_type):
+    event = parse_inbound(load_json(EVENTS / "shopify" / name))
+    assert event.detail_type is detail_type
+    assert event.source.startswith("aws.partner/shopify.com/")
+
+
+def test_order_placed_keeps_money_exact_and_items():
+    detail = parse_inbound(load_json(EVENTS / "order-placed.json")).detail
+    assert isinstance(detail, OrderPlacedV1)
+    assert detail.total.amount == Decimal("158.00") and detail.total.currency == "EUR"
+    assert [(item.name, item.quantity, item.unit_price.amount) for item in detail.items] == [
+        ("Trail running shoes", 1, Decimal("129.00")),
+        ("Merino socks", 2, Decimal("14.50")),
+    ]
+
+
+def test_shopify_ids_above_2_53_stay_exact():
+    # Parsed from the raw JSON text as the Lambda runtime does: integers, never floats.
+    raw = json.loads((EVENTS / "shopify" / "orders-create.json").read_text())
+    event = parse_inbound(raw)
+    assert event.detail.order_id == "9007199254740993123"
+    assert event.detail.customer.id == "9007199254740993001"
+    assert int(event.detail.order_id) == 9007199254740993123
+
+
+def test_shopify_refund_sums_settled_refund_transactions():
+    event = parse_inbound(load_json(EVENTS / "shopify" / "refunds-create.json"))
+    assert event.detail.order_id == "9007199254740993123"
+    assert event.detail.amount.amount == Decimal("89.99")
+    assert event.customer_id is None  # looked up from the stored order
+
+
+def test_shopify_consent_states_map_to_ours():
+    event = parse_inbound(load_json(EVENTS / "shopify" / "customers-update.json"))
+    assert event.detail.customer.email_marketing == "unsubscribed"
+
+
+@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")
+def test_published_shopify_order_sample_parses_in_the_partner_envelope():
+    envelope = load_json(SHARED_SAMPLES / "shopify_eventbridge_envelope_products_update.json")
+    envelope["detail"]["metadata"]["X-Shopify-Topic"] = "orders/create"
+    envelope["detail"]["payload"] = load_json(SHARED_SAMPLES / "shopify_orders_create.2026-04.json")
+    event = parse_inbound(envelope)
+    assert event.detail.order_number == "#9999"
+    assert event.detail.customer.email == "john@example.com"
+    assert event.detail.total.amount == Decimal("414.95")  # current_total_price, after edits
+    assert len(event.detail.items) == 5
+
+
+@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")
+def test_published_shopify_envelope_with_an_unsupported_topic_is_refused():
+    envelope = load_json(SHARED_SAMPLES / "shopify_eventbridge_envelope_products_update.json")
+    with pytest.raises(InvalidEvent, match="X-Shopify-Topic must be one of"):
+        parse_inbound(envelope)
+
+
+def test_a_guest_order_gets_a_pseudonymous_customer_id():
+    payload = load_json(EVENTS / "shopify" / "orders-create.json")["detail"]["payload"]
+    del payload["customer"]
+    event = parse_inbound(shopify_envelope("orders/create", payload))
+    assert event.detail.customer.id.startswith("guest-")
+    assert "ben" not in event.detail.customer.id
+
+
+@pytest.mark.parametrize("path", sorted((EVENTS / "invalid").glob("*.json")), ids=lambda p: p.stem)
+def test_invalid_events_say_which_field_and_why(path: Path):
+    case = load_json(path)
+    with pytest.raises(InvalidEvent) as refused:
+        parse_inbound(case["event"])
+    for fragment in case["expect"]:
+        assert fragment in refused.value.reason
+
+
+def test_exported_schemas_match_the_models(tmp_path):
+    export_schemas(tmp_path)
+    for detail_type in DETAIL_MODELS:
+        name = schema_file_name(detail_type.value)
+        assert (tmp_path / name).read_text() == (EVENTS / "schemas" / name).read_text(), f"run make schemas ({name})"

@@ -1,0 +1,57 @@
+"""Templates: what the customer reads, escaped, with a text part, in one voice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from postventa.logic.render import EmailRenderer, email_context
+from postventa.models.common import Money
+from postventa.models.events import LineItemV1
+from postventa.models.records import CustomerProfile, OrderRecord
+
+NOW = datetime(2026, 3, 2, tzinfo=UTC)
+
+
+def context(first_name="Ana", unsubscribe=None):
+    usd = lambda amount: Money(amount=Decimal(amount), currency="USD")  # noqa: E731
+    order = OrderRecord(
+        order_id="A-1", customer_id="c1", order_number="#1001", placed_at=NOW, total=usd("158.00"),
+        items=[LineItemV1(name="Trail shoes <b>", quantity=1, unit_price=usd("129.00")),
+               LineItemV1(name="Merino socks", quantity=2, unit_price=usd("14.50"))],
+    )
+    profile = CustomerProfile(customer_id="c1", first_name=first_name, updated_at=NOW)
+    links = {"nps": [f"https://l/nps/{s}" for s in range(11)], "review": "https://l/review", "unsubscribe": unsubscribe}
+    return email_context(profile=profile, order=order, shop_name="Demo Shop", support_email="help@shop.example", links=links)
+
+
+def test_order_confirmation_lists_items_and_total_in_both_parts():
+    email = EmailRenderer().render("order_confirmation", "en", context())
+    assert email.subject == "Thank you for your order #1001, Ana"
+    for part in (email.html, email.text):
+        assert "Merino socks" in part and "14.50 USD" in part and "158.00 USD" in part
+    assert "2 x Merino socks: 14.50 USD" in email.text
+    assert "Total: 158.00 USD" in email.text
+
+
+def test_html_is_escaped_and_text_is_not():
+    email = EmailRenderer().render("order_confirmation", "en", context(first_name="<script>x</script>"))
+    assert "<script>" not in email.html and "&lt;script&gt;" in email.html
+    assert "Trail shoes &lt;b&gt;" in email.html
+    assert "Hi <script>x</script>," in email.text
+
+
+def test_survey_has_eleven_score_links():
+    email = EmailRenderer().render("nps_survey", "en", context())
+    assert all(f'href="https://l/nps/{score}"' in email.html for score in range(11))
+    assert "10: https://l/nps/10" in email.text
+
+
+def test_unsubscribe_link_only_when_given():
+    assert "Unsubscribe" not in EmailRenderer().render("order_confirmation", "en", context()).html
+    tips = EmailRenderer().render("product_tips", "en", context(unsubscribe="https://l/unsub"))
+    assert 'href="https://l/unsub"' in tips.html and "https://l/unsub" in tips.text
+
+
+def test_unknown_locale_falls_back_to_the_default():
+    assert EmailRenderer().render("review_request", "es-MX", context()).subject == "How is your Trail shoes <b>, Ana?"
