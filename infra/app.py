@@ -6,6 +6,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from postventa_infra.app import build_app  # noqa: E402
+from postventa_infra.app import build_app
 
 build_app().synth()

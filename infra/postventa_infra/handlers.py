@@ -55,7 +55,9 @@ class Handlers(Construct):
                 removal_policy=RemovalPolicy.DESTROY,
             )
             # Its own role, writing to its own log group only (not the managed basic execution role).
-            role = iam.Role(self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+            role = iam.Role(
+                self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+            )
             log_group.grant_write(role)
             return lambda_.Function(
                 self,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+import json
+
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 
@@ -27,7 +28,6 @@ class JourneyMachines(Construct):
         register_wait: lambda_.IFunction,
     ):
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.machines: dict[str, sfn.StateMachine] = {}
         for name, journey in journeys.items():
             definition = compile_journey(
@@ -44,7 +44,9 @@ class JourneyMachines(Construct):
                 name,
                 state_machine_name=state_machine_name(name),
                 state_machine_type=sfn.StateMachineType.STANDARD,
-                definition_body=sfn.DefinitionBody.from_string(stack.to_json_string(definition)),
+                # json.dumps, not Stack.to_json_string: that one drops "ResultPath": null, and a Task
+                # without it would overwrite the execution's input with the Lambda's answer.
+                definition_body=sfn.DefinitionBody.from_string(json.dumps(definition)),
                 tracing_enabled=True,
                 # Execution data holds customer ids and order ids: keep it out of the logs.
                 logs=sfn.LogOptions(

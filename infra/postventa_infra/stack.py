@@ -9,8 +9,8 @@ from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Stack, Validations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct, Node
-
 from postventa.journeys.loader import load_journeys
+
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines, state_machine_name
@@ -152,7 +152,12 @@ class PostventaStack(Stack):
         self._acknowledge(storage, ingest, handlers, machines, signing_secret)
 
     def _acknowledge(
-        self, storage: Storage, ingest: Ingest, handlers: Handlers, machines: JourneyMachines, secret: secretsmanager.Secret
+        self,
+        storage: Storage,
+        ingest: Ingest,
+        handlers: Handlers,
+        machines: JourneyMachines,
+        secret: secretsmanager.Secret,
     ) -> None:
         """cdk-nag findings we accept, each with the reason a reviewer can check."""
         table = f"<{self.get_logical_id(storage.table.node.default_child)}.Arn>"  # type: ignore[arg-type]
@@ -169,8 +174,7 @@ class PostventaStack(Stack):
         _acknowledge(
             handlers.on_order.role,  # type: ignore[arg-type]
             {
-                f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{state_machine_name(name)}:*]":
-                "Stops executions of our own journey state machine at an exit goal; execution names are made per customer"
+                f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{state_machine_name(name)}:*]": "Stops executions of our own journey state machine at an exit goal; execution names are made per customer"
                 for name in machines.machines
             },
         )
@@ -200,5 +204,8 @@ class PostventaStack(Stack):
 
 def _acknowledge(scope: Construct, findings: dict[str, str]) -> None:
     Validations.of(scope).acknowledge(
-        *[Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason) for finding, reason in findings.items()]
+        *[
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-{finding}", reason=reason)
+            for finding, reason in findings.items()
+        ]
     )

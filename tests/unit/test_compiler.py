@@ -9,7 +9,9 @@ RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
 
 
 def compiled() -> dict:
-    return compile_journey(load_journeys()["post-purchase"], run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)
+    return compile_journey(
+        load_journeys()["post-purchase"], run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT
+    )
 
 
 def test_starts_with_the_confirmation_and_ends_after_the_survey():
@@ -45,7 +47,9 @@ def test_wait_for_fulfilment_times_out_into_the_apology():
     assert wait["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert wait["Parameters"]["Payload"]["event"] == "Order Fulfilled"
     assert wait["TimeoutSeconds"] == 14 * 86400
-    assert wait["Catch"] == [{"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "shipping_delay_apology"}]
+    assert wait["Catch"] == [
+        {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "shipping_delay_apology"}
+    ]
     assert wait["Next"] == "wait_before_tips"
     assert states["shipping_delay_apology"]["Next"] == "await_late_fulfilment"
     late = states["await_late_fulfilment"]

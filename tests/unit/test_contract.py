@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from postventa.models.events import DETAIL_MODELS, DetailType, OrderPlacedV1
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.schemas import export_schemas, schema_file_name
+
 from tests.conftest import EVENTS, SHARED_SAMPLES, load_json, shopify_envelope
 
 OURS = {
@@ -114,4 +114,6 @@ def test_exported_schemas_match_the_models(tmp_path):
     export_schemas(tmp_path)
     for detail_type in DETAIL_MODELS:
         name = schema_file_name(detail_type.value)
-        assert (tmp_path / name).read_text() == (EVENTS / "schemas" / name).read_text(), f"run make schemas ({name})"
+        assert (tmp_path / name).read_text() == (EVENTS / "schemas" / name).read_text(), (
+            f"run make schemas ({name})"
+        )

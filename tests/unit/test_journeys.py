@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from postventa.journeys.loader import JourneyError, load_journey, load_journeys, parse_journey
 from postventa.journeys.model import SendStep, WaitForEventStep
 
@@ -40,7 +39,10 @@ def test_default_post_purchase_journey_loads():
     wait = journey.step("await_fulfilment")
     assert isinstance(wait, WaitForEventStep)
     assert wait.wait_for_event.timeout == timedelta(days=14)
-    assert [step.id for step in wait.wait_for_event.on_timeout.steps] == ["shipping_delay_apology", "await_late_fulfilment"]
+    assert [step.id for step in wait.wait_for_event.on_timeout.steps] == [
+        "shipping_delay_apology",
+        "await_late_fulfilment",
+    ]
     assert {goal.event.value for goal in journey.exit_on} == {"Order Refunded", "Order Cancelled"}
 
 
@@ -52,7 +54,9 @@ def test_a_valid_minimal_journey_parses():
 def test_unknown_template_field_names_the_step():
     text = VALID.replace("template: order_confirmation", "templat: order_confirmation")
     found = problems(text)
-    assert any("journeys/demo.yaml: step 'hello': send.templat: Extra inputs are not permitted" in p for p in found)
+    assert any(
+        "journeys/demo.yaml: step 'hello': send.templat: Extra inputs are not permitted" in p for p in found
+    )
     assert any("step 'hello': send.template: Field required" in p for p in found)
 
 
@@ -81,9 +85,14 @@ def test_nested_step_errors_name_the_nested_step():
 
 
 def test_unknown_event_and_duplicate_ids_are_reported():
-    assert any("trigger.event: Input should be" in p for p in problems(VALID.replace("Order Placed", "Order Teleported")))
+    assert any(
+        "trigger.event: Input should be" in p
+        for p in problems(VALID.replace("Order Placed", "Order Teleported"))
+    )
     duplicated = VALID + "  - id: hello\n    wait: 1d\n"
-    assert problems(duplicated) == ["journeys/demo.yaml: journey: step id 'hello' is used twice: each step needs its own id"]
+    assert problems(duplicated) == [
+        "journeys/demo.yaml: journey: step id 'hello' is used twice: each step needs its own id"
+    ]
 
 
 def test_timeout_beyond_a_year_is_refused():
@@ -100,5 +109,5 @@ def test_file_name_must_match_the_journey_name(tmp_path):
 
 def test_invalid_yaml_is_reported_with_the_file(tmp_path):
     (tmp_path / "demo.yaml").write_text("name: [unclosed")
-    with pytest.raises(JourneyError, match="demo.yaml: not valid YAML"):
+    with pytest.raises(JourneyError, match=r"demo\.yaml: not valid YAML"):
         load_journeys(tmp_path)

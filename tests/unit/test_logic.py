@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Condition, Purpose
 from postventa.logic.conditions import all_hold, holds
@@ -17,10 +16,14 @@ from postventa.models.common import Money
 from postventa.models.events import ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
 from postventa.models.records import CustomerProfile, OrderRecord, OrderStatus
+
 from tests.conftest import EVENTS, load_json
 
 NOW = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
-CONTEXT = {"customer": {"country": "ES", "tags": ["vip"]}, "order": {"total": {"amount": "158.00"}, "count": 2}}
+CONTEXT = {
+    "customer": {"country": "ES", "tags": ["vip"]},
+    "order": {"total": {"amount": "158.00"}, "count": 2},
+}
 
 
 @pytest.mark.parametrize(
@@ -42,7 +45,10 @@ def test_conditions(field, op, value, expected):
 
 
 def test_all_conditions_must_hold():
-    conditions = [Condition(field="customer.country", op="eq", value="ES"), Condition(field="order.count", op="gt", value=5)]
+    conditions = [
+        Condition(field="customer.country", op="eq", value="ES"),
+        Condition(field="order.count", op="gt", value=5),
+    ]
     assert all_hold(conditions, CONTEXT) is False
     assert all_hold([], CONTEXT) is True
 
@@ -61,24 +67,47 @@ def test_execution_names_are_deterministic_short_and_opaque():
 
 
 def profile(**changes) -> CustomerProfile:
-    base = CustomerProfile(customer_id="c1", email="c1@example.com", email_marketing=ConsentState.SUBSCRIBED, updated_at=NOW)
+    base = CustomerProfile(
+        customer_id="c1", email="c1@example.com", email_marketing=ConsentState.SUBSCRIBED, updated_at=NOW
+    )
     return base.model_copy(update=changes)
 
 
 def order(status=OrderStatus.PLACED) -> OrderRecord:
-    return OrderRecord(order_id="o1", customer_id="c1", placed_at=NOW, total=Money(amount=Decimal(1), currency="USD"),
-                       items=[], status=status)
+    return OrderRecord(
+        order_id="o1",
+        customer_id="c1",
+        placed_at=NOW,
+        total=Money(amount=Decimal(1), currency="USD"),
+        items=[],
+        status=status,
+    )
 
 
 @pytest.mark.parametrize(
     ("purpose", "changes", "order_status", "reason"),
     [
         (Purpose.MARKETING, {}, OrderStatus.PLACED, None),
-        (Purpose.MARKETING, {"email_marketing": ConsentState.UNSUBSCRIBED}, OrderStatus.PLACED, "unsubscribed from marketing email"),
-        (Purpose.MARKETING, {"email_marketing": ConsentState.NOT_SUBSCRIBED}, OrderStatus.PLACED, "no consent to marketing email"),
+        (
+            Purpose.MARKETING,
+            {"email_marketing": ConsentState.UNSUBSCRIBED},
+            OrderStatus.PLACED,
+            "unsubscribed from marketing email",
+        ),
+        (
+            Purpose.MARKETING,
+            {"email_marketing": ConsentState.NOT_SUBSCRIBED},
+            OrderStatus.PLACED,
+            "no consent to marketing email",
+        ),
         (Purpose.TRANSACTIONAL, {"email_marketing": ConsentState.UNSUBSCRIBED}, OrderStatus.PLACED, None),
         (Purpose.TRANSACTIONAL, {"email": None}, OrderStatus.PLACED, "no email address on the profile"),
-        (Purpose.TRANSACTIONAL, {"email_suppressed": "bounce"}, OrderStatus.PLACED, "address on the suppression list (bounce)"),
+        (
+            Purpose.TRANSACTIONAL,
+            {"email_suppressed": "bounce"},
+            OrderStatus.PLACED,
+            "address on the suppression list (bounce)",
+        ),
         (Purpose.MARKETING, {}, OrderStatus.REFUNDED, "order refunded"),
     ],
 )
@@ -97,11 +126,18 @@ def test_order_placed_enters_post_purchase_and_refund_exits_it():
     starts = journeys_to_enter(placed, journeys, profile(customer_id="cus-ana"), None)
     assert [(s.journey.name, s.trigger_id) for s in starts] == [("post-purchase", "A-1001")]
     assert starts[0].execution_input == {
-        "journey": "post-purchase", "version": 1, "customer_id": "cus-ana", "order_id": "A-1001", "trigger_event_id": "evt-0001",
+        "journey": "post-purchase",
+        "version": 1,
+        "customer_id": "cus-ana",
+        "order_id": "A-1001",
+        "trigger_event_id": "evt-0001",
     }
     refunded = parse_inbound(load_json(EVENTS / "order-refunded.json"))
     assert [(j.name, same) for j, same in journeys_to_exit(refunded, journeys)] == [("post-purchase", True)]
-    assert refunded.detail_type is DetailType.ORDER_REFUNDED and journeys_to_enter(refunded, journeys, profile(), None) == []
+    assert (
+        refunded.detail_type is DetailType.ORDER_REFUNDED
+        and journeys_to_enter(refunded, journeys, profile(), None) == []
+    )
 
 
 def test_signed_links_verify_and_refuse_tampering_and_age():

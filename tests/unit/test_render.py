@@ -16,13 +16,25 @@ NOW = datetime(2026, 3, 2, tzinfo=UTC)
 def context(first_name="Ana", unsubscribe=None):
     usd = lambda amount: Money(amount=Decimal(amount), currency="USD")  # noqa: E731
     order = OrderRecord(
-        order_id="A-1", customer_id="c1", order_number="#1001", placed_at=NOW, total=usd("158.00"),
-        items=[LineItemV1(name="Trail shoes <b>", quantity=1, unit_price=usd("129.00")),
-               LineItemV1(name="Merino socks", quantity=2, unit_price=usd("14.50"))],
+        order_id="A-1",
+        customer_id="c1",
+        order_number="#1001",
+        placed_at=NOW,
+        total=usd("158.00"),
+        items=[
+            LineItemV1(name="Trail shoes <b>", quantity=1, unit_price=usd("129.00")),
+            LineItemV1(name="Merino socks", quantity=2, unit_price=usd("14.50")),
+        ],
     )
     profile = CustomerProfile(customer_id="c1", first_name=first_name, updated_at=NOW)
-    links = {"nps": [f"https://l/nps/{s}" for s in range(11)], "review": "https://l/review", "unsubscribe": unsubscribe}
-    return email_context(profile=profile, order=order, shop_name="Demo Shop", support_email="help@shop.example", links=links)
+    links = {
+        "nps": [f"https://l/nps/{s}" for s in range(11)],
+        "review": "https://l/review",
+        "unsubscribe": unsubscribe,
+    }
+    return email_context(
+        profile=profile, order=order, shop_name="Demo Shop", support_email="help@shop.example", links=links
+    )
 
 
 def test_order_confirmation_lists_items_and_total_in_both_parts():
@@ -54,4 +66,7 @@ def test_unsubscribe_link_only_when_given():
 
 
 def test_unknown_locale_falls_back_to_the_default():
-    assert EmailRenderer().render("review_request", "es-MX", context()).subject == "How is your Trail shoes <b>, Ana?"
+    assert (
+        EmailRenderer().render("review_request", "es-MX", context()).subject
+        == "How is your Trail shoes <b>, Ana?"
+    )

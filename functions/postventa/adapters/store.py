@@ -124,7 +124,10 @@ class Store:
         )
 
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
-        return self._query(MessageRecord, _customer(customer_id), "MESSAGE#")
+        """Oldest first. Keys are message ids (what makes a send happen once), so order by time here."""
+        return sorted(
+            self._query(MessageRecord, _customer(customer_id), "MESSAGE#"), key=lambda message: message.at
+        )
 
     # waits
     def put_wait(self, wait: PendingWait) -> None:

@@ -7,6 +7,7 @@ timeline is read back from what was stored (message log, dead-letter queue) and 
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -25,7 +26,7 @@ from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
-from postventa.models.records import Decision
+from postventa.models.records import Decision, MessageRecord
 from postventa.models.settings import Settings
 
 DEMO_EVENTS = Path(__file__).with_name("demo_events.json")
@@ -169,45 +170,87 @@ def _dead_letters(queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def run_simulation(
-    events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None
-) -> SimulationResult:
-    journeys = journeys if journeys is not None else load_journeys()
-    ordered = sorted(enumerate(events), key=lambda pair: (_event_time(pair[1]), pair[0]))
-    started_wall = time.perf_counter()
-    with mock_aws():
-        settings_values = provision_local_resources(dict(LOCAL_SETTINGS))
-        handlers = {RUN_STEP_ARN: run_step.lambda_handler, REGISTER_WAIT_ARN: register_wait.lambda_handler}
+class LocalPostventa:
+    """Postventa in-process: moto for AWS, the local engine for Step Functions, the real handlers.
 
-        def invoke(function_arn: str, payload: dict[str, Any]) -> Any:
-            name = function_arn.rsplit(":", 1)[-1]
-            return handlers[function_arn](payload, _FakeLambdaContext(name))
+    Used by ``postventa simulate`` and by the integration tests, so both exercise one setup.
+    """
 
-        start = _event_time(ordered[0][1]) if ordered else datetime.fromisoformat("2026-01-01T00:00:00+00:00")
-        engine = LocalStepFunctions(start=start, invoke=invoke)
+    def __init__(self, journeys: dict[str, Journey] | None = None, start: datetime | None = None):
+        self.journeys = journeys if journeys is not None else load_journeys()
+        self.start = start or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+        self.decisions: list[Decision] = []
+        self._mock = mock_aws()
+        self._deliveries = itertools.count()
+
+    def __enter__(self) -> LocalPostventa:
+        self._mock.start()
+        try:
+            self.settings = self._provision()
+        except Exception:
+            self._mock.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        install(None)
+        self._mock.stop()
+
+    def _provision(self) -> Settings:
+        values = provision_local_resources(dict(LOCAL_SETTINGS))
+        self.handlers = {
+            RUN_STEP_ARN: run_step.lambda_handler,
+            REGISTER_WAIT_ARN: register_wait.lambda_handler,
+        }
+        self.engine = LocalStepFunctions(start=self.start, invoke=self.invoke)
         state_machines = {
-            name: engine.create_state_machine(
+            name: self.engine.create_state_machine(
                 name=f"postventa-{name}",
                 definition=json.dumps(
                     compile_journey(journey, run_step_arn=RUN_STEP_ARN, register_wait_arn=REGISTER_WAIT_ARN)
                 ),
             )["stateMachineArn"]
-            for name, journey in journeys.items()
+            for name, journey in self.journeys.items()
         }
-        settings = Settings(**settings_values, state_machines=state_machines)
-        decisions: list[Decision] = []
-        wiring = Wiring(settings, stepfunctions=engine, emit=decisions.append, journeys=journeys)
-        install(wiring)
-        try:
-            for index, event in ordered:
-                engine.run_until(_event_time(event))
-                on_order.lambda_handler(_sqs_batch(event, index), _FakeLambdaContext("postventa-on-order"))
-            engine.run_until_idle()
-            customers = sorted({d.customer_id for d in decisions if d.customer_id})
-            messages = [message for customer in customers for message in wiring.store.messages_of(customer)]
-            dead = _dead_letters(settings.invalid_events_queue_url)
-        finally:
-            install(None)
+        settings = Settings(**values, state_machines=state_machines)
+        self.wiring = Wiring(
+            settings, stepfunctions=self.engine, emit=self.decisions.append, journeys=self.journeys
+        )
+        install(self.wiring)
+        return settings
+
+    def invoke(self, function_arn: str, payload: dict[str, Any]) -> Any:
+        return self.handlers[function_arn](payload, _FakeLambdaContext(function_arn.rsplit(":", 1)[-1]))
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
+        """EventBridge -> SQS -> on_order, at the event's own time on the virtual clock."""
+        self.engine.run_until(_event_time(event))
+        batch = _sqs_batch(event, next(self._deliveries))
+        return dict(on_order.lambda_handler(batch, _FakeLambdaContext("postventa-on-order")))
+
+    def messages(self) -> list[MessageRecord]:
+        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        return [message for customer in customers for message in self.wiring.store.messages_of(customer)]
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        return _dead_letters(self.settings.invalid_events_queue_url)
+
+
+def run_simulation(
+    events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None
+) -> SimulationResult:
+    ordered = [
+        event for _, event in sorted(enumerate(events), key=lambda pair: (_event_time(pair[1]), pair[0]))
+    ]
+    started_wall = time.perf_counter()
+    start = _event_time(ordered[0]) if ordered else None
+    with LocalPostventa(journeys, start) as local:
+        for event in ordered:
+            local.deliver(event)
+        local.engine.run_until_idle()
+        messages = local.messages()
+        dead = local.dead_letters()
+        decisions, engine, start = local.decisions, local.engine, local.start
 
     timeline = [
         TimelineEntry(

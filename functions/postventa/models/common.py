@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 
 def _external_id(value: Any) -> str:
     # Shopify ids are 64-bit integers: a float has already lost digits, so refuse it outright.
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("ids must be strings or integers, never floating-point numbers")
     if isinstance(value, int):
         return str(value)

@@ -7,8 +7,8 @@ Ids are read with ExternalId: integers stay exact, floats are refused.
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag

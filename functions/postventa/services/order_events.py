@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from postventa.adapters.queues import InvalidEventQueue
@@ -12,7 +12,6 @@ from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
-from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.events import (
     CustomerUpdatedV1,
     InboundEvent,
@@ -21,6 +20,7 @@ from postventa.models.events import (
     OrderPlacedV1,
     OrderRefundedV1,
 )
+from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import CustomerProfile, Decision, JourneyEntry, OrderRecord, OrderStatus
 
 Emit = Callable[[Decision], None]
@@ -79,7 +79,6 @@ class OrderEventService:
             decisions.append(decision)
             self._emit(decision)
 
-        detail = event.detail
         order = self._store.get_order(event.order_id) if event.order_id else None
         customer_id = event.customer_id or (order.customer_id if order else None)
         if customer_id is None:

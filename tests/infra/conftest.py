@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Template
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "infra"))
+
+from postventa_infra.app import build_app
+
+
+@pytest.fixture(scope="session")
+def synthesized():
+    """One synth per session (about 15 s); cdk-nag runs as part of it and fails it on any finding."""
+    assembly = build_app().synth()
+    stack = assembly.get_stack_by_name("Postventa")
+    return Path(stack.template_full_path), json.loads(Path(stack.template_full_path).read_text())
+
+
+@pytest.fixture(scope="session")
+def template(synthesized) -> Template:
+    return Template.from_json(synthesized[1])

@@ -1,0 +1,181 @@
+"""The synthesized stack, asserted with aws_cdk.assertions; cdk-nag and cfn-lint gate it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import App, Stack, Validations
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.assertions import Match
+from cdk_nag import AwsSolutionsChecks
+from postventa.journeys.compiler import compile_journey
+from postventa.journeys.loader import load_journeys
+from postventa.models.events import DetailType
+
+pytestmark = pytest.mark.xdist_group("infra")  # one worker, one synth
+
+
+def resources(template, kind: str) -> dict:
+    return template.find_resources(kind)
+
+
+def test_custom_bus_and_rule_route_every_contract_event_to_the_ingest_queue(template):
+    template.has_resource_properties("AWS::Events::EventBus", {"Name": "postventa"})
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {"detail-type": [member.value for member in DetailType]},
+            "Targets": [
+                Match.object_like(
+                    {
+                        "DeadLetterConfig": {"Arn": Match.any_value()},
+                        "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
+    queues = resources(template, "AWS::SQS::Queue")
+    assert len(queues) == 4
+    assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
+    redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert len(redriven) == 1 and redriven[0]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BatchSize": 10,
+            "ScalingConfig": {"MaximumConcurrency": 20},
+        },
+    )
+
+
+def test_tables_have_recovery_encryption_and_ttl(template):
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 2
+    for table in tables.values():
+        properties = table["Properties"]
+        assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert (
+            properties["SSESpecification"]["SSEEnabled"] is True
+            and "KMSMasterKeyId" in properties["SSESpecification"]
+        )
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "gsi1"})],
+            "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            "DeletionProtectionEnabled": True,
+        },
+    )
+
+
+def test_functions_are_traced_arm64_with_typed_settings(template):
+    functions = {
+        name: f["Properties"]
+        for name, f in resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler", "").startswith("postventa.")
+    }
+    assert sorted(p["Handler"] for p in functions.values()) == [
+        "postventa.handlers.on_order.lambda_handler",
+        "postventa.handlers.register_wait.lambda_handler",
+        "postventa.handlers.run_step.lambda_handler",
+    ]
+    for properties in functions.values():
+        assert properties["Runtime"] == "python3.14" and properties["Architectures"] == ["arm64"]
+        assert properties["TracingConfig"] == {"Mode": "Active"}
+        variables = properties["Environment"]["Variables"]
+        assert {"POSTVENTA_TABLE_NAME", "POSTVENTA_IDEMPOTENCY_TABLE_NAME", "POWERTOOLS_SERVICE_NAME"} <= set(
+            variables
+        )
+        assert len(properties["Layers"]) == 1
+
+
+def _resolve_joined(value, names: dict[str, str]):
+    """Turn a Fn::Join of literal strings and Fn::GetAtt references back into text with placeholders."""
+    parts = value["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else names[p["Fn::GetAtt"][0]] for p in parts)
+
+
+def test_each_journey_is_a_standard_state_machine_running_the_compiled_asl(template):
+    machines = resources(template, "AWS::StepFunctions::StateMachine")
+    (machine,) = machines.values()
+    properties = machine["Properties"]
+    assert properties["StateMachineName"] == "postventa-post-purchase"
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["TracingConfiguration"] == {"Enabled": True}
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
+
+    functions = resources(template, "AWS::Lambda::Function")
+    names = {}
+    for logical_id, function in functions.items():
+        handler = function["Properties"].get("Handler", "")
+        if handler.endswith("run_step.lambda_handler"):
+            names[logical_id] = "RUN_STEP"
+        elif handler.endswith("register_wait.lambda_handler"):
+            names[logical_id] = "REGISTER_WAIT"
+    deployed = json.loads(_resolve_joined(properties["DefinitionString"], names))
+    expected = compile_journey(
+        load_journeys()["post-purchase"], run_step_arn="RUN_STEP", register_wait_arn="REGISTER_WAIT"
+    )
+    assert deployed == expected
+
+
+def test_least_privilege_for_starting_stopping_and_sending(template):
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(template, "AWS::IAM::Policy").values()
+    ]
+    statements = [s for statements in policies for s in statements]
+    actions = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert {
+        "states:StartExecution",
+        "states:StopExecution",
+        "states:SendTaskSuccess",
+        "ses:SendEmail",
+    } <= actions
+    assert not any(a.endswith(":*") for a in actions), "no service-wide wildcards"
+    send = next(s for s in statements if s["Action"] == "ses:SendEmail")
+    assert len(send["Resource"]) == 2  # the sender identity and the configuration set, nothing else
+    roles = resources(template, "AWS::IAM::Role")
+    assert not any(
+        "ManagedPolicyArns" in r["Properties"] for r in roles.values() if "lambda" in json.dumps(r)
+    )
+
+
+def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 3 + ["Errors"] * 3 + ["ExecutionsFailed"]
+    assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_template_passes_cfn_lint(synthesized):
+    from cfnlint.api import ManualArgs, lint_file
+
+    path, _ = synthesized
+    # W3005: CDK itself adds DependsOn on each function's role next to the Role GetAtt; harmless.
+    matches = lint_file(path, config=ManualArgs(ignore_checks=["W3005"]))
+    assert [str(m) for m in matches] == []
+
+
+def test_cdk_nag_fails_the_synth_on_an_unacknowledged_finding():
+    app = App()
+    stack = Stack(app, "Insecure")
+    sqs.Queue(stack, "PlainQueue", encryption=sqs.QueueEncryption.UNENCRYPTED)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match=r"AwsSolutions-SQS2"):
+        app.synth()

@@ -1,0 +1,137 @@
+"""Differential test: the local engine and moto's own Step Functions interpreter run the same
+compiled ASL (the default journey with its days scaled down to seconds) and must take the same path."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+from postventa.journeys.compiler import compile_journey
+from postventa.journeys.loader import DEFINITIONS, parse_journey
+from postventa.local.engine import LocalStepFunctions
+
+pytestmark = pytest.mark.slow
+MOTO = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+def scaled_default_journey():
+    """post-purchase with every wait 1 s and every timeout 2 s: same states, same shapes."""
+    text = (DEFINITIONS / "post-purchase.yaml").read_text()
+    text = re.sub(r"timeout: \d+d", "timeout: 2s", text)
+    text = re.sub(r"wait: \d+d", "wait: 1s", text)
+    return parse_journey(text, "post-purchase.yaml")
+
+
+def echo_function() -> str:
+    """moto's Lambda without Docker answers with the payload it was given, as our echo does locally."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    role = boto3.client("iam").create_role(RoleName="journey", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    return boto3.client("lambda").create_function(
+        FunctionName="echo",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handler",
+        Code={"ZipFile": buffer.getvalue()},
+    )["FunctionArn"], role
+
+
+EXECUTION_INPUT = {
+    "journey": "post-purchase",
+    "version": 1,
+    "customer_id": "c1",
+    "order_id": "o1",
+    "trigger_event_id": "e1",
+}
+
+
+def moto_path(fulfil: bool) -> list[str]:
+    with mock_aws(config=MOTO):
+        function, role = echo_function()
+        asl = compile_journey(scaled_default_journey(), run_step_arn=function, register_wait_arn=function)
+        sfn = boto3.client("stepfunctions")
+        machine = sfn.create_state_machine(name="post-purchase", definition=json.dumps(asl), roleArn=role)[
+            "stateMachineArn"
+        ]
+        execution = sfn.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+            "executionArn"
+        ]
+        resumed = not fulfil
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            history = sfn.get_execution_history(executionArn=execution)["events"]
+            if not resumed:
+                scheduled = [
+                    e
+                    for e in history
+                    if e["type"] == "TaskScheduled"
+                    and "waitForTaskToken" in e["taskScheduledEventDetails"]["resource"]
+                ]
+                if scheduled:
+                    token = json.loads(scheduled[0]["taskScheduledEventDetails"]["parameters"])["Payload"][
+                        "task_token"
+                    ]
+                    sfn.send_task_success(taskToken=token, output="{}")
+                    resumed = True
+            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                break
+            time.sleep(0.2)
+        assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+        return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+
+
+def local_path(fulfil: bool) -> list[str]:
+    payloads: list[dict] = []
+
+    def echo(function: str, payload: dict) -> dict:
+        payloads.append(payload)
+        return payload
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    engine = LocalStepFunctions(start=start, invoke=echo)
+    asl = compile_journey(scaled_default_journey(), run_step_arn="arn:echo", register_wait_arn="arn:echo")
+    machine = engine.create_state_machine(name="post-purchase", definition=json.dumps(asl))["stateMachineArn"]
+    execution = engine.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+        "executionArn"
+    ]
+    engine.run_until(start + timedelta(milliseconds=500))
+    if fulfil:
+        token = next(p["task_token"] for p in payloads if "task_token" in p)
+        engine.send_task_success(taskToken=token, output="{}")
+    engine.run_until_idle()
+    assert engine.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+    return engine.executions[execution].path
+
+
+@pytest.mark.parametrize("fulfil", [True, False], ids=["fulfilled", "never-fulfilled"])
+def test_local_engine_takes_the_same_path_as_moto(fulfil):
+    expected = (
+        [
+            "order_confirmation",
+            "await_fulfilment",
+            "wait_before_tips",
+            "product_tips",
+            "wait_before_review",
+            "review_request",
+            "wait_before_nps",
+            "nps_survey",
+        ]
+        if fulfil
+        else [
+            "order_confirmation",
+            "await_fulfilment",
+            "shipping_delay_apology",
+            "await_late_fulfilment",
+            "Journey ended",
+        ]
+    )
+    assert local_path(fulfil) == expected
+    assert moto_path(fulfil) == expected

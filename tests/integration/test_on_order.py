@@ -1,0 +1,138 @@
+"""on_order against moto: state kept, journeys started once, invalid events dead-lettered with a reason."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from postventa.logic.entry import execution_name
+from postventa.models.events import ConsentState
+from postventa.models.records import OrderStatus
+
+from tests.conftest import EVENTS, load_json
+from tests.integration.conftest import sent_emails
+
+
+def test_order_placed_keeps_the_customer_and_order_and_starts_the_journey(local):
+    response = local.deliver(load_json(EVENTS / "order-placed.json"))
+    assert response == {"batchItemFailures": []}
+
+    store = local.wiring.store
+    profile = store.get_profile("cus-ana")
+    assert (profile.email, profile.timezone, profile.email_marketing) == (
+        "ana@example.com",
+        "Europe/Madrid",
+        ConsentState.SUBSCRIBED,
+    )
+    order = store.get_order("A-1001")
+    assert order.customer_id == "cus-ana" and str(order.total) == "158.00 EUR" and len(order.items) == 2
+    assert [o.order_id for o in store.orders_of("cus-ana")] == ["A-1001"]
+
+    journey = local.journeys["post-purchase"]
+    executions = list(local.engine.executions.values())
+    assert [e.name for e in executions] == [execution_name(journey, "cus-ana", "A-1001")]
+    local.engine.run_until(local.engine.now)
+    assert [(m.destinations["ToAddresses"], m.subject) for m in sent_emails()] == [
+        (["ana@example.com"], "Thank you for your order #1001, Ana")
+    ]
+
+
+def test_a_redelivered_event_starts_nothing_and_sends_nothing_twice(local):
+    event = load_json(EVENTS / "order-placed.json")
+    local.deliver(event)
+    local.deliver(event)  # EventBridge delivers at least once: same event id
+    local.engine.run_until(local.engine.now + timedelta(minutes=1))
+    assert len(local.engine.executions) == 1
+    assert len(sent_emails()) == 1
+    assert [d.kind for d in local.decisions] == ["started", "duplicate"]
+
+
+def test_the_same_order_under_a_new_event_id_enters_once(local):
+    event = load_json(EVENTS / "order-placed.json")
+    local.deliver(event)
+    local.deliver({**event, "id": "evt-retry-from-storefront"})
+    assert len(local.engine.executions) == 1
+    assert [d.kind for d in local.decisions] == ["started", "duplicate"]
+    assert local.decisions[1].reason == "already entered for A-1001"
+
+
+def test_invalid_events_land_in_the_dead_letter_queue_with_their_reason(local):
+    case = load_json(EVENTS / "invalid" / "naive-timestamp.json")
+    response = local.deliver(case["event"])
+    assert response == {"batchItemFailures": []}  # refused for good: not retried
+    (dead,) = local.dead_letters()
+    assert json.loads(dead["Body"]) == case["event"]
+    reason = dead["MessageAttributes"]["reason"]["StringValue"]
+    assert "detail.placed_at" in reason and "timezone" in reason
+    assert local.wiring.store.get_order("A-1001") is None
+    assert local.engine.executions == {}
+
+
+def test_a_body_that_is_not_json_is_dead_lettered_too(local):
+    from postventa.handlers import on_order
+    from postventa.local.simulate import _FakeLambdaContext
+
+    batch = {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r",
+                "body": "{not json",
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    assert on_order.lambda_handler(batch, _FakeLambdaContext("on-order")) == {"batchItemFailures": []}
+    (dead,) = local.dead_letters()
+    assert dead["Body"] == "{not json"
+    assert dead["MessageAttributes"]["reason"]["StringValue"].startswith("event: not JSON")
+
+
+def test_a_refund_ends_the_journey_before_the_review_request(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))  # Ana, A-1001, 2026-03-02
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))  # 2026-03-04: tips due 03-07
+    refund = load_json(EVENTS / "order-refunded.json")
+    local.deliver(
+        {**refund, "time": "2026-03-08T10:00:00Z", "detail": {**refund["detail"], "order_id": "A-1001"}}
+    )
+    local.engine.run_until_idle()
+
+    assert [m.step for m in local.messages()] == ["order_confirmation", "product_tips"]
+    (execution,) = local.engine.executions.values()
+    assert execution.status == "ABORTED"
+    (entry,) = local.wiring.store.entries_of("cus-ana")
+    assert entry.ended_reason == "exit goal: Order Refunded"
+    assert local.wiring.store.get_order("A-1001").status is OrderStatus.REFUNDED
+
+
+def test_a_shopify_refund_finds_its_customer_through_the_stored_order(local):
+    local.deliver(load_json(EVENTS / "shopify" / "orders-create.json"))
+    local.deliver(load_json(EVENTS / "shopify" / "refunds-create.json"))
+    local.engine.run_until_idle()
+    assert [d.kind for d in local.decisions] == ["started", "ended"]
+    assert local.decisions[1].customer_id == "9007199254740993001"
+    # Never fulfilled, refunded on day 5: no apology on day 14, nothing after the confirmation.
+    assert [m.step for m in local.messages()] == ["order_confirmation"]
+
+
+def test_fulfilment_resumes_the_waiting_journey(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.engine.run_until_idle()
+    assert [m.step for m in local.messages()] == [
+        "order_confirmation",
+        "product_tips",
+        "review_request",
+        "nps_survey",
+    ]
+    at = {m.step: m.at for m in local.messages()}
+    fulfilled = at["order_confirmation"].replace(day=4, hour=8, minute=30)
+    assert at["product_tips"] == fulfilled + timedelta(days=3)
+    assert at["review_request"] == at["product_tips"] + timedelta(days=7)
+    assert at["nps_survey"] == at["review_request"] + timedelta(days=14)
+    assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []

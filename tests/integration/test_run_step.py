@@ -1,0 +1,174 @@
+"""run_step against moto: what is sent, to whom, and that nothing is ever sent twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from postventa.adapters.email import SesEmailSender
+from postventa.adapters.errors import SendThrottled
+from postventa.handlers import run_step
+from postventa.local.simulate import _FakeLambdaContext
+from postventa.logic.render import RenderedEmail
+from postventa.models.records import MessageStatus
+from postventa.services.waits import WaitRegistrar, WaitRequest
+
+from tests.conftest import EVENTS, load_json
+from tests.integration.conftest import sent_emails
+
+
+def step_payload(local, step: str) -> dict:
+    (execution,) = local.engine.executions.values()
+    return {
+        "execution_id": execution.arn,
+        "step": step,
+        "now": "2026-03-02T09:15:00.000Z",
+        "journey": "post-purchase",
+        "version": 1,
+        "customer_id": "cus-ana",
+        "order_id": "A-1001",
+    }
+
+
+def test_a_retried_step_sends_once_and_answers_the_same(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now)  # the confirmation went out
+    payload = step_payload(local, "order_confirmation")
+    again = run_step.lambda_handler(payload, _FakeLambdaContext("run-step"))
+    assert again["status"] == "sent"
+    assert len(sent_emails()) == 1
+
+
+def test_the_message_log_survives_a_lost_idempotency_record(local):
+    """Even if Powertools' record is gone (expired, deleted), the message log's claim stops a resend."""
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now)
+    table = boto3.resource("dynamodb").Table(local.settings.idempotency_table_name)
+    for item in table.scan()["Items"]:
+        table.delete_item(Key={"id": item["id"]})
+    outcome = run_step.lambda_handler(
+        step_payload(local, "order_confirmation"), _FakeLambdaContext("run-step")
+    )
+    assert outcome["status"] == "sent"
+    assert len(sent_emails()) == 1
+
+
+def test_an_unsubscribed_customer_gets_transactional_email_only(local):
+    placed = load_json(EVENTS / "order-placed.json")
+    placed["detail"]["customer"]["email_marketing"] = "unsubscribed"
+    local.deliver(placed)
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.engine.run_until_idle()
+    outcomes = [(m.step, m.status, m.reason) for m in local.messages()]
+    assert outcomes == [
+        ("order_confirmation", MessageStatus.SENT, None),
+        ("product_tips", MessageStatus.SUPPRESSED, "unsubscribed from marketing email"),
+        ("review_request", MessageStatus.SUPPRESSED, "unsubscribed from marketing email"),
+        ("nps_survey", MessageStatus.SUPPRESSED, "unsubscribed from marketing email"),
+    ]
+    assert [m.subject for m in sent_emails()] == ["Thank you for your order #1001, Ana"]
+
+
+def test_an_unsubscribe_arriving_mid_journey_is_honoured(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.deliver(
+        load_json(EVENTS / "customer-updated.json")
+    )  # 2026-03-10: after tips, before the review request
+    local.engine.run_until_idle()
+    assert [(m.step, m.status) for m in local.messages()] == [
+        ("order_confirmation", MessageStatus.SENT),
+        ("product_tips", MessageStatus.SENT),
+        ("review_request", MessageStatus.SUPPRESSED),
+        ("nps_survey", MessageStatus.SUPPRESSED),
+    ]
+
+
+class ThrottledOnce:
+    def __init__(self, real: SesEmailSender):
+        self.real, self.calls = real, 0
+
+    def send(self, **kwargs):
+        self.calls += 1
+        if self.calls == 1:
+            raise SendThrottled("SES throttled the send (TooManyRequestsException)")
+        return self.real.send(**kwargs)
+
+
+def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
+    runner = local.wiring.step_runner
+    flaky = ThrottledOnce(runner._email)
+    runner._email = flaky
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now + timedelta(minutes=5))
+    assert flaky.calls == 2
+    assert len(sent_emails()) == 1
+    (message,) = local.messages()
+    assert message.status is MessageStatus.SENT
+    (execution,) = local.engine.executions.values()
+    entered = [t for t in local.engine.transitions if t.state == "order_confirmation"]
+    assert entered[1].at - entered[0].at == timedelta(
+        seconds=30
+    )  # the journey's SendThrottled retry interval
+    assert execution.current == "await_fulfilment"
+
+
+def test_the_email_request_carries_the_configuration_set_and_tags():
+    client = boto3.client("sesv2", region_name="us-east-1")
+    email = RenderedEmail(subject="Hi", html="<p>Hi</p>", text="Hi")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "send_email",
+            {"MessageId": "ses-1"},
+            {
+                "FromEmailAddress": "Shop <orders@shop.example>",
+                "Destination": {"ToAddresses": ["ana@example.com"]},
+                "Content": {
+                    "Simple": {
+                        "Subject": {"Data": "Hi", "Charset": "UTF-8"},
+                        "Body": {
+                            "Html": {"Data": "<p>Hi</p>", "Charset": "UTF-8"},
+                            "Text": {"Data": "Hi", "Charset": "UTF-8"},
+                        },
+                    }
+                },
+                "ConfigurationSetName": "postventa",
+                "EmailTags": [
+                    {"Name": "journey", "Value": "post-purchase"},
+                    {"Name": "customer", "Value": "guest-a_b"},
+                ],
+            },
+        )
+        sender = SesEmailSender(client, "Shop <orders@shop.example>", "postventa")
+        assert (
+            sender.send(
+                to="ana@example.com", email=email, tags={"journey": "post-purchase", "customer": "guest-a@b"}
+            )
+            == "ses-1"
+        )
+        stub.add_client_error(
+            "send_email", service_error_code="TooManyRequestsException", http_status_code=429
+        )
+        with pytest.raises(SendThrottled):
+            sender.send(to="ana@example.com", email=email, tags={})
+
+
+def test_a_wait_registered_after_its_event_resumes_at_once(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    resumed = []
+
+    class Workflows:
+        def resume(self, token, output):
+            resumed.append(token)
+            return True
+
+    registrar = WaitRegistrar(store=local.wiring.store, workflows=Workflows())
+    request = WaitRequest(
+        **step_payload(local, "await_fulfilment"), task_token="late-token", event="Order Fulfilled"
+    )
+    assert registrar.register(request) == {"waiting": False}
+    assert resumed == ["late-token"]
+    assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
