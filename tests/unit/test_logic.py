@@ -154,3 +154,9 @@ def test_signed_links_verify_and_refuse_tampering_and_age():
         LinkSigner("other-secret", "https://shop.example").verify(token, "nps")
     with pytest.raises(InvalidLink, match="expired"):
         signer.verify(token, "nps", max_age=-1)
+
+
+def test_only_awaited_events_need_a_look_for_parked_journeys():
+    from postventa.logic.waits import events_awaited
+
+    assert events_awaited(load_journeys().values()) == {DetailType.ORDER_FULFILLED}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from postventa.journeys.model import Journey, WaitForEventStep
 from postventa.models.events import DetailType
 from postventa.models.records import OrderRecord, OrderStatus
 
@@ -16,3 +19,13 @@ def already_happened(event: DetailType, order: OrderRecord | None) -> bool:
     if event is DetailType.ORDER_CANCELLED:
         return order.status is OrderStatus.CANCELLED
     return False
+
+
+def events_awaited(journeys: Iterable[Journey]) -> frozenset[DetailType]:
+    """Event types some journey step waits for: only these need a look for parked journeys."""
+    return frozenset(
+        step.wait_for_event.event
+        for journey in journeys
+        for step in journey.all_steps()
+        if isinstance(step, WaitForEventStep)
+    )

@@ -12,6 +12,7 @@ from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
+from postventa.logic.waits import events_awaited
 from postventa.models.events import (
     CustomerUpdatedV1,
     InboundEvent,
@@ -47,6 +48,7 @@ class OrderEventService:
         self._workflows = workflows
         self._invalid_events = invalid_events
         self._journeys = journeys
+        self._awaited = events_awaited(journeys.values())
         self._emit = emit
         self._apply_once = once(self.apply)
 
@@ -148,7 +150,10 @@ class OrderEventService:
                     reason=reason,
                 )
 
-        for wait in self._store.waits_for(customer_id, event.order_id, event.detail_type.value):
+        awaited = event.detail_type in self._awaited
+        for wait in (
+            self._store.waits_for(customer_id, event.order_id, event.detail_type.value) if awaited else []
+        ):
             if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
                 decide(
                     "resumed",
