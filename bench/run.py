@@ -31,7 +31,9 @@ def import_seconds(statement: str) -> float:
 
     def run(code: str) -> float:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "0"})
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+        )
         return time.perf_counter() - started
 
     run(statement)  # warm the bytecode cache and the file system

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from postventa.cli import LOCAL_ENVIRONMENT
 
 for _key, _value in LOCAL_ENVIRONMENT.items():

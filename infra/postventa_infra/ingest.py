@@ -7,6 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
 from postventa.models.events import DetailType
 from postventa.models.shopify import SHOPIFY_TOPICS
 

@@ -9,8 +9,8 @@ from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Stack, Validations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct, Node
-from postventa.journeys.loader import load_journeys
 
+from postventa.journeys.loader import load_journeys
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines, state_machine_name

@@ -9,6 +9,7 @@ from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match
 from cdk_nag import AwsSolutionsChecks
+
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.models.events import DetailType

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from moto.ses.models import ses_backends
+
 from postventa.local.simulate import LocalPostventa
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

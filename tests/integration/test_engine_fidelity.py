@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from moto import mock_aws
+
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import DEFINITIONS, parse_journey
 from postventa.local.engine import LocalStepFunctions

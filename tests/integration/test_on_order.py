@@ -8,7 +8,6 @@ from datetime import timedelta
 from postventa.logic.entry import execution_name
 from postventa.models.events import ConsentState
 from postventa.models.records import OrderStatus
-
 from tests.conftest import EVENTS, load_json
 from tests.integration.conftest import sent_emails
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import boto3
 import pytest
 from botocore.stub import Stubber
+
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.errors import SendThrottled
 from postventa.handlers import run_step
@@ -14,7 +15,6 @@ from postventa.local.simulate import _FakeLambdaContext
 from postventa.logic.render import RenderedEmail
 from postventa.models.records import MessageStatus
 from postventa.services.waits import WaitRegistrar, WaitRequest
-
 from tests.conftest import EVENTS, load_json
 from tests.integration.conftest import sent_emails
 

@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from postventa.models.events import DETAIL_MODELS, DetailType, OrderPlacedV1
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.schemas import export_schemas, schema_file_name
-
 from tests.conftest import EVENTS, SHARED_SAMPLES, load_json, shopify_envelope
 
 OURS = {

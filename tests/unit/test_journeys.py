@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from postventa.journeys.loader import JourneyError, load_journey, load_journeys, parse_journey
 from postventa.journeys.model import SendStep, WaitForEventStep
 

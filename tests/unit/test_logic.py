@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Condition, Purpose
 from postventa.logic.conditions import all_hold, holds
@@ -16,7 +17,6 @@ from postventa.models.common import Money
 from postventa.models.events import ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
 from postventa.models.records import CustomerProfile, OrderRecord, OrderStatus
-
 from tests.conftest import EVENTS, load_json
 
 NOW = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)

@@ -2,7 +2,9 @@
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,13 +16,14 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     # Invalid events go to their dead-letter queue inside; anything raised here is retried by SQS.
+    metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
     return wiring().order_events.handle(record.body)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     wiring().register_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -69,7 +69,9 @@ class Wiring:
     def once(self, key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Powertools Idempotency keyed on `key` (a JMESPath into the argument named event)."""
         config = IdempotencyConfig(
-            event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS, response_hook=self._replayed
+            event_key_jmespath=key,
+            expires_after_seconds=IDEMPOTENCY_SECONDS,
+            response_hook=self._replayed,  # type: ignore[arg-type]  # Powertools' protocol names its parameters
         )
         if self._lambda_context is not None:
             config.register_lambda_context(self._lambda_context)
@@ -126,7 +128,7 @@ class Wiring:
     def _replayed(self, response: Any, record: DataRecord) -> Any:
         """Powertools calls this when it answers from the idempotency table instead of running again."""
         if isinstance(response, dict) and "event_id" in response:
-            first = next(iter(response["decisions"]), {})
+            first: dict[str, Any] = next(iter(response["decisions"]), {})
             self._emit(
                 Decision(
                     at=response["received_at"],

@@ -26,7 +26,8 @@ _STEP_KINDS = ("send", "wait", "wait_for_event")
 def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str | None, str]:
     """Walk the raw document along a pydantic error location: the innermost step id and the field path."""
     step_id: str | None = None
-    node, fields, after_step = raw, [], False
+    node, after_step = raw, False
+    fields: list[str] = []
     for part in loc:
         if after_step and part in _STEP_KINDS:
             after_step = False  # the discriminator's tag, not a field

@@ -34,7 +34,7 @@ def _parts(path: str) -> list[str | int]:
 
 
 def read(path: str, data: Any, context: dict[str, Any]) -> Any:
-    node = context if path.startswith("$$") else data
+    node: Any = context if path.startswith("$$") else data
     for part in _parts(path):
         try:
             node = node[part]
@@ -51,7 +51,7 @@ def write(path: str | None, data: Any, value: Any) -> Any:
     if not parts:
         return value
     result = copy.deepcopy(data) if isinstance(data, dict) else {}
-    node = result
+    node: Any = result
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = value

@@ -163,7 +163,7 @@ class LocalStepFunctions:
             if execution.status != "RUNNING":
                 continue
             if action == "timeout":
-                if execution.token == token:
+                if token is not None and execution.token == token:
                     self._tokens.pop(token, None)
                     execution.token = None
                     self._fail_task(
@@ -302,7 +302,7 @@ class LocalStepFunctions:
             result = asl_paths.render(state["ResultSelector"], result, context)
         data = asl_paths.write(state.get("ResultPath", "$"), execution.data, result)
         data = asl_paths.read(state.get("OutputPath", "$"), data, {})
-        if execution.token:
+        if execution.token is not None:
             self._tokens.pop(execution.token, None)
             execution.token = None
         return self._go(execution, state, data, schedule=schedule)

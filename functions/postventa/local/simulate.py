@@ -157,7 +157,7 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
 
 def _dead_letters(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
-    found = []
+    found: list[dict[str, Any]] = []
     while True:
         response = sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
