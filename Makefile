@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CDK := npx --yes aws-cdk@2.1148.1
+# This machine class ships Node 20; jsii still runs it but prints an end-of-life banner on every start.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: demo test lint synth deploy bench schemas clean

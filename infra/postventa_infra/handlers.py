@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
 from postventa_infra.ingest import Ingest
 from postventa_infra.layer import ROOT, build_layer
+from postventa_infra.log_groups import log_group
 from postventa_infra.storage import Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -48,17 +48,12 @@ class Handlers(Construct):
         def function(
             construct_id: str, module: str, timeout: Duration, extra: dict[str, str] | None = None
         ) -> lambda_.Function:
-            log_group = logs.LogGroup(
-                self,
-                f"{construct_id}Logs",
-                retention=logs.RetentionDays.ONE_YEAR,
-                removal_policy=RemovalPolicy.DESTROY,
-            )
+            logs = log_group(self, f"{construct_id}Logs")
             # Its own role, writing to its own log group only (not the managed basic execution role).
             role = iam.Role(
                 self, f"{construct_id}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
             )
-            log_group.grant_write(role)
+            logs.grant_write(role)
             return lambda_.Function(
                 self,
                 construct_id,
@@ -70,7 +65,7 @@ class Handlers(Construct):
                 memory_size=512,
                 timeout=timeout,
                 tracing=lambda_.Tracing.ACTIVE,
-                log_group=log_group,
+                log_group=logs,
                 role=role,
                 environment={**environment, **(extra or {})},
             )

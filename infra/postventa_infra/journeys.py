@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
+from postventa_infra.log_groups import log_group
 
 
 def state_machine_name(journey: str) -> str:
@@ -34,12 +33,7 @@ class JourneyMachines(Construct):
             definition = compile_journey(
                 journey, run_step_arn=run_step.function_arn, register_wait_arn=register_wait.function_arn
             )
-            log_group = logs.LogGroup(
-                self,
-                f"{name}Logs",
-                retention=logs.RetentionDays.ONE_YEAR,
-                removal_policy=RemovalPolicy.DESTROY,
-            )
+            logs = log_group(self, f"{name}Logs")
             machine = sfn.StateMachine(
                 self,
                 name,
@@ -50,9 +44,7 @@ class JourneyMachines(Construct):
                 definition_body=sfn.DefinitionBody.from_string(json.dumps(definition)),
                 tracing_enabled=True,
                 # Execution data holds customer ids and order ids: keep it out of the logs.
-                logs=sfn.LogOptions(
-                    destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False
-                ),
+                logs=sfn.LogOptions(destination=logs, level=sfn.LogLevel.ALL, include_execution_data=False),
             )
             run_step.grant_invoke(machine)
             register_wait.grant_invoke(machine)

@@ -24,7 +24,7 @@ def build_layer(python_version: str, platform: str) -> Path:
     """Install the runtime requirements into build/lambda-layer/python, reusing a build of the same inputs."""
     requirements = runtime_requirements()
     fingerprint = hashlib.sha256("\n".join([python_version, platform, *requirements]).encode()).hexdigest()
-    stamp = LAYER_DIR / ".fingerprint"
+    stamp = LAYER_DIR.with_suffix(".fingerprint")  # beside the layer, so it is not shipped in it
     if stamp.exists() and stamp.read_text() == fingerprint:
         return LAYER_DIR
     shutil.rmtree(LAYER_DIR, ignore_errors=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "infra"))
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # before jsii starts node
 
 from postventa_infra.app import build_app
 
