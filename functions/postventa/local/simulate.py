@@ -21,6 +21,7 @@ from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel
 
 from postventa.handlers import on_order, register_wait, run_step
+from postventa.handlers.observability import metrics
 from postventa.handlers.wiring import Wiring, install
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
@@ -78,6 +79,12 @@ class _FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def _discard_metrics() -> None:
+    """Powertools (3.37) with POWERTOOLS_METRICS_DISABLED keeps every value it does not flush and
+    prints them anyway once one metric holds 100: locally, drop them after each invocation."""
+    metrics.clear_metrics()
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
@@ -220,13 +227,23 @@ class LocalPostventa:
         return settings
 
     def invoke(self, function_arn: str, payload: dict[str, Any]) -> Any:
-        return self.handlers[function_arn](payload, _FakeLambdaContext(function_arn.rsplit(":", 1)[-1]))
+        try:
+            return self.handlers[function_arn](payload, _FakeLambdaContext(function_arn.rsplit(":", 1)[-1]))
+        finally:
+            _discard_metrics()
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """EventBridge -> SQS -> on_order, at the event's own time on the virtual clock."""
         self.engine.run_until(_event_time(event))
+        return self.receive(event)
+
+    def receive(self, event: dict[str, Any]) -> dict[str, Any]:
+        """on_order alone, the clock where it is (started journeys wait for the clock to move)."""
         batch = _sqs_batch(event, next(self._deliveries))
-        return dict(on_order.lambda_handler(batch, _FakeLambdaContext("postventa-on-order")))
+        try:
+            return dict(on_order.lambda_handler(batch, _FakeLambdaContext("postventa-on-order")))
+        finally:
+            _discard_metrics()
 
     def messages(self) -> list[MessageRecord]:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
