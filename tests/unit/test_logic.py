@@ -133,7 +133,9 @@ def test_order_placed_enters_post_purchase_and_refund_exits_it():
         "trigger_event_id": "evt-0001",
     }
     refunded = parse_inbound(load_json(EVENTS / "order-refunded.json"))
-    assert [(j.name, same) for j, same in journeys_to_exit(refunded, journeys)] == [("post-purchase", True)]
+    assert [(j.name, goal.same_order, goal.converts) for j, goal in journeys_to_exit(refunded, journeys)] == [
+        ("post-purchase", True, False)
+    ]
     assert (
         refunded.detail_type is DetailType.ORDER_REFUNDED
         and journeys_to_enter(refunded, journeys, profile(), None) == []

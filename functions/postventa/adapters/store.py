@@ -18,8 +18,10 @@ from postventa.models.records import (
     JourneyEntry,
     MessageRecord,
     MessageStatus,
+    NpsAnswer,
     OrderRecord,
     PendingWait,
+    StepDecision,
 )
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -128,6 +130,27 @@ class Store:
         return sorted(
             self._query(MessageRecord, _customer(customer_id), "MESSAGE#"), key=lambda message: message.at
         )
+
+    # decisions of branch and split steps, and survey answers
+    def save_decision(self, decision: StepDecision) -> None:
+        key = f"DECISION#{decision.execution_id}#{decision.step}"
+        self._table.put_item(Item=_item(decision, _customer(decision.customer_id), key))
+
+    def decisions_of(self, customer_id: str) -> list[StepDecision]:
+        return self._query(StepDecision, _customer(customer_id), "DECISION#")
+
+    def save_nps(self, answer: NpsAnswer) -> None:
+        self._table.put_item(
+            Item=_item(answer, _customer(answer.customer_id), f"NPS#{answer.at.isoformat()}")
+        )
+
+    def latest_nps(self, customer_id: str) -> NpsAnswer | None:
+        response = self._table.query(
+            KeyConditionExpression=Key("pk").eq(_customer(customer_id)) & Key("sk").begins_with("NPS#"),
+            ScanIndexForward=False,
+            Limit=1,
+        )
+        return _model(NpsAnswer, next(iter(response["Items"]), None))
 
     # waits
     def put_wait(self, wait: PendingWait) -> None:

@@ -107,9 +107,9 @@ class Wiring:
             email=SesEmailSender(boto3.client("sesv2"), settings.sender, settings.configuration_set),
             renderer=EmailRenderer(settings.default_locale),
             links=LinkSigner(read_secret(settings.link_signing_secret_id), settings.links_base_url),
-            journeys=self.journeys,
             shop_name=settings.shop_name,
             support_email=settings.support_email,
+            default_timezone=settings.default_timezone,
         )
 
     @cached_property

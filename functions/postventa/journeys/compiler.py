@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from postventa.journeys.model import Branch, Journey, SendStep, WaitForEventStep, WaitStep
+from postventa.journeys.model import (
+    Branch,
+    BranchStep,
+    Journey,
+    SendStep,
+    SplitStep,
+    WaitForEventStep,
+    WaitStep,
+    WaitUntilStep,
+)
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
@@ -40,6 +49,7 @@ THROTTLED_RETRY = {
 def _payload(**extra: Any) -> dict[str, Any]:
     return {
         "execution_id.$": "$$.Execution.Id",
+        "started_at.$": "$$.Execution.StartTime",
         "step.$": "$$.State.Name",
         "now.$": "$$.State.EnteredTime",
         "journey.$": "$.journey",
@@ -54,39 +64,99 @@ def _then(next_state: str | None) -> dict[str, Any]:
     return {"Next": next_state} if next_state else {"End": True}
 
 
+def choice_state(step_id: str) -> str:
+    return f"{step_id} (choice)"  # a space: never a valid step id
+
+
 def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: str) -> dict[str, Any]:
+    """Each Task carries its step's whole configuration in its payload, so an execution keeps
+    running the version it started with whatever is deployed later (see docs/journeys.md)."""
     states: dict[str, dict[str, Any]] = {}
 
-    def sequence(steps: list[Any], after: str | None) -> str | None:
+    def end_state() -> str:
+        states[JOURNEY_END] = {"Type": "Succeed"}
+        return JOURNEY_END
+
+    def sequence(steps: list[Any], after: str | None, experiment: dict[str, str]) -> str | None:
         next_state = after
         for step in reversed(steps):
-            states[step.id] = compile_step(step, next_state)
+            compile_step(step, next_state, experiment)
             next_state = step.id
         return next_state
 
-    def branch(branch: Branch, after: str | None) -> str | None:
-        return sequence(branch.steps, after if branch.then == "continue" else None)
+    def branch(branch: Branch, after: str | None, experiment: dict[str, str]) -> str:
+        """The branch's first state; branches are Choice or Catch targets, so they always name one."""
+        return sequence(branch.steps, after if branch.then == "continue" else None, experiment) or end_state()
 
-    def compile_step(step: Any, next_state: str | None) -> dict[str, Any]:
+    def decide(step_id: str, action: dict[str, Any], result: str) -> dict[str, Any]:
+        return {
+            "Type": "Task",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
+            "ResultSelector": {f"{result}.$": f"$.Payload.{result}"},
+            "ResultPath": f"$.decisions.{step_id}",
+            "Retry": [LAMBDA_RETRY],
+        }
+
+    def choose(step_id: str, field: str, targets: dict[str, str], default: str) -> None:
+        states[choice_state(step_id)] = {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": f"$.decisions.{step_id}.{field}", "StringEquals": name, "Next": target}
+                for name, target in targets.items()
+            ],
+            "Default": default,
+        }
+
+    def compile_step(step: Any, next_state: str | None, experiment: dict[str, str]) -> None:
         if isinstance(step, SendStep):
-            return {
+            action = {**step.send.model_dump(mode="json"), **experiment}
+            states[step.id] = {
                 "Type": "Task",
                 "Resource": LAMBDA_INVOKE,
-                "Parameters": {"FunctionName": run_step_arn, "Payload": _payload()},
+                "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
                 "ResultPath": None,
                 "Retry": [LAMBDA_RETRY, THROTTLED_RETRY],
                 **_then(next_state),
             }
-        if isinstance(step, WaitStep):
-            return {"Type": "Wait", "Seconds": int(step.wait.total_seconds()), **_then(next_state)}
-        if isinstance(step, WaitForEventStep):
-            action = step.wait_for_event
-            timeout_seconds = int(action.timeout.total_seconds())
-            on_timeout = branch(action.on_timeout, next_state)
-            if on_timeout is None:
-                states[JOURNEY_END] = {"Type": "Succeed"}
-                on_timeout = JOURNEY_END
-            return {
+        elif isinstance(step, WaitStep):
+            states[step.id] = {"Type": "Wait", "Seconds": int(step.wait.total_seconds()), **_then(next_state)}
+        elif isinstance(step, WaitUntilStep):
+            action = {"kind": "wait_until", **step.wait_until.model_dump(mode="json")}
+            states[step.id] = {**decide(step.id, action, "until"), "Next": f"{step.id} (wait)"}
+            states[f"{step.id} (wait)"] = {
+                "Type": "Wait",
+                "TimestampPath": f"$.decisions.{step.id}.until",
+                **_then(next_state),
+            }
+        elif isinstance(step, BranchStep):
+            cases = step.branch.cases
+            action = {
+                "kind": "branch",
+                "cases": [
+                    {"name": c.name, "when": [w.model_dump(mode="json") for w in c.when]} for c in cases
+                ],
+            }
+            states[step.id] = {**decide(step.id, action, "case"), "Next": choice_state(step.id)}
+            targets = {case.name: branch(case, next_state, experiment) for case in cases}
+            choose(step.id, "case", targets, branch(step.branch.otherwise, next_state, experiment))
+        elif isinstance(step, SplitStep):
+            split = step.split
+            name = split.experiment or f"{journey.name}.{step.id}"
+            action = {
+                "kind": "split",
+                "experiment": name,
+                "variants": [{"name": v.name, "weight": v.weight} for v in split.variants],
+                "holdout_percent": split.holdout_percent,
+            }
+            states[step.id] = {**decide(step.id, action, "variant"), "Next": choice_state(step.id)}
+            targets = {
+                v.name: branch(v, next_state, {"experiment": name, "variant": v.name}) for v in split.variants
+            }
+            choose(step.id, "variant", targets, end_state())  # the holdout receives nothing
+        elif isinstance(step, WaitForEventStep):
+            awaited = step.wait_for_event
+            states[step.id] = {
                 "Type": "Task",
                 "Resource": LAMBDA_CALLBACK,
                 "Parameters": {
@@ -94,20 +164,33 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                     "Payload": _payload(
                         **{
                             "task_token.$": "$$.Task.Token",
-                            "event": action.event.value,
-                            "same_order": action.same_order,
-                        },
+                            "event": awaited.event.value,
+                            "same_order": awaited.same_order,
+                        }
                     ),
                 },
-                "TimeoutSeconds": timeout_seconds,
+                "TimeoutSeconds": int(awaited.timeout.total_seconds()),
                 "ResultPath": None,
                 "Retry": [LAMBDA_RETRY],
-                "Catch": [{"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": on_timeout}],
-                **_then(branch(action.on_event, next_state)),
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.Timeout"],
+                        "ResultPath": None,
+                        "Next": branch(awaited.on_timeout, next_state, experiment),
+                    }
+                ],
+                **_then(
+                    sequence(
+                        awaited.on_event.steps,
+                        next_state if awaited.on_event.then == "continue" else None,
+                        experiment,
+                    )
+                ),
             }
-        raise TypeError(f"cannot compile step {step!r}")
+        else:
+            raise TypeError(f"cannot compile step {step!r}")
 
-    start = sequence(journey.steps, None)
+    start = sequence(journey.steps, None, {})
     return {
         "Comment": f"{journey.name} v{journey.version}: {journey.description}".strip(),
         "StartAt": start,

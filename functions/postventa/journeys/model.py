@@ -83,6 +83,7 @@ class Channel(StrEnum):
 
 
 class SendAction(_Strict):
+    kind: Literal["send"] = "send"
     channel: Channel
     template: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     purpose: Purpose
@@ -132,30 +133,135 @@ class WaitForEventStep(_Strict):
     wait_for_event: WaitForEventAction
 
 
-def _step_kind(value: Any) -> str | None:
-    keys = (
-        set(value)
-        if isinstance(value, dict)
-        else {k for k in ("send", "wait", "wait_for_event") if hasattr(value, k)}
+CASE_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+
+
+class BranchCase(Branch):
+    name: str = Field(pattern=CASE_NAME)
+    when: list[Condition] = Field(min_length=1, description="All must hold")
+
+
+class BranchAction(_Strict):
+    """The first case whose conditions all hold runs; else `otherwise`."""
+
+    cases: list[BranchCase] = Field(min_length=1)
+    otherwise: Branch = Field(default_factory=Branch)
+
+    @model_validator(mode="after")
+    def _case_names_unique(self) -> BranchAction:
+        names = [case.name for case in self.cases]
+        if len(set(names)) != len(names) or "otherwise" in names:
+            raise ValueError("case names must be unique and not 'otherwise'")
+        return self
+
+
+class BranchStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    branch: BranchAction
+
+
+class Variant(Branch):
+    name: str = Field(pattern=CASE_NAME)
+    weight: int = Field(default=1, ge=1, description="Relative share of the customers not held out")
+
+
+class SplitAction(_Strict):
+    """A/B/n test: each customer lands in one variant, the same one every time for this experiment."""
+
+    experiment: str | None = Field(default=None, description="Defaults to <journey>.<step id>")
+    variants: list[Variant] = Field(min_length=1)
+    holdout_percent: float = Field(default=0, ge=0, le=50, description="Control group that receives nothing")
+
+    @model_validator(mode="after")
+    def _variant_names_unique(self) -> SplitAction:
+        names = [variant.name for variant in self.variants]
+        if len(set(names)) != len(names) or "holdout" in names:
+            raise ValueError("variant names must be unique and not 'holdout'")
+        return self
+
+
+class SplitStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    split: SplitAction
+
+
+LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class WaitUntilAction(_Strict):
+    """Until a local time of day in the customer's timezone, or a date from the profile or the order."""
+
+    at: str | None = Field(default=None, pattern=LOCAL_TIME, description="Local time of day, e.g. 10:00")
+    date_field: str | None = Field(
+        default=None,
+        pattern=r"^(customer|order)\.[a-z_]+$",
+        description="A date or time on the profile or the order, e.g. order.placed_at or customer.birthday",
     )
-    kinds = keys & {"send", "wait", "wait_for_event"}
+    offset: Duration = Field(
+        default=timedelta(0), description="Added to the date, e.g. 30d after order.placed_at"
+    )
+    yearly: bool = Field(default=False, description="The next anniversary of the date (birthdays)")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> WaitUntilAction:
+        if self.at is None and self.date_field is None:
+            raise ValueError("wait_until needs `at` (a local time), `date_field`, or both")
+        return self
+
+
+class WaitUntilStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    wait_until: WaitUntilAction
+
+
+STEP_KINDS = ("send", "wait", "wait_for_event", "wait_until", "branch", "split")
+
+
+def _step_kind(value: Any) -> str | None:
+    keys = set(value) if isinstance(value, dict) else {k for k in STEP_KINDS if hasattr(value, k)}
+    kinds = keys & set(STEP_KINDS)
     return kinds.pop() if len(kinds) == 1 else None
 
 
 Step = Annotated[
     Annotated[SendStep, Tag("send")]
     | Annotated[WaitStep, Tag("wait")]
-    | Annotated[WaitForEventStep, Tag("wait_for_event")],
+    | Annotated[WaitForEventStep, Tag("wait_for_event")]
+    | Annotated[WaitUntilStep, Tag("wait_until")]
+    | Annotated[BranchStep, Tag("branch")]
+    | Annotated[SplitStep, Tag("split")],
     Discriminator(
         _step_kind,
         custom_error_type="step_kind",
-        custom_error_message="a step needs an id and exactly one of: send, wait, wait_for_event",
+        custom_error_message=f"a step needs an id and exactly one of: {', '.join(STEP_KINDS)}",
     ),
 ]
+AnyStep = SendStep | WaitStep | WaitForEventStep | WaitUntilStep | BranchStep | SplitStep
 
 
-for _model in (Branch, WaitForEventAction, WaitForEventStep):
+for _model in (
+    Branch,
+    WaitForEventAction,
+    WaitForEventStep,
+    BranchCase,
+    BranchAction,
+    BranchStep,
+    Variant,
+    SplitAction,
+    SplitStep,
+):
     _model.model_rebuild()
+
+
+def branches_of(step: AnyStep) -> list[Branch]:
+    """The nested step lists a step owns, in document order."""
+    if isinstance(step, WaitForEventStep):
+        return [step.wait_for_event.on_event, step.wait_for_event.on_timeout]
+    if isinstance(step, BranchStep):
+        return [*step.branch.cases, step.branch.otherwise]
+    if isinstance(step, SplitStep):
+        return list(step.split.variants)
+    return []
 
 
 class Trigger(_Strict):
@@ -171,6 +277,7 @@ class EntryRule(StrEnum):
 class ExitGoal(_Strict):
     event: DetailType
     same_order: bool = True
+    converts: bool = Field(default=False, description="Reaching it counts as a conversion of the journey")
 
 
 class Journey(_Strict):
@@ -179,6 +286,9 @@ class Journey(_Strict):
     description: str = ""
     trigger: Trigger
     entry: EntryRule = EntryRule.ONCE_PER_ORDER
+    reentry_after: Duration | None = Field(
+        default=None, description="At most one entry per customer in this period, e.g. 30d"
+    )
     exit_on: list[ExitGoal] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
 
@@ -191,21 +301,20 @@ class Journey(_Strict):
             seen.add(step.id)
         return self
 
-    def all_steps(self) -> list[SendStep | WaitStep | WaitForEventStep]:
+    def all_steps(self) -> list[AnyStep]:
         """Every step, nested branches included, in document order."""
-        found: list[SendStep | WaitStep | WaitForEventStep] = []
+        found: list[AnyStep] = []
 
         def walk(steps: list[Any]) -> None:
             for step in steps:
                 found.append(step)
-                if isinstance(step, WaitForEventStep):
-                    walk(step.wait_for_event.on_event.steps)
-                    walk(step.wait_for_event.on_timeout.steps)
+                for branch in branches_of(step):
+                    walk(branch.steps)
 
         walk(self.steps)
         return found
 
-    def step(self, step_id: str) -> SendStep | WaitStep | WaitForEventStep:
+    def step(self, step_id: str) -> AnyStep:
         for step in self.all_steps():
             if step.id == step_id:
                 return step

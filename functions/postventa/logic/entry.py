@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from postventa.journeys.model import EntryRule, Journey
+from postventa.journeys.model import EntryRule, ExitGoal, Journey
 from postventa.logic.conditions import all_hold
+from postventa.logic.facts import facts
 from postventa.models.events import InboundEvent
-from postventa.models.records import CustomerProfile, OrderRecord
+from postventa.models.records import CustomerProfile, JourneyEntry, OrderRecord
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class JourneyStart:
     trigger_id: str
     execution_name: str
     execution_input: dict[str, Any]
+    refused: str | None = None  # why this customer may not enter now (re-entry too soon)
 
 
 def execution_name(journey: Journey, customer_id: str, trigger_id: str) -> str:
@@ -33,18 +36,26 @@ def execution_name(journey: Journey, customer_id: str, trigger_id: str) -> str:
     return f"{journey.name}-v{journey.version}-{digest[:32]}"
 
 
-def decision_context(profile: CustomerProfile, order: OrderRecord | None) -> dict[str, Any]:
-    """What conditions can refer to: customer.* and order.*."""
-    return {
-        "customer": profile.model_dump(mode="json"),
-        "order": order.model_dump(mode="json") if order else {},
-    }
+def reentry_refusal(journey: Journey, entries: Iterable[JourneyEntry], now: datetime) -> str | None:
+    """Why the customer may not enter again yet, if the journey spaces its entries."""
+    if journey.reentry_after is None:
+        return None
+    previous = [e.entered_at for e in entries if e.journey == journey.name]
+    if previous and now - max(previous) < journey.reentry_after:
+        return (
+            f"entered {(now - max(previous)).days} days ago; re-entry after {journey.reentry_after.days} days"
+        )
+    return None
 
 
 def journeys_to_enter(
-    event: InboundEvent, journeys: Iterable[Journey], profile: CustomerProfile, order: OrderRecord | None
+    event: InboundEvent,
+    journeys: Iterable[Journey],
+    profile: CustomerProfile,
+    order: OrderRecord | None,
+    entries: Iterable[JourneyEntry] = (),
 ) -> list[JourneyStart]:
-    context = decision_context(profile, order)
+    context = facts(profile=profile, order=order)
     starts = []
     for journey in journeys:
         if journey.trigger.event != event.detail_type or not all_hold(journey.trigger.conditions, context):
@@ -65,16 +76,17 @@ def journeys_to_enter(
                     "order_id": event.order_id,
                     "trigger_event_id": event.event_id,
                 },
+                refused=reentry_refusal(journey, entries, event.received_at),
             )
         )
     return starts
 
 
-def journeys_to_exit(event: InboundEvent, journeys: Iterable[Journey]) -> list[tuple[Journey, bool]]:
-    """Journeys this event is an exit goal of, with whether the goal is limited to the same order."""
+def journeys_to_exit(event: InboundEvent, journeys: Iterable[Journey]) -> list[tuple[Journey, ExitGoal]]:
+    """Journeys this event is an exit goal of, with the goal (same order only? a conversion?)."""
     exits = []
     for journey in journeys:
         goal = journey.exits_on(event.detail_type)
         if goal is not None:
-            exits.append((journey, goal.same_order))
+            exits.append((journey, goal))
     return exits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -23,20 +24,30 @@ class CustomerProfile(_Record):
     locale: str | None = None
     timezone: str | None = None
     country: str | None = None
+    birthday: date | None = None
     email_marketing: ConsentState = ConsentState.NOT_SUBSCRIBED
     email_suppressed: str | None = Field(
         default=None, description="Why the address must not be mailed at all"
     )
+    orders_count: int = 0
+    first_order_at: AwareDatetime | None = None
+    last_order_at: AwareDatetime | None = None
     updated_at: AwareDatetime
 
     def merged_with(self, update: CustomerV1, at: AwareDatetime) -> CustomerProfile:
         """An update only overrides what it states; omitted fields keep what is stored."""
         changes = {
-            field: value
-            for field, value in update.model_dump(exclude={"id", "birthday"}).items()
-            if value is not None
+            field: value for field, value in update.model_dump(exclude={"id"}).items() if value is not None
         }
         return self.model_copy(update={**changes, "updated_at": at})
+
+    def with_order(self, placed_at: AwareDatetime) -> CustomerProfile:
+        """Counts a new order (never a replayed one: the caller checks the order was unknown)."""
+        first = min(filter(None, [self.first_order_at, placed_at]))
+        last = max(filter(None, [self.last_order_at, placed_at]))
+        return self.model_copy(
+            update={"orders_count": self.orders_count + 1, "first_order_at": first, "last_order_at": last}
+        )
 
     @classmethod
     def from_contract(cls, customer: CustomerV1, at: AwareDatetime) -> CustomerProfile:
@@ -80,6 +91,7 @@ class JourneyEntry(_Record):
     execution_arn: str | None = None
     entered_at: AwareDatetime
     ended_reason: str | None = None
+    converted: bool = False
 
 
 class MessageStatus(StrEnum):
@@ -104,6 +116,10 @@ class MessageRecord(_Record):
     reason: str | None = None
     subject: str | None = None
     provider_message_id: str | None = None
+    experiment: str | None = None
+    variant: str | None = None
+    opened_at: AwareDatetime | None = None
+    clicked_at: AwareDatetime | None = None
     at: AwareDatetime
 
 
@@ -129,3 +145,23 @@ class Decision(_Record):
     order_id: str | None = None
     event_id: str | None = None
     reason: str | None = None
+
+
+class StepDecision(_Record):
+    """What a branch or split step decided for one execution: kept for measurement (variants, holdouts)."""
+
+    customer_id: str
+    journey: str
+    version: int
+    step: str
+    execution_id: str
+    outcome: str = Field(description="The case taken, or the variant assigned ('holdout' included)")
+    experiment: str | None = None
+    at: AwareDatetime
+
+
+class NpsAnswer(_Record):
+    customer_id: str
+    score: int = Field(ge=0, le=10)
+    message_id: str | None = None
+    at: AwareDatetime

@@ -87,8 +87,10 @@ class OrderEventService:
             decide("ignored", order_id=event.order_id, reason="order not known to Postventa")
             return _result(event, decisions)
 
-        profile = self._update_profile(event, customer_id)
+        new_order = isinstance(event.detail, OrderPlacedV1) and order is None
+        profile = self._update_profile(event, customer_id, new_order)
         order = self._update_order(event, order, customer_id)
+        entries = self._store.entries_of(customer_id) if self._needs_entries(event) else []
         if profile is None:
             decide(
                 "ignored",
@@ -98,11 +100,20 @@ class OrderEventService:
             )
             return _result(event, decisions)
 
-        for start in journeys_to_enter(event, self._journeys.values(), profile, order):
+        for start in journeys_to_enter(event, self._journeys.values(), profile, order, entries):
             journey = start.journey
             if not self._workflows.deployed(journey.name):
                 decide(
                     "ignored", customer_id=customer_id, journey=journey.name, reason="journey not deployed"
+                )
+                continue
+            if start.refused:
+                decide(
+                    "not_entered",
+                    customer_id=customer_id,
+                    journey=journey.name,
+                    order_id=event.order_id,
+                    reason=start.refused,
                 )
                 continue
             entry = JourneyEntry(
@@ -133,17 +144,19 @@ class OrderEventService:
                 reason=None if started else "execution already exists",
             )
 
-        for journey, same_order in journeys_to_exit(event, self._journeys.values()):
-            for entry in self._store.entries_of(customer_id):
+        for journey, goal in journeys_to_exit(event, self._journeys.values()):
+            for entry in entries:
                 if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
                     continue
-                if same_order and entry.order_id != event.order_id:
+                if goal.same_order and entry.order_id != event.order_id:
                     continue
-                reason = f"exit goal: {event.detail_type.value}"
+                reason = f"{'goal reached' if goal.converts else 'exit goal'}: {event.detail_type.value}"
                 self._workflows.stop(entry.execution_arn, reason)
-                self._store.save_entry(entry.model_copy(update={"ended_reason": reason}))
+                self._store.save_entry(
+                    entry.model_copy(update={"ended_reason": reason, "converted": goal.converts})
+                )
                 decide(
-                    "ended",
+                    "converted" if goal.converts else "ended",
                     customer_id=customer_id,
                     journey=journey.name,
                     order_id=entry.order_id,
@@ -164,7 +177,17 @@ class OrderEventService:
             self._store.delete_wait(wait)
         return _result(event, decisions)
 
-    def _update_profile(self, event: InboundEvent, customer_id: str) -> CustomerProfile | None:
+    def _needs_entries(self, event: InboundEvent) -> bool:
+        """Past entries matter only for re-entry spacing and exit goals: skip the read otherwise."""
+        return any(
+            journey.exits_on(event.detail_type)
+            or (journey.trigger.event == event.detail_type and journey.reentry_after is not None)
+            for journey in self._journeys.values()
+        )
+
+    def _update_profile(
+        self, event: InboundEvent, customer_id: str, new_order: bool
+    ) -> CustomerProfile | None:
         detail = event.detail
         stored = self._store.get_profile(customer_id)
         if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1):
@@ -173,6 +196,8 @@ class OrderEventService:
                 if stored
                 else CustomerProfile.from_contract(detail.customer, event.received_at)
             )
+            if new_order:
+                profile = profile.with_order(detail.placed_at)  # type: ignore[union-attr]
             if profile != stored:
                 self._store.put_profile(profile)
             return profile

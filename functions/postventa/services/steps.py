@@ -2,32 +2,77 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.errors import SendRejected, SendThrottled
 from postventa.adapters.store import Store
-from postventa.journeys.model import Journey, Purpose, SendStep
+from postventa.journeys.model import Condition, Purpose, SendAction, WaitUntilAction
+from postventa.logic.conditions import all_hold, resolve
+from postventa.logic.facts import facts
 from postventa.logic.links import LinkSigner
 from postventa.logic.messaging import email_suppression_reason, message_id
 from postventa.logic.render import EmailRenderer, email_context
-from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord
+from postventa.logic.schedule import wait_until
+from postventa.logic.splits import assign
+from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord, StepDecision
 
 
-class StepRequest(BaseModel):
-    """What the state machine passes to a Task state (see journeys/compiler.py)."""
+class StepContext(BaseModel):
+    """What every Task of a journey passes (see journeys/compiler.py)."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     execution_id: str
+    started_at: AwareDatetime | None = None
     step: str
     now: AwareDatetime
     journey: str
     version: int
     customer_id: str
     order_id: str | None = None
+
+
+class SendTask(SendAction):
+    experiment: str | None = None
+    variant: str | None = None
+
+
+class CaseTask(BaseModel):
+    name: str
+    when: list[Condition]
+
+
+class BranchTask(BaseModel):
+    kind: Literal["branch"]
+    cases: list[CaseTask]
+
+
+class VariantTask(BaseModel):
+    name: str
+    weight: int
+
+
+class SplitTask(BaseModel):
+    kind: Literal["split"]
+    experiment: str
+    variants: list[VariantTask]
+    holdout_percent: float
+
+
+class WaitUntilTask(WaitUntilAction):
+    kind: Literal["wait_until"]
+
+
+class StepRequest(StepContext):
+    """A Task of run_step: the step's own configuration travels with it, so an execution keeps
+    the journey version it started with, whatever is deployed since."""
+
+    action: Annotated[SendTask | BranchTask | SplitTask | WaitUntilTask, Field(discriminator="kind")]
 
 
 class StepRunner:
@@ -38,23 +83,88 @@ class StepRunner:
         email: SesEmailSender,
         renderer: EmailRenderer,
         links: LinkSigner,
-        journeys: dict[str, Journey],
         shop_name: str,
         support_email: str,
+        default_timezone: str,
     ):
         self._store = store
         self._email = email
         self._renderer = renderer
         self._links = links
-        self._journeys = journeys
         self._shop_name = shop_name
         self._support_email = support_email
+        self._default_timezone = default_timezone
 
     def run(self, request: StepRequest) -> dict[str, Any]:
-        step = self._journeys[request.journey].step(request.step)
-        if not isinstance(step, SendStep):
-            raise ValueError(f"step {request.step!r} of {request.journey} is not a send step")
-        action = step.send
+        action = request.action
+        if isinstance(action, SendTask):
+            return self._send(request, action)
+        if isinstance(action, BranchTask):
+            return self._branch(request, action)
+        if isinstance(action, SplitTask):
+            return self._split(request, action)
+        return self._wait_until(request, action)
+
+    def _branch(self, request: StepRequest, action: BranchTask) -> dict[str, Any]:
+        context = self._facts(request)
+        case = next((c.name for c in action.cases if all_hold(c.when, context)), "otherwise")
+        self._store.save_decision(self._decision(request, case))
+        return {"case": case}
+
+    def _split(self, request: StepRequest, action: SplitTask) -> dict[str, Any]:
+        weights = [(variant.name, variant.weight) for variant in action.variants]
+        variant = assign(request.customer_id, action.experiment, weights, action.holdout_percent)
+        self._store.save_decision(self._decision(request, variant, experiment=action.experiment))
+        return {"variant": variant}
+
+    def _wait_until(self, request: StepRequest, action: WaitUntilTask) -> dict[str, Any]:
+        context = self._facts(request)
+        profile = context["customer"]
+        zone = ZoneInfo(profile.get("timezone") or self._default_timezone)
+        base = resolve(context, action.date_field) if action.date_field else None
+        if base is not None and not isinstance(base, str | date):
+            base = None
+        until = wait_until(
+            request.now,
+            zone,
+            at=time.fromisoformat(action.at) if action.at else None,
+            base=_as_date_or_time(base),
+            offset=action.offset,
+            yearly=action.yearly,
+        )
+        return {"until": until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    def _facts(self, request: StepRequest) -> dict[str, Any]:
+        profile = self._store.get_profile(request.customer_id) or CustomerProfile(
+            customer_id=request.customer_id, updated_at=request.now
+        )
+        order = self._store.get_order(request.order_id) if request.order_id else None
+        messages = [
+            m for m in self._store.messages_of(request.customer_id) if m.execution_id == request.execution_id
+        ]
+        return facts(
+            profile=profile,
+            order=order,
+            messages=messages,
+            nps=self._store.latest_nps(request.customer_id),
+            started_at=request.started_at,
+            now=request.now,
+        )
+
+    @staticmethod
+    def _decision(request: StepRequest, outcome: str, experiment: str | None = None) -> StepDecision:
+        return StepDecision(
+            customer_id=request.customer_id,
+            journey=request.journey,
+            version=request.version,
+            step=request.step,
+            execution_id=request.execution_id,
+            outcome=outcome,
+            experiment=experiment,
+            at=request.now,
+        )
+
+    def _send(self, request: StepRequest, action: SendTask) -> dict[str, Any]:
         profile = self._store.get_profile(request.customer_id) or CustomerProfile(
             customer_id=request.customer_id, updated_at=request.now
         )
@@ -71,6 +181,8 @@ class StepRunner:
             template=action.template,
             purpose=action.purpose.value,
             status=MessageStatus.SENDING,
+            experiment=action.experiment,
+            variant=action.variant,
             at=request.now,
         )
 
@@ -128,6 +240,13 @@ class StepRunner:
             support_email=self._support_email,
             links=links,
         )
+
+
+def _as_date_or_time(value: str | date | None) -> date | datetime | None:
+    """Stored dates come back as ISO text: a date (birthday) or a timestamp (placed_at)."""
+    if value is None or isinstance(value, date):
+        return value
+    return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:

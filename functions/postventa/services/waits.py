@@ -9,10 +9,10 @@ from postventa.adapters.workflows import JourneyWorkflows
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
 from postventa.models.records import PendingWait
-from postventa.services.steps import StepRequest
+from postventa.services.steps import StepContext
 
 
-class WaitRequest(StepRequest):
+class WaitRequest(StepContext):
     task_token: str
     event: DetailType
     same_order: bool = True

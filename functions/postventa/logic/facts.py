@@ -1,0 +1,53 @@
+"""What conditions can refer to, built in one place for trigger filters and branches alike.
+
+customer.*   the profile, with orders_count, first_order_at, last_order_at, total_spent
+order.*      the order that started the journey
+journey.*    purchased_again (an order placed after the journey started), days_in_journey
+message.<step>.{status, opened, clicked}   what became of this execution's messages
+nps.{score, band}   the customer's latest survey answer (band: promoter 9-10, passive 7-8, detractor 0-6)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from postventa.models.records import CustomerProfile, MessageRecord, NpsAnswer, OrderRecord
+
+
+def nps_band(score: int) -> str:
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def facts(
+    *,
+    profile: CustomerProfile,
+    order: OrderRecord | None,
+    messages: Iterable[MessageRecord] = (),
+    nps: NpsAnswer | None = None,
+    started_at: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    journey: dict[str, Any] = {}
+    if started_at is not None:
+        last = profile.last_order_at
+        journey["purchased_again"] = (
+            last is not None and last > started_at and (order is None or last != order.placed_at)
+        )
+        if now is not None:
+            journey["days_in_journey"] = (now - started_at).days
+    return {
+        "customer": profile.model_dump(mode="json"),
+        "order": order.model_dump(mode="json") if order else {},
+        "journey": journey,
+        "message": {
+            m.step: {
+                "status": m.status.value,
+                "opened": m.opened_at is not None,
+                "clicked": m.clicked_at is not None,
+            }
+            for m in messages
+        },
+        "nps": {"score": nps.score, "band": nps_band(nps.score)} if nps else {},
+    }

@@ -1,0 +1,60 @@
+"""When a wait_until step ends: a local time of day, a date from the data, in the customer's timezone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+DEFAULT_LOCAL_TIME = time(9, 0)
+
+
+def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """`at` on `day` in `zone`; a time skipped by a daylight-saving jump moves forward by the jump."""
+    moment = datetime.combine(day, at, tzinfo=zone)
+    round_trip = moment.astimezone(UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
+        moment = round_trip  # did not exist: e.g. 02:30 on the spring-forward night becomes 03:30
+    return moment
+
+
+def next_local_time(now: datetime, zone: ZoneInfo, at: time) -> datetime:
+    """The next `at` in `zone` strictly after `now`, as UTC."""
+    today = now.astimezone(zone).date()
+    for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+        candidate = _local(day, at, zone)
+        if candidate > now:
+            return candidate.astimezone(UTC)
+    raise AssertionError("unreachable: a local time recurs within two days")
+
+
+def _anniversary(base: date, year: int) -> date:
+    try:
+        return base.replace(year=year)
+    except ValueError:  # 29 February in a common year
+        return date(year, 3, 1)
+
+
+def wait_until(
+    now: datetime,
+    zone: ZoneInfo,
+    *,
+    at: time | None,
+    base: datetime | date | None = None,
+    offset: timedelta = timedelta(0),
+    yearly: bool = False,
+) -> datetime:
+    """UTC end of a wait. With a base date: that date (+ offset, or its next anniversary when yearly) at
+    `at` local time (09:00 when unset, or the base's own time when it has one); never before `now`."""
+    if base is None:
+        return next_local_time(now, zone, at or DEFAULT_LOCAL_TIME)
+    if isinstance(base, datetime):
+        target = (base + offset).astimezone(zone)
+        day, clock = target.date(), at or target.timetz().replace(tzinfo=None)
+    else:
+        day, clock = base + offset, at or DEFAULT_LOCAL_TIME
+    if yearly:
+        local_today = now.astimezone(zone).date()
+        day = _anniversary(day, local_today.year)
+        if _local(day, clock, zone) <= now:
+            day = _anniversary(day, local_today.year + 1)
+    return max(_local(day, clock, zone).astimezone(UTC), now)
