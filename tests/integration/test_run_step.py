@@ -29,7 +29,12 @@ def step_payload(local, step: str) -> dict:
         "version": 1,
         "customer_id": "cus-ana",
         "order_id": "A-1001",
-        "action": {"kind": "send", "channel": "email", "template": "order_confirmation", "purpose": "transactional"},
+        "action": {
+            "kind": "send",
+            "channel": "email",
+            "template": "order_confirmation",
+            "purpose": "transactional",
+        },
     }
 
 

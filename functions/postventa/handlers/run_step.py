@@ -1,4 +1,4 @@
-"""A journey's send step (Step Functions Task): decide, render, send, record; once per (execution, step)."""
+"""A journey's Task steps (send, branch, split, wait_until): once per (execution, step)."""
 
 from typing import Any
 
@@ -20,5 +20,7 @@ def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]
     current.register_context(context)
     logger.append_keys(journey=event.journey, step=event.step, customer_id=event.customer_id)
     outcome: dict[str, Any] = current.run_step_once(event=event)
-    metrics.add_metric(name=f"Message_{outcome['status']}", unit=MetricUnit.Count, value=1)
+    kind = event.action.kind
+    metric = f"Message_{outcome['status']}" if kind == "send" else f"Step_{kind}"
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return outcome
