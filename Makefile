@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test lint synth deploy bench schemas clean
+.PHONY: demo test lint synth deploy bench schemas docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: $(STAMP)
 
 schemas: $(STAMP)  ## regenerate events/schemas from the pydantic models
 	$(BIN)/postventa schemas export --dir events/schemas
+
+docs: $(STAMP)  ## regenerate docs/journey-maps.md from the journey files
+	$(BIN)/postventa journeys render --all > docs/journey-maps.md
 
 clean:
 	rm -rf $(VENV) build cdk.out .pytest_cache

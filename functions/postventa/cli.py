@@ -56,6 +56,21 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    from postventa.journeys.diagram import maps_markdown, render_mermaid
+    from postventa.journeys.loader import load_journeys
+
+    journeys = load_journeys()
+    if args.all:
+        print(maps_markdown(journeys), end="")
+        return 0
+    if args.name not in journeys:
+        print(f"no journey {args.name!r}; there are: {', '.join(sorted(journeys))}", file=sys.stderr)
+        return 1
+    print(render_mermaid(journeys[args.name]))
+    return 0
+
+
 def _export_schemas(args: argparse.Namespace) -> int:
     from postventa.models.schemas import export_schemas
 
@@ -85,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     validate = journeys.add_parser("validate", help="check journey files, naming file, step and problem")
     validate.add_argument("path", nargs="?", type=Path, help="a journey file or a folder of them")
     validate.set_defaults(run=_validate)
+    render = journeys.add_parser("render", help="print the journey map as a Mermaid flowchart")
+    render.add_argument("name", nargs="?", default="")
+    render.add_argument(
+        "--all", action="store_true", help="every journey, as the markdown of docs/journey-maps.md"
+    )
+    render.set_defaults(run=_render)
 
     schemas = commands.add_parser("schemas", help="event contract").add_subparsers(
         dest="action", required=True

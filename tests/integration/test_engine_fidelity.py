@@ -9,13 +9,14 @@ import re
 import time
 import zipfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
 from postventa.journeys.compiler import compile_journey
-from postventa.journeys.loader import DEFINITIONS, parse_journey
+from postventa.journeys.loader import DEFINITIONS, load_journey, parse_journey
 from postventa.local.engine import LocalStepFunctions
 
 pytestmark = pytest.mark.slow
@@ -128,3 +129,69 @@ def test_local_engine_takes_the_same_path_as_moto(fulfil):
     )
     assert local_path(fulfil) == expected
     assert moto_path(fulfil) == expected
+
+
+def _scripted_answers(until: datetime) -> list[dict]:
+    """What run_step answers, in call order, for the fixture journey: opened, variant b."""
+    return [
+        {"message_id": "m1", "status": "sent"},  # hello
+        {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ")},  # next_morning
+        {"case": "opened"},  # opened_hello
+        {"message_id": "m2", "status": "sent"},  # tips_for_readers
+        {"variant": "b"},  # offer_test
+        {"message_id": "m3", "status": "sent"},  # offer_b
+    ]
+
+
+SHAPES = Path(__file__).parents[1] / "fixtures" / "engaged.yaml"
+
+
+def test_branch_split_and_wait_until_take_the_same_path_in_moto_and_locally():
+    from moto.moto_api._internal.models import moto_api_backend
+
+    journey = load_journey(SHAPES)
+    expected = [
+        "hello",
+        "next_morning",
+        "next_morning (wait)",
+        "opened_hello",
+        "opened_hello (choice)",
+        "tips_for_readers",
+        "offer_test",
+        "offer_test (choice)",
+        "offer_b",
+    ]
+
+    # Locally, on the virtual clock.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    answers = iter(_scripted_answers(start + timedelta(seconds=2)))
+    engine = LocalStepFunctions(start=start, invoke=lambda function, payload: next(answers))
+    asl = compile_journey(journey, run_step_arn="arn:run", register_wait_arn="arn:wait")
+    machine = engine.create_state_machine(name="engaged", definition=json.dumps(asl))["stateMachineArn"]
+    execution = engine.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+        "executionArn"
+    ]
+    engine.run_until_idle()
+    assert engine.executions[execution].path == expected
+
+    # In moto's interpreter, in real time: the Lambda answers are queued in call order.
+    with mock_aws(config=MOTO):
+        function, role = echo_function()
+        for answer in _scripted_answers(datetime.now(UTC) + timedelta(seconds=2)):
+            moto_api_backend.set_lambda_simple_result(json.dumps(answer), "123456789012", "us-east-1")
+        sfn = boto3.client("stepfunctions")
+        asl = compile_journey(journey, run_step_arn=function, register_wait_arn=function)
+        machine = sfn.create_state_machine(name="engaged", definition=json.dumps(asl), roleArn=role)[
+            "stateMachineArn"
+        ]
+        arn = sfn.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+            "executionArn"
+        ]
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+        history = sfn.get_execution_history(executionArn=arn)["events"]
+        assert [
+            e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+        ] == expected

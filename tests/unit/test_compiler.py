@@ -62,3 +62,72 @@ def test_one_state_per_step_plus_the_end():
     asl = compiled()
     journey = load_journeys()["post-purchase"]
     assert set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END}
+
+
+def shapes() -> dict:
+    from pathlib import Path
+
+    from postventa.journeys.loader import load_journey
+
+    journey = load_journey(Path(__file__).parents[1] / "fixtures" / "engaged.yaml")
+    return compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)["States"]
+
+
+def test_send_tasks_carry_their_configuration_so_versions_need_no_lookup():
+    payload = compiled()["States"]["product_tips"]["Parameters"]["Payload"]
+    assert payload["action"] == {
+        "kind": "send",
+        "channel": "email",
+        "template": "product_tips",
+        "purpose": "marketing",
+    }
+    assert payload["started_at.$"] == "$$.Execution.StartTime"
+
+
+def test_branch_is_a_decision_task_and_a_choice():
+    states = shapes()
+    task = states["opened_hello"]
+    assert task["Parameters"]["Payload"]["action"] == {
+        "kind": "branch",
+        "cases": [{"name": "opened", "when": [{"field": "message.hello.opened", "op": "eq", "value": True}]}],
+    }
+    assert task["ResultSelector"] == {"case.$": "$.Payload.case"}
+    assert task["ResultPath"] == "$.decisions.opened_hello" and task["Next"] == "opened_hello (choice)"
+    choice = states["opened_hello (choice)"]
+    assert choice["Choices"] == [
+        {"Variable": "$.decisions.opened_hello.case", "StringEquals": "opened", "Next": "tips_for_readers"}
+    ]
+    assert choice["Default"] == "resend_hello"
+    assert states["tips_for_readers"]["Next"] == states["resend_hello"]["Next"] == "offer_test"
+
+
+def test_split_variants_tag_their_sends_and_the_holdout_ends():
+    states = shapes()
+    action = states["offer_test"]["Parameters"]["Payload"]["action"]
+    assert action == {
+        "kind": "split",
+        "experiment": "engaged.offer_test",
+        "variants": [{"name": "a", "weight": 1}, {"name": "b", "weight": 1}],
+        "holdout_percent": 20,
+    }
+    assert states["offer_test (choice)"]["Default"] == JOURNEY_END
+    offer_b = states["offer_b"]["Parameters"]["Payload"]["action"]
+    assert (offer_b["experiment"], offer_b["variant"]) == ("engaged.offer_test", "b")
+    assert states["hello"]["Parameters"]["Payload"]["action"].get("variant") is None
+
+
+def test_wait_until_computes_a_timestamp_then_waits_on_it():
+    states = shapes()
+    assert states["next_morning"]["Parameters"]["Payload"]["action"] == {
+        "kind": "wait_until",
+        "at": "10:00",
+        "date_field": None,
+        "offset": "0s",
+        "yearly": False,
+    }
+    assert states["next_morning"]["Next"] == "next_morning (wait)"
+    assert states["next_morning (wait)"] == {
+        "Type": "Wait",
+        "TimestampPath": "$.decisions.next_morning.until",
+        "Next": "opened_hello",
+    }

@@ -113,3 +113,24 @@ def test_invalid_yaml_is_reported_with_the_file(tmp_path):
     (tmp_path / "demo.yaml").write_text("name: [unclosed")
     with pytest.raises(JourneyError, match=r"demo\.yaml: not valid YAML"):
         load_journeys(tmp_path)
+
+
+def test_docs_show_the_current_map_of_every_journey():
+    from postventa.journeys.diagram import maps_markdown
+    from tests.conftest import ROOT
+
+    assert (ROOT / "docs" / "journey-maps.md").read_text() == maps_markdown(load_journeys()), "run make docs"
+
+
+def test_maps_show_branches_splits_and_the_holdout():
+    from pathlib import Path
+
+    from postventa.journeys.diagram import render_mermaid
+
+    journey = load_journey(Path(__file__).parents[1] / "fixtures" / "engaged.yaml")
+    text = render_mermaid(journey)
+    assert 'opened_hello -- "opened: message.hello.opened eq True" --> tips_for_readers' in text
+    assert "opened_hello -- otherwise --> resend_hello" in text
+    assert 'offer_test -- "holdout 20%" --> journey_end' in text
+    assert 'next_morning(["wait until at 10:00 local"])' in text
+    assert 'goal_order_placed[/"goal: Order Placed (any order) ends the journey"/]' in text

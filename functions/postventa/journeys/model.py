@@ -38,7 +38,7 @@ def _duration(value: Any) -> Any:
     return value
 
 
-def _format_duration(value: timedelta) -> str:
+def format_duration(value: timedelta) -> str:
     """The journey file's own notation, so a duration survives a round trip through a task payload."""
     seconds = int(value.total_seconds())
     for unit in ("w", "d", "h", "m"):
@@ -48,7 +48,7 @@ def _format_duration(value: timedelta) -> str:
 
 
 Duration = Annotated[
-    timedelta, BeforeValidator(_duration), PlainSerializer(_format_duration, when_used="json")
+    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, when_used="json")
 ]
 
 
