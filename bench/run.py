@@ -81,6 +81,19 @@ def warm_event_seconds() -> tuple[float, float]:
     return per_event, baseline
 
 
+def backtest_throughput() -> None:
+    from postventa.journeys.loader import load_journeys
+    from postventa.local.backtest import run_backtest, synthetic_history
+
+    history = synthetic_history(orders=70_000, customers=25_000, months=18)
+    journeys = load_journeys()
+    report = run_backtest(history, journeys, workers=2)
+    print(f"backtest, {report.orders} orders from {report.customers} customers over 18 months, 2 worker processes")
+    print(f"  orders per second:                  {report.orders_per_second:8.0f}   (goal: 1,000)")
+    for name, journey in report.journeys.items():
+        print(f"  {name}: transitions per message sent {journey['transitions_per_message_sent']}   (goal: 3)")
+
+
 def main() -> None:
     boto3_import, handler_import = import_seconds(["import boto3", "import postventa.handlers.on_order"])
     print("on_order cold import")
@@ -92,6 +105,7 @@ def main() -> None:
     print(f"  per event:                          {per_event * 1000:8.2f} ms")
     print(f"  one moto DynamoDB put+get (floor):  {baseline * 1000:8.2f} ms")
     print(f"  ratio to the floor:                 {per_event / baseline:8.2f} x")
+    backtest_throughput()
 
 
 if __name__ == "__main__":

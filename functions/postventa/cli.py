@@ -71,6 +71,38 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backtest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from postventa.journeys.loader import load_journeys
+    from postventa.local.backtest import (
+        Assumptions,
+        BacktestInputError,
+        format_report,
+        read_orders,
+        run_backtest,
+    )
+
+    try:
+        orders, refused = read_orders(args.orders)
+        assumptions = Assumptions(
+            fulfilment_days=args.fulfilment_days,
+            open_rate=args.open_rate,
+            click_rate=args.click_rate,
+            timezone=args.timezone,
+        )
+        with tqdm(total=len(orders), unit="order", file=sys.stderr, disable=args.quiet) as bar:
+            report = run_backtest(
+                orders, load_journeys(), assumptions, workers=args.workers, progress=bar.update
+            )
+    except BacktestInputError as error:
+        print(error, file=sys.stderr)
+        return 1
+    report.refused_rows = refused
+    print(report.as_json() if args.json else format_report(report))
+    return 0
+
+
 def _export_schemas(args: argparse.Namespace) -> int:
     from postventa.models.schemas import export_schemas
 
@@ -106,6 +138,28 @@ def main(argv: list[str] | None = None) -> int:
         "--all", action="store_true", help="every journey, as the markdown of docs/journey-maps.md"
     )
     render.set_defaults(run=_render)
+
+    backtest = commands.add_parser("backtest", help="replay an order history through the journeys")
+    backtest.add_argument(
+        "--orders",
+        type=Path,
+        required=True,
+        help="CSV: customer_id, placed_at, total[, order_id, currency, email, items, categories]",
+    )
+    backtest.add_argument("--json", action="store_true", help="machine-readable report")
+    backtest.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes (customers are split)"
+    )
+    backtest.add_argument(
+        "--fulfilment-days", type=float, default=2.0, help="assumed time from order to shipment"
+    )
+    backtest.add_argument("--open-rate", type=float, default=0.35, help="assumed share of sent emails opened")
+    backtest.add_argument(
+        "--click-rate", type=float, default=0.08, help="assumed share of sent emails clicked"
+    )
+    backtest.add_argument("--timezone", default="UTC", help="customers' timezone (the history has none)")
+    backtest.add_argument("--quiet", action="store_true", help="no progress bar")
+    backtest.set_defaults(run=_backtest)
 
     schemas = commands.add_parser("schemas", help="event contract").add_subparsers(
         dest="action", required=True

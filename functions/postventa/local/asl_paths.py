@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import re
+from functools import lru_cache
 from typing import Any
 
 _TOKEN = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['([^']+)'\]")
@@ -18,7 +19,8 @@ class PathError(ValueError):
     """States.Runtime in Step Functions: a path that does not resolve."""
 
 
-def _parts(path: str) -> list[str | int]:
+@lru_cache(maxsize=1024)  # a journey has a few dozen distinct paths, read many times each
+def _parts(path: str) -> tuple[str | int, ...]:
     root = "$$" if path.startswith("$$") else "$"
     rest = path[len(root) :]
     parts: list[str | int] = []
@@ -30,7 +32,7 @@ def _parts(path: str) -> list[str | int]:
         name, index, quoted = match.groups()
         parts.append(int(index) if index is not None else (name or quoted))
         position = match.end()
-    return parts
+    return tuple(parts)
 
 
 def read(path: str, data: Any, context: dict[str, Any]) -> Any:

@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -30,7 +30,8 @@ def _client_error(code: str, message: str, operation: str) -> ClientError:
 
 
 def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """As Step Functions writes times: UTC, milliseconds, Z."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _matches(error: str, names: list[str]) -> bool:
@@ -73,6 +74,10 @@ class Execution:
     attempts: dict[int, int] = field(default_factory=dict)
     token: str | None = None
     path: list[str] = field(default_factory=list)
+    start_stamp: str = ""
+
+    def __post_init__(self) -> None:
+        self.start_stamp = _timestamp(self.started_at)
 
 
 class LocalStepFunctions:
@@ -202,7 +207,7 @@ class LocalStepFunctions:
             "Execution": {
                 "Id": execution.arn,
                 "Name": execution.name,
-                "StartTime": _timestamp(execution.started_at),
+                "StartTime": execution.start_stamp,
                 "Input": execution.input,
             },
             "StateMachine": {"Id": execution.state_machine_arn},
@@ -224,12 +229,11 @@ class LocalStepFunctions:
         """Returns True when the execution moved on to a state to enter right away."""
         kind = state["Type"]
         data = asl_paths.read(state.get("InputPath", "$"), execution.data, {})
-        context = self._context(execution, name)
         if kind == "Pass":
             result = (
                 state["Result"]
                 if "Result" in state
-                else asl_paths.render(state.get("Parameters", data), data, context)
+                else asl_paths.render(state.get("Parameters", data), data, self._context(execution, name))
             )
             return self._leave(execution, state, result, schedule=False)
         if kind == "Wait":
@@ -247,7 +251,7 @@ class LocalStepFunctions:
             self._finish(execution, "FAILED", error=state.get("Error"), cause=state.get("Cause"))
             return False
         if kind == "Task":
-            return self._task(execution, name, state, data, context)
+            return self._task(execution, name, state, data, self._context(execution, name))
         raise ValueError(f"state type {kind} is not supported by the local engine")
 
     def _wait_until(self, state: dict[str, Any], data: Any) -> datetime:
@@ -302,9 +306,10 @@ class LocalStepFunctions:
     def _leave(
         self, execution: Execution, state: dict[str, Any], result: Any, *, schedule: bool = True
     ) -> bool:
-        context = self._context(execution, execution.current or "")
         if "ResultSelector" in state:
-            result = asl_paths.render(state["ResultSelector"], result, context)
+            result = asl_paths.render(
+                state["ResultSelector"], result, self._context(execution, execution.current or "")
+            )
         data = asl_paths.write(state.get("ResultPath", "$"), execution.data, result)
         data = asl_paths.read(state.get("OutputPath", "$"), data, {})
         if execution.token is not None:

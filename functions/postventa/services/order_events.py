@@ -7,8 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from postventa.adapters.queues import InvalidEventQueue
-from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
@@ -23,6 +21,7 @@ from postventa.models.events import (
 )
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import CustomerProfile, Decision, JourneyEntry, OrderRecord, OrderStatus
+from postventa.services.ports import CustomerStore, DeadLetters
 
 Emit = Callable[[Decision], None]
 Apply = Callable[..., dict[str, Any]]
@@ -36,9 +35,9 @@ class OrderEventService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: CustomerStore,
         workflows: JourneyWorkflows,
-        invalid_events: InvalidEventQueue,
+        invalid_events: DeadLetters,
         journeys: dict[str, Journey],
         emit: Emit,
         once: Callable[[Apply], Apply] = run_every_time,

@@ -8,18 +8,16 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from postventa.adapters.email import SesEmailSender
 from postventa.adapters.errors import SendRejected, SendThrottled
-from postventa.adapters.store import Store
 from postventa.journeys.model import Condition, Purpose, SendAction, WaitUntilAction
 from postventa.logic.conditions import all_hold, resolve
 from postventa.logic.facts import facts
-from postventa.logic.links import LinkSigner
 from postventa.logic.messaging import email_suppression_reason, message_id
-from postventa.logic.render import EmailRenderer, email_context
+from postventa.logic.render import email_context
 from postventa.logic.schedule import wait_until
 from postventa.logic.splits import assign
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord, StepDecision
+from postventa.services.ports import CustomerStore, EmailSender, Links, Renderer
 
 
 class StepContext(BaseModel):
@@ -79,10 +77,10 @@ class StepRunner:
     def __init__(
         self,
         *,
-        store: Store,
-        email: SesEmailSender,
-        renderer: EmailRenderer,
-        links: LinkSigner,
+        store: CustomerStore,
+        email: EmailSender,
+        renderer: Renderer,
+        links: Links,
         shop_name: str,
         support_email: str,
         default_timezone: str,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
 from postventa.models.records import PendingWait
+from postventa.services.ports import CustomerStore
 from postventa.services.steps import StepContext
 
 
@@ -19,7 +19,7 @@ class WaitRequest(StepContext):
 
 
 class WaitRegistrar:
-    def __init__(self, *, store: Store, workflows: JourneyWorkflows):
+    def __init__(self, *, store: CustomerStore, workflows: JourneyWorkflows):
         self._store = store
         self._workflows = workflows
 

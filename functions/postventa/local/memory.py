@@ -1,0 +1,142 @@
+"""In-memory stand-ins for the AWS adapters, for backtests at a scale moto cannot serve.
+
+They keep the adapters' contracts (a claimed entry or message is claimed once, messages come
+back oldest first, waits are found by order and event) without serializing anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from postventa.adapters.store import ANY_ORDER
+from postventa.logic.render import RenderedEmail
+from postventa.models.records import (
+    CustomerProfile,
+    JourneyEntry,
+    MessageRecord,
+    MessageStatus,
+    NpsAnswer,
+    OrderRecord,
+    PendingWait,
+    StepDecision,
+)
+
+
+@dataclass
+class _Customer:
+    profile: CustomerProfile | None = None
+    entries: dict[tuple[str, str], JourneyEntry] = field(default_factory=dict)
+    messages: dict[str, MessageRecord] = field(default_factory=dict)
+    decisions: list[StepDecision] = field(default_factory=list)
+    nps: list[NpsAnswer] = field(default_factory=list)
+    waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.customers: defaultdict[str, _Customer] = defaultdict(_Customer)
+        self.orders: dict[str, OrderRecord] = {}
+
+    def get_profile(self, customer_id: str) -> CustomerProfile | None:
+        return self.customers[customer_id].profile
+
+    def put_profile(self, profile: CustomerProfile) -> None:
+        self.customers[profile.customer_id].profile = profile
+
+    def get_order(self, order_id: str) -> OrderRecord | None:
+        return self.orders.get(order_id)
+
+    def put_order(self, order: OrderRecord) -> None:
+        self.orders[order.order_id] = order
+
+    def claim_entry(self, entry: JourneyEntry) -> bool:
+        entries = self.customers[entry.customer_id].entries
+        existing = entries.get((entry.journey, entry.trigger_id))
+        if existing is not None and existing.execution_arn is not None:
+            return False
+        entries[(entry.journey, entry.trigger_id)] = entry
+        return True
+
+    def save_entry(self, entry: JourneyEntry) -> None:
+        self.customers[entry.customer_id].entries[(entry.journey, entry.trigger_id)] = entry
+
+    def entries_of(self, customer_id: str) -> list[JourneyEntry]:
+        return list(self.customers[customer_id].entries.values())
+
+    def claim_message(self, message: MessageRecord) -> MessageRecord | None:
+        messages = self.customers[message.customer_id].messages
+        if message.message_id in messages:
+            return messages[message.message_id]
+        messages[message.message_id] = message
+        return None
+
+    def save_message(self, message: MessageRecord) -> None:
+        self.customers[message.customer_id].messages[message.message_id] = message
+
+    def release_message(self, message: MessageRecord) -> None:
+        messages = self.customers[message.customer_id].messages
+        if messages.get(message.message_id, message).status is MessageStatus.SENDING:
+            messages.pop(message.message_id, None)
+
+    def messages_of(self, customer_id: str) -> list[MessageRecord]:
+        return sorted(self.customers[customer_id].messages.values(), key=lambda message: message.at)
+
+    def save_decision(self, decision: StepDecision) -> None:
+        self.customers[decision.customer_id].decisions.append(decision)
+
+    def decisions_of(self, customer_id: str) -> list[StepDecision]:
+        return list(self.customers[customer_id].decisions)
+
+    def save_nps(self, answer: NpsAnswer) -> None:
+        self.customers[answer.customer_id].nps.append(answer)
+
+    def latest_nps(self, customer_id: str) -> NpsAnswer | None:
+        answers = self.customers[customer_id].nps
+        return max(answers, key=lambda answer: answer.at) if answers else None
+
+    def put_wait(self, wait: PendingWait) -> None:
+        key = (wait.order_id or ANY_ORDER, wait.event, wait.execution_id, wait.step)
+        self.customers[wait.customer_id].waits[key] = wait
+
+    def delete_wait(self, wait: PendingWait) -> None:
+        key = (wait.order_id or ANY_ORDER, wait.event, wait.execution_id, wait.step)
+        self.customers[wait.customer_id].waits.pop(key, None)
+
+    def waits_for(self, customer_id: str, order_id: str | None, event: str) -> list[PendingWait]:
+        orders = {ANY_ORDER, order_id or ANY_ORDER}
+        return [
+            w for key, w in self.customers[customer_id].waits.items() if key[0] in orders and key[1] == event
+        ]
+
+
+class CountingEmailSender:
+    """Accepts every message; a backtest counts, it does not deliver."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, *, to: str, email: RenderedEmail, tags: dict[str, str]) -> str:
+        self.sent += 1
+        return f"backtest-{self.sent}"
+
+
+class SubjectOnlyRenderer:
+    """Backtests need the decision, not the HTML: the template name stands in for the subject."""
+
+    def render(self, template: str, locale: str | None, context: dict[str, Any]) -> RenderedEmail:
+        return RenderedEmail(subject=template, html="", text="")
+
+
+class UnsignedLinks:
+    def link(self, action: str, **claims: Any) -> str:
+        return action
+
+
+class DiscardedEvents:
+    def __init__(self) -> None:
+        self.refused: list[str] = []
+
+    def send(self, body: str, reason: str) -> None:
+        self.refused.append(reason)

@@ -1,0 +1,90 @@
+"""Backtests: totals checked against a small history computed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from postventa.cli import main
+from postventa.journeys.loader import load_journey, load_journeys
+from postventa.local.backtest import (
+    Assumptions,
+    BacktestInputError,
+    read_orders,
+    run_backtest,
+    synthetic_history,
+)
+from tests.conftest import EVENTS
+
+HISTORY = EVENTS / "backtest" / "small-history.csv"
+
+
+def test_the_small_history_by_hand():
+    orders, refused = read_orders(HISTORY)
+    assert [o.order_id for o in orders] == ["o1", "o2", "o3"]
+    assert refused == [f"{HISTORY}:5: Invalid isoformat string: 'not a date'"]
+    report = run_backtest(orders, load_journeys())
+    journey = report.journeys["post-purchase"]
+    # 3 orders x (confirmation, tips, review, survey); every order ships after 2 days.
+    assert (journey["entries"], journey["messages_sent"], journey["messages_suppressed"]) == (3, 12, 0)
+    # 8 states per order: confirmation, wait for fulfilment, wait, tips, wait, review, wait, survey.
+    assert journey["state_transitions"] == 24 and journey["transitions_per_message_sent"] == 2.0
+    assert {(s["step"], s["messages"]) for s in report.steps} == {
+        ("order_confirmation", 3),
+        ("product_tips", 3),
+        ("review_request", 3),
+        ("nps_survey", 3),
+    }
+    # c1: ISO weeks 2 (2 mails), 3 (1), 4 (2), 5 (2), 7 (1); c2: weeks 2, 3, 4, 6 (1 each).
+    assert report.messages_per_customer_week == {
+        "customer_weeks_with_mail": 9,
+        "mean": 1.333,
+        "p95": 2,
+        "max": 2,
+    }
+    # 24 transitions x $0.000025 + 12 emails x $0.0001 + DynamoDB ~$0.00005 + Lambda ~$0.00002.
+    assert report.cost_usd["step_functions"] == 0.0006 and report.cost_usd["ses"] == 0.0012
+    assert report.cost_usd["total"] == pytest.approx(0.0019, abs=0.0001)
+    assert (report.orders, report.customers, report.period) == (3, 2, ("2026-01-05", "2026-01-20"))
+
+
+def test_branches_follow_the_assumed_engagement_and_the_holdout_is_counted():
+    journey = load_journey(Path(__file__).parents[1] / "fixtures" / "engaged.yaml")
+    orders = synthetic_history(400, 400, 6)
+    everyone_opens = run_backtest(orders, {"engaged": journey}, Assumptions(open_rate=1.0, click_rate=0.0))
+    nobody_opens = run_backtest(orders, {"engaged": journey}, Assumptions(open_rate=0.0, click_rate=0.0))
+
+    def sent(report, step):
+        return sum(s["messages"] for s in report.steps if s["step"] == step and s["outcome"] == "sent")
+
+    assert (sent(everyone_opens, "tips_for_readers"), sent(everyone_opens, "resend_hello")) == (400, 0)
+    assert (sent(nobody_opens, "tips_for_readers"), sent(nobody_opens, "resend_hello")) == (0, 400)
+    offers = sent(everyone_opens, "offer_a") + sent(everyone_opens, "offer_b")
+    assert 400 * 0.7 < offers < 400 * 0.9  # a 20% holdout receives nothing
+
+
+def test_worker_processes_change_nothing_but_speed():
+    orders = synthetic_history(600, 250, 6)
+    one, two = (
+        run_backtest(orders, load_journeys(), workers=1),
+        run_backtest(orders, load_journeys(), workers=2),
+    )
+    for report in (one, two):
+        report.wall_seconds = report.orders_per_second = 0
+    assert one == two
+
+
+def test_a_history_without_the_required_columns_is_refused(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,when,amount\nc1,2026-01-01,10\n")
+    with pytest.raises(BacktestInputError, match="lacks customer_id, placed_at, total"):
+        read_orders(path)
+
+
+def test_cli_prints_json(capsys):
+    assert main(["backtest", "--orders", str(HISTORY), "--json", "--quiet", "--workers", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["journeys"]["post-purchase"]["messages_sent"] == 12
+    assert report["assumptions"]["fulfilment_days"] == 2.0 and len(report["refused_rows"]) == 1
