@@ -78,6 +78,7 @@ class Handlers(Construct):
         )
         self.run_step = function("RunStep", "run_step", Duration.seconds(30))
         self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
+        self.occasions = function("Occasions", "occasions", Duration.minutes(5))
 
         self.on_order.add_event_source(
             SqsEventSource(
@@ -87,6 +88,8 @@ class Handlers(Construct):
 
         for handler in (self.on_order, self.run_step, self.register_wait):
             storage.table.grant_read_write_data(handler)
+        storage.table.grant_read_data(self.occasions)
+        ingest.bus.grant_put_events_to(self.occasions)
         for handler in (self.on_order, self.run_step):
             storage.idempotency_table.grant_read_write_data(handler)
         ingest.invalid_events.grant_send_messages(self.on_order)

@@ -15,6 +15,7 @@ from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines, state_machine_name
 from postventa_infra.monitoring import Monitoring
+from postventa_infra.schedules import OccasionSchedule
 from postventa_infra.storage import Storage
 
 CONFIGURATION_SET = "postventa"
@@ -112,6 +113,7 @@ class PostventaStack(Stack):
                 "POSTVENTA_SHOP_NAME": options.shop_name,
                 "POSTVENTA_SUPPORT_EMAIL": options.support_email,
                 "POSTVENTA_DEFAULT_TIMEZONE": options.default_timezone,
+                "POSTVENTA_EVENT_BUS_NAME": ingest.bus.event_bus_name,
             },
             state_machine_arns=state_machine_arns,
             sender_identity_arn=self.format_arn(
@@ -131,6 +133,7 @@ class PostventaStack(Stack):
             register_wait=handlers.register_wait,
         )
         handlers.on_order.node.add_dependency(machines)
+        schedule = OccasionSchedule(self, "Occasions", function=handlers.occasions)
         Monitoring(
             self,
             "Monitoring",
@@ -138,18 +141,20 @@ class PostventaStack(Stack):
                 "InvalidEvents": ingest.invalid_events,
                 "IngestDeadLetters": ingest.ingest_dead_letters,
                 "UndeliveredEvents": ingest.undelivered_events,
+                "MissedOccasionRuns": schedule.dead_letters,
             },
             machines=machines.machines,
             functions={
                 "OnOrder": handlers.on_order,
                 "RunStep": handlers.run_step,
                 "RegisterWait": handlers.register_wait,
+                "Occasions": handlers.occasions,
             },
             alarm_email=options.alarm_email,
         )
         CfnOutput(self, "EventBusName", value=ingest.bus.event_bus_name)
         CfnOutput(self, "InvalidEventsQueueUrl", value=ingest.invalid_events.queue_url)
-        self._acknowledge(storage, ingest, handlers, machines, signing_secret)
+        self._acknowledge(storage, ingest, handlers, machines, signing_secret, schedule)
 
     def _acknowledge(
         self,
@@ -158,10 +163,11 @@ class PostventaStack(Stack):
         handlers: Handlers,
         machines: JourneyMachines,
         secret: secretsmanager.Secret,
+        schedule: OccasionSchedule,
     ) -> None:
         """cdk-nag findings we accept, each with the reason a reviewer can check."""
         table = f"<{self.get_logical_id(storage.table.node.default_child)}.Arn>"  # type: ignore[arg-type]
-        for function in (handlers.on_order, handlers.run_step, handlers.register_wait):
+        for function in (handlers.on_order, handlers.run_step, handlers.register_wait, handlers.occasions):
             _acknowledge(
                 function.role,  # type: ignore[arg-type]
                 {
@@ -191,7 +197,19 @@ class PostventaStack(Stack):
                     },
                 },
             )
-        for queue in (ingest.invalid_events, ingest.ingest_dead_letters, ingest.undelivered_events):
+        occasions_arn = f"<{self.get_logical_id(handlers.occasions.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        _acknowledge(
+            schedule,
+            {
+                f"IAM5[Resource::{occasions_arn}:*]": "CDK's grantInvoke also covers the function's versions and aliases"
+            },
+        )
+        for queue in (
+            ingest.invalid_events,
+            ingest.ingest_dead_letters,
+            ingest.undelivered_events,
+            schedule.dead_letters,
+        ):
             _acknowledge(queue, {"SQS3": "This queue is itself a dead-letter queue; its depth is alarmed"})
         _acknowledge(
             secret,

@@ -41,7 +41,7 @@ def test_custom_bus_and_rule_route_every_contract_event_to_the_ingest_queue(temp
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 4
+    assert len(queues) == 5  # ingest, and four dead-letter queues
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(redriven) == 1 and redriven[0]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
@@ -87,6 +87,7 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
         if f["Properties"].get("Handler", "").startswith("postventa.")
     }
     assert sorted(p["Handler"] for p in functions.values()) == [
+        "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
         "postventa.handlers.run_step.lambda_handler",
@@ -159,7 +160,7 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
 def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 3 + ["Errors"] * 3 + ["ExecutionsFailed"]
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 4 + ["Errors"] * 4 + ["ExecutionsFailed"]
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
@@ -180,3 +181,26 @@ def test_cdk_nag_fails_the_synth_on_an_unacknowledged_finding():
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     with pytest.raises(RuntimeError, match=r"AwsSolutions-SQS2"):
         app.synth()
+
+
+def test_occasions_run_hourly_with_the_scheduled_time_and_may_only_publish_to_our_bus(template):
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {
+            "ScheduleExpression": "rate(1 hour)",
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": Match.object_like(
+                {
+                    "Input": '{"scheduled_time": "<aws.scheduler.scheduled-time>"}',
+                    "DeadLetterConfig": {"Arn": Match.any_value()},
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 10},
+                }
+            ),
+        },
+    )
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(template, "AWS::IAM::Policy").values()
+    ]
+    put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
+    assert len(put_events) == 1 and "Fn::GetAtt" in put_events[0]["Resource"]  # the bus's ARN, nothing wider

@@ -58,6 +58,20 @@ class Store:
     def put_profile(self, profile: CustomerProfile) -> None:
         self._table.put_item(Item=_item(profile, _customer(profile.customer_id), "PROFILE"))
 
+    # calendar: who has which date, so the occasions run looks days up instead of scanning
+    def calendar(self, key: str) -> list[str]:
+        response = self._table.query(KeyConditionExpression=Key("pk").eq(f"CALENDAR#{key}"))
+        return [item["customer_id"] for item in response["Items"]]
+
+    def move_calendar(self, customer_id: str, removed: set[str], added: set[str]) -> None:
+        with self._table.batch_writer() as batch:
+            for key in removed:
+                batch.delete_item(Key={"pk": f"CALENDAR#{key}", "sk": _customer(customer_id)})
+            for key in added:
+                batch.put_item(
+                    Item={"pk": f"CALENDAR#{key}", "sk": _customer(customer_id), "customer_id": customer_id}
+                )
+
     # orders
     def get_order(self, order_id: str) -> OrderRecord | None:
         return _model(OrderRecord, self._get(f"ORDER#{order_id}", "ORDER"))

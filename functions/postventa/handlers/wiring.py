@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from postventa.adapters.email import SesEmailSender
+from postventa.adapters.events import OccasionPublisher
 from postventa.adapters.queues import InvalidEventQueue
 from postventa.adapters.secrets import read_secret
 from postventa.adapters.store import Store
@@ -30,6 +31,7 @@ from postventa.logic.links import LinkSigner
 from postventa.logic.render import EmailRenderer
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
+from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar
@@ -96,6 +98,7 @@ class Wiring:
             invalid_events=InvalidEventQueue(boto3.client("sqs"), self.settings.invalid_events_queue_url),
             journeys=self.journeys,
             emit=self._emit,
+            default_timezone=self.settings.default_timezone,
             once=self.once("event_id"),
         )
 
@@ -120,6 +123,15 @@ class Wiring:
             return runner.run(event)
 
         return self.once("[execution_id, step]")(run_step)
+
+    @cached_property
+    def occasions(self) -> OccasionScheduler:
+        return OccasionScheduler(
+            store=self.store,
+            publish=OccasionPublisher(boto3.client("events"), self.settings.event_bus_name),
+            journeys=self.journeys,
+            default_timezone=self.settings.default_timezone,
+        )
 
     @cached_property
     def wait_registrar(self) -> WaitRegistrar:

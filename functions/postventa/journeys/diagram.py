@@ -23,6 +23,17 @@ def _condition(branch_when: list[Any]) -> str:
     return " and ".join(f"{c.field} {c.op.value} {c.value}" for c in branch_when)
 
 
+def describe_trigger(journey: Journey) -> str:
+    trigger = journey.trigger
+    if trigger.event is not None:
+        text = trigger.event.value
+    elif trigger.days is not None:
+        text = f"{trigger.days} days without an order"
+    else:
+        text = trigger.occasion.value.replace("_", " ") if trigger.occasion else ""
+    return text + (" (with conditions)" if trigger.conditions else "")
+
+
 def render_mermaid(journey: Journey) -> str:
     lines_of: dict[str, list[str]] = {}  # step id -> its node and edges, printed in document order
     ends = False
@@ -95,7 +106,7 @@ def render_mermaid(journey: Journey) -> str:
             edges.append(f"{step.id} --> {target(next_id)}")
 
     first = sequence(journey.steps, None)
-    trigger = journey.trigger.event.value + (" (with conditions)" if journey.trigger.conditions else "")
+    trigger = describe_trigger(journey)
     lines = ["flowchart TD", f'  start(["{trigger}"]) --> {first}']
     lines += [f"  {line}" for step in journey.all_steps() for line in lines_of[step.id]]
     if ends:

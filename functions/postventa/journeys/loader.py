@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +84,3 @@ def load_journeys(root: Path = DEFINITIONS) -> dict[str, Journey]:
     if problems:
         raise JourneyError(problems)
     return journeys
-
-
-def journeys_triggered_by(journeys: Iterable[Journey], event: str) -> list[Journey]:
-    return [journey for journey in journeys if journey.trigger.event == event]

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from postventa.models.events import DetailType
+from postventa.models.events import DetailType, Occasion
 
 _DURATION = re.compile(r"^(?P<value>\d+)\s*(?P<unit>[smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -277,8 +277,31 @@ def branches_of(step: AnyStep) -> list[Branch]:
 
 
 class Trigger(_Strict):
-    event: DetailType
+    """An event from the bus, or an occasion the hourly schedule finds (birthday, anniversary, inactivity)."""
+
+    event: DetailType | None = None
+    occasion: Occasion | None = None
+    days: int | None = Field(
+        default=None, ge=1, le=3650, description="For occasion inactive: days without an order"
+    )
     conditions: list[Condition] = Field(default_factory=list, description="All must hold to enter")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Trigger:
+        if (self.event is None) == (self.occasion is None):
+            raise ValueError("a trigger needs exactly one of `event` or `occasion`")
+        if (self.occasion is Occasion.INACTIVE) != (self.days is not None):
+            raise ValueError("`days` goes with occasion inactive, and occasion inactive needs `days`")
+        return self
+
+    def matches(self, detail_type: DetailType, detail: Any) -> bool:
+        if self.occasion is None:
+            return detail_type == self.event
+        return (
+            detail_type is DetailType.OCCASION_REACHED
+            and detail.occasion == self.occasion
+            and (self.days is None or detail.days == self.days)
+        )
 
 
 class EntryRule(StrEnum):

@@ -38,12 +38,22 @@ class MemoryStore:
     def __init__(self) -> None:
         self.customers: defaultdict[str, _Customer] = defaultdict(_Customer)
         self.orders: dict[str, OrderRecord] = {}
+        self.calendar_entries: defaultdict[str, set[str]] = defaultdict(set)
 
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return self.customers[customer_id].profile
 
     def put_profile(self, profile: CustomerProfile) -> None:
         self.customers[profile.customer_id].profile = profile
+
+    def calendar(self, key: str) -> list[str]:
+        return sorted(self.calendar_entries[key])
+
+    def move_calendar(self, customer_id: str, removed: set[str], added: set[str]) -> None:
+        for key in removed:
+            self.calendar_entries[key].discard(customer_id)
+        for key in added:
+            self.calendar_entries[key].add(customer_id)
 
     def get_order(self, order_id: str) -> OrderRecord | None:
         return self.orders.get(order_id)

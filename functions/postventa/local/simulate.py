@@ -27,6 +27,7 @@ from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
+from postventa.models.events import DetailType
 from postventa.models.records import Decision, MessageRecord
 from postventa.models.settings import Settings
 
@@ -41,6 +42,7 @@ LOCAL_SETTINGS = {
     "configuration_set": "postventa",
     "links_base_url": "https://shop.example/postventa",
     "link_signing_secret_id": "postventa/link-signing",
+    "event_bus_name": "postventa",
 }
 
 
@@ -152,17 +154,35 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
     )
-    queue_url = boto3.client("sqs").create_queue(QueueName="postventa-invalid-events")["QueueUrl"]
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="postventa-invalid-events")["QueueUrl"]
+    # The bus and its rule to the ingest queue, as the stack has them: occasions travel that way.
+    ingest_url = sqs.create_queue(QueueName="postventa-ingest")["QueueUrl"]
+    ingest_arn = sqs.get_queue_attributes(QueueUrl=ingest_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events = boto3.client("events")
+    events.create_event_bus(Name=settings["event_bus_name"])
+    events.put_rule(
+        Name="postventa-contract",
+        EventBusName=settings["event_bus_name"],
+        EventPattern=json.dumps({"detail-type": [member.value for member in DetailType]}),
+    )
+    events.put_targets(
+        Rule="postventa-contract",
+        EventBusName=settings["event_bus_name"],
+        Targets=[{"Id": "ingest", "Arn": ingest_arn}],
+    )
     ses = boto3.client("sesv2")
     ses.create_email_identity(EmailIdentity="shop.example")
     ses.create_configuration_set(ConfigurationSetName=settings["configuration_set"])
     boto3.client("secretsmanager").create_secret(
         Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key"
     )
-    return {**settings, "invalid_events_queue_url": queue_url}
+    return {**settings, "invalid_events_queue_url": queue_url, "ingest_queue_url": ingest_url}
 
 
-def _dead_letters(queue_url: str) -> list[dict[str, Any]]:
+def _drain(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found: list[dict[str, Any]] = []
     while True:
@@ -205,6 +225,7 @@ class LocalPostventa:
 
     def _provision(self) -> Settings:
         values = provision_local_resources(dict(LOCAL_SETTINGS))
+        self.ingest_queue_url = values.pop("ingest_queue_url")
         self.handlers = {
             RUN_STEP_ARN: run_step.lambda_handler,
             REGISTER_WAIT_ARN: register_wait.lambda_handler,
@@ -250,7 +271,17 @@ class LocalPostventa:
         return [message for customer in customers for message in self.wiring.store.messages_of(customer)]
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return _dead_letters(self.settings.invalid_events_queue_url)
+        return _drain(self.settings.invalid_events_queue_url)
+
+    def run_occasions(self, now: datetime) -> int:
+        """One run of the hourly schedule: what it publishes on the bus comes back through on_order."""
+        self.engine.run_until(now)
+        published = self.wiring.occasions.run(now)
+        for message in _drain(self.ingest_queue_url):
+            event = json.loads(message["Body"])
+            event.setdefault("account", "123456789012")  # moto's delivery omits it; EventBridge's carries it
+            self.receive(event)
+        return len(published)
 
 
 def run_simulation(

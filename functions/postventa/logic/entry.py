@@ -58,12 +58,10 @@ def journeys_to_enter(
     context = facts(profile=profile, order=order)
     starts = []
     for journey in journeys:
-        if journey.trigger.event != event.detail_type or not all_hold(journey.trigger.conditions, context):
+        trigger = journey.trigger
+        if not trigger.matches(event.detail_type, event.detail) or not all_hold(trigger.conditions, context):
             continue
-        if journey.entry is EntryRule.ONCE_PER_CUSTOMER:
-            trigger_id = "customer"
-        else:
-            trigger_id = event.order_id or event.event_id
+        trigger_id = "customer" if journey.entry is EntryRule.ONCE_PER_CUSTOMER else event.trigger_id
         starts.append(
             JourneyStart(
                 journey=journey,

@@ -22,6 +22,13 @@ class DetailType(StrEnum):
     ORDER_REFUNDED = "Order Refunded"
     ORDER_CANCELLED = "Order Cancelled"
     CUSTOMER_UPDATED = "Customer Updated"
+    OCCASION_REACHED = "Occasion Reached"
+
+
+class Occasion(StrEnum):
+    BIRTHDAY = "birthday"
+    FIRST_ORDER_ANNIVERSARY = "first_order_anniversary"
+    INACTIVE = "inactive"
 
 
 class ConsentState(StrEnum):
@@ -102,8 +109,21 @@ class CustomerUpdatedV1(_Detail):
     updated_at: AwareDatetime
 
 
+class OccasionReachedV1(_Detail):
+    """Published by Postventa's own hourly schedule: a customer's date is today in their timezone."""
+
+    schema_version: Literal["1"] = "1"
+    customer_id: ExternalId
+    occasion: Occasion
+    occasion_id: str = Field(
+        description="Unique per customer and occasion, e.g. birthday-2026 or inactive-90-2026-05-01"
+    )
+    reached_at: AwareDatetime
+    days: int | None = Field(default=None, description="For inactive: days since the last order")
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
-EventDetail = OrderEventDetail | CustomerUpdatedV1
+EventDetail = OrderEventDetail | CustomerUpdatedV1 | OccasionReachedV1
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.ORDER_PLACED: OrderPlacedV1,
@@ -111,6 +131,7 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.ORDER_REFUNDED: OrderRefundedV1,
     DetailType.ORDER_CANCELLED: OrderCancelledV1,
     DetailType.CUSTOMER_UPDATED: CustomerUpdatedV1,
+    DetailType.OCCASION_REACHED: OccasionReachedV1,
 }
 
 
@@ -128,6 +149,11 @@ class InboundEvent(BaseModel):
     @property
     def order_id(self) -> str | None:
         return getattr(self.detail, "order_id", None)
+
+    @property
+    def trigger_id(self) -> str:
+        """What makes an entry unique: the order, the occasion, or else the event itself."""
+        return self.order_id or getattr(self.detail, "occasion_id", None) or self.event_id
 
     @property
     def customer_id(self) -> str | None:

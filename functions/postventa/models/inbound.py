@@ -16,6 +16,7 @@ from postventa.models.events import (
     CustomerUpdatedV1,
     DetailType,
     InboundEvent,
+    OccasionReachedV1,
     OrderCancelledV1,
     OrderFulfilledV1,
     OrderPlacedV1,
@@ -59,6 +60,11 @@ class CustomerUpdatedEvent(EventBridgeModel):
     detail: CustomerUpdatedV1
 
 
+class OccasionReachedEvent(EventBridgeModel):
+    detail_type: Literal["Occasion Reached"] = Field(alias="detail-type")
+    detail: OccasionReachedV1
+
+
 class ShopifyWebhookEvent(EventBridgeModel):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -70,6 +76,7 @@ InboundEnvelope = Annotated[
     | OrderRefundedEvent
     | OrderCancelledEvent
     | CustomerUpdatedEvent
+    | OccasionReachedEvent
     | ShopifyWebhookEvent,
     Field(discriminator="detail_type"),
 ]

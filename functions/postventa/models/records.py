@@ -86,7 +86,7 @@ class JourneyEntry(_Record):
     journey: str
     version: int
     trigger_id: str
-    order_id: str | None
+    order_id: str | None = None
     execution_name: str
     execution_arn: str | None = None
     entered_at: AwareDatetime
@@ -104,7 +104,7 @@ class MessageStatus(StrEnum):
 class MessageRecord(_Record):
     message_id: str
     customer_id: str
-    order_id: str | None
+    order_id: str | None = None
     journey: str
     version: int
     step: str
@@ -127,7 +127,7 @@ class PendingWait(_Record):
     """A journey parked on a wait_for_event step, resumed by the event with its task token."""
 
     customer_id: str
-    order_id: str | None
+    order_id: str | None = None
     event: str
     execution_id: str
     step: str

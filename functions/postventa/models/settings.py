@@ -25,3 +25,4 @@ class Settings(BaseSettings):
     support_email: str = "support@shop.example"
     default_locale: str = "en"
     default_timezone: TimezoneName = "UTC"
+    event_bus_name: str = "postventa"

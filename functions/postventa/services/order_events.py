@@ -10,6 +10,7 @@ from typing import Any
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
+from postventa.logic.occasions import calendar_keys
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
     CustomerUpdatedV1,
@@ -40,6 +41,7 @@ class OrderEventService:
         invalid_events: DeadLetters,
         journeys: dict[str, Journey],
         emit: Emit,
+        default_timezone: str = "UTC",
         once: Callable[[Apply], Apply] = run_every_time,
     ):
         """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS)."""
@@ -49,6 +51,7 @@ class OrderEventService:
         self._journeys = journeys
         self._awaited = events_awaited(journeys.values())
         self._emit = emit
+        self._default_timezone = default_timezone
         self._apply_once = once(self.apply)
 
     def handle(self, body: str) -> dict[str, Any]:
@@ -180,7 +183,9 @@ class OrderEventService:
         """Past entries matter only for re-entry spacing and exit goals: skip the read otherwise."""
         return any(
             journey.exits_on(event.detail_type)
-            or (journey.trigger.event == event.detail_type and journey.reentry_after is not None)
+            or (
+                journey.trigger.matches(event.detail_type, event.detail) and journey.reentry_after is not None
+            )
             for journey in self._journeys.values()
         )
 
@@ -199,6 +204,10 @@ class OrderEventService:
                 profile = profile.with_order(detail.placed_at)  # type: ignore[union-attr]
             if profile != stored:
                 self._store.put_profile(profile)
+                before = calendar_keys(stored, self._default_timezone) if stored else set()
+                after = calendar_keys(profile, self._default_timezone)
+                if before != after:
+                    self._store.move_calendar(customer_id, before - after, after - before)
             return profile
         return stored
 

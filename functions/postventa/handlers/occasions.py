@@ -1,0 +1,27 @@
+"""EventBridge Scheduler, hourly: publish the birthdays, anniversaries and lapses due now."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import AwareDatetime, BaseModel
+
+from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.wiring import wiring
+
+
+class ScheduledRun(BaseModel):
+    """The schedule's input: {"scheduled_time": "<aws.scheduler.scheduled-time>"}."""
+
+    scheduled_time: AwareDatetime
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=ScheduledRun)
+def lambda_handler(event: ScheduledRun, context: LambdaContext) -> dict[str, Any]:
+    due = wiring().occasions.run(event.scheduled_time)
+    metrics.add_metric(name="OccasionsPublished", unit=MetricUnit.Count, value=len(due))
+    return {"published": len(due)}

@@ -1,0 +1,94 @@
+"""Birthdays, first-order anniversaries and inactivity, each on the customer's own calendar.
+
+An hourly run fires an occasion once the customer's local day has come and it is past 09:00
+there; the occasion id makes it happen once even though later runs see it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from postventa.journeys.model import Journey
+from postventa.models.events import Occasion, OccasionReachedV1
+from postventa.models.records import CustomerProfile
+
+FIRE_FROM = time(9, 0)  # local time: nobody is greeted at midnight
+
+
+def _month_day(day: date) -> str:
+    return f"{day:%m-%d}"
+
+
+def _zone(profile: CustomerProfile, default_timezone: str) -> ZoneInfo:
+    return ZoneInfo(profile.timezone or default_timezone)
+
+
+def calendar_keys(profile: CustomerProfile, default_timezone: str) -> set[str]:
+    """The calendar entries a profile belongs under (stored beside it, so runs look up days, not scans)."""
+    zone = _zone(profile, default_timezone)
+    keys = set()
+    if profile.birthday:
+        keys.add(f"birthday#{_month_day(profile.birthday)}")
+    if profile.first_order_at:
+        keys.add(f"first_order#{_month_day(profile.first_order_at.astimezone(zone).date())}")
+    if profile.last_order_at:
+        keys.add(f"last_order#{profile.last_order_at.astimezone(zone).date().isoformat()}")
+    return keys
+
+
+def _observed(day: date) -> list[str]:
+    """Month-days celebrated on `day`: 29 February falls on 1 March in common years."""
+    days = [_month_day(day)]
+    if day.month == 3 and day.day == 1 and not _is_leap(day.year):
+        days.append("02-29")
+    return days
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def keys_to_look_up(now: datetime, inactivity_days: Iterable[int]) -> list[str]:
+    """Every calendar entry a customer somewhere on Earth could have due now (local dates span UTC±1 day)."""
+    today = now.date()
+    keys: list[str] = []
+    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+        for month_day in _observed(day):
+            keys += [f"birthday#{month_day}", f"first_order#{month_day}"]
+        keys += [f"last_order#{(day - timedelta(days=n)).isoformat()}" for n in sorted(set(inactivity_days))]
+    return keys
+
+
+def inactivity_thresholds(journeys: Iterable[Journey]) -> set[int]:
+    return {j.trigger.days for j in journeys if j.trigger.occasion is Occasion.INACTIVE and j.trigger.days}
+
+
+def occasions_due(
+    now: datetime, profile: CustomerProfile, default_timezone: str, inactivity_days: Iterable[int]
+) -> list[OccasionReachedV1]:
+    zone = _zone(profile, default_timezone)
+    local = now.astimezone(zone)
+    if local.time() < FIRE_FROM:
+        return []
+    today = local.date()
+
+    def occasion(kind: Occasion, occasion_id: str, days: int | None = None) -> OccasionReachedV1:
+        return OccasionReachedV1(
+            customer_id=profile.customer_id, occasion=kind, occasion_id=occasion_id, reached_at=now, days=days
+        )
+
+    due = []
+    if profile.birthday and _month_day(profile.birthday) in _observed(today):
+        due.append(occasion(Occasion.BIRTHDAY, f"birthday-{today.year}"))
+    if profile.first_order_at:
+        first = profile.first_order_at.astimezone(zone).date()
+        if _month_day(first) in _observed(today) and today.year > first.year:
+            due.append(occasion(Occasion.FIRST_ORDER_ANNIVERSARY, f"first_order_anniversary-{today.year}"))
+    if profile.last_order_at:
+        last = profile.last_order_at.astimezone(zone).date()
+        for days in sorted(set(inactivity_days)):
+            if (today - last).days == days:
+                due.append(occasion(Occasion.INACTIVE, f"inactive-{days}-{last.isoformat()}", days))
+    return due

@@ -1,0 +1,40 @@
+"""The hourly occasions run (birthdays, anniversaries, inactivity), on EventBridge Scheduler."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from postventa_infra.ingest import _queue
+
+
+class OccasionSchedule(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, function: lambda_.IFunction):
+        super().__init__(scope, construct_id)
+        self.dead_letters: sqs.Queue = _queue(self, "MissedRuns")
+        role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        function.grant_invoke(role)
+        self.dead_letters.grant_send_messages(role)
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Hourly",
+            description="Postventa: publish the occasions due in each customer's timezone",
+            schedule_expression="rate(1 hour)",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=function.function_arn,
+                role_arn=role.role_arn,
+                input=json.dumps({"scheduled_time": "<aws.scheduler.scheduled-time>"}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=10
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
+                ),
+            ),
+        )

@@ -1,0 +1,56 @@
+"""The hourly occasions run against moto: calendar items, the bus, the rule, the queue, on_order."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from postventa.journeys.loader import load_journey
+from postventa.local.simulate import LocalPostventa
+from tests.conftest import EVENTS, load_json
+
+BIRTHDAY = load_journey(Path(__file__).parents[1] / "fixtures" / "birthday-test.yaml")
+
+
+@pytest.fixture
+def local():
+    with LocalPostventa({"birthday-test": BIRTHDAY}, start=datetime(2026, 3, 1, tzinfo=UTC)) as running:
+        yield running
+
+
+def ana_with_birthday(birthday: str) -> dict:
+    event = copy.deepcopy(load_json(EVENTS / "order-placed.json"))  # Ana, Europe/Madrid
+    event["detail"]["customer"]["birthday"] = birthday
+    return event
+
+
+def test_a_birthday_enters_the_journey_once_at_9am_local(local):
+    local.deliver(ana_with_birthday("1990-03-04"))
+    assert local.wiring.store.calendar("birthday#03-04") == ["cus-ana"]
+
+    # Hourly runs around Ana's birthday: Madrid is UTC+1 in March, so 08:00 UTC is her 09:00.
+    runs = {hour: local.run_occasions(datetime(2026, 3, 4, hour, 0, tzinfo=UTC)) for hour in range(5, 12)}
+    assert runs == {5: 0, 6: 0, 7: 0, 8: 1, 9: 1, 10: 1, 11: 1}  # published each hour from 09:00 local...
+    local.engine.run_until_idle()
+    (greeting,) = [m for m in local.wiring.store.messages_of("cus-ana") if m.journey == "birthday-test"]
+    assert greeting.at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)  # ...but entered and sent once
+    kinds = [d.kind for d in local.decisions if d.journey == "birthday-test"]
+    assert kinds == ["started", "duplicate", "duplicate", "duplicate"]
+
+
+def test_a_changed_birthday_moves_the_calendar_entry(local):
+    local.deliver(ana_with_birthday("1990-03-04"))
+    update = load_json(EVENTS / "customer-updated.json")
+    update["detail"]["customer"]["birthday"] = "1990-07-01"
+    local.deliver(update)
+    assert local.wiring.store.calendar("birthday#03-04") == []
+    assert local.wiring.store.calendar("birthday#07-01") == ["cus-ana"]
+    assert local.run_occasions(datetime(2026, 3, 4, 10, 0, tzinfo=UTC)) == 0
+
+
+def test_no_birthday_no_calendar_entry(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    assert local.run_occasions(datetime(2026, 3, 2, 10, 0, tzinfo=UTC) + timedelta(days=1)) == 0
