@@ -19,6 +19,16 @@ EVENTS = ROOT / "events"
 SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def phase1_journeys() -> dict[str, Any]:
+    """Phase 1's post-purchase journey, pinned: the mechanics tests must not move with the library."""
+    from postventa.journeys.loader import load_journeys
+
+    return load_journeys(FIXTURES / "phase1")
+
+
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 

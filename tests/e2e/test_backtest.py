@@ -16,7 +16,7 @@ from postventa.local.backtest import (
     run_backtest,
     synthetic_history,
 )
-from tests.conftest import EVENTS
+from tests.conftest import EVENTS, phase1_journeys
 
 HISTORY = EVENTS / "backtest" / "small-history.csv"
 
@@ -25,7 +25,7 @@ def test_the_small_history_by_hand():
     orders, refused = read_orders(HISTORY)
     assert [o.order_id for o in orders] == ["o1", "o2", "o3"]
     assert refused == [f"{HISTORY}:5: Invalid isoformat string: 'not a date'"]
-    report = run_backtest(orders, load_journeys())
+    report = run_backtest(orders, phase1_journeys())
     journey = report.journeys["post-purchase"]
     # 3 orders x (confirmation, tips, review, survey); every order ships after 2 days.
     assert (journey["entries"], journey["messages_sent"], journey["messages_suppressed"]) == (3, 12, 0)
@@ -86,5 +86,9 @@ def test_a_history_without_the_required_columns_is_refused(tmp_path):
 def test_cli_prints_json(capsys):
     assert main(["backtest", "--orders", str(HISTORY), "--json", "--quiet", "--workers", "1"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["journeys"]["post-purchase"]["messages_sent"] == 12
+    assert report["journeys"]["post-purchase"]["entries"] == 3
+    assert (
+        report["journeys"]["welcome"]["entries"] == 2
+        and report["journeys"]["returning-thanks"]["entries"] == 1
+    )
     assert report["assumptions"]["fulfilment_days"] == 2.0 and len(report["refused_rows"]) == 1

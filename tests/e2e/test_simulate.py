@@ -1,4 +1,4 @@
-"""End to end: the demo and user-supplied events through `postventa simulate`."""
+"""End to end: the demo and user-supplied events through `postventa simulate`, with the default library."""
 
 from __future__ import annotations
 
@@ -17,56 +17,77 @@ def demo():
     return run_simulation(read_events(DEMO_EVENTS))
 
 
-def messages(result, customer):
+def messages(result, customer, journey=None):
     return [
         (e.day, e.step, e.outcome, e.reason)
         for e in result.timeline
-        if e.kind == "message" and e.customer_id == customer
+        if e.kind == "message" and e.customer_id == customer and journey in (None, e.journey)
     ]
 
 
-def test_a_fulfilled_order_gets_the_whole_journey_on_time(demo):
-    assert messages(demo, "cus-ana") == [
+def test_a_fulfilled_order_gets_the_whole_post_purchase_journey_on_time(demo):
+    assert messages(demo, "cus-ana", "post-purchase") == [
         (0, "order_confirmation", "sent", None),
         (4, "product_tips", "sent", None),  # fulfilled on day 1 (08:30) + 3 days
         (11, "review_request", "sent", None),
+        (15, "review_request_resend", "sent", None),  # not opened within 4 days: another subject
         (25, "nps_survey", "sent", None),
     ]
 
 
-def test_a_refund_ends_the_journey(demo):
-    assert messages(demo, "cus-carla") == [(0, "order_confirmation", "sent", None)]
-    ended = [e for e in demo.timeline if e.outcome == "ended"]
-    assert [(e.customer_id, e.reason) for e in ended] == [("cus-carla", "exit goal: Order Refunded")]
+def test_a_first_order_gets_a_welcome_the_next_morning_in_local_time(demo):
+    welcome = [e for e in demo.timeline if e.step == "welcome" and e.outcome == "sent"]
+    local = {e.customer_id: e.at.hour for e in welcome}
+    assert local == {"cus-ana": 9, "cus-carla": 16, "9007199254740993001": 10}  # 10:00 Madrid, Chicago, UTC
 
 
-def test_an_unsubscribed_customer_gets_only_the_confirmation(demo):
-    assert [(step, outcome) for _, step, outcome, _ in messages(demo, "cus-dev")] == [
+def test_cross_sell_comes_ten_days_after_the_order_at_10am_local(demo):
+    (cross_sell,) = [e for e in demo.timeline if e.customer_id == "cus-ana" and e.step == "cross_sell"]
+    assert cross_sell.at.isoformat() == "2026-03-12T09:00:00+00:00"  # 10:00 in Madrid
+
+
+def test_a_refund_ends_every_journey_of_that_order(demo):
+    assert [(step, outcome) for _, step, outcome, _ in messages(demo, "cus-carla")] == [
         ("order_confirmation", "sent"),
-        ("product_tips", "suppressed"),
-        ("review_request", "suppressed"),
-        ("nps_survey", "suppressed"),
+        ("welcome", "sent"),
+    ]
+    ended = sorted((e.customer_id, e.journey, e.reason) for e in demo.timeline if e.outcome == "ended")
+    assert ended == [
+        ("cus-carla", "cross-sell", "exit goal: Order Refunded"),
+        ("cus-carla", "post-purchase", "exit goal: Order Refunded"),
     ]
 
 
+def test_an_unsubscribed_customer_gets_only_transactional_email(demo):
+    dev = messages(demo, "cus-dev")
+    assert [step for _, step, outcome, _ in dev if outcome == "sent"] == ["order_confirmation"]
+    assert {reason for _, _, outcome, reason in dev if outcome == "suppressed"} == {
+        "unsubscribed from marketing email"
+    }
+    assert len(dev) == 7
+
+
 def test_an_order_never_shipped_gets_the_apology_on_day_14(demo):
-    ben = messages(demo, "9007199254740993001")  # a Shopify id above 2^53, exact
+    ben = messages(demo, "9007199254740993001", "post-purchase")  # a Shopify id above 2^53, exact
     assert [(step, outcome) for _, step, outcome, _ in ben] == [
         ("order_confirmation", "sent"),
         ("shipping_delay_apology", "sent"),
     ]
     confirmation, apology = [
-        e for e in demo.timeline if e.kind == "message" and e.customer_id == "9007199254740993001"
+        e
+        for e in demo.timeline
+        if e.kind == "message" and e.journey == "post-purchase" and e.customer_id == "9007199254740993001"
     ]
     assert apology.at - confirmation.at == timedelta(days=14)
 
 
 def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     summary = demo.summary
-    assert summary["duplicates_ignored"] == 2
+    # Ana's redelivered event; Ben's retried webhook for three journeys (post-purchase, welcome, cross-sell).
+    assert summary["duplicates_ignored"] == 4
     assert summary["invalid_events_in_dead_letter_queue"] == 1
-    assert summary["journeys_started"] == 4
-    assert summary["messages"] == {"sent": 8, "suppressed": 3}
+    assert summary["journeys_started"] == 12  # 4 customers x (post-purchase, welcome, cross-sell)
+    assert summary["messages"] == {"sent": 14, "suppressed": 6}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -89,14 +110,24 @@ def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(t
     assert "Getting the most out of your Aviator sunglasses" in printed
     assert "Summary" in printed
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    sent = [r["step"] for r in records if r["kind"] == "message" and r["outcome"] == "sent"]
-    assert sent == ["order_confirmation", "product_tips", "review_request", "nps_survey"]
+    sent = [
+        r["step"]
+        for r in records
+        if r["kind"] == "message" and r["outcome"] == "sent" and r["journey"] == "post-purchase"
+    ]
+    assert sent == [
+        "order_confirmation",
+        "product_tips",
+        "review_request",
+        "review_request_resend",
+        "nps_survey",
+    ]
     assert {r["customer_id"] for r in records if r.get("customer_id")} == {"9007199254740993001"}
 
 
 def test_journeys_validate_reports_problems_with_exit_status(tmp_path, capsys):
     assert main(["journeys", "validate"]) == 0
-    assert "ok  post-purchase v1: 10 steps" in capsys.readouterr().out
+    assert "ok  post-purchase v2: 18 steps" in capsys.readouterr().out
     (tmp_path / "broken.yaml").write_text(
         "name: broken\nversion: 1\ntrigger: {event: Order Placed}\nsteps: []\n"
     )

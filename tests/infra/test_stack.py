@@ -109,15 +109,6 @@ def _resolve_joined(value, names: dict[str, str]):
 
 
 def test_each_journey_is_a_standard_state_machine_running_the_compiled_asl(template):
-    machines = resources(template, "AWS::StepFunctions::StateMachine")
-    (machine,) = machines.values()
-    properties = machine["Properties"]
-    assert properties["StateMachineName"] == "postventa-post-purchase"
-    assert properties["StateMachineType"] == "STANDARD"
-    assert properties["TracingConfiguration"] == {"Enabled": True}
-    assert properties["LoggingConfiguration"]["Level"] == "ALL"
-    assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
-
     functions = resources(template, "AWS::Lambda::Function")
     names = {}
     for logical_id, function in functions.items():
@@ -126,11 +117,22 @@ def test_each_journey_is_a_standard_state_machine_running_the_compiled_asl(templ
             names[logical_id] = "RUN_STEP"
         elif handler.endswith("register_wait.lambda_handler"):
             names[logical_id] = "REGISTER_WAIT"
-    deployed = json.loads(_resolve_joined(properties["DefinitionString"], names))
-    expected = compile_journey(
-        load_journeys()["post-purchase"], run_step_arn="RUN_STEP", register_wait_arn="REGISTER_WAIT"
-    )
-    assert deployed == expected
+    journeys = load_journeys()
+    machines = {
+        m["Properties"]["StateMachineName"]: m["Properties"]
+        for m in resources(template, "AWS::StepFunctions::StateMachine").values()
+    }
+    assert sorted(machines) == sorted(f"postventa-{name}" for name in journeys)
+    for name, journey in journeys.items():
+        properties = machines[f"postventa-{name}"]
+        assert properties["StateMachineType"] == "STANDARD"
+        assert properties["TracingConfiguration"] == {"Enabled": True}
+        assert properties["LoggingConfiguration"]["Level"] == "ALL"
+        assert properties["LoggingConfiguration"]["IncludeExecutionData"] is False
+        deployed = json.loads(_resolve_joined(properties["DefinitionString"], names))
+        assert deployed == compile_journey(
+            journey, run_step_arn="RUN_STEP", register_wait_arn="REGISTER_WAIT"
+        ), name
 
 
 def test_least_privilege_for_starting_stopping_and_sending(template):
@@ -160,7 +162,9 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
 def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 4 + ["Errors"] * 4 + ["ExecutionsFailed"]
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 4 + ["Errors"] * 4 + [
+        "ExecutionsFailed"
+    ] * len(load_journeys())
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 

@@ -6,13 +6,14 @@ import pytest
 from moto.ses.models import ses_backends
 
 from postventa.local.simulate import LocalPostventa
+from tests.conftest import phase1_journeys
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def local():
-    with LocalPostventa(start=T0) as running:
+    with LocalPostventa(phase1_journeys(), start=T0) as running:
         yield running
 
 

@@ -16,8 +16,9 @@ import pytest
 from moto import mock_aws
 
 from postventa.journeys.compiler import compile_journey
-from postventa.journeys.loader import DEFINITIONS, load_journey, parse_journey
+from postventa.journeys.loader import load_journey, parse_journey
 from postventa.local.engine import LocalStepFunctions
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
 MOTO = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -25,7 +26,7 @@ MOTO = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker
 
 def scaled_default_journey():
     """post-purchase with every wait 1 s and every timeout 2 s: same states, same shapes."""
-    text = (DEFINITIONS / "post-purchase.yaml").read_text()
+    text = (FIXTURES / "phase1" / "post-purchase.yaml").read_text()
     text = re.sub(r"timeout: \d+d", "timeout: 2s", text)
     text = re.sub(r"wait: \d+d", "wait: 1s", text)
     return parse_journey(text, "post-purchase.yaml")

@@ -118,3 +118,14 @@ def test_running_executions_finish_on_the_version_they_started_with(local):
     assert not any(step.startswith("offer_") for step in ben)
     names = sorted(e.name for e in local.engine.executions.values())
     assert names[0].startswith("engaged-v1-") and names[1].startswith("engaged-v2-")
+
+
+def test_a_replayed_order_is_not_a_repurchase(local):
+    first = order_for("ana", 1)
+    local.deliver(first)
+    local.deliver(
+        {**first, "id": "evt-webhook-retry", "time": "2026-03-02T09:20:00Z"}
+    )  # same order, new event id
+    local.engine.run_until_idle()
+    (entry,) = local.wiring.store.entries_of("ana")
+    assert entry.converted is False and entry.ended_reason is None

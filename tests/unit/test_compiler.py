@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from postventa.journeys.compiler import JOURNEY_END, LAMBDA_CALLBACK, LAMBDA_INVOKE, compile_journey
-from postventa.journeys.loader import load_journeys
+from tests.conftest import phase1_journeys
 
 RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
 
 
 def compiled() -> dict:
     return compile_journey(
-        load_journeys()["post-purchase"], run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT
+        phase1_journeys()["post-purchase"], run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT
     )
 
 
@@ -60,7 +62,7 @@ def test_wait_for_fulfilment_times_out_into_the_apology():
 
 def test_one_state_per_step_plus_the_end():
     asl = compiled()
-    journey = load_journeys()["post-purchase"]
+    journey = phase1_journeys()["post-purchase"]
     assert set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END}
 
 
@@ -131,3 +133,27 @@ def test_wait_until_computes_a_timestamp_then_waits_on_it():
         "TimestampPath": "$.decisions.next_morning.until",
         "Next": "opened_hello",
     }
+
+
+def test_a_wait_until_a_known_date_is_fixed_at_entry_and_costs_one_state():
+    from postventa.journeys.loader import load_journeys
+    from postventa.logic.entry import entry_schedule
+    from postventa.logic.facts import facts
+    from postventa.models.common import Money
+    from postventa.models.records import CustomerProfile, OrderRecord
+
+    journey = load_journeys()["cross-sell"]
+    states = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)["States"]
+    assert states["ten_days_later"] == {
+        "Type": "Wait",
+        "TimestampPath": "$.schedule.ten_days_later",
+        "Next": "cross_sell",
+    }
+
+    placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 22:30 in Madrid
+    profile = CustomerProfile(customer_id="c", timezone="Europe/Madrid", updated_at=placed)
+    order = OrderRecord(
+        order_id="o", customer_id="c", placed_at=placed, total=Money(amount=1, currency="EUR"), items=[]
+    )
+    schedule = entry_schedule(journey, facts(profile=profile, order=order), placed, "UTC")
+    assert schedule == {"ten_days_later": "2026-03-12T09:00:00Z"}  # 10:00 in Madrid, ten days on

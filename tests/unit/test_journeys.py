@@ -27,6 +27,7 @@ def problems(text: str) -> list[str]:
 
 def test_default_post_purchase_journey_loads():
     journey = load_journeys()["post-purchase"]
+    assert journey.version == 2
     assert [step.id for step in journey.steps] == [
         "order_confirmation",
         "await_fulfilment",
@@ -34,8 +35,12 @@ def test_default_post_purchase_journey_loads():
         "product_tips",
         "wait_before_review",
         "review_request",
+        "wait_for_review",
+        "review_followed_up",
         "wait_before_nps",
         "nps_survey",
+        "wait_for_answer",
+        "nps_answered",
     ]
     wait = journey.step("await_fulfilment")
     assert isinstance(wait, WaitForEventStep)
@@ -45,6 +50,19 @@ def test_default_post_purchase_journey_loads():
         "await_late_fulfilment",
     ]
     assert {goal.event.value for goal in journey.exit_on} == {"Order Refunded", "Order Cancelled"}
+
+
+def test_the_default_library():
+    assert sorted(load_journeys()) == [
+        "birthday",
+        "cross-sell",
+        "loyalty-anniversary",
+        "post-purchase",
+        "replenishment",
+        "returning-thanks",
+        "welcome",
+        "win-back",
+    ]
 
 
 def test_a_valid_minimal_journey_parses():

@@ -17,7 +17,7 @@ from postventa.models.common import Money
 from postventa.models.events import ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
 from postventa.models.records import CustomerProfile, OrderRecord, OrderStatus
-from tests.conftest import EVENTS, load_json
+from tests.conftest import EVENTS, load_json, phase1_journeys
 
 NOW = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
 CONTEXT = {
@@ -59,7 +59,7 @@ def test_condition_values_are_validated():
 
 
 def test_execution_names_are_deterministic_short_and_opaque():
-    journey = load_journeys()["post-purchase"]
+    journey = phase1_journeys()["post-purchase"]
     name = execution_name(journey, "ana@example.com", "A-1001")
     assert name == execution_name(journey, "ana@example.com", "A-1001")
     assert name != execution_name(journey, "ana@example.com", "A-1002")
@@ -121,7 +121,7 @@ def test_message_id_is_stable_per_execution_and_step():
 
 
 def test_order_placed_enters_post_purchase_and_refund_exits_it():
-    journeys = load_journeys().values()
+    journeys = phase1_journeys().values()
     placed = parse_inbound(load_json(EVENTS / "order-placed.json"))
     starts = journeys_to_enter(placed, journeys, profile(customer_id="cus-ana"), None)
     assert [(s.journey.name, s.trigger_id) for s in starts] == [("post-purchase", "A-1001")]
@@ -131,6 +131,7 @@ def test_order_placed_enters_post_purchase_and_refund_exits_it():
         "customer_id": "cus-ana",
         "order_id": "A-1001",
         "trigger_event_id": "evt-0001",
+        "schedule": {},
     }
     refunded = parse_inbound(load_json(EVENTS / "order-refunded.json"))
     assert [(j.name, goal.same_order, goal.converts) for j, goal in journeys_to_exit(refunded, journeys)] == [

@@ -18,27 +18,37 @@ def due(now, customer, days=(90,)):
     return [(o.occasion.value, o.occasion_id, o.days) for o in occasions_due(now, customer, "UTC", days)]
 
 
-def test_a_birthday_fires_from_9am_local_once_a_year():
+def test_a_birthday_fires_in_the_9am_local_hour_only():
     ana = profile(birthday=date(1990, 5, 17), timezone="Europe/Madrid")
-    assert due(datetime(2026, 5, 17, 6, 0, tzinfo=UTC), ana) == []  # 08:00 in Madrid
+    fired = {hour for hour in range(24) if due(datetime(2026, 5, 17, hour, 0, tzinfo=UTC), ana)}
+    assert fired == {7}  # 09:00 in Madrid (UTC+2 in May)
     assert due(datetime(2026, 5, 17, 7, 0, tzinfo=UTC), ana) == [("birthday", "birthday-2026", None)]
-    assert due(datetime(2026, 5, 17, 23, 0, tzinfo=UTC), ana) == []  # already the 18th in Madrid
+
+
+def test_half_hour_offsets_get_exactly_one_run():
+    india = profile(birthday=date(1990, 5, 17), timezone="Asia/Kolkata")  # UTC+5:30
+    fired = [
+        hour
+        for hour in range(-12, 36)
+        if due(datetime(2026, 5, 17, tzinfo=UTC) + timedelta(hours=hour), india)
+    ]
+    assert fired == [4]  # 09:30 local
 
 
 def test_the_local_date_decides_at_both_ends_of_the_earth():
     kiritimati = profile(birthday=date(1990, 5, 17), timezone="Pacific/Kiritimati")  # UTC+14
     pago_pago = profile(birthday=date(1990, 5, 17), timezone="Pacific/Pago_Pago")  # UTC-11
-    assert due(datetime(2026, 5, 16, 20, 0, tzinfo=UTC), kiritimati)  # already 10:00 on the 17th
-    assert due(datetime(2026, 5, 17, 21, 0, tzinfo=UTC), pago_pago)  # 10:00 on the 17th
-    for now in (datetime(2026, 5, 16, 20, 0, tzinfo=UTC), datetime(2026, 5, 17, 21, 0, tzinfo=UTC)):
+    assert due(datetime(2026, 5, 16, 19, 0, tzinfo=UTC), kiritimati)  # already 09:00 on the 17th
+    assert due(datetime(2026, 5, 17, 20, 0, tzinfo=UTC), pago_pago)  # 09:00 on the 17th
+    for now in (datetime(2026, 5, 16, 19, 0, tzinfo=UTC), datetime(2026, 5, 17, 20, 0, tzinfo=UTC)):
         assert "birthday#05-17" in keys_to_look_up(now, [90])
 
 
 def test_29_february_is_celebrated_on_1_march_in_common_years():
     leapling = profile(birthday=date(2000, 2, 29))
-    assert due(datetime(2027, 3, 1, 10, 0, tzinfo=UTC), leapling) == [("birthday", "birthday-2027", None)]
-    assert due(datetime(2028, 3, 1, 10, 0, tzinfo=UTC), leapling) == []
-    assert due(datetime(2028, 2, 29, 10, 0, tzinfo=UTC), leapling) == [("birthday", "birthday-2028", None)]
+    assert due(datetime(2027, 3, 1, 9, 0, tzinfo=UTC), leapling) == [("birthday", "birthday-2027", None)]
+    assert due(datetime(2028, 3, 1, 9, 0, tzinfo=UTC), leapling) == []
+    assert due(datetime(2028, 2, 29, 9, 0, tzinfo=UTC), leapling) == [("birthday", "birthday-2028", None)]
     assert "birthday#02-29" in keys_to_look_up(datetime(2027, 3, 1, 10, 0, tzinfo=UTC), [])
 
 
@@ -46,13 +56,16 @@ def test_first_order_anniversary_skips_the_first_year():
     first = datetime(2025, 5, 17, 18, 0, tzinfo=UTC)
     customer = profile(first_order_at=first, last_order_at=first)
     assert due(datetime(2025, 5, 17, 19, 0, tzinfo=UTC), customer) == []
-    assert due(T, customer) == [("first_order_anniversary", "first_order_anniversary-2026", None)]
+    assert due(T.replace(hour=9), customer) == [
+        ("first_order_anniversary", "first_order_anniversary-2026", None)
+    ]
 
 
 def test_inactivity_counts_days_since_the_last_order_in_local_time():
     last = datetime(2026, 2, 16, 23, 30, tzinfo=UTC)  # already 17 February in Madrid
     customer = profile(last_order_at=last, first_order_at=last, timezone="Europe/Madrid")
-    assert due(T, customer, days=(60, 89, 90)) == [("inactive", "inactive-89-2026-02-17", 89)]
+    at_9_in_madrid = T.replace(hour=7)
+    assert due(at_9_in_madrid, customer, days=(60, 89, 90)) == [("inactive", "inactive-89-2026-02-17", 89)]
     assert "last_order#2026-02-17" in calendar_keys(customer, "UTC")
     assert "last_order#2026-02-17" in keys_to_look_up(T, [89])
 

@@ -70,3 +70,19 @@ def test_unknown_locale_falls_back_to_the_default():
         EmailRenderer().render("review_request", "es-MX", context()).subject
         == "How is your Trail shoes <b>, Ana?"
     )
+
+
+def test_every_template_a_journey_sends_exists_and_renders():
+    from postventa.journeys.loader import load_journeys
+    from postventa.journeys.model import SendStep
+
+    renderer = EmailRenderer()
+    for journey in load_journeys().values():
+        with_order = journey.trigger.event is not None  # occasions have no order to show
+        for step in journey.all_steps():
+            if isinstance(step, SendStep):
+                data = context(unsubscribe="https://l/unsub")
+                if not with_order:
+                    data["order"] = None
+                email = renderer.render(step.send.template, "en", data)
+                assert email.subject and email.html and email.text, (journey.name, step.id)

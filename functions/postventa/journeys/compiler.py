@@ -121,6 +121,9 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
             }
         elif isinstance(step, WaitStep):
             states[step.id] = {"Type": "Wait", "Seconds": int(step.wait.total_seconds()), **_then(next_state)}
+        elif isinstance(step, WaitUntilStep) and step.wait_until.date_field:
+            # Its date is known when the customer enters: on_order computes it (execution input "schedule").
+            states[step.id] = {"Type": "Wait", "TimestampPath": f"$.schedule.{step.id}", **_then(next_state)}
         elif isinstance(step, WaitUntilStep):
             action = {"kind": "wait_until", **step.wait_until.model_dump(mode="json")}
             states[step.id] = {**decide(step.id, action, "until"), "Next": f"{step.id} (wait)"}

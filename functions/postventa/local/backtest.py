@@ -35,6 +35,7 @@ from postventa.local.memory import (
     SubjectOnlyRenderer,
     UnsignedLinks,
 )
+from postventa.logic.occasions import inactivity_thresholds
 from postventa.models.common import Money
 from postventa.models.events import (
     ConsentState,
@@ -42,10 +43,12 @@ from postventa.models.events import (
     DetailType,
     InboundEvent,
     LineItemV1,
+    OccasionReachedV1,
     OrderFulfilledV1,
     OrderPlacedV1,
 )
 from postventa.models.records import Decision, MessageRecord, MessageStatus
+from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar, WaitRequest
@@ -320,8 +323,39 @@ def _replay(
         emit=decisions.append,
     )
     tally = _Tally(orders=len(orders), customers=len({o.customer.id for o in orders}))
+
+    def publish(occasions: list[OccasionReachedV1]) -> None:
+        for occasion in occasions:
+            service.apply(
+                InboundEvent(
+                    event_id=f"{occasion.customer_id}-{occasion.occasion_id}",
+                    source="backtest",
+                    detail_type=DetailType.OCCASION_REACHED,
+                    received_at=occasion.reached_at,
+                    detail=occasion,
+                )
+            )
+            tally.events += 1
+
+    scheduler = OccasionScheduler(
+        store=store, publish=publish, journeys=journeys, default_timezone=assumptions.timezone
+    )
+    uses_occasions = any(j.trigger.occasion is not None for j in journeys.values())
+    thresholds = inactivity_thresholds(journeys.values())
+    # Hourly runs, as the schedule does, from the first order until the last one's longest lapse.
+    tick = min(o.placed_at for o in orders).replace(minute=0, second=0, microsecond=0) + HOUR
+    last_tick = max(o.placed_at for o in orders) + timedelta(days=max(thresholds, default=0) + 1)
+
+    def run_ticks_until(moment: datetime) -> None:
+        nonlocal tick
+        while uses_occasions and tick <= moment:
+            engine.run_until(tick)
+            scheduler.run(tick)
+            tick += HOUR
+
     placed = 0
     for event in _events(orders, assumptions):
+        run_ticks_until(event.received_at)
         engine.run_until(event.received_at)
         service.apply(event)
         tally.events += 1
@@ -329,6 +363,7 @@ def _replay(
             placed += 1
             if placed % PROGRESS_EVERY == 0:
                 progress(PROGRESS_EVERY)
+    run_ticks_until(last_tick)
     engine.run_until_idle()
     progress(placed % PROGRESS_EVERY)
 
@@ -350,6 +385,7 @@ def _replay(
 
 
 PROGRESS_EVERY = 500
+HOUR = timedelta(hours=1)
 _FORKED: dict[str, Any] = {}  # what forked workers inherit instead of unpickling
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from postventa.journeys.model import EntryRule, ExitGoal, Journey
+from postventa.journeys.model import EntryRule, ExitGoal, Journey, WaitUntilStep
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import facts
+from postventa.logic.schedule import end_of_wait, timestamp
 from postventa.models.events import InboundEvent
 from postventa.models.records import CustomerProfile, JourneyEntry, OrderRecord
 
@@ -36,16 +37,30 @@ def execution_name(journey: Journey, customer_id: str, trigger_id: str) -> str:
     return f"{journey.name}-v{journey.version}-{digest[:32]}"
 
 
-def reentry_refusal(journey: Journey, entries: Iterable[JourneyEntry], now: datetime) -> str | None:
-    """Why the customer may not enter again yet, if the journey spaces its entries."""
+def reentry_refusal(
+    journey: Journey, entries: Iterable[JourneyEntry], now: datetime, trigger_id: str | None = None
+) -> str | None:
+    """Why the customer may not enter again yet, if the journey spaces its entries. An entry for the
+    same trigger is not a re-entry but a duplicate, which the entry claim answers."""
     if journey.reentry_after is None:
         return None
-    previous = [e.entered_at for e in entries if e.journey == journey.name]
+    previous = [e.entered_at for e in entries if e.journey == journey.name and e.trigger_id != trigger_id]
     if previous and now - max(previous) < journey.reentry_after:
         return (
             f"entered {(now - max(previous)).days} days ago; re-entry after {journey.reentry_after.days} days"
         )
     return None
+
+
+def entry_schedule(
+    journey: Journey, context: dict[str, Any], now: datetime, default_timezone: str
+) -> dict[str, str]:
+    """The ends of the journey's date-based waits, fixed at entry so each costs one Wait state."""
+    return {
+        step.id: timestamp(end_of_wait(step.wait_until, context, now, default_timezone))
+        for step in journey.all_steps()
+        if isinstance(step, WaitUntilStep) and step.wait_until.date_field
+    }
 
 
 def journeys_to_enter(
@@ -54,6 +69,7 @@ def journeys_to_enter(
     profile: CustomerProfile,
     order: OrderRecord | None,
     entries: Iterable[JourneyEntry] = (),
+    default_timezone: str = "UTC",
 ) -> list[JourneyStart]:
     context = facts(profile=profile, order=order)
     starts = []
@@ -73,8 +89,9 @@ def journeys_to_enter(
                     "customer_id": profile.customer_id,
                     "order_id": event.order_id,
                     "trigger_event_id": event.event_id,
+                    "schedule": entry_schedule(journey, context, event.received_at, default_timezone),
                 },
-                refused=reentry_refusal(journey, entries, event.received_at),
+                refused=reentry_refusal(journey, entries, event.received_at, trigger_id),
             )
         )
     return starts

@@ -1,7 +1,7 @@
 """What conditions can refer to, built in one place for trigger filters and branches alike.
 
 customer.*   the profile, with orders_count, first_order_at, last_order_at, total_spent
-order.*      the order that started the journey
+order.*      the order that started the journey; order.categories lists every category in it
 journey.*    purchased_again (an order placed after the journey started), days_in_journey
 message.<step>.{status, opened, clicked}   what became of this execution's messages
 nps.{score, band}   the customer's latest survey answer (band: promoter 9-10, passive 7-8, detractor 0-6)
@@ -18,6 +18,14 @@ from postventa.models.records import CustomerProfile, MessageRecord, NpsAnswer, 
 
 def nps_band(score: int) -> str:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def _order_facts(order: OrderRecord | None) -> dict[str, Any]:
+    if order is None:
+        return {}
+    dumped = order.model_dump(mode="json")
+    dumped["categories"] = sorted({category for item in order.items for category in item.categories})
+    return dumped
 
 
 def facts(
@@ -39,7 +47,7 @@ def facts(
             journey["days_in_journey"] = (now - started_at).days
     return {
         "customer": profile.model_dump(mode="json"),
-        "order": order.model_dump(mode="json") if order else {},
+        "order": _order_facts(order),
         "journey": journey,
         "message": {
             m.step: {

@@ -1,7 +1,9 @@
 """Birthdays, first-order anniversaries and inactivity, each on the customer's own calendar.
 
-An hourly run fires an occasion once the customer's local day has come and it is past 09:00
-there; the occasion id makes it happen once even though later runs see it again.
+An hourly run fires an occasion when it is between 09:00 and 10:00 on the customer's own clock
+on the day: every local hour holds exactly one hourly run (offsets of :30 and :45 included), so
+each occasion is published once; a run that fails is retried by the scheduler for an hour, then
+lands in its dead-letter queue (alarmed). The occasion id keeps entry to once regardless.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from postventa.journeys.model import Journey
 from postventa.models.events import Occasion, OccasionReachedV1
 from postventa.models.records import CustomerProfile
 
-FIRE_FROM = time(9, 0)  # local time: nobody is greeted at midnight
+FIRE_FROM, FIRE_UNTIL = time(9, 0), time(10, 0)  # local time: nobody is greeted at midnight
 
 
 def _month_day(day: date) -> str:
@@ -70,7 +72,7 @@ def occasions_due(
 ) -> list[OccasionReachedV1]:
     zone = _zone(profile, default_timezone)
     local = now.astimezone(zone)
-    if local.time() < FIRE_FROM:
+    if not FIRE_FROM <= local.time() < FIRE_UNTIL:
         return []
     today = local.date()
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from postventa.journeys.model import WaitUntilAction
+from postventa.logic.conditions import resolve
 
 DEFAULT_LOCAL_TIME = time(9, 0)
 
@@ -58,3 +62,28 @@ def wait_until(
         if _local(day, clock, zone) <= now:
             day = _anniversary(day, local_today.year + 1)
     return max(_local(day, clock, zone).astimezone(UTC), now)
+
+
+def end_of_wait(
+    action: WaitUntilAction, context: dict[str, Any], now: datetime, default_timezone: str
+) -> datetime:
+    """A wait_until step's end for the facts at hand (see logic/facts.py), as UTC."""
+    zone = ZoneInfo(context.get("customer", {}).get("timezone") or default_timezone)
+    base = resolve(context, action.date_field) if action.date_field else None
+    if isinstance(base, str):
+        base = datetime.fromisoformat(base) if "T" in base else date.fromisoformat(base)
+    elif not isinstance(base, date):
+        base = None  # the profile or order has no such date: wait for the local time only
+    return wait_until(
+        now,
+        zone,
+        at=time.fromisoformat(action.at) if action.at else None,
+        base=base,
+        offset=action.offset,
+        yearly=action.yearly,
+    )
+
+
+def timestamp(moment: datetime) -> str:
+    """As Step Functions' TimestampPath wants it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -102,7 +102,9 @@ class OrderEventService:
             )
             return _result(event, decisions)
 
-        for start in journeys_to_enter(event, self._journeys.values(), profile, order, entries):
+        for start in journeys_to_enter(
+            event, self._journeys.values(), profile, order, entries, self._default_timezone
+        ):
             journey = start.journey
             if not self._workflows.deployed(journey.name):
                 decide(
@@ -146,12 +148,14 @@ class OrderEventService:
                 reason=None if started else "execution already exists",
             )
 
-        for journey, goal in journeys_to_exit(event, self._journeys.values()):
+        # A replayed order (known already, under a new event id) is nobody's goal: nothing happened.
+        replayed_order = isinstance(event.detail, OrderPlacedV1) and not new_order
+        for journey, goal in [] if replayed_order else journeys_to_exit(event, self._journeys.values()):
             for entry in entries:
                 if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
                     continue
-                if goal.same_order and entry.order_id != event.order_id:
-                    continue
+                if goal.same_order != (entry.order_id == event.order_id):
+                    continue  # same_order: only this entry's order; otherwise only another order
                 reason = f"{'goal reached' if goal.converts else 'exit goal'}: {event.detail_type.value}"
                 self._workflows.stop(entry.execution_arn, reason)
                 self._store.save_entry(

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.adapters.errors import SendRejected, SendThrottled
 from postventa.journeys.model import Condition, Purpose, SendAction, WaitUntilAction
-from postventa.logic.conditions import all_hold, resolve
+from postventa.logic.conditions import all_hold
 from postventa.logic.facts import facts
 from postventa.logic.messaging import email_suppression_reason, message_id
 from postventa.logic.render import email_context
-from postventa.logic.schedule import wait_until
+from postventa.logic.schedule import end_of_wait, timestamp
 from postventa.logic.splits import assign
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord, StepDecision
 from postventa.services.ports import CustomerStore, EmailSender, Links, Renderer
@@ -116,21 +114,8 @@ class StepRunner:
         return {"variant": variant}
 
     def _wait_until(self, request: StepRequest, action: WaitUntilTask) -> dict[str, Any]:
-        context = self._facts(request)
-        profile = context["customer"]
-        zone = ZoneInfo(profile.get("timezone") or self._default_timezone)
-        base = resolve(context, action.date_field) if action.date_field else None
-        if base is not None and not isinstance(base, str | date):
-            base = None
-        until = wait_until(
-            request.now,
-            zone,
-            at=time.fromisoformat(action.at) if action.at else None,
-            base=_as_date_or_time(base),
-            offset=action.offset,
-            yearly=action.yearly,
-        )
-        return {"until": until.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        until = end_of_wait(action, self._facts(request), request.now, self._default_timezone)
+        return {"until": timestamp(until)}
 
     def _facts(self, request: StepRequest) -> dict[str, Any]:
         profile = self._store.get_profile(request.customer_id) or CustomerProfile(
@@ -238,13 +223,6 @@ class StepRunner:
             support_email=self._support_email,
             links=links,
         )
-
-
-def _as_date_or_time(value: str | date | None) -> date | datetime | None:
-    """Stored dates come back as ISO text: a date (birthday) or a timestamp (placed_at)."""
-    if value is None or isinstance(value, date):
-        return value
-    return datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:
