@@ -29,7 +29,7 @@ def ana_with_birthday(birthday: str) -> dict:
 
 def test_a_birthday_enters_the_journey_once_in_the_9am_local_hour(local):
     local.deliver(ana_with_birthday("1990-03-04"))
-    assert local.wiring.store.calendar("birthday#03-04") == ["cus-ana"]
+    assert local.wiring.store.calendar("birthday#03-04") == [("cus-ana", "Europe/Madrid")]
 
     # Hourly runs around Ana's birthday: Madrid is UTC+1 in March, so 08:00 UTC is her 09:00.
     runs = {hour: local.run_occasions(datetime(2026, 3, 4, hour, 0, tzinfo=UTC)) for hour in range(5, 12)}
@@ -50,10 +50,19 @@ def test_a_changed_birthday_moves_the_calendar_entry(local):
     update["detail"]["customer"]["birthday"] = "1990-07-01"
     local.deliver(update)
     assert local.wiring.store.calendar("birthday#03-04") == []
-    assert local.wiring.store.calendar("birthday#07-01") == ["cus-ana"]
+    assert local.wiring.store.calendar("birthday#07-01") == [("cus-ana", "Europe/Madrid")]
     assert local.run_occasions(datetime(2026, 3, 4, 10, 0, tzinfo=UTC)) == 0
 
 
 def test_no_birthday_no_calendar_entry(local):
     local.deliver(load_json(EVENTS / "order-placed.json"))
     assert local.run_occasions(datetime(2026, 3, 2, 10, 0, tzinfo=UTC) + timedelta(days=1)) == 0
+
+
+def test_a_new_timezone_rewrites_the_calendar_entries(local):
+    local.deliver(ana_with_birthday("1990-03-04"))
+    update = load_json(EVENTS / "customer-updated.json")
+    update["detail"]["customer"]["timezone"] = "America/Mexico_City"
+    local.deliver(update)
+    assert local.wiring.store.calendar("birthday#03-04") == [("cus-ana", "America/Mexico_City")]
+    assert local.wiring.store.calendar("first_order#03-02") == [("cus-ana", "America/Mexico_City")]

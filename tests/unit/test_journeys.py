@@ -39,8 +39,6 @@ def test_default_post_purchase_journey_loads():
         "review_followed_up",
         "wait_before_nps",
         "nps_survey",
-        "wait_for_answer",
-        "nps_answered",
     ]
     wait = journey.step("await_fulfilment")
     assert isinstance(wait, WaitForEventStep)
@@ -57,6 +55,8 @@ def test_the_default_library():
         "birthday",
         "cross-sell",
         "loyalty-anniversary",
+        "nps-detractor",
+        "nps-promoter",
         "post-purchase",
         "replenishment",
         "returning-thanks",

@@ -59,18 +59,29 @@ class Store:
         self._table.put_item(Item=_item(profile, _customer(profile.customer_id), "PROFILE"))
 
     # calendar: who has which date, so the occasions run looks days up instead of scanning
-    def calendar(self, key: str) -> list[str]:
-        response = self._table.query(KeyConditionExpression=Key("pk").eq(f"CALENDAR#{key}"))
-        return [item["customer_id"] for item in response["Items"]]
+    def calendar(self, key: str) -> list[tuple[str, str]]:
+        """(customer id, timezone) under a calendar key."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"CALENDAR#{key}")}
+        while True:
+            response = self._table.query(**kwargs)
+            items.extend(response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return [(item["customer_id"], item["timezone"]) for item in items]
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def move_calendar(self, customer_id: str, removed: set[str], added: set[str]) -> None:
+    def move_calendar(self, customer_id: str, timezone: str, removed: set[str], added: set[str]) -> None:
         with self._table.batch_writer() as batch:
             for key in removed:
                 batch.delete_item(Key={"pk": f"CALENDAR#{key}", "sk": _customer(customer_id)})
             for key in added:
-                batch.put_item(
-                    Item={"pk": f"CALENDAR#{key}", "sk": _customer(customer_id), "customer_id": customer_id}
-                )
+                item = {
+                    "pk": f"CALENDAR#{key}",
+                    "sk": _customer(customer_id),
+                    "customer_id": customer_id,
+                    "timezone": timezone,
+                }
+                batch.put_item(Item=item)
 
     # orders
     def get_order(self, order_id: str) -> OrderRecord | None:

@@ -38,7 +38,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self.customers: defaultdict[str, _Customer] = defaultdict(_Customer)
         self.orders: dict[str, OrderRecord] = {}
-        self.calendar_entries: defaultdict[str, set[str]] = defaultdict(set)
+        self.calendar_entries: defaultdict[str, dict[str, str]] = defaultdict(
+            dict
+        )  # key -> customer -> timezone
 
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return self.customers[customer_id].profile
@@ -46,14 +48,14 @@ class MemoryStore:
     def put_profile(self, profile: CustomerProfile) -> None:
         self.customers[profile.customer_id].profile = profile
 
-    def calendar(self, key: str) -> list[str]:
-        return sorted(self.calendar_entries[key])
+    def calendar(self, key: str) -> list[tuple[str, str]]:
+        return sorted(self.calendar_entries[key].items())
 
-    def move_calendar(self, customer_id: str, removed: set[str], added: set[str]) -> None:
+    def move_calendar(self, customer_id: str, timezone: str, removed: set[str], added: set[str]) -> None:
         for key in removed:
-            self.calendar_entries[key].discard(customer_id)
+            self.calendar_entries[key].pop(customer_id, None)
         for key in added:
-            self.calendar_entries[key].add(customer_id)
+            self.calendar_entries[key][customer_id] = timezone
 
     def get_order(self, order_id: str) -> OrderRecord | None:
         return self.orders.get(order_id)

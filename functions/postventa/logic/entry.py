@@ -12,8 +12,8 @@ from postventa.journeys.model import EntryRule, ExitGoal, Journey, WaitUntilStep
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import facts
 from postventa.logic.schedule import end_of_wait, timestamp
-from postventa.models.events import InboundEvent
-from postventa.models.records import CustomerProfile, JourneyEntry, OrderRecord
+from postventa.models.events import InboundEvent, SurveyAnsweredV1
+from postventa.models.records import CustomerProfile, JourneyEntry, NpsAnswer, OrderRecord
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,13 @@ def journeys_to_enter(
     entries: Iterable[JourneyEntry] = (),
     default_timezone: str = "UTC",
 ) -> list[JourneyStart]:
-    context = facts(profile=profile, order=order)
+    answer = event.detail
+    nps = (
+        NpsAnswer(customer_id=profile.customer_id, score=answer.score, at=answer.answered_at)
+        if isinstance(answer, SurveyAnsweredV1)
+        else None
+    )
+    context = facts(profile=profile, order=order, nps=nps)
     starts = []
     for journey in journeys:
         trigger = journey.trigger

@@ -67,6 +67,10 @@ def inactivity_thresholds(journeys: Iterable[Journey]) -> set[int]:
     return {j.trigger.days for j in journeys if j.trigger.occasion is Occasion.INACTIVE and j.trigger.days}
 
 
+def in_firing_hour(now: datetime, timezone: str) -> bool:
+    return FIRE_FROM <= now.astimezone(ZoneInfo(timezone)).time() < FIRE_UNTIL
+
+
 def occasions_due(
     now: datetime, profile: CustomerProfile, default_timezone: str, inactivity_days: Iterable[int]
 ) -> list[OccasionReachedV1]:

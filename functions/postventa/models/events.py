@@ -23,6 +23,7 @@ class DetailType(StrEnum):
     ORDER_CANCELLED = "Order Cancelled"
     CUSTOMER_UPDATED = "Customer Updated"
     OCCASION_REACHED = "Occasion Reached"
+    SURVEY_ANSWERED = "Survey Answered"
 
 
 class Occasion(StrEnum):
@@ -122,8 +123,18 @@ class OccasionReachedV1(_Detail):
     days: int | None = Field(default=None, description="For inactive: days since the last order")
 
 
+class SurveyAnsweredV1(_Detail):
+    """An NPS answer: from the survey email's signed score links, or sent by the storefront."""
+
+    schema_version: Literal["1"] = "1"
+    customer_id: ExternalId
+    score: int = Field(ge=0, le=10)
+    answered_at: AwareDatetime
+    message_id: str | None = Field(default=None, description="The survey message answered, when known")
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
-EventDetail = OrderEventDetail | CustomerUpdatedV1 | OccasionReachedV1
+EventDetail = OrderEventDetail | CustomerUpdatedV1 | OccasionReachedV1 | SurveyAnsweredV1
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.ORDER_PLACED: OrderPlacedV1,
@@ -132,6 +143,7 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.ORDER_CANCELLED: OrderCancelledV1,
     DetailType.CUSTOMER_UPDATED: CustomerUpdatedV1,
     DetailType.OCCASION_REACHED: OccasionReachedV1,
+    DetailType.SURVEY_ANSWERED: SurveyAnsweredV1,
 }
 
 

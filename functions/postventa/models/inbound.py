@@ -21,6 +21,7 @@ from postventa.models.events import (
     OrderFulfilledV1,
     OrderPlacedV1,
     OrderRefundedV1,
+    SurveyAnsweredV1,
 )
 from postventa.models.shopify import ShopifyWebhookDetail
 
@@ -65,6 +66,11 @@ class OccasionReachedEvent(EventBridgeModel):
     detail: OccasionReachedV1
 
 
+class SurveyAnsweredEvent(EventBridgeModel):
+    detail_type: Literal["Survey Answered"] = Field(alias="detail-type")
+    detail: SurveyAnsweredV1
+
+
 class ShopifyWebhookEvent(EventBridgeModel):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -77,6 +83,7 @@ InboundEnvelope = Annotated[
     | OrderCancelledEvent
     | CustomerUpdatedEvent
     | OccasionReachedEvent
+    | SurveyAnsweredEvent
     | ShopifyWebhookEvent,
     Field(discriminator="detail_type"),
 ]

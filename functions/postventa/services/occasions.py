@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from postventa.journeys.model import Journey
-from postventa.logic.occasions import inactivity_thresholds, keys_to_look_up, occasions_due
+from postventa.logic.occasions import in_firing_hour, inactivity_thresholds, keys_to_look_up, occasions_due
 from postventa.models.events import OccasionReachedV1
 from postventa.services.ports import CustomerStore
 
@@ -24,7 +24,14 @@ class OccasionScheduler:
 
     def run(self, now: datetime) -> list[OccasionReachedV1]:
         """Occasions due now; each run may repeat an earlier one's, the occasion id keeps entry to once."""
-        customers = {c for key in keys_to_look_up(now, self._thresholds) for c in self._store.calendar(key)}
+        # Only customers in their 09:00 hour: the calendar carries each one's timezone, so no profile
+        # is read for the others.
+        customers = {
+            customer
+            for key in keys_to_look_up(now, self._thresholds)
+            for customer, timezone in self._store.calendar(key)
+            if in_firing_hour(now, timezone)
+        }
         due: list[OccasionReachedV1] = []
         for customer_id in sorted(customers):
             profile = self._store.get_profile(customer_id)

@@ -19,9 +19,17 @@ from postventa.models.events import (
     OrderFulfilledV1,
     OrderPlacedV1,
     OrderRefundedV1,
+    SurveyAnsweredV1,
 )
 from postventa.models.inbound import InvalidEvent, parse_inbound
-from postventa.models.records import CustomerProfile, Decision, JourneyEntry, OrderRecord, OrderStatus
+from postventa.models.records import (
+    CustomerProfile,
+    Decision,
+    JourneyEntry,
+    NpsAnswer,
+    OrderRecord,
+    OrderStatus,
+)
 from postventa.services.ports import CustomerStore, DeadLetters
 
 Emit = Callable[[Decision], None]
@@ -91,6 +99,16 @@ class OrderEventService:
 
         new_order = isinstance(event.detail, OrderPlacedV1) and order is None
         profile = self._update_profile(event, customer_id, new_order)
+        if isinstance(event.detail, SurveyAnsweredV1):
+            answer = event.detail
+            self._store.save_nps(
+                NpsAnswer(
+                    customer_id=customer_id,
+                    score=answer.score,
+                    message_id=answer.message_id,
+                    at=answer.answered_at,
+                )
+            )
         order = self._update_order(event, order, customer_id)
         entries = self._store.entries_of(customer_id) if self._needs_entries(event) else []
         if profile is None:
@@ -208,12 +226,19 @@ class OrderEventService:
                 profile = profile.with_order(detail.placed_at)  # type: ignore[union-attr]
             if profile != stored:
                 self._store.put_profile(profile)
-                before = calendar_keys(stored, self._default_timezone) if stored else set()
-                after = calendar_keys(profile, self._default_timezone)
-                if before != after:
-                    self._store.move_calendar(customer_id, before - after, after - before)
+                self._move_calendar(stored, profile)
             return profile
         return stored
+
+    def _move_calendar(self, stored: CustomerProfile | None, profile: CustomerProfile) -> None:
+        """Keep the profile's calendar entries (and the timezone they carry) in step with it."""
+        zone = profile.timezone or self._default_timezone
+        before = calendar_keys(stored, self._default_timezone) if stored else set()
+        after = calendar_keys(profile, self._default_timezone)
+        if stored is not None and (stored.timezone or self._default_timezone) != zone:
+            self._store.move_calendar(profile.customer_id, zone, before - after, after)  # rewrite all: new timezone
+        elif before != after:
+            self._store.move_calendar(profile.customer_id, zone, before - after, after - before)
 
     def _update_order(
         self, event: InboundEvent, order: OrderRecord | None, customer_id: str
