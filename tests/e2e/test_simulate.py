@@ -127,7 +127,7 @@ def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(t
 
 def test_journeys_validate_reports_problems_with_exit_status(tmp_path, capsys):
     assert main(["journeys", "validate"]) == 0
-    assert "ok  post-purchase v2: 15 steps" in capsys.readouterr().out
+    assert "ok  post-purchase v2: 14 steps" in capsys.readouterr().out
     (tmp_path / "broken.yaml").write_text(
         "name: broken\nversion: 1\ntrigger: {event: Order Placed}\nsteps: []\n"
     )
