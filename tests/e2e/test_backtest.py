@@ -92,3 +92,15 @@ def test_cli_prints_json(capsys):
         and report["journeys"]["returning-thanks"]["entries"] == 1
     )
     assert report["assumptions"]["fulfilment_days"] == 2.0 and len(report["refused_rows"]) == 1
+
+
+def test_skipping_the_hours_nobody_can_fire_in_changes_nothing():
+    from postventa.local.backtest import _prepared, _replay
+
+    journeys = load_journeys()
+    orders = _prepared(synthetic_history(300, 120, 14), Assumptions(timezone="Europe/Madrid"))
+    assumptions = Assumptions(timezone="Europe/Madrid")
+    skipping = _replay(orders, journeys, assumptions, progress=lambda done: None)
+    hourly = _replay(orders, journeys, assumptions, progress=lambda done: None, every_hour=True)
+    assert skipping == hourly
+    assert skipping.entries["win-back"] > 0 and skipping.entries["loyalty-anniversary"] > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -336,8 +337,8 @@ class Journey(_Strict):
             seen.add(step.id)
         return self
 
-    def all_steps(self) -> list[AnyStep]:
-        """Every step, nested branches included, in document order."""
+    @cached_property
+    def _steps_in_order(self) -> tuple[AnyStep, ...]:
         found: list[AnyStep] = []
 
         def walk(steps: list[Any]) -> None:
@@ -347,7 +348,11 @@ class Journey(_Strict):
                     walk(branch.steps)
 
         walk(self.steps)
-        return found
+        return tuple(found)
+
+    def all_steps(self) -> list[AnyStep]:
+        """Every step, nested branches included, in document order (walked once per journey)."""
+        return list(self._steps_in_order)
 
     def step(self, step_id: str) -> AnyStep:
         for step in self.all_steps():

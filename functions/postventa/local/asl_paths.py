@@ -60,8 +60,29 @@ def write(path: str | None, data: Any, value: Any) -> Any:
     return result
 
 
+_STATIC: dict[int, tuple[Any, bool]] = {}  # id(subtree) -> (subtree, has no path in it)
+
+
+def _is_static(template: Any) -> bool:
+    """Whether a payload subtree holds no path (cached: definitions live as long as the engine)."""
+    known = _STATIC.get(id(template))
+    if known is not None and known[0] is template:
+        return known[1]
+    if isinstance(template, dict):
+        static = all(not key.endswith(".$") and _is_static(value) for key, value in template.items())
+    elif isinstance(template, list):
+        static = all(_is_static(item) for item in template)
+    else:
+        static = True
+    _STATIC[id(template)] = (template, static)
+    return static
+
+
 def render(template: Any, data: Any, context: dict[str, Any]) -> Any:
-    """Parameters / ResultSelector: keys ending in .$ take the value at their path."""
+    """Parameters / ResultSelector: keys ending in .$ take the value at their path. Subtrees without
+    paths (a step's configuration) are passed as they are: tasks only read their payload."""
+    if _is_static(template):
+        return template
     if isinstance(template, dict):
         rendered = {}
         for key, value in template.items():

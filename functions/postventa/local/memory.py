@@ -7,6 +7,7 @@ back oldest first, waits are found by order and event) without serializing anyth
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,7 +138,9 @@ class CountingEmailSender:
 class SubjectOnlyRenderer:
     """Backtests need the decision, not the HTML: the template name stands in for the subject."""
 
-    def render(self, template: str, locale: str | None, context: dict[str, Any]) -> RenderedEmail:
+    def render(
+        self, template: str, locale: str | None, context: Callable[[], dict[str, Any]]
+    ) -> RenderedEmail:
         return RenderedEmail(subject=template, html="", text="")
 
 

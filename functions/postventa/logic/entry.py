@@ -71,6 +71,9 @@ def journeys_to_enter(
     entries: Iterable[JourneyEntry] = (),
     default_timezone: str = "UTC",
 ) -> list[JourneyStart]:
+    matching = [journey for journey in journeys if journey.trigger.matches(event.detail_type, event.detail)]
+    if not matching:
+        return []  # most events start nothing: no facts to build
     answer = event.detail
     nps = (
         NpsAnswer(customer_id=profile.customer_id, score=answer.score, at=answer.answered_at)
@@ -79,9 +82,8 @@ def journeys_to_enter(
     )
     context = facts(profile=profile, order=order, nps=nps)
     starts = []
-    for journey in journeys:
-        trigger = journey.trigger
-        if not trigger.matches(event.detail_type, event.detail) or not all_hold(trigger.conditions, context):
+    for journey in matching:
+        if not all_hold(journey.trigger.conditions, context):
             continue
         trigger_id = "customer" if journey.entry is EntryRule.ONCE_PER_CUSTOMER else event.trigger_id
         starts.append(

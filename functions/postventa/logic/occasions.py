@@ -20,7 +20,7 @@ FIRE_FROM, FIRE_UNTIL = time(9, 0), time(10, 0)  # local time: nobody is greeted
 
 
 def _month_day(day: date) -> str:
-    return f"{day:%m-%d}"
+    return f"{day.month:02d}-{day.day:02d}"
 
 
 def _zone(profile: CustomerProfile, default_timezone: str) -> ZoneInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -66,11 +67,15 @@ class EmailRenderer:
             return candidate
         raise TemplateNotFound(f"{template} (no locale of {candidates})")
 
-    def render(self, template: str, locale: str | None, context: dict[str, Any]) -> RenderedEmail:
+    def render(
+        self, template: str, locale: str | None, context: dict[str, Any] | Callable[[], dict[str, Any]]
+    ) -> RenderedEmail:
+        """`context` may be a function: built only when rendering (a backtest never renders)."""
         chosen = self._locale_for(template, locale)
+        data = context() if callable(context) else context
 
         def part(suffix: str) -> str:
-            return self._env.get_template(f"{chosen}/{template}.{suffix}").render(context).strip()
+            return self._env.get_template(f"{chosen}/{template}.{suffix}").render(data).strip()
 
         return RenderedEmail(
             subject=" ".join(part("subject.txt").split()), html=part("html"), text=part("txt")

@@ -236,7 +236,9 @@ class OrderEventService:
         before = calendar_keys(stored, self._default_timezone) if stored else set()
         after = calendar_keys(profile, self._default_timezone)
         if stored is not None and (stored.timezone or self._default_timezone) != zone:
-            self._store.move_calendar(profile.customer_id, zone, before - after, after)  # rewrite all: new timezone
+            self._store.move_calendar(
+                profile.customer_id, zone, before - after, after
+            )  # rewrite all: new timezone
         elif before != after:
             self._store.move_calendar(profile.customer_id, zone, before - after, after - before)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from postventa.logic.render import RenderedEmail
@@ -43,7 +44,9 @@ class EmailSender(Protocol):
 
 
 class Renderer(Protocol):
-    def render(self, template: str, locale: str | None, context: dict[str, Any]) -> RenderedEmail: ...
+    def render(
+        self, template: str, locale: str | None, context: Callable[[], dict[str, Any]]
+    ) -> RenderedEmail: ...
 
 
 class Links(Protocol):

@@ -152,26 +152,24 @@ class StepRunner:
             customer_id=request.customer_id, updated_at=request.now
         )
         order = self._store.get_order(request.order_id) if request.order_id else None
-        record = MessageRecord(
-            message_id=message_id(request.execution_id, request.step),
-            customer_id=request.customer_id,
-            order_id=request.order_id,
-            journey=request.journey,
-            version=request.version,
-            step=request.step,
-            execution_id=request.execution_id,
-            channel=action.channel.value,
-            template=action.template,
-            purpose=action.purpose.value,
-            status=MessageStatus.SENDING,
-            experiment=action.experiment,
-            variant=action.variant,
-            at=request.now,
-        )
-
+        fields: dict[str, Any] = {
+            "message_id": message_id(request.execution_id, request.step),
+            "customer_id": request.customer_id,
+            "order_id": request.order_id,
+            "journey": request.journey,
+            "version": request.version,
+            "step": request.step,
+            "execution_id": request.execution_id,
+            "channel": action.channel.value,
+            "template": action.template,
+            "purpose": action.purpose.value,
+            "experiment": action.experiment,
+            "variant": action.variant,
+            "at": request.now,
+        }
         reason = email_suppression_reason(action.purpose, profile, order)
-        if reason is not None:
-            record = record.model_copy(update={"status": MessageStatus.SUPPRESSED, "reason": reason})
+        status = MessageStatus.SENDING if reason is None else MessageStatus.SUPPRESSED
+        record = MessageRecord(**fields, status=status, reason=reason)
         existing = self._store.claim_message(record)
         if existing is not None:
             return _outcome(existing)  # a retry: whatever happened the first time stands
@@ -179,9 +177,8 @@ class StepRunner:
             return _outcome(record)
 
         rendered = self._renderer.render(
-            action.template, profile.locale, self._context(record, profile, order, action.purpose)
+            action.template, profile.locale, lambda: self._context(record, profile, order, action.purpose)
         )
-        record = record.model_copy(update={"subject": rendered.subject})
         try:
             provider_id = self._email.send(
                 to=str(profile.email),
@@ -197,11 +194,10 @@ class StepRunner:
             self._store.release_message(record)
             raise
         except SendRejected as error:
-            record = record.model_copy(update={"status": MessageStatus.FAILED, "reason": str(error)})
+            outcome = {"status": MessageStatus.FAILED, "reason": str(error)}
         else:
-            record = record.model_copy(
-                update={"status": MessageStatus.SENT, "provider_message_id": provider_id}
-            )
+            outcome = {"status": MessageStatus.SENT, "provider_message_id": provider_id}
+        record = MessageRecord(**fields, subject=rendered.subject, **outcome)
         self._store.save_message(record)
         return _outcome(record)
 
