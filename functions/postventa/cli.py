@@ -103,6 +103,29 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    for key, value in LOCAL_ENVIRONMENT.items():
+        os.environ.setdefault(key, value)
+    warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
+    from datetime import UTC, datetime
+
+    from postventa.journeys.loader import load_journeys
+    from postventa.local.preview import preview
+    from postventa.local.simulate import format_timeline
+
+    journeys = load_journeys()
+    if args.name not in journeys:
+        print(f"no journey {args.name!r}; there are: {', '.join(sorted(journeys))}", file=sys.stderr)
+        return 1
+    try:
+        result = preview(journeys[args.name], args.customer, datetime.now(UTC))
+    except ValueError as error:
+        print(f"{args.customer}: {error}", file=sys.stderr)
+        return 1
+    print(format_timeline(result))
+    return 0
+
+
 def _export_schemas(args: argparse.Namespace) -> int:
     from postventa.models.schemas import export_schemas
 
@@ -138,6 +161,12 @@ def main(argv: list[str] | None = None) -> int:
         "--all", action="store_true", help="every journey, as the markdown of docs/journey-maps.md"
     )
     render.set_defaults(run=_render)
+    preview = journeys.add_parser("preview", help="the timeline one customer would get from a journey")
+    preview.add_argument("name")
+    preview.add_argument(
+        "--customer", type=Path, required=True, help="JSON: customer, order, fulfilled_after_days"
+    )
+    preview.set_defaults(run=_preview)
 
     backtest = commands.add_parser("backtest", help="replay an order history through the journeys")
     backtest.add_argument(

@@ -24,10 +24,10 @@ pytestmark = pytest.mark.slow
 MOTO = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
 
-def scaled_default_journey():
-    """post-purchase with every wait 1 s and every timeout 2 s: same states, same shapes."""
+def scaled_default_journey(timeout: str = "2s"):
+    """post-purchase with every wait 1 s and every timeout short: same states, same shapes."""
     text = (FIXTURES / "phase1" / "post-purchase.yaml").read_text()
-    text = re.sub(r"timeout: \d+d", "timeout: 2s", text)
+    text = re.sub(r"timeout: \d+d", f"timeout: {timeout}", text)
     text = re.sub(r"wait: \d+d", "wait: 1s", text)
     return parse_journey(text, "post-purchase.yaml")
 
@@ -59,7 +59,8 @@ EXECUTION_INPUT = {
 def moto_path(fulfil: bool) -> list[str]:
     with mock_aws(config=MOTO):
         function, role = echo_function()
-        asl = compile_journey(scaled_default_journey(), run_step_arn=function, register_wait_arn=function)
+        journey = scaled_default_journey("10s" if fulfil else "2s")  # room to answer on a loaded machine
+        asl = compile_journey(journey, run_step_arn=function, register_wait_arn=function)
         sfn = boto3.client("stepfunctions")
         machine = sfn.create_state_machine(name="post-purchase", definition=json.dumps(asl), roleArn=role)[
             "stateMachineArn"

@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -329,7 +329,10 @@ def run_simulation(
     ]
     timeline.sort(key=lambda entry: (entry.at, entry.kind != "decision"))
     timeline = [
-        entry.model_copy(update={"day": (entry.at - start) // timedelta(days=1)}) for entry in timeline
+        entry.model_copy(
+            update={"at": entry.at.astimezone(UTC), "day": (entry.at - start) // timedelta(days=1)}
+        )
+        for entry in timeline
     ]
 
     outcomes = Counter(entry.outcome for entry in timeline if entry.kind == "message")

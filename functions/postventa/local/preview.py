@@ -1,0 +1,118 @@
+"""postventa journeys preview: the timeline one customer would get from one journey.
+
+The customer file holds the customer and, for order-triggered journeys, the order:
+  {"customer": {...as in Order Placed...}, "order": {"order_id", "placed_at", "currency", "total", "items"},
+   "fulfilled_after_days": 2}
+It becomes the events that journey listens to, played through `simulate` with that journey alone.
+Nobody opens or clicks in a preview: branches on engagement take their `otherwise` path.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from postventa.journeys.model import Journey
+from postventa.local.simulate import SimulationResult, run_simulation
+from postventa.logic.occasions import FIRE_FROM
+from postventa.logic.schedule import next_local_time, wait_until
+from postventa.models.common import Money
+from postventa.models.events import CustomerV1, DetailType, LineItemV1, Occasion, OrderPlacedV1
+
+
+class PreviewOrder(BaseModel):
+    order_id: str = "PREVIEW-1"
+    order_number: str | None = "#PREVIEW"
+    placed_at: AwareDatetime
+    currency: str = "USD"
+    total: Money
+    items: list[LineItemV1] = Field(min_length=1)
+
+
+class PreviewCustomer(BaseModel):
+    customer: CustomerV1
+    order: PreviewOrder | None = None
+    fulfilled_after_days: float | None = 2
+
+
+def _envelope(event_id: str, detail_type: str, time: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": detail_type,
+        "source": "postventa.preview",
+        "account": "000000000000",
+        "time": time.isoformat(),
+        "region": "local",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def preview_events(journey: Journey, spec: PreviewCustomer, now: datetime) -> list[dict[str, Any]]:
+    events = []
+    order = spec.order
+    if order is not None:
+        placed = OrderPlacedV1(
+            order_id=order.order_id,
+            order_number=order.order_number,
+            placed_at=order.placed_at,
+            customer=spec.customer,
+            currency=order.currency,
+            total=order.total,
+            items=order.items,
+        )
+        events.append(
+            _envelope(
+                "preview-order", DetailType.ORDER_PLACED, order.placed_at, placed.model_dump(mode="json")
+            )
+        )
+        if spec.fulfilled_after_days is not None:
+            at = order.placed_at + timedelta(days=spec.fulfilled_after_days)
+            detail = {"order_id": order.order_id, "fulfilled_at": at.isoformat()}
+            events.append(_envelope("preview-fulfilled", DetailType.ORDER_FULFILLED, at, detail))
+    trigger = journey.trigger
+    if trigger.occasion is not None:
+        events.append(_occasion(trigger.occasion, trigger.days, spec, now))
+    return events
+
+
+def _occasion(occasion: Occasion, days: int | None, spec: PreviewCustomer, now: datetime) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(spec.customer.timezone or "UTC")
+    if occasion is Occasion.BIRTHDAY:
+        if spec.customer.birthday is None:
+            raise ValueError("a birthday journey needs customer.birthday in the customer file")
+        at = wait_until(now, zone, at=FIRE_FROM, base=spec.customer.birthday, yearly=True)
+    elif spec.order is None:
+        raise ValueError(f"an {occasion.value} journey needs the customer's order in the customer file")
+    elif occasion is Occasion.INACTIVE:
+        at = next_local_time(
+            spec.order.placed_at + timedelta(days=days or 0) - timedelta(hours=12), zone, FIRE_FROM
+        )
+    else:
+        at = wait_until(
+            spec.order.placed_at + timedelta(days=1),
+            zone,
+            at=FIRE_FROM,
+            base=spec.order.placed_at,
+            yearly=True,
+        )
+    detail = {
+        "customer_id": spec.customer.id,
+        "occasion": occasion.value,
+        "occasion_id": f"preview-{occasion.value}",
+        "reached_at": at.isoformat(),
+        "days": days,
+    }
+    return _envelope("preview-occasion", DetailType.OCCASION_REACHED, at, detail)
+
+
+def preview(journey: Journey, path: Path, now: datetime) -> SimulationResult:
+    spec = PreviewCustomer.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    return run_simulation(preview_events(journey, spec, now), {journey.name: journey})

@@ -1,0 +1,31 @@
+"""postventa journeys preview: one customer through one journey."""
+
+from __future__ import annotations
+
+from postventa.cli import main
+from tests.conftest import EVENTS
+
+CUSTOMER = EVENTS / "preview-customer.json"  # Lucía, Mexico City, order at 18:30 local on 20 November
+
+
+def test_preview_shows_one_customers_post_purchase_timeline_in_utc(capsys):
+    assert main(["journeys", "preview", "post-purchase", "--customer", str(CUSTOMER)]) == 0
+    out = capsys.readouterr().out
+    assert "2026-11-21 00:30  preview-lucia         post-purchase   order_confirmation" in out  # 18:30 -06:00
+    assert "Thank you for your order #5001, Lucía" in out
+    assert "review_request_resend" in out  # nobody opens in a preview
+    assert "welcome" not in out  # only the journey asked for
+
+
+def test_preview_of_a_birthday_journey_lands_at_9am_local(capsys):
+    assert main(["journeys", "preview", "birthday", "--customer", str(CUSTOMER)]) == 0
+    assert (
+        "2026-11-30 15:00  preview-lucia         birthday        birthday_greeting" in capsys.readouterr().out
+    )
+
+
+def test_preview_explains_what_the_file_lacks(tmp_path, capsys):
+    path = tmp_path / "no-birthday.json"
+    path.write_text('{"customer": {"id": "x", "email": "x@example.com"}}')
+    assert main(["journeys", "preview", "birthday", "--customer", str(path)]) == 1
+    assert "a birthday journey needs customer.birthday" in capsys.readouterr().err
