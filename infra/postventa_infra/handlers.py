@@ -79,6 +79,12 @@ class Handlers(Construct):
         self.run_step = function("RunStep", "run_step", Duration.seconds(30))
         self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
         self.occasions = function("Occasions", "occasions", Duration.minutes(5))
+        self.on_engagement = function("OnEngagement", "on_engagement", Duration.seconds(30))
+        self.on_engagement.add_event_source(
+            SqsEventSource(
+                ingest.engagement_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=10
+            )
+        )
 
         self.on_order.add_event_source(
             SqsEventSource(
@@ -86,8 +92,9 @@ class Handlers(Construct):
             )
         )
 
-        for handler in (self.on_order, self.run_step, self.register_wait):
+        for handler in (self.on_order, self.run_step, self.register_wait, self.on_engagement):
             storage.table.grant_read_write_data(handler)
+        ingest.invalid_events.grant_send_messages(self.on_engagement)
         storage.table.grant_read_data(self.occasions)
         ingest.bus.grant_put_events_to(self.occasions)
         for handler in (self.on_order, self.run_step):

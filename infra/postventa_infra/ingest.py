@@ -8,6 +8,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from postventa.models.engagement import ENGAGEMENT_DETAIL_TYPES
 from postventa.models.events import DetailType
 from postventa.models.shopify import SHOPIFY_TOPICS
 
@@ -27,7 +28,9 @@ def _queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
 
 
 class Ingest(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, shopify_event_source: str | None):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, shopify_event_source: str | None, configuration_set: str
+    ):
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name="postventa")
         # Dead-letter queues; each one's depth is alarmed.
@@ -73,3 +76,36 @@ class Ingest(Construct):
                     targets=[target],
                 )
             )
+
+        # SES publishes engagement to the default bus only; this rule keeps our configuration set's.
+        self.engagement_dead_letters = _queue(self, "EngagementDeadLetters")
+        self.engagement_queue = _queue(
+            self,
+            "EngagementQueue",
+            visibility_timeout=INGEST_VISIBILITY,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.engagement_dead_letters, max_receive_count=MAX_RECEIVES
+            ),
+        )
+        self.default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+        self.rules.append(
+            events.Rule(
+                self,
+                "EngagementEvents",
+                event_bus=self.default_bus,
+                description="SES delivery, open, click, bounce and complaint events of Postventa's sends",
+                event_pattern=events.EventPattern(
+                    source=["aws.ses"],
+                    detail_type=list(ENGAGEMENT_DETAIL_TYPES),
+                    detail={"mail": {"tags": {"ses:configuration-set": [configuration_set]}}},
+                ),
+                targets=[
+                    targets.SqsQueue(
+                        self.engagement_queue,
+                        dead_letter_queue=self.undelivered_events,
+                        retry_attempts=185,
+                        max_event_age=Duration.hours(24),
+                    )
+                ],
+            )
+        )

@@ -63,7 +63,12 @@ class PostventaStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         journeys = load_journeys()
         storage = Storage(self, "Storage")
-        ingest = Ingest(self, "Ingest", shopify_event_source=options.shopify_event_source)
+        ingest = Ingest(
+            self,
+            "Ingest",
+            shopify_event_source=options.shopify_event_source,
+            configuration_set=CONFIGURATION_SET,
+        )
 
         identity = ses.EmailIdentity(
             self, "SenderIdentity", identity=ses.Identity.domain(options.sender_domain)
@@ -75,6 +80,19 @@ class PostventaStack(Stack):
             tls_policy=ses.ConfigurationSetTlsPolicy.REQUIRE,
             reputation_metrics=True,
             suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
+        configuration_set.add_event_destination(
+            "Engagement",
+            destination=ses.EventDestination.event_bus(ingest.default_bus),
+            events=[
+                ses.EmailSendingEvent.DELIVERY,
+                ses.EmailSendingEvent.OPEN,
+                ses.EmailSendingEvent.CLICK,
+                ses.EmailSendingEvent.BOUNCE,
+                ses.EmailSendingEvent.COMPLAINT,
+                ses.EmailSendingEvent.REJECT,
+                ses.EmailSendingEvent.DELIVERY_DELAY,
+            ],
         )
         signing_secret = secretsmanager.Secret(
             self,
@@ -142,6 +160,7 @@ class PostventaStack(Stack):
                 "IngestDeadLetters": ingest.ingest_dead_letters,
                 "UndeliveredEvents": ingest.undelivered_events,
                 "MissedOccasionRuns": schedule.dead_letters,
+                "EngagementDeadLetters": ingest.engagement_dead_letters,
             },
             machines=machines.machines,
             functions={
@@ -149,6 +168,7 @@ class PostventaStack(Stack):
                 "RunStep": handlers.run_step,
                 "RegisterWait": handlers.register_wait,
                 "Occasions": handlers.occasions,
+                "OnEngagement": handlers.on_engagement,
             },
             alarm_email=options.alarm_email,
         )
@@ -167,7 +187,13 @@ class PostventaStack(Stack):
     ) -> None:
         """cdk-nag findings we accept, each with the reason a reviewer can check."""
         table = f"<{self.get_logical_id(storage.table.node.default_child)}.Arn>"  # type: ignore[arg-type]
-        for function in (handlers.on_order, handlers.run_step, handlers.register_wait, handlers.occasions):
+        for function in (
+            handlers.on_order,
+            handlers.run_step,
+            handlers.register_wait,
+            handlers.occasions,
+            handlers.on_engagement,
+        ):
             _acknowledge(
                 function.role,  # type: ignore[arg-type]
                 {

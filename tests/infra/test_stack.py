@@ -41,10 +41,12 @@ def test_custom_bus_and_rule_route_every_contract_event_to_the_ingest_queue(temp
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 5  # ingest, and four dead-letter queues
+    assert len(queues) == 7  # ingest, engagement, and five dead-letter queues
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
-    assert len(redriven) == 1 and redriven[0]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert len(redriven) == 2 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
+        5
+    }
     template.has_resource_properties(
         "AWS::Lambda::EventSourceMapping",
         {
@@ -88,6 +90,7 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
     }
     assert sorted(p["Handler"] for p in functions.values()) == [
         "postventa.handlers.occasions.lambda_handler",
+        "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
         "postventa.handlers.run_step.lambda_handler",
@@ -162,7 +165,7 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
 def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 4 + ["Errors"] * 4 + [
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 5 + ["Errors"] * 5 + [
         "ExecutionsFailed"
     ] * len(load_journeys())
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
@@ -208,3 +211,31 @@ def test_occasions_run_hourly_with_the_scheduled_time_and_may_only_publish_to_ou
     ]
     put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
     assert len(put_events) == 1 and "Fn::GetAtt" in put_events[0]["Resource"]  # the bus's ARN, nothing wider
+
+
+def test_ses_engagement_reaches_the_engagement_queue_for_our_configuration_set_only(template):
+    template.has_resource_properties(
+        "AWS::SES::ConfigurationSetEventDestination",
+        {
+            "ConfigurationSetName": Match.any_value(),
+            "EventDestination": Match.object_like(
+                {
+                    "Enabled": True,
+                    "EventBridgeDestination": {"EventBusArn": Match.any_value()},
+                    "MatchingEventTypes": Match.array_with(["open", "click", "bounce", "complaint"]),
+                }
+            ),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventBusName": "default",
+            "EventPattern": Match.object_like(
+                {
+                    "source": ["aws.ses"],
+                    "detail": {"mail": {"tags": {"ses:configuration-set": ["postventa"]}}},
+                }
+            ),
+        },
+    )

@@ -31,6 +31,7 @@ from postventa.logic.links import LinkSigner
 from postventa.logic.render import EmailRenderer
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
+from postventa.services.engagement import EngagementService
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
 from postventa.services.steps import StepRequest, StepRunner
@@ -91,11 +92,19 @@ class Wiring:
             config.register_lambda_context(context)
 
     @cached_property
+    def invalid_events(self) -> InvalidEventQueue:
+        return InvalidEventQueue(boto3.client("sqs"), self.settings.invalid_events_queue_url)
+
+    @cached_property
+    def engagement(self) -> EngagementService:
+        return EngagementService(store=self.store)
+
+    @cached_property
     def order_events(self) -> OrderEventService:
         return OrderEventService(
             store=self.store,
             workflows=self.workflows,
-            invalid_events=InvalidEventQueue(boto3.client("sqs"), self.settings.invalid_events_queue_url),
+            invalid_events=self.invalid_events,
             journeys=self.journeys,
             emit=self._emit,
             default_timezone=self.settings.default_timezone,

@@ -20,7 +20,7 @@ import boto3
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel
 
-from postventa.handlers import on_order, register_wait, run_step
+from postventa.handlers import on_engagement, on_order, register_wait, run_step
 from postventa.handlers.observability import metrics
 from postventa.handlers.wiring import Wiring, install
 from postventa.journeys.compiler import compile_journey
@@ -259,10 +259,11 @@ class LocalPostventa:
         return self.receive(event)
 
     def receive(self, event: dict[str, Any]) -> dict[str, Any]:
-        """on_order alone, the clock where it is (started journeys wait for the clock to move)."""
+        """The event's handler alone (SES engagement or storefront), the clock where it is."""
         batch = _sqs_batch(event, next(self._deliveries))
+        handler = on_engagement if event.get("source") == "aws.ses" else on_order
         try:
-            return dict(on_order.lambda_handler(batch, _FakeLambdaContext("postventa-on-order")))
+            return dict(handler.lambda_handler(batch, _FakeLambdaContext(f"postventa-{handler.__name__}")))
         finally:
             _discard_metrics()
 

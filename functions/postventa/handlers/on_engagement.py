@@ -1,0 +1,40 @@
+"""SES (default bus) -> rule -> SQS engagement queue -> here: what became of each message."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.wiring import wiring
+from postventa.models.engagement import SesEngagementEvent
+from postventa.models.inbound import describe_validation_error
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    try:
+        event = parse(event=json.loads(record.body), model=SesEngagementEvent)
+    except (ValueError, ValidationError) as error:
+        cause = error.__cause__ if isinstance(error.__cause__, ValidationError) else error
+        reason = describe_validation_error(cause) if isinstance(cause, ValidationError) else f"event: {error}"
+        wiring().invalid_events.send(record.body, reason)
+        return {"invalid": reason}
+    metrics.add_metric(name=f"Engagement_{event.detail.eventType}", unit=MetricUnit.Count, value=1)
+    return wiring().engagement.apply(event.detail)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,60 @@
+"""Amazon SES engagement events, as SES publishes them to EventBridge (source aws.ses).
+
+The detail is SES's event-publishing record; Postventa's tags on every send (journey, step,
+customer, message) come back in mail.tags and tie the event to the message log.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+ENGAGEMENT_DETAIL_TYPES = (
+    "Email Delivered",
+    "Email Opened",
+    "Email Clicked",
+    "Email Bounced",
+    "Email Complaint Received",
+    "Email Rejected",
+    "Email Delivery Delayed",
+)
+
+
+class _Ses(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class SesMail(_Ses):
+    messageId: str
+    timestamp: AwareDatetime
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+
+    def tag(self, name: str) -> str | None:
+        values = self.tags.get(name)
+        return values[0] if values else None
+
+
+class SesTimestamped(_Ses):
+    timestamp: AwareDatetime
+
+
+class SesBounce(SesTimestamped):
+    bounceType: str  # Permanent, Transient, Undetermined
+
+
+class SesRecord(_Ses):
+    eventType: str
+    mail: SesMail
+    open: SesTimestamped | None = None
+    click: SesTimestamped | None = None
+    bounce: SesBounce | None = None
+    complaint: SesTimestamped | None = None
+    delivery: SesTimestamped | None = None
+
+
+class SesEngagementEvent(EventBridgeModel):
+    source: Literal["aws.ses"]
+    detail_type: Literal[ENGAGEMENT_DETAIL_TYPES] = Field(alias="detail-type")  # type: ignore[valid-type]
+    detail: SesRecord

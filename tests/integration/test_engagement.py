@@ -1,0 +1,111 @@
+"""SES engagement through on_engagement: opens and clicks feed branches, bounces and complaints suppress."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from postventa.journeys.loader import load_journey
+from postventa.local.simulate import LocalPostventa
+from postventa.models.records import MessageStatus
+from tests.conftest import EVENTS, FIXTURES, load_json, phase1_journeys
+
+SHAPES = load_journey(FIXTURES / "engaged.yaml")
+
+
+def ses_event(kind: str, message, at: str = "2026-03-02T11:00:00Z") -> dict:
+    """The SES record as published (events/ses, from AWS's samples), tagged as our sends are."""
+    event = copy.deepcopy(load_json(EVENTS / "ses" / f"email-{kind}.json"))
+    event["time"] = at
+    tags = event["detail"]["mail"]["tags"]
+    tags.update(customer=[message.customer_id], message=[message.message_id], step=[message.step])
+    for part in ("open", "click", "bounce", "complaint", "delivery"):
+        if part in event["detail"]:
+            event["detail"][part]["timestamp"] = at
+    return event
+
+
+@pytest.fixture
+def local():
+    with LocalPostventa(phase1_journeys(), start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as running:
+        yield running
+
+
+def confirmation(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now)
+    (message,) = local.wiring.store.messages_of("cus-ana")
+    return message
+
+
+def test_opens_and_clicks_are_recorded_on_the_message(local):
+    message = confirmation(local)
+    local.deliver(ses_event("open", message, "2026-03-02T10:00:00Z"))
+    local.deliver(ses_event("click", message, "2026-03-02T10:05:00Z"))
+    (stored,) = local.wiring.store.messages_of("cus-ana")
+    assert stored.opened_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert stored.clicked_at == datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
+    assert stored.status is MessageStatus.SENT
+
+
+def test_a_permanent_bounce_suppresses_the_address_for_everything_after(local):
+    message = confirmation(local)
+    local.deliver(ses_event("bounce", message))
+    assert local.wiring.store.get_profile("cus-ana").email_suppressed == "permanent bounce"
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.engine.run_until_idle()
+    later = [(m.step, m.status, m.reason) for m in local.wiring.store.messages_of("cus-ana")][1:]
+    assert later and all(status is MessageStatus.SUPPRESSED for _, status, _ in later)
+    assert {reason for _, _, reason in later} == {"address on the suppression list (permanent bounce)"}
+
+
+def test_a_complaint_suppresses_too(local):
+    message = confirmation(local)
+    local.deliver(ses_event("complaint", message))
+    assert local.wiring.store.get_profile("cus-ana").email_suppressed == "complaint"
+    (stored,) = local.wiring.store.messages_of("cus-ana")
+    assert (stored.status, stored.reason) == (MessageStatus.FAILED, "complaint")
+
+
+def test_a_transient_bounce_changes_nothing(local):
+    message = confirmation(local)
+    event = ses_event("bounce", message)
+    event["detail"]["bounce"]["bounceType"] = "Transient"
+    local.deliver(event)
+    assert local.wiring.store.get_profile("cus-ana").email_suppressed is None
+
+
+def test_mail_that_is_not_ours_is_ignored_and_bad_events_are_dead_lettered(local):
+    message = confirmation(local)
+    foreign = ses_event("open", message)
+    foreign["detail"]["mail"]["tags"] = {"ses:configuration-set": ["ConfigSet"]}
+    assert local.deliver(foreign) == {"batchItemFailures": []}
+    broken = ses_event("open", message)
+    del broken["detail"]["mail"]["messageId"]
+    local.deliver(broken)
+    (dead,) = local.dead_letters()
+    assert "detail.mail.messageId: Field required" in dead["MessageAttributes"]["reason"]["StringValue"]
+    assert local.wiring.store.messages_of("cus-ana")[0].opened_at is None
+
+
+def test_an_open_event_steers_the_branch():
+    with LocalPostventa({"engaged": SHAPES}, start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
+        local.deliver(load_json(EVENTS / "order-placed.json"))
+        local.engine.run_until(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
+        (hello,) = local.wiring.store.messages_of("cus-ana")
+        local.deliver(ses_event("open", hello, "2026-03-02T12:00:00Z"))
+        local.engine.run_until_idle()
+        steps = [m.step for m in local.wiring.store.messages_of("cus-ana")]
+        assert "tips_for_readers" in steps and "resend_hello" not in steps
+
+
+def test_published_samples_parse_in_the_eventbridge_envelope():
+    from postventa.models.engagement import SesEngagementEvent
+
+    for path in sorted((EVENTS / "ses").glob("*.json")):
+        event = SesEngagementEvent.model_validate(load_json(path))
+        assert event.detail.mail.messageId.startswith("EXAMPLE")
+    assert Path(EVENTS / "ses" / "email-open.json").exists()
