@@ -109,3 +109,43 @@ def test_published_samples_parse_in_the_eventbridge_envelope():
         event = SesEngagementEvent.model_validate(load_json(path))
         assert event.detail.mail.messageId.startswith("EXAMPLE")
     assert Path(EVENTS / "ses" / "email-open.json").exists()
+
+
+def survey_answer(score: int, at: str, event_id: str) -> dict:
+    detail = {"customer_id": "cus-ana", "score": score, "answered_at": at}
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Survey Answered",
+        "source": "postventa.links",
+        "account": "123456789012",
+        "time": at,
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+@pytest.mark.parametrize(
+    ("score", "expected"),
+    [(3, [("nps-detractor", "service_follow_up")]), (8, []), (10, [("nps-promoter", "referral_request")])],
+)
+def test_survey_answers_route_detractors_to_service_and_promoters_to_a_referral(score, expected):
+    from postventa.journeys.loader import load_journeys
+
+    library = load_journeys()
+    journeys = {name: library[name] for name in ("nps-detractor", "nps-promoter")}
+    with LocalPostventa(journeys, start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
+        local.deliver(load_json(EVENTS / "order-placed.json"))  # Ana: profile, consent, Madrid
+        local.deliver(survey_answer(score, "2026-03-20T18:00:00Z", "answer-1"))
+        local.engine.run_until_idle()
+        sent = [
+            (m.journey, m.step)
+            for m in local.wiring.store.messages_of("cus-ana")
+            if m.status is MessageStatus.SENT
+        ]
+        assert sent == expected
+        assert local.wiring.store.latest_nps("cus-ana").score == score
+        if score == 10:
+            (referral,) = local.wiring.store.messages_of("cus-ana")
+            assert referral.at == datetime(2026, 3, 21, 9, 0, tzinfo=UTC)  # 10:00 the next morning in Madrid
