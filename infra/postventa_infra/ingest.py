@@ -16,6 +16,16 @@ INGEST_VISIBILITY = Duration.minutes(3)  # six times on_order's timeout, as Lamb
 MAX_RECEIVES = 5
 
 
+def _redriven(scope: Construct, construct_id: str, dead_letters: sqs.IQueue) -> sqs.Queue:
+    """A work queue: a message received five times without success moves to its dead-letter queue."""
+    return _queue(
+        scope,
+        construct_id,
+        visibility_timeout=INGEST_VISIBILITY,
+        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVES),
+    )
+
+
 def _queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
     return sqs.Queue(
         scope,
@@ -37,20 +47,8 @@ class Ingest(Construct):
         self.invalid_events = _queue(self, "InvalidEvents")
         self.ingest_dead_letters = _queue(self, "IngestDeadLetters")
         self.undelivered_events = _queue(self, "UndeliveredEvents")
-        self.ingest_queue = _queue(
-            self,
-            "IngestQueue",
-            visibility_timeout=INGEST_VISIBILITY,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.ingest_dead_letters, max_receive_count=MAX_RECEIVES
-            ),
-        )
-        target = targets.SqsQueue(
-            self.ingest_queue,
-            dead_letter_queue=self.undelivered_events,
-            retry_attempts=185,
-            max_event_age=Duration.hours(24),
-        )
+        self.ingest_queue = _redriven(self, "IngestQueue", self.ingest_dead_letters)
+        target = self._delivered_to(self.ingest_queue)
         self.rules = [
             events.Rule(
                 self,
@@ -79,14 +77,7 @@ class Ingest(Construct):
 
         # SES publishes engagement to the default bus only; this rule keeps our configuration set's.
         self.engagement_dead_letters = _queue(self, "EngagementDeadLetters")
-        self.engagement_queue = _queue(
-            self,
-            "EngagementQueue",
-            visibility_timeout=INGEST_VISIBILITY,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.engagement_dead_letters, max_receive_count=MAX_RECEIVES
-            ),
-        )
+        self.engagement_queue = _redriven(self, "EngagementQueue", self.engagement_dead_letters)
         self.default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         self.rules.append(
             events.Rule(
@@ -99,13 +90,15 @@ class Ingest(Construct):
                     detail_type=list(ENGAGEMENT_DETAIL_TYPES),
                     detail={"mail": {"tags": {"ses:configuration-set": [configuration_set]}}},
                 ),
-                targets=[
-                    targets.SqsQueue(
-                        self.engagement_queue,
-                        dead_letter_queue=self.undelivered_events,
-                        retry_attempts=185,
-                        max_event_age=Duration.hours(24),
-                    )
-                ],
+                targets=[self._delivered_to(self.engagement_queue)],
             )
+        )
+
+    def _delivered_to(self, queue: sqs.IQueue) -> targets.SqsQueue:
+        """A rule target that retries a day, then keeps what it could not deliver."""
+        return targets.SqsQueue(
+            queue,
+            dead_letter_queue=self.undelivered_events,
+            retry_attempts=185,
+            max_event_age=Duration.hours(24),
         )

@@ -149,6 +149,11 @@ class WaitForEventStep(_Strict):
 CASE_NAME = r"^[a-z][a-z0-9_]{0,31}$"
 
 
+def _unique(names: list[str], *, reserved: str, what: str) -> None:
+    if len(set(names)) != len(names) or reserved in names:
+        raise ValueError(f"{what} names must be unique and not {reserved!r}")
+
+
 class BranchCase(Branch):
     name: str = Field(pattern=CASE_NAME)
     when: list[Condition] = Field(min_length=1, description="All must hold")
@@ -162,9 +167,7 @@ class BranchAction(_Strict):
 
     @model_validator(mode="after")
     def _case_names_unique(self) -> BranchAction:
-        names = [case.name for case in self.cases]
-        if len(set(names)) != len(names) or "otherwise" in names:
-            raise ValueError("case names must be unique and not 'otherwise'")
+        _unique([case.name for case in self.cases], reserved="otherwise", what="case")
         return self
 
 
@@ -187,9 +190,7 @@ class SplitAction(_Strict):
 
     @model_validator(mode="after")
     def _variant_names_unique(self) -> SplitAction:
-        names = [variant.name for variant in self.variants]
-        if len(set(names)) != len(names) or "holdout" in names:
-            raise ValueError("variant names must be unique and not 'holdout'")
+        _unique([variant.name for variant in self.variants], reserved="holdout", what="variant")
         return self
 
 
