@@ -149,3 +149,28 @@ def test_survey_answers_route_detractors_to_service_and_promoters_to_a_referral(
         if score == 10:
             (referral,) = local.wiring.store.messages_of("cus-ana")
             assert referral.at == datetime(2026, 3, 21, 9, 0, tzinfo=UTC)  # 10:00 the next morning in Madrid
+
+
+@pytest.mark.parametrize(
+    ("engagement", "expected"),
+    [("click", []), ("open", ["review_reminder"]), (None, ["review_request_resend"])],
+    ids=["clicked-no-reminder", "opened-reminder", "ignored-resend"],
+)
+def test_the_review_request_adapts_to_what_the_customer_did(engagement, expected):
+    from postventa.journeys.loader import load_journeys
+
+    journeys = {"post-purchase": load_journeys()["post-purchase"]}
+    with LocalPostventa(journeys, start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
+        local.deliver(load_json(EVENTS / "order-placed.json"))
+        local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+        local.engine.run_until(
+            datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+        )  # the review request went out at 08:30
+        review = next(m for m in local.wiring.store.messages_of("cus-ana") if m.step == "review_request")
+        if engagement:
+            local.deliver(ses_event(engagement, review, "2026-03-15T10:00:00Z"))
+        local.engine.run_until_idle()
+        follow_ups = [
+            m.step for m in local.wiring.store.messages_of("cus-ana") if m.step.startswith("review_")
+        ]
+        assert follow_ups == ["review_request", *expected]
