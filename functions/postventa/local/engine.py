@@ -8,6 +8,7 @@ checked against moto's own interpreter in tests/integration/test_engine_fidelity
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import json
@@ -109,9 +110,10 @@ class LocalStepFunctions:
             raise _client_error("StateMachineDoesNotExist", stateMachineArn, "StartExecution")
         name = name or str(uuid.uuid4())
         arn = stateMachineArn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+        parsed = json.loads(input)
         existing = self.executions.get(arn)
         if existing is not None:
-            if existing.status == "RUNNING" and existing.input == json.loads(input):
+            if existing.status == "RUNNING" and existing.input == parsed:
                 return {"executionArn": arn, "startDate": existing.started_at}
             raise _client_error(
                 "ExecutionAlreadyExists", f"Execution already exists: '{arn}'", "StartExecution"
@@ -122,10 +124,10 @@ class LocalStepFunctions:
             name=name,
             state_machine_arn=stateMachineArn,
             definition=definition,
-            input=json.loads(input),
+            input=parsed,
             started_at=self.now,
             current=definition["StartAt"],
-            data=json.loads(input),
+            data=copy.deepcopy(parsed),
         )
         self.executions[arn] = execution
         self._schedule(self.now, arn, "enter")

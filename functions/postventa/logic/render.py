@@ -35,7 +35,7 @@ def email_context(
     order: OrderRecord | None,
     shop_name: str,
     support_email: str,
-    links: dict[str, Any],
+    links: Any,
 ) -> dict[str, Any]:
     return {
         "customer": {"first_name": profile.first_name or "there", "last_name": profile.last_name or ""},

@@ -139,7 +139,9 @@ class Decision(_Record):
     """Something Postventa decided about an event, shown in simulate's timeline and logged in AWS."""
 
     at: AwareDatetime
-    kind: str = Field(description="started, duplicate, ended, resumed, invalid, updated, ignored")
+    kind: str = Field(
+        description="started, duplicate, not_entered, ended, converted, resumed, invalid, ignored"
+    )
     customer_id: str | None = None
     journey: str | None = None
     order_id: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -204,14 +205,7 @@ class StepRunner:
     def _context(
         self, record: MessageRecord, profile: CustomerProfile, order: OrderRecord | None, purpose: Purpose
     ) -> dict[str, Any]:
-        customer = record.customer_id
-        links: dict[str, Any] = {
-            "nps": [self._links.link("nps", c=customer, m=record.message_id, s=score) for score in range(11)],
-            "review": self._links.link("review", c=customer, o=record.order_id),
-            "unsubscribe": self._links.link("unsubscribe", c=customer)
-            if purpose is Purpose.MARKETING
-            else None,
-        }
+        links = MessageLinks(self._links, record, unsubscribe=purpose is Purpose.MARKETING)
         return email_context(
             profile=profile,
             order=order,
@@ -219,6 +213,28 @@ class StepRunner:
             support_email=self._support_email,
             links=links,
         )
+
+
+class MessageLinks:
+    """The signed links a template may use, each signed only if the template asks for it."""
+
+    def __init__(self, links: Links, record: MessageRecord, *, unsubscribe: bool):
+        self._links, self._record, self._with_unsubscribe = links, record, unsubscribe
+
+    @cached_property
+    def nps(self) -> list[str]:
+        record = self._record
+        return [
+            self._links.link("nps", c=record.customer_id, m=record.message_id, s=score) for score in range(11)
+        ]
+
+    @cached_property
+    def review(self) -> str:
+        return self._links.link("review", c=self._record.customer_id, o=self._record.order_id)
+
+    @cached_property
+    def unsubscribe(self) -> str | None:
+        return self._links.link("unsubscribe", c=self._record.customer_id) if self._with_unsubscribe else None
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:
