@@ -32,8 +32,8 @@ lint: $(STAMP)
 synth: $(STAMP)  ## CloudFormation template in cdk.out/, cdk-nag checked; needs no AWS credentials
 	$(CDK) synth --quiet
 
-deploy: $(STAMP)  ## deploy to the account and region of your AWS credentials
-	$(CDK) deploy --require-approval broadening
+deploy: $(STAMP)  ## deploy to the account and region of your AWS credentials; ARGS='-c key=value ...'
+	$(CDK) deploy --require-approval broadening $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
