@@ -58,6 +58,8 @@ class OrderEventService:
         self._invalid_events = invalid_events
         self._journeys = journeys
         self._awaited = events_awaited(journeys.values())
+        self._exit_events = {goal.event for journey in journeys.values() for goal in journey.exit_on}
+        self._spaced = [journey for journey in journeys.values() if journey.reentry_after is not None]
         self._emit = emit
         self._default_timezone = default_timezone
         self._apply_once = once(self.apply)
@@ -203,12 +205,8 @@ class OrderEventService:
 
     def _needs_entries(self, event: InboundEvent) -> bool:
         """Past entries matter only for re-entry spacing and exit goals: skip the read otherwise."""
-        return any(
-            journey.exits_on(event.detail_type)
-            or (
-                journey.trigger.matches(event.detail_type, event.detail) and journey.reentry_after is not None
-            )
-            for journey in self._journeys.values()
+        return event.detail_type in self._exit_events or any(
+            journey.trigger.matches(event.detail_type, event.detail) for journey in self._spaced
         )
 
     def _update_profile(
