@@ -114,5 +114,7 @@ def _occasion(occasion: Occasion, days: int | None, spec: PreviewCustomer, now: 
 
 
 def preview(journey: Journey, path: Path, now: datetime) -> SimulationResult:
+    """`now` matters only without an order: otherwise the preview starts from the order's time."""
     spec = PreviewCustomer.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    return run_simulation(preview_events(journey, spec, now), {journey.name: journey})
+    start = spec.order.placed_at if spec.order else now
+    return run_simulation(preview_events(journey, spec, start), {journey.name: journey})
