@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,14 +68,19 @@ def test_branches_follow_the_assumed_engagement_and_the_holdout_is_counted():
 
 
 def test_worker_processes_change_nothing_but_speed():
-    orders = synthetic_history(600, 250, 6)
-    one, two = (
-        run_backtest(orders, load_journeys(), workers=1),
-        run_backtest(orders, load_journeys(), workers=2),
-    )
-    for report in (one, two):
-        report.wall_seconds = report.orders_per_second = 0
-    assert one == two
+    # In a fresh interpreter: this one may host jsii's reader thread, and forking beside it is unsafe.
+    script = """
+from postventa.journeys.loader import load_journeys
+from postventa.local.backtest import run_backtest, synthetic_history
+orders = synthetic_history(600, 250, 6)
+one, two = run_backtest(orders, load_journeys(), workers=1), run_backtest(orders, load_journeys(), workers=2)
+for report in (one, two):
+    report.wall_seconds = report.orders_per_second = 0
+assert one == two, (one, two)
+print("same")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip() == "same", result.stderr
 
 
 def test_a_history_without_the_required_columns_is_refused(tmp_path):
