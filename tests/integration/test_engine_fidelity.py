@@ -93,6 +93,8 @@ def moto_path(fulfil: bool) -> list[str]:
                 break
             time.sleep(0.2)
         assert sfn.describe_execution(executionArn=execution)["status"] == "SUCCEEDED"
+        # Read once finished: a history fetched while running can miss the last states.
+        history = sfn.get_execution_history(executionArn=execution)["events"]
         return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
 
 
