@@ -61,6 +61,36 @@ class TimelineEntry(BaseModel):
     reason: str | None = None
     event_id: str | None = None
 
+    @staticmethod
+    def _when(at: datetime, start: datetime) -> dict[str, Any]:
+        return {"at": at.astimezone(UTC), "day": (at - start) // timedelta(days=1)}
+
+    @classmethod
+    def of_message(cls, m: MessageRecord, start: datetime) -> TimelineEntry:
+        return cls(
+            **cls._when(m.at, start),
+            kind="message",
+            customer_id=m.customer_id,
+            journey=m.journey,
+            step=m.step,
+            channel=m.channel,
+            subject=m.subject,
+            outcome=m.status.value,
+            reason=m.reason,
+        )
+
+    @classmethod
+    def of_decision(cls, d: Decision, start: datetime) -> TimelineEntry:
+        return cls(
+            **cls._when(d.at, start),
+            kind="decision",
+            customer_id=d.customer_id,
+            journey=d.journey,
+            outcome=d.kind,
+            reason=d.reason,
+            event_id=d.event_id,
+        )
+
 
 @dataclass
 class SimulationResult:
@@ -301,40 +331,10 @@ def run_simulation(
         dead = local.dead_letters()
         decisions, engine, start = local.decisions, local.engine, local.start
 
-    timeline = [
-        TimelineEntry(
-            at=m.at,
-            day=0,
-            kind="message",
-            customer_id=m.customer_id,
-            journey=m.journey,
-            step=m.step,
-            channel=m.channel,
-            subject=m.subject,
-            outcome=m.status.value,
-            reason=m.reason,
-        )
-        for m in messages
-    ] + [
-        TimelineEntry(
-            at=d.at,
-            day=0,
-            kind="decision",
-            customer_id=d.customer_id,
-            journey=d.journey,
-            outcome=d.kind,
-            reason=d.reason,
-            event_id=d.event_id,
-        )
-        for d in decisions
+    timeline = [TimelineEntry.of_message(m, start) for m in messages] + [
+        TimelineEntry.of_decision(d, start) for d in decisions
     ]
     timeline.sort(key=lambda entry: (entry.at, entry.kind != "decision"))
-    timeline = [
-        entry.model_copy(
-            update={"at": entry.at.astimezone(UTC), "day": (entry.at - start) // timedelta(days=1)}
-        )
-        for entry in timeline
-    ]
 
     outcomes = Counter(entry.outcome for entry in timeline if entry.kind == "message")
     sent = outcomes.get("sent", 0)
