@@ -7,12 +7,15 @@ JSONPath libraries do not model the way Step Functions does.
 
 from __future__ import annotations
 
-import copy
 import re
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
 _TOKEN = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]|\['([^']+)'\]")
+
+
+Template = Callable[[Any, Mapping[str, Any]], Any]
 
 
 class PathError(ValueError):
@@ -35,62 +38,78 @@ def _parts(path: str) -> tuple[str | int, ...]:
     return tuple(parts)
 
 
-def read(path: str, data: Any, context: dict[str, Any]) -> Any:
-    node: Any = context if path.startswith("$$") else data
-    for part in _parts(path):
+def read(path: str, data: Any, context: Mapping[str, Any]) -> Any:
+    return _reader(path)(data, context)
+
+
+@lru_cache(maxsize=1024)
+def _reader(path: str) -> Template:
+    """A function reading one path, resolved once: tasks read the same few paths all day."""
+    parts = _parts(path)
+    from_context = path.startswith("$$")
+
+    def read_path(data: Any, context: Mapping[str, Any]) -> Any:
+        node: Any = context if from_context else data
         try:
-            node = node[part]
+            for part in parts:
+                node = node[part]
         except (KeyError, IndexError, TypeError) as error:
             raise PathError(f"path {path!r} does not resolve") from error
-    return node
+        return node
+
+    return read_path
 
 
 def write(path: str | None, data: Any, value: Any) -> Any:
-    """ResultPath semantics: None discards the result, $ replaces the input, else merge into a copy."""
+    """ResultPath semantics: None discards the result, $ replaces the input, else merge into a copy.
+
+    Only the objects along the path are copied: the engine never changes a value in place, so the
+    rest is shared, as immutable JSON values may be."""
     if path is None:
         return data
     parts = _parts(path)
     if not parts:
         return value
-    result = copy.deepcopy(data) if isinstance(data, dict) else {}
+    result = dict(data) if isinstance(data, dict) else {}
     node: Any = result
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        child = node.get(part)
+        node[part] = dict(child) if isinstance(child, dict) else {}
+        node = node[part]
     node[parts[-1]] = value
     return result
 
 
-_STATIC: dict[int, tuple[Any, bool]] = {}  # id(subtree) -> (subtree, has no path in it)
+_COMPILED: dict[int, tuple[Any, Template]] = {}  # id(template) -> (template, its renderer)
 
 
-def _is_static(template: Any) -> bool:
-    """Whether a payload subtree holds no path (cached: definitions live as long as the engine)."""
-    known = _STATIC.get(id(template))
-    if known is not None and known[0] is template:
-        return known[1]
+def render(template: Any, data: Any, context: Mapping[str, Any]) -> Any:
+    """Parameters / ResultSelector: keys ending in .$ take the value at their path."""
+    known = _COMPILED.get(id(template))
+    if known is None or known[0] is not template:  # compiled once: definitions live as long as the engine
+        known = (template, _compile(template) or (lambda data, context: template))
+        _COMPILED[id(template)] = known
+    return known[1](data, context)
+
+
+def _compile(template: Any) -> Template | None:
+    """A renderer for a template, or None for a subtree without paths (a step's configuration),
+    which is passed as it is: tasks only read their payload."""
     if isinstance(template, dict):
-        static = all(not key.endswith(".$") and _is_static(value) for key, value in template.items())
-    elif isinstance(template, list):
-        static = all(_is_static(item) for item in template)
-    else:
-        static = True
-    _STATIC[id(template)] = (template, static)
-    return static
-
-
-def render(template: Any, data: Any, context: dict[str, Any]) -> Any:
-    """Parameters / ResultSelector: keys ending in .$ take the value at their path. Subtrees without
-    paths (a step's configuration) are passed as they are: tasks only read their payload."""
-    if _is_static(template):
-        return template
-    if isinstance(template, dict):
-        rendered = {}
-        for key, value in template.items():
-            if key.endswith(".$"):
-                rendered[key[:-2]] = read(value, data, context)
-            else:
-                rendered[key] = render(value, data, context)
-        return rendered
+        fields = [
+            (key[:-2], _reader(value), value) if key.endswith(".$") else (key, _compile(value), value)
+            for key, value in template.items()
+        ]
+        if all(renderer is None for _, renderer, _ in fields):
+            return None
+        return lambda data, context: {
+            key: value if renderer is None else renderer(data, context) for key, renderer, value in fields
+        }
     if isinstance(template, list):
-        return [render(item, data, context) for item in template]
-    return template
+        items = [(_compile(item), item) for item in template]
+        if all(renderer is None for renderer, _ in items):
+            return None
+        return lambda data, context: [
+            item if renderer is None else renderer(data, context) for renderer, item in items
+        ]
+    return None

@@ -8,7 +8,6 @@ checked against moto's own interpreter in tests/integration/test_engine_fidelity
 
 from __future__ import annotations
 
-import copy
 import heapq
 import itertools
 import json
@@ -75,10 +74,35 @@ class Execution:
     attempts: dict[int, int] = field(default_factory=dict)
     token: str | None = None
     path: list[str] = field(default_factory=list)
-    start_stamp: str = ""
+    context: dict[str, Any] = field(default_factory=dict)  # $$.Execution, the same for every state
 
     def __post_init__(self) -> None:
-        self.start_stamp = _timestamp(self.started_at)
+        self.context = {
+            "Id": self.arn,
+            "Name": self.name,
+            "StartTime": _timestamp(self.started_at),
+            "Input": self.input,
+        }
+
+
+class _Context(dict[str, Any]):
+    """The context object ($$); each part is built only when a path reads it."""
+
+    def __init__(self, execution: Execution, state_name: str, entered_time: Callable[[], str]):
+        super().__init__()
+        self._execution, self._state_name, self._entered_time = execution, state_name, entered_time
+
+    def __missing__(self, key: str) -> Any:
+        if key == "State":
+            value: dict[str, Any] = {"Name": self._state_name, "EnteredTime": self._entered_time()}
+        elif key == "Execution":
+            value = self._execution.context
+        elif key == "StateMachine":
+            value = {"Id": self._execution.state_machine_arn}
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
 
 
 class LocalStepFunctions:
@@ -91,6 +115,7 @@ class LocalStepFunctions:
         self._queue: list[tuple[datetime, int, str, str, str | None]] = []
         self._sequence = itertools.count()
         self.transitions: list[Transition] = []
+        self._stamped = (start, _timestamp(start))
 
     # -- the boto3 stepfunctions subset --------------------------------------------------------
     def create_state_machine(self, *, name: str, definition: str, **_: Any) -> dict[str, Any]:
@@ -127,7 +152,7 @@ class LocalStepFunctions:
             input=parsed,
             started_at=self.now,
             current=definition["StartAt"],
-            data=copy.deepcopy(parsed),
+            data=json.loads(input),  # its own copy: the input is kept as it came
         )
         self.executions[arn] = execution
         self._schedule(self.now, arn, "enter")
@@ -204,17 +229,13 @@ class LocalStepFunctions:
     def _schedule(self, due: datetime, arn: str, action: str, token: str | None = None) -> None:
         heapq.heappush(self._queue, (due, next(self._sequence), arn, action, token))
 
-    def _context(self, execution: Execution, state_name: str) -> dict[str, Any]:
-        return {
-            "Execution": {
-                "Id": execution.arn,
-                "Name": execution.name,
-                "StartTime": execution.start_stamp,
-                "Input": execution.input,
-            },
-            "StateMachine": {"Id": execution.state_machine_arn},
-            "State": {"Name": state_name, "EnteredTime": _timestamp(self.now)},
-        }
+    def _context(self, execution: Execution, state_name: str) -> _Context:
+        return _Context(execution, state_name, self._entered_time)
+
+    def _entered_time(self) -> str:
+        if self._stamped[0] != self.now:  # many states are entered at one virtual moment
+            self._stamped = (self.now, _timestamp(self.now))
+        return self._stamped[1]
 
     def _run(self, execution: Execution) -> None:
         """Enter the current state; states that finish at once chain, blocking ones schedule themselves."""
@@ -267,7 +288,7 @@ class LocalStepFunctions:
         return max(self.now, datetime.fromisoformat(stamp.replace("Z", "+00:00")))
 
     def _task(
-        self, execution: Execution, name: str, state: dict[str, Any], data: Any, context: dict[str, Any]
+        self, execution: Execution, name: str, state: dict[str, Any], data: Any, context: _Context
     ) -> bool:
         resource: str = state["Resource"]
         callback = resource.endswith(".waitForTaskToken")
