@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,7 +53,7 @@ def reentry_refusal(
 
 
 def entry_schedule(
-    journey: Journey, context: dict[str, Any], now: datetime, default_timezone: str
+    journey: Journey, context: Mapping[str, Any], now: datetime, default_timezone: str
 ) -> dict[str, str]:
     """The ends of the journey's date-based waits, fixed at entry so each costs one Wait state."""
     return {

@@ -9,7 +9,7 @@ nps.{score, band}   the customer's latest survey answer (band: promoter 9-10, pa
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,25 @@ def _order_facts(order: OrderRecord | None) -> dict[str, Any]:
     return dumped
 
 
+class Facts(Mapping[str, Any]):
+    """The fact sections, each built on first use: most conditions read one section, many entries none."""
+
+    def __init__(self, sections: dict[str, Callable[[], Any]]):
+        self._sections = sections
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, section: str) -> Any:
+        if section not in self._built:
+            self._built[section] = self._sections[section]()
+        return self._built[section]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sections)
+
+    def __len__(self) -> int:
+        return len(self._sections)
+
+
 def facts(
     *,
     profile: CustomerProfile,
@@ -36,26 +55,31 @@ def facts(
     nps: NpsAnswer | None = None,
     started_at: datetime | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
-    journey: dict[str, Any] = {}
-    if started_at is not None:
-        last = profile.last_order_at
-        journey["purchased_again"] = (
-            last is not None and last > started_at and (order is None or last != order.placed_at)
-        )
-        if now is not None:
-            journey["days_in_journey"] = (now - started_at).days
-    return {
-        "customer": profile.model_dump(mode="json"),
-        "order": _order_facts(order),
-        "journey": journey,
-        "message": {
-            m.step: {
-                "status": m.status.value,
-                "opened": m.opened_at is not None,
-                "clicked": m.clicked_at is not None,
-            }
-            for m in messages
-        },
-        "nps": {"score": nps.score, "band": nps_band(nps.score)} if nps else {},
-    }
+) -> Facts:
+    def journey() -> dict[str, Any]:
+        known: dict[str, Any] = {}
+        if started_at is not None:
+            last = profile.last_order_at
+            known["purchased_again"] = (
+                last is not None and last > started_at and (order is None or last != order.placed_at)
+            )
+            if now is not None:
+                known["days_in_journey"] = (now - started_at).days
+        return known
+
+    return Facts(
+        {
+            "customer": lambda: profile.model_dump(mode="json"),
+            "order": lambda: _order_facts(order),
+            "journey": journey,
+            "message": lambda: {
+                m.step: {
+                    "status": m.status.value,
+                    "opened": m.opened_at is not None,
+                    "clicked": m.clicked_at is not None,
+                }
+                for m in messages
+            },
+            "nps": lambda: {"score": nps.score, "band": nps_band(nps.score)} if nps else {},
+        }
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -65,7 +66,7 @@ def wait_until(
 
 
 def end_of_wait(
-    action: WaitUntilAction, context: dict[str, Any], now: datetime, default_timezone: str
+    action: WaitUntilAction, context: Mapping[str, Any], now: datetime, default_timezone: str
 ) -> datetime:
     """A wait_until step's end for the facts at hand (see logic/facts.py), as UTC."""
     zone = ZoneInfo(context.get("customer", {}).get("timezone") or default_timezone)

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from postventa.adapters.errors import SendRejected, SendThrottled
 from postventa.journeys.model import Condition, Purpose, SendAction, WaitUntilAction
 from postventa.logic.conditions import all_hold
-from postventa.logic.facts import facts
+from postventa.logic.facts import Facts, facts
 from postventa.logic.messaging import email_suppression_reason, message_id
 from postventa.logic.render import email_context
 from postventa.logic.schedule import end_of_wait, timestamp
@@ -118,7 +118,7 @@ class StepRunner:
         until = end_of_wait(action, self._facts(request), request.now, self._default_timezone)
         return {"until": timestamp(until)}
 
-    def _facts(self, request: StepRequest) -> dict[str, Any]:
+    def _facts(self, request: StepRequest) -> Facts:
         profile = self._store.get_profile(request.customer_id) or CustomerProfile(
             customer_id=request.customer_id, updated_at=request.now
         )
