@@ -408,8 +408,8 @@ def _replay_partition(
     progress(placed % PROGRESS_EVERY)
 
     journey_of_machine = {arn.rsplit(":", 1)[-1]: name for name, arn in machines.items()}
-    for transition in engine.transitions:
-        tally.transitions[journey_of_machine[transition.execution_arn.split(":")[-2]]] += 1
+    for machine_arn, count in engine.transitions.items():
+        tally.transitions[journey_of_machine[machine_arn.rsplit(":", 1)[-1]]] += count
     for execution in engine.executions.values():
         tally.entries[journey_of_machine[execution.state_machine_arn.rsplit(":", 1)[-1]]] += 1
     tally.conversions = conversions

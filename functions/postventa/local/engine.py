@@ -12,6 +12,7 @@ import heapq
 import itertools
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,14 +48,6 @@ class TaskError(Exception):
         super().__init__(f"{error}: {cause}")
         self.error = error
         self.cause = cause
-
-
-@dataclass
-class Transition:
-    at: datetime
-    execution_arn: str
-    state: str
-    state_type: str
 
 
 @dataclass
@@ -114,7 +107,7 @@ class LocalStepFunctions:
         self._tokens: dict[str, str] = {}
         self._queue: list[tuple[datetime, int, str, str, str | None]] = []
         self._sequence = itertools.count()
-        self.transitions: list[Transition] = []
+        self.transitions: Counter[str] = Counter()  # state machine arn -> states entered (billed)
         self._stamped = (start, _timestamp(start))
 
     # -- the boto3 stepfunctions subset --------------------------------------------------------
@@ -152,7 +145,7 @@ class LocalStepFunctions:
             input=parsed,
             started_at=self.now,
             current=definition["StartAt"],
-            data=json.loads(input),  # its own copy: the input is kept as it came
+            data=parsed,  # shared with the kept input: states never change a value in place
         )
         self.executions[arn] = execution
         self._schedule(self.now, arn, "enter")
@@ -244,14 +237,14 @@ class LocalStepFunctions:
             name = execution.current
             assert name is not None
             state = execution.definition["States"][name]
-            self.transitions.append(Transition(self.now, execution.arn, name, state["Type"]))
+            self.transitions[execution.state_machine_arn] += 1
             execution.path.append(name)
             entering = self._enter(execution, name, state)
 
     def _enter(self, execution: Execution, name: str, state: dict[str, Any]) -> bool:
         """Returns True when the execution moved on to a state to enter right away."""
         kind = state["Type"]
-        data = asl_paths.read(state.get("InputPath", "$"), execution.data, {})
+        data = asl_paths.read(state["InputPath"], execution.data, {}) if "InputPath" in state else execution.data
         if kind == "Pass":
             result = (
                 state["Result"]
@@ -334,7 +327,8 @@ class LocalStepFunctions:
                 state["ResultSelector"], result, self._context(execution, execution.current or "")
             )
         data = asl_paths.write(state.get("ResultPath", "$"), execution.data, result)
-        data = asl_paths.read(state.get("OutputPath", "$"), data, {})
+        if "OutputPath" in state:
+            data = asl_paths.read(state["OutputPath"], data, {})
         if execution.token is not None:
             self._tokens.pop(execution.token, None)
             execution.token = None

@@ -348,8 +348,8 @@ def run_simulation(
         "suppressed_by_reason": dict(
             Counter(e.reason for e in timeline if e.kind == "message" and e.outcome == "suppressed")
         ),
-        "state_transitions": len(engine.transitions),
-        "transitions_per_message_sent": round(len(engine.transitions) / sent, 2) if sent else None,
+        "state_transitions": engine.transitions.total(),
+        "transitions_per_message_sent": round(engine.transitions.total() / sent, 2) if sent else None,
         "simulated_days": (engine.now - start) // timedelta(days=1),
         "wall_seconds": round(time.perf_counter() - started_wall, 2),
     }
