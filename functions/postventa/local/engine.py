@@ -32,7 +32,8 @@ def _client_error(code: str, message: str, operation: str) -> ClientError:
 
 def _timestamp(moment: datetime) -> str:
     """As Step Functions writes times: UTC, milliseconds, Z."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    utc = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _matches(error: str, names: list[str]) -> bool:

@@ -94,7 +94,8 @@ class MemoryStore:
             messages.pop(message.message_id, None)
 
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
-        return sorted(self.customers[customer_id].messages.values(), key=lambda message: message.at)
+        # Claimed in time order: the local clocks never go back, so insertion order is oldest first.
+        return list(self.customers[customer_id].messages.values())
 
     def save_decision(self, decision: StepDecision) -> None:
         self.customers[decision.customer_id].decisions.append(decision)
