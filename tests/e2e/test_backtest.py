@@ -111,3 +111,32 @@ def test_skipping_the_hours_nobody_can_fire_in_changes_nothing():
     hourly = _replay(orders, journeys, assumptions, progress=lambda done: None, every_hour=True)
     assert skipping == hourly
     assert skipping.entries["win-back"] > 0 and skipping.entries["loyalty-anniversary"] > 0
+
+
+@pytest.mark.parametrize(
+    ("promoter_share", "detractor_share", "entries", "follow_ups"),
+    [
+        # c1 answers twice within 90 days: nps-promoter spaces its entries, nps-detractor does not.
+        (1.0, 0.0, {"nps-promoter": 2, "nps-detractor": 0}, {("nps-promoter", "referral_request"): 2}),
+        (0.0, 1.0, {"nps-promoter": 0, "nps-detractor": 3}, {("nps-detractor", "service_follow_up"): 3}),
+        (0.0, 0.0, {"nps-promoter": 0, "nps-detractor": 0}, {}),  # passives (8) enter neither
+    ],
+)
+def test_a_click_on_the_survey_is_an_answer_routed_by_its_band(
+    promoter_share, detractor_share, entries, follow_ups
+):
+    orders, _ = read_orders(HISTORY)
+    library = load_journeys()
+    journeys = {**phase1_journeys(), **{name: library[name] for name in entries}}
+    everyone_answers = Assumptions(
+        open_rate=1.0, click_rate=1.0, promoter_share=promoter_share, detractor_share=detractor_share
+    )
+    report = run_backtest(orders, journeys, everyone_answers)
+    assert {name: report.journeys[name]["entries"] for name in entries} == entries
+    sent = {(s["journey"], s["step"]): s["messages"] for s in report.steps if s["journey"] in entries}
+    assert sent == follow_ups
+
+
+def test_the_synthetic_history_reaches_every_default_journey():
+    report = run_backtest(synthetic_history(2000, 800, 18), load_journeys())
+    assert {name for name, journey in report.journeys.items() if journey["messages_sent"] == 0} == set()

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from postventa.models.events import (
     OccasionReachedV1,
     OrderFulfilledV1,
     OrderPlacedV1,
+    SurveyAnsweredV1,
 )
 from postventa.models.records import Decision, MessageRecord, MessageStatus
 from postventa.services.occasions import OccasionScheduler
@@ -88,6 +89,9 @@ class Assumptions:
     fulfilment_days: float = 2.0
     open_rate: float = 0.35
     click_rate: float = 0.08
+    # A click on the survey email is an answer (its links are the scores): the bands' shares.
+    promoter_share: float = 0.5
+    detractor_share: float = 0.2
     consent: ConsentState = ConsentState.SUBSCRIBED
     timezone: str = "UTC"
 
@@ -166,23 +170,56 @@ def _fraction(*parts: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+OPENED_AFTER, CLICKED_AFTER = timedelta(hours=2), timedelta(hours=2, minutes=5)
+SURVEY_TEMPLATE = "nps_survey"  # the template whose links are the 0-10 scores
+SCORE_OF_BAND = {"promoter": 10, "passive": 8, "detractor": 3}
+
+
 class _EngagingStore(MemoryStore):
-    """Customers open and click sent messages at the assumed rates, deterministically per message."""
+    """Customers open and click sent messages at the assumed rates, deterministically per message;
+    a click on the survey answers it, and the answers wait in `answers` for their time."""
 
     def __init__(self, assumptions: Assumptions):
         super().__init__()
         self._assumptions = assumptions
+        self.answers: list[tuple[datetime, str, InboundEvent]] = []  # a heap by time
 
     def save_message(self, message: MessageRecord) -> None:
         rates = self._assumptions
         # One draw for both: below the click rate the customer clicked, and a click implies an open.
         draw = _fraction("engagement", message.message_id)
         if message.status is MessageStatus.SENT and message.opened_at is None and draw < rates.open_rate:
-            update = {"opened_at": message.at + timedelta(hours=2)}
+            update = {"opened_at": message.at + OPENED_AFTER}
             if draw < rates.click_rate:
-                update["clicked_at"] = message.at + timedelta(hours=2, minutes=5)
+                update["clicked_at"] = message.at + CLICKED_AFTER
+                if message.template == SURVEY_TEMPLATE:
+                    self._answer(message, update["clicked_at"])
             message = message.model_copy(update=update)
         super().save_message(message)
+
+    def _answer(self, survey: MessageRecord, at: datetime) -> None:
+        rates, draw = self._assumptions, _fraction("score", survey.message_id)
+        band = (
+            "promoter"
+            if draw < rates.promoter_share
+            else "detractor"
+            if draw < rates.promoter_share + rates.detractor_share
+            else "passive"
+        )
+        answer = SurveyAnsweredV1(
+            customer_id=survey.customer_id,
+            score=SCORE_OF_BAND[band],
+            answered_at=at,
+            message_id=survey.message_id,
+        )
+        event = InboundEvent(
+            event_id=f"answered-{survey.message_id}",
+            source="backtest",
+            detail_type=DetailType.SURVEY_ANSWERED,
+            received_at=at,
+            detail=answer,
+        )
+        heapq.heappush(self.answers, (at, event.event_id, event))
 
 
 def _events(orders: list[OrderPlacedV1], assumptions: Assumptions) -> Iterator[InboundEvent]:
@@ -384,24 +421,39 @@ def _replay_partition(
         # Every customer here lives in the assumed timezone: only the run in its 09:00 hour can fire,
         # the other 23 find nobody (tests/e2e/test_backtest.py checks against running them all).
         nonlocal tick
-        while uses_occasions and tick <= moment:
+        while uses_occasions and tick <= min(moment, last_tick):
             if every_hour or in_firing_hour(tick, assumptions.timezone):
                 engine.run_until(tick)
                 scheduler.run(tick)
             tick += HOUR
 
+    def advance(moment: datetime) -> None:
+        """Hourly runs, the engine and survey answers, in time order, up to `moment`. An answer comes
+        CLICKED_AFTER its survey was sent, so running ahead by no more than that at a time never
+        passes an answer that has yet to arise."""
+        while True:
+            until = min(moment, engine.now + CLICKED_AFTER)
+            if store.answers:
+                until = min(until, store.answers[0][0])
+            run_ticks_until(until)
+            engine.run_until(until)
+            while store.answers and store.answers[0][0] <= until:
+                service.apply(heapq.heappop(store.answers)[2])
+                tally.events += 1
+            if until >= moment:
+                return
+
     placed = 0
     for event in _events(orders, assumptions):
-        run_ticks_until(event.received_at)
-        engine.run_until(event.received_at)
+        advance(event.received_at)
         service.apply(event)
         tally.events += 1
         if event.detail_type is DetailType.ORDER_PLACED:
             placed += 1
             if placed % PROGRESS_EVERY == 0:
                 progress(PROGRESS_EVERY)
-    run_ticks_until(last_tick)
-    engine.run_until_idle()
+    advance(last_tick)
+    advance(last_tick + AFTERMATH)  # what is still running plays out, answers included
     progress(placed % PROGRESS_EVERY)
 
     journey_of_machine = {arn.rsplit(":", 1)[-1]: name for name, arn in machines.items()}
@@ -425,6 +477,7 @@ def _replay_partition(
 
 PROGRESS_EVERY = 500
 HOUR = timedelta(hours=1)
+AFTERMATH = timedelta(days=800)  # longer than any journey lasts: as far as the engine's run_until_idle looks
 _FORKED: dict[str, Any] = {}  # what forked workers inherit instead of unpickling
 
 
@@ -586,7 +639,8 @@ def format_report(report: BacktestReport) -> str:
 def synthetic_history(
     orders: int, customers: int, months: int, seed: str = "postventa"
 ) -> list[OrderPlacedV1]:
-    """A repeatable history for benchmarks: every customer orders once, some order again."""
+    """A repeatable history for benchmarks: every customer orders once, some order again; half the
+    customers gave a birthday, a fifth of the orders hold consumables, so every journey is reached."""
     start = datetime(2025, 1, 1, tzinfo=UTC)
     span = timedelta(days=30 * months)
     history = []
@@ -594,14 +648,26 @@ def synthetic_history(
         customer = index if index < customers else int(_fraction(seed, "who", str(index)) * customers)
         placed_at = start + span * _fraction(seed, "when", str(index))
         amount = Decimal(20 + int(_fraction(seed, "total", str(index)) * 180))
+        birthday_draw = _fraction(seed, "birthday", str(customer))
+        birthday = (
+            date(1990, 1, 1) + timedelta(days=int(birthday_draw * 2 * 365)) if birthday_draw < 0.5 else None
+        )
+        consumable = _fraction(seed, "consumable", str(index)) < 0.2
         history.append(
             OrderPlacedV1(
                 order_id=f"o{index}",
                 placed_at=placed_at,
-                customer=CustomerV1(id=f"c{customer}"),
+                customer=CustomerV1(id=f"c{customer}", birthday=birthday),
                 currency="USD",
                 total=Money(amount=amount, currency="USD"),
-                items=[LineItemV1(name="item", quantity=1, unit_price=Money(amount=amount, currency="USD"))],
+                items=[
+                    LineItemV1(
+                        name="item",
+                        quantity=1,
+                        unit_price=Money(amount=amount, currency="USD"),
+                        categories=["consumables"] if consumable else [],
+                    )
+                ],
             )
         )
     return history

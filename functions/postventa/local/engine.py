@@ -245,7 +245,9 @@ class LocalStepFunctions:
     def _enter(self, execution: Execution, name: str, state: dict[str, Any]) -> bool:
         """Returns True when the execution moved on to a state to enter right away."""
         kind = state["Type"]
-        data = asl_paths.read(state["InputPath"], execution.data, {}) if "InputPath" in state else execution.data
+        data = (
+            asl_paths.read(state["InputPath"], execution.data, {}) if "InputPath" in state else execution.data
+        )
         if kind == "Pass":
             result = (
                 state["Result"]
