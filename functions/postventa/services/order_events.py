@@ -62,7 +62,7 @@ class OrderEventService:
         self._spaced = [journey for journey in journeys.values() if journey.reentry_after is not None]
         self._emit = emit
         self._default_timezone = default_timezone
-        self._apply_once = once(self.apply)
+        self._apply_once = once(self._apply_and_report)
 
     def handle(self, body: str) -> dict[str, Any]:
         """One message from the ingest queue: the EventBridge event as JSON."""
@@ -84,8 +84,16 @@ class OrderEventService:
         )
         return {"invalid": reason}
 
-    def apply(self, event: InboundEvent) -> dict[str, Any]:
-        """Apply one valid event; the result is what the idempotency layer replays for a duplicate."""
+    def _apply_and_report(self, event: InboundEvent) -> dict[str, Any]:
+        """What the idempotency layer stores and replays for a duplicate."""
+        return {
+            "event_id": event.event_id,
+            "received_at": event.received_at.isoformat(),
+            "decisions": [d.model_dump(mode="json", exclude_none=True) for d in self.apply(event)],
+        }
+
+    def apply(self, event: InboundEvent) -> list[Decision]:
+        """Apply one valid event: what was decided about it."""
         decisions: list[Decision] = []
 
         def decide(kind: str, **fields: Any) -> None:
@@ -97,7 +105,7 @@ class OrderEventService:
         customer_id = event.customer_id or (order.customer_id if order else None)
         if customer_id is None:
             decide("ignored", order_id=event.order_id, reason="order not known to Postventa")
-            return _result(event, decisions)
+            return decisions
 
         new_order = isinstance(event.detail, OrderPlacedV1) and order is None
         profile = self._update_profile(event, customer_id, new_order)
@@ -120,7 +128,7 @@ class OrderEventService:
                 order_id=event.order_id,
                 reason="customer not known to Postventa",
             )
-            return _result(event, decisions)
+            return decisions
 
         for start in journeys_to_enter(
             event, self._journeys.values(), profile, order, entries, self._default_timezone
@@ -201,7 +209,7 @@ class OrderEventService:
                     reason=f"{event.detail_type.value} arrived at step {wait.step}",
                 )
             self._store.delete_wait(wait)
-        return _result(event, decisions)
+        return decisions
 
     def _needs_entries(self, event: InboundEvent) -> bool:
         """Past entries matter only for re-entry spacing and exit goals: skip the read otherwise."""
@@ -276,14 +284,6 @@ class OrderEventService:
             return order
         self._store.put_order(order)
         return order
-
-
-def _result(event: InboundEvent, decisions: list[Decision]) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "received_at": event.received_at.isoformat(),
-        "decisions": [decision.model_dump(mode="json", exclude_none=True) for decision in decisions],
-    }
 
 
 def _time_or_now(value: Any) -> datetime:
