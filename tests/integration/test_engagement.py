@@ -10,6 +10,7 @@ import pytest
 
 from postventa.journeys.loader import load_journey
 from postventa.local.simulate import LocalPostventa
+from postventa.logic.tags import encode_tag_value
 from postventa.models.records import MessageStatus
 from tests.conftest import EVENTS, FIXTURES, load_json, phase1_journeys
 
@@ -21,7 +22,8 @@ def ses_event(kind: str, message, at: str = "2026-03-02T11:00:00Z") -> dict:
     event = copy.deepcopy(load_json(EVENTS / "ses" / f"email-{kind}.json"))
     event["time"] = at
     tags = event["detail"]["mail"]["tags"]
-    tags.update(customer=[message.customer_id], message=[message.message_id], step=[message.step])
+    sent = {"customer": message.customer_id, "message": message.message_id, "step": message.step}
+    tags.update({name: [encode_tag_value(value)] for name, value in sent.items()})  # as SES echoes them
     for part in ("open", "click", "bounce", "complaint", "delivery"):
         if part in event["detail"]:
             event["detail"][part]["timestamp"] = at
@@ -49,6 +51,17 @@ def test_opens_and_clicks_are_recorded_on_the_message(local):
     assert stored.opened_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     assert stored.clicked_at == datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
     assert stored.status is MessageStatus.SENT
+
+
+def test_a_customer_id_ses_cannot_carry_as_it_is_still_finds_its_message(local):
+    placed = load_json(EVENTS / "order-placed.json")
+    placed["detail"]["customer"]["id"] = "gid://shopify/Customer/42"
+    local.deliver(placed)
+    local.engine.run_until(local.engine.now)
+    (message,) = local.wiring.store.messages_of("gid://shopify/Customer/42")
+    local.deliver(ses_event("click", message, "2026-03-02T10:05:00Z"))
+    (stored,) = local.wiring.store.messages_of("gid://shopify/Customer/42")
+    assert stored.clicked_at == datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
 
 
 def test_a_permanent_bounce_suppresses_the_address_for_everything_after(local):

@@ -143,7 +143,7 @@ def test_the_email_request_carries_the_configuration_set_and_tags():
                 "ConfigurationSetName": "postventa",
                 "EmailTags": [
                     {"Name": "journey", "Value": "post-purchase"},
-                    {"Name": "customer", "Value": "guest-a_b"},
+                    {"Name": "customer", "Value": "b32-M52WK43UFVQUAYQ"},
                 ],
             },
         )

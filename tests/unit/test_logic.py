@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from postventa.logic.conditions import all_hold, holds
 from postventa.logic.entry import execution_name, journeys_to_enter, journeys_to_exit
 from postventa.logic.links import InvalidLink, LinkSigner
 from postventa.logic.messaging import email_suppression_reason, message_id
+from postventa.logic.tags import decode_tag_value, encode_tag_value
 from postventa.models.common import Money
 from postventa.models.events import ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
@@ -164,3 +166,19 @@ def test_only_awaited_events_need_a_look_for_parked_journeys():
     from postventa.logic.waits import events_awaited
 
     assert events_awaited(load_journeys().values()) == {DetailType.ORDER_FULFILLED}
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["cus-ana", "9007199254740993001", "ana@shop.example", "gid://shopify/Customer/42", "b32-plain", "ñandú"],
+)
+def test_tag_values_come_back_exactly_as_sent_and_only_in_the_characters_ses_allows(value):
+    encoded = encode_tag_value(value)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", encoded)
+    assert decode_tag_value(encoded) == value
+    assert (encoded == value) == (value in ("cus-ana", "9007199254740993001"))  # safe ids travel as they are
+
+
+def test_a_tag_value_too_long_to_encode_is_refused_rather_than_cut():
+    with pytest.raises(ValueError, match="does not fit"):
+        encode_tag_value("@" * 200)

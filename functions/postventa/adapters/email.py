@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from postventa.adapters.errors import SendRejected, SendThrottled
 from postventa.logic.render import RenderedEmail
+from postventa.logic.tags import encode_tag_value
 
 _THROTTLED = {"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException"}
 _REJECTED = {
@@ -18,14 +18,6 @@ _REJECTED = {
     "SendingPausedException",
     "BadRequestException",
 }
-_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def tag_value(value: str) -> str:
-    """SES tag values allow letters, digits, _ and - only, up to 256 characters."""
-    return _TAG_UNSAFE.sub("_", value)[:256] or "_"
-
-
 class SesEmailSender:
     def __init__(self, client: Any, sender: str, configuration_set: str):
         self._client = client
@@ -47,7 +39,7 @@ class SesEmailSender:
                     }
                 },
                 ConfigurationSetName=self._configuration_set,
-                EmailTags=[{"Name": name, "Value": tag_value(value)} for name, value in tags.items()],
+                EmailTags=[{"Name": name, "Value": encode_tag_value(value)} for name, value in tags.items()],
             )
         except ClientError as error:
             code = error.response["Error"]["Code"]

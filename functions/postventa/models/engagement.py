@@ -11,6 +11,8 @@ from typing import Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from postventa.logic.tags import decode_tag_value
+
 ENGAGEMENT_DETAIL_TYPES = (
     "Email Delivered",
     "Email Opened",
@@ -32,8 +34,9 @@ class SesMail(_Ses):
     tags: dict[str, list[str]] = Field(default_factory=dict)
 
     def tag(self, name: str) -> str | None:
+        """A tag as Postventa set it on the send (see logic/tags.py)."""
         values = self.tags.get(name)
-        return values[0] if values else None
+        return decode_tag_value(values[0]) if values else None
 
 
 class SesTimestamped(_Ses):

@@ -23,7 +23,6 @@ class EngagementService:
         customer_id, message_id = record.mail.tag("customer"), record.mail.tag("message")
         if not customer_id or not message_id:
             return {"ignored": "not a Postventa message (no customer or message tag)"}
-        # SES tag values allow [A-Za-z0-9_-] only; ids with other characters were rewritten on send.
         message = next((m for m in self._store.messages_of(customer_id) if m.message_id == message_id), None)
         if message is None:
             return {"ignored": "message not in the log"}
