@@ -18,6 +18,8 @@ _REJECTED = {
     "SendingPausedException",
     "BadRequestException",
 }
+
+
 class SesEmailSender:
     def __init__(self, client: Any, sender: str, configuration_set: str):
         self._client = client
