@@ -23,7 +23,7 @@ def ses_event(kind: str, message, at: str = "2026-03-02T11:00:00Z") -> dict:
     event["time"] = at
     tags = event["detail"]["mail"]["tags"]
     sent = {"customer": message.customer_id, "message": message.message_id, "step": message.step}
-    tags.update({name: [encode_tag_value(value)] for name, value in sent.items()})  # as SES echoes them
+    tags.update({name: [str(encode_tag_value(value))] for name, value in sent.items()})  # as SES echoes them
     for part in ("open", "click", "bounce", "complaint", "delivery"):
         if part in event["detail"]:
             event["detail"][part]["timestamp"] = at

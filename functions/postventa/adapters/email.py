@@ -41,7 +41,11 @@ class SesEmailSender:
                     }
                 },
                 ConfigurationSetName=self._configuration_set,
-                EmailTags=[{"Name": name, "Value": encode_tag_value(value)} for name, value in tags.items()],
+                EmailTags=[
+                    {"Name": name, "Value": encoded}
+                    for name, value in tags.items()
+                    if (encoded := encode_tag_value(value)) is not None
+                ],
             )
         except ClientError as error:
             code = error.response["Error"]["Code"]

@@ -11,13 +11,13 @@ _SAFE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _ENCODED = "b32-"  # a safe value starting with this is encoded too, so decoding is never ambiguous
 
 
-def encode_tag_value(value: str) -> str:
+def encode_tag_value(value: str) -> str | None:
+    """None when even the encoding cannot fit SES's 256 characters: the tag is better left off
+    (that message's engagement goes unrecorded) than cut into another id or the send refused."""
     if _SAFE.fullmatch(value) and not value.startswith(_ENCODED):
         return value
     encoded = _ENCODED + base64.b32encode(value.encode()).decode().rstrip("=")
-    if len(encoded) > 256:
-        raise ValueError(f"a tag value of {len(value)} characters does not fit SES's 256 once encoded")
-    return encoded
+    return encoded if len(encoded) <= 256 else None
 
 
 def decode_tag_value(value: str) -> str:
