@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from postventa.local.backtest import (
     run_backtest,
     synthetic_history,
 )
+from postventa.logic.policy import ContactPolicy
 from tests.conftest import EVENTS, phase1_journeys
 
 HISTORY = EVENTS / "backtest" / "small-history.csv"
@@ -52,11 +54,18 @@ def test_the_small_history_by_hand():
     assert (report.orders, report.customers, report.period) == (3, 2, ("2026-01-05", "2026-01-20"))
 
 
+EVERY_MESSAGE = ContactPolicy(marketing_per_day=9, marketing_per_week=9, min_gap=timedelta(0))
+
+
 def test_branches_follow_the_assumed_engagement_and_the_holdout_is_counted():
     journey = load_journey(Path(__file__).parents[1] / "fixtures" / "engaged.yaml")
     orders = synthetic_history(400, 400, 6)
-    everyone_opens = run_backtest(orders, {"engaged": journey}, Assumptions(open_rate=1.0, click_rate=0.0))
-    nobody_opens = run_backtest(orders, {"engaged": journey}, Assumptions(open_rate=0.0, click_rate=0.0))
+    everyone_opens = run_backtest(
+        orders, {"engaged": journey}, Assumptions(open_rate=1.0, click_rate=0.0, contact_policy=EVERY_MESSAGE)
+    )
+    nobody_opens = run_backtest(
+        orders, {"engaged": journey}, Assumptions(open_rate=0.0, click_rate=0.0, contact_policy=EVERY_MESSAGE)
+    )
 
     def sent(report, step):
         return sum(s["messages"] for s in report.steps if s["step"] == step and s["outcome"] == "sent")
@@ -129,7 +138,11 @@ def test_a_click_on_the_survey_is_an_answer_routed_by_its_band(
     library = load_journeys()
     journeys = {**phase1_journeys(), **{name: library[name] for name in entries}}
     everyone_answers = Assumptions(
-        open_rate=1.0, click_rate=1.0, promoter_share=promoter_share, detractor_share=detractor_share
+        open_rate=1.0,
+        click_rate=1.0,
+        promoter_share=promoter_share,
+        detractor_share=detractor_share,
+        contact_policy=EVERY_MESSAGE,  # routing by band is the point here, not the caps
     )
     report = run_backtest(orders, journeys, everyone_answers)
     assert {name: report.journeys[name]["entries"] for name in entries} == entries

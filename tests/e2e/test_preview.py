@@ -12,7 +12,7 @@ def test_preview_shows_one_customers_post_purchase_timeline_in_utc(capsys):
     assert main(["journeys", "preview", "post-purchase", "--customer", str(CUSTOMER)]) == 0
     out = capsys.readouterr().out
     assert "2026-11-21 00:30  preview-lucia         post-purchase   order_confirmation" in out  # 18:30 -06:00
-    assert "Thank you for your order #5001, Lucía" in out
+    assert "Gracias por tu pedido #5001, Lucía" in out  # her locale is es-MX: the Spanish templates
     assert "review_request_resend" in out  # nobody opens in a preview
     assert "welcome" not in out  # only the journey asked for
 

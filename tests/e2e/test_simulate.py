@@ -62,7 +62,7 @@ def test_an_unsubscribed_customer_gets_only_transactional_email(demo):
     dev = messages(demo, "cus-dev")
     assert [step for _, step, outcome, _ in dev if outcome == "sent"] == ["order_confirmation"]
     assert {reason for _, _, outcome, reason in dev if outcome == "suppressed"} == {
-        "unsubscribed from marketing email"
+        "email: unsubscribed from marketing email"
     }
     assert len(dev) == 7
 

@@ -72,7 +72,7 @@ def test_a_permanent_bounce_suppresses_the_address_for_everything_after(local):
     local.engine.run_until_idle()
     later = [(m.step, m.status, m.reason) for m in local.wiring.store.messages_of("cus-ana")][1:]
     assert later and all(status is MessageStatus.SUPPRESSED for _, status, _ in later)
-    assert {reason for _, _, reason in later} == {"address on the suppression list (permanent bounce)"}
+    assert {reason for _, _, reason in later} == {"email: address on the suppression list (permanent bounce)"}
 
 
 def test_a_complaint_suppresses_too(local):

@@ -32,7 +32,7 @@ def test_order_placed_keeps_the_customer_and_order_and_starts_the_journey(local)
     assert [e.name for e in executions] == [execution_name(journey, "cus-ana", "A-1001")]
     local.engine.run_until(local.engine.now)
     assert [(m.destinations["ToAddresses"], m.subject) for m in sent_emails()] == [
-        (["ana@example.com"], "Thank you for your order #1001, Ana")
+        (["ana@example.com"], "Gracias por tu pedido #1001, Ana")
     ]
 
 

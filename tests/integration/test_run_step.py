@@ -12,7 +12,8 @@ from postventa.adapters.email import SesEmailSender
 from postventa.adapters.errors import SendThrottled
 from postventa.handlers import run_step
 from postventa.local.simulate import _FakeLambdaContext
-from postventa.logic.render import RenderedEmail
+from postventa.logic.render import RenderedMessage
+from postventa.models.events import Channel
 from postventa.models.records import MessageStatus
 from postventa.services.waits import WaitRegistrar, WaitRequest
 from tests.conftest import EVENTS, load_json
@@ -70,11 +71,11 @@ def test_an_unsubscribed_customer_gets_transactional_email_only(local):
     outcomes = [(m.step, m.status, m.reason) for m in local.messages()]
     assert outcomes == [
         ("order_confirmation", MessageStatus.SENT, None),
-        ("product_tips", MessageStatus.SUPPRESSED, "unsubscribed from marketing email"),
-        ("review_request", MessageStatus.SUPPRESSED, "unsubscribed from marketing email"),
-        ("nps_survey", MessageStatus.SUPPRESSED, "unsubscribed from marketing email"),
+        ("product_tips", MessageStatus.SUPPRESSED, "email: unsubscribed from marketing email"),
+        ("review_request", MessageStatus.SUPPRESSED, "email: unsubscribed from marketing email"),
+        ("nps_survey", MessageStatus.SUPPRESSED, "email: unsubscribed from marketing email"),
     ]
-    assert [m.subject for m in sent_emails()] == ["Thank you for your order #1001, Ana"]
+    assert [m.subject for m in sent_emails()] == ["Gracias por tu pedido #1001, Ana"]
 
 
 def test_an_unsubscribe_arriving_mid_journey_is_honoured(local):
@@ -105,25 +106,25 @@ class ThrottledOnce:
 
 def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
     runner = local.wiring.step_runner
-    flaky = ThrottledOnce(runner._email)
-    runner._email = flaky
+    flaky = ThrottledOnce(runner._senders[Channel.EMAIL])
+    runner._senders[Channel.EMAIL] = flaky
     local.deliver(load_json(EVENTS / "order-placed.json"))
     throttled_at = local.engine.now
-    local.engine.run_until(throttled_at + timedelta(seconds=29))
-    assert flaky.calls == 1  # the journey's SendThrottled retry interval is 30 s
+    local.engine.run_until(throttled_at + timedelta(seconds=4))
+    assert flaky.calls == 1  # the journey's first SendThrottled retry waits 5 s
     local.engine.run_until(throttled_at + timedelta(minutes=5))
     assert flaky.calls == 2
     assert len(sent_emails()) == 1
     (message,) = local.messages()
     assert message.status is MessageStatus.SENT
-    assert message.at == throttled_at + timedelta(seconds=30)
+    assert message.at == throttled_at + timedelta(seconds=5)
     (execution,) = local.engine.executions.values()
     assert execution.current == "await_fulfilment"
 
 
 def test_the_email_request_carries_the_configuration_set_and_tags():
     client = boto3.client("sesv2", region_name="us-east-1")
-    email = RenderedEmail(subject="Hi", html="<p>Hi</p>", text="Hi")
+    email = RenderedMessage(subject="Hi", html="<p>Hi</p>", text="Hi")
     with Stubber(client) as stub:
         stub.add_response(
             "send_email",
@@ -150,7 +151,9 @@ def test_the_email_request_carries_the_configuration_set_and_tags():
         sender = SesEmailSender(client, "Shop <orders@shop.example>", "postventa")
         assert (
             sender.send(
-                to="ana@example.com", email=email, tags={"journey": "post-purchase", "customer": "guest-a@b"}
+                to="ana@example.com",
+                message=email,
+                tags={"journey": "post-purchase", "customer": "guest-a@b"},
             )
             == "ses-1"
         )
@@ -158,7 +161,7 @@ def test_the_email_request_carries_the_configuration_set_and_tags():
             "send_email", service_error_code="TooManyRequestsException", http_status_code=429
         )
         with pytest.raises(SendThrottled):
-            sender.send(to="ana@example.com", email=email, tags={})
+            sender.send(to="ana@example.com", message=email, tags={})
 
 
 def test_a_wait_registered_after_its_event_resumes_at_once(local):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from postventa.journeys.compiler import JOURNEY_END, LAMBDA_CALLBACK, LAMBDA_INVOKE, compile_journey
+from postventa.journeys.model import SendStep
 from tests.conftest import phase1_journeys
 
 RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
@@ -60,10 +61,22 @@ def test_wait_for_fulfilment_times_out_into_the_apology():
     assert late["Catch"][0]["Next"] == JOURNEY_END and states[JOURNEY_END] == {"Type": "Succeed"}
 
 
-def test_one_state_per_step_plus_the_end():
+def test_one_state_per_step_plus_the_end_and_a_detour_for_held_sends():
     asl = compiled()
     journey = phase1_journeys()["post-purchase"]
-    assert set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END}
+    sends = [step.id for step in journey.all_steps() if isinstance(step, SendStep)]
+    detours = {f"{send} (held)" for send in sends} | {f"{send} (held until)" for send in sends}
+    assert set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END} | detours
+
+
+def test_a_held_send_waits_until_the_time_run_step_names_then_runs_again():
+    states = compiled()["States"]
+    (catch,) = states["product_tips"]["Catch"]
+    assert catch == {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": "product_tips (held)"}
+    parse = states["product_tips (held)"]
+    assert parse["Parameters"] == {"until.$": "States.StringToJson($.held.Cause)"}
+    wait = states[parse["Next"]]
+    assert wait == {"Type": "Wait", "TimestampPath": "$.held.until.errorMessage", "Next": "product_tips"}
 
 
 def shapes() -> dict:
@@ -79,9 +92,11 @@ def test_send_tasks_carry_their_configuration_so_versions_need_no_lookup():
     payload = compiled()["States"]["product_tips"]["Parameters"]["Payload"]
     assert payload["action"] == {
         "kind": "send",
-        "channel": "email",
+        "channels": ["email"],
         "template": "product_tips",
         "purpose": "marketing",
+        "phase": 1,
+        "priority": 50,
     }
     assert payload["started_at.$"] == "$$.Execution.StartTime"
 

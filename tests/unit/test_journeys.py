@@ -101,7 +101,9 @@ def test_nested_step_errors_name_the_nested_step():
         "      on_timeout:\n        steps:\n          - id: sorry\n            send: {channel: fax, template: x, purpose: marketing}\n"
     )
     found = problems(text)
-    assert found == ["journeys/demo.yaml: step 'sorry': send.channel: Input should be 'email'"]
+    assert found == [
+        "journeys/demo.yaml: step 'sorry': send.channels: 'fax' is not a channel: use email, sms or push"
+    ]
 
 
 def test_unknown_event_and_duplicate_ids_are_reported():

@@ -9,14 +9,15 @@ from decimal import Decimal
 import pytest
 
 from postventa.journeys.loader import load_journeys
-from postventa.journeys.model import Condition, Purpose
+from postventa.journeys.model import Condition, Phase, Purpose
+from postventa.logic.channels import message_blocked_reason, route
 from postventa.logic.conditions import all_hold, holds
 from postventa.logic.entry import execution_name, journeys_to_enter, journeys_to_exit
 from postventa.logic.links import InvalidLink, LinkSigner
-from postventa.logic.messaging import email_suppression_reason, message_id
+from postventa.logic.messaging import message_id
 from postventa.logic.tags import decode_tag_value, encode_tag_value
 from postventa.models.common import Money
-from postventa.models.events import ConsentState, DetailType
+from postventa.models.events import Channel, ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
 from postventa.models.records import CustomerProfile, OrderRecord, OrderStatus
 from tests.conftest import EVENTS, load_json, phase1_journeys
@@ -94,27 +95,29 @@ def order(status=OrderStatus.PLACED) -> OrderRecord:
             Purpose.MARKETING,
             {"email_marketing": ConsentState.UNSUBSCRIBED},
             OrderStatus.PLACED,
-            "unsubscribed from marketing email",
+            "email: unsubscribed from marketing email",
         ),
         (
             Purpose.MARKETING,
             {"email_marketing": ConsentState.NOT_SUBSCRIBED},
             OrderStatus.PLACED,
-            "no consent to marketing email",
+            "email: no consent to marketing email",
         ),
         (Purpose.TRANSACTIONAL, {"email_marketing": ConsentState.UNSUBSCRIBED}, OrderStatus.PLACED, None),
-        (Purpose.TRANSACTIONAL, {"email": None}, OrderStatus.PLACED, "no email address on the profile"),
+        (Purpose.TRANSACTIONAL, {"email": None}, OrderStatus.PLACED, "email: no email address"),
         (
             Purpose.TRANSACTIONAL,
             {"email_suppressed": "bounce"},
             OrderStatus.PLACED,
-            "address on the suppression list (bounce)",
+            "email: address on the suppression list (bounce)",
         ),
         (Purpose.MARKETING, {}, OrderStatus.REFUNDED, "order refunded"),
     ],
 )
 def test_email_suppression(purpose, changes, order_status, reason):
-    assert email_suppression_reason(purpose, profile(**changes), order(order_status)) == reason
+    customer = profile(**changes)
+    blocked = message_blocked_reason(purpose, None, customer, order(order_status))
+    assert (blocked or route([Channel.EMAIL], purpose, Phase.EMAIL, customer).reason) == reason
 
 
 def test_message_id_is_stable_per_execution_and_step():

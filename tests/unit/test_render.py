@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from postventa.logic.render import EmailRenderer, email_context
+from postventa.logic.render import MessageRenderer, message_context
 from postventa.models.common import Money
-from postventa.models.events import LineItemV1
+from postventa.models.events import Channel, LineItemV1
 from postventa.models.records import CustomerProfile, OrderRecord
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
@@ -31,14 +31,15 @@ def context(first_name="Ana", unsubscribe=None):
         "nps": [f"https://l/nps/{s}" for s in range(11)],
         "review": "https://l/review",
         "unsubscribe": unsubscribe,
+        "preferences": "https://l/preferences",
     }
-    return email_context(
+    return message_context(
         profile=profile, order=order, shop_name="Demo Shop", support_email="help@shop.example", links=links
     )
 
 
 def test_order_confirmation_lists_items_and_total_in_both_parts():
-    email = EmailRenderer().render("order_confirmation", "en", context())
+    email = MessageRenderer().render(Channel.EMAIL, "order_confirmation", "en", context())
     assert email.subject == "Thank you for your order #1001, Ana"
     for part in (email.html, email.text):
         assert "Merino socks" in part and "14.50 USD" in part and "158.00 USD" in part
@@ -47,27 +48,34 @@ def test_order_confirmation_lists_items_and_total_in_both_parts():
 
 
 def test_html_is_escaped_and_text_is_not():
-    email = EmailRenderer().render("order_confirmation", "en", context(first_name="<script>x</script>"))
+    email = MessageRenderer().render(
+        Channel.EMAIL, "order_confirmation", "en", context(first_name="<script>x</script>")
+    )
     assert "<script>" not in email.html and "&lt;script&gt;" in email.html
     assert "Trail shoes &lt;b&gt;" in email.html
     assert "Hi <script>x</script>," in email.text
 
 
 def test_survey_has_eleven_score_links():
-    email = EmailRenderer().render("nps_survey", "en", context())
+    email = MessageRenderer().render(Channel.EMAIL, "nps_survey", "en", context())
     assert all(f'href="https://l/nps/{score}"' in email.html for score in range(11))
     assert "10: https://l/nps/10" in email.text
 
 
 def test_unsubscribe_link_only_when_given():
-    assert "Unsubscribe" not in EmailRenderer().render("order_confirmation", "en", context()).html
-    tips = EmailRenderer().render("product_tips", "en", context(unsubscribe="https://l/unsub"))
+    assert (
+        "Unsubscribe"
+        not in MessageRenderer().render(Channel.EMAIL, "order_confirmation", "en", context()).html
+    )
+    tips = MessageRenderer().render(
+        Channel.EMAIL, "product_tips", "en", context(unsubscribe="https://l/unsub")
+    )
     assert 'href="https://l/unsub"' in tips.html and "https://l/unsub" in tips.text
 
 
 def test_unknown_locale_falls_back_to_the_default():
     assert (
-        EmailRenderer().render("review_request", "es-MX", context()).subject
+        MessageRenderer().render(Channel.EMAIL, "review_request", "fr-CA", context()).subject
         == "How is your Trail shoes <b>, Ana?"
     )
 
@@ -76,7 +84,7 @@ def test_every_template_a_journey_sends_exists_and_renders():
     from postventa.journeys.loader import load_journeys
     from postventa.journeys.model import SendStep
 
-    renderer = EmailRenderer()
+    renderer = MessageRenderer()
     for journey in load_journeys().values():
         with_order = journey.trigger.event is not None  # occasions have no order to show
         for step in journey.all_steps():
@@ -84,5 +92,5 @@ def test_every_template_a_journey_sends_exists_and_renders():
                 data = context(unsubscribe="https://l/unsub")
                 if not with_order:
                     data["order"] = None
-                email = renderer.render(step.send.template, "en", data)
+                email = renderer.render(Channel.EMAIL, step.send.template, "en", data)
                 assert email.subject and email.html and email.text, (journey.name, step.id)

@@ -6,11 +6,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from postventa.adapters.errors import SendRejected, SendThrottled
-from postventa.logic.render import RenderedEmail
+from postventa.adapters.errors import THROTTLING_CODES, provider_error
+from postventa.logic.render import RenderedMessage
 from postventa.logic.tags import encode_tag_value
 
-_THROTTLED = {"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException"}
+_THROTTLED = THROTTLING_CODES | {"LimitExceededException"}
 _REJECTED = {
     "MessageRejected",
     "MailFromDomainNotVerifiedException",
@@ -26,20 +26,25 @@ class SesEmailSender:
         self._sender = sender
         self._configuration_set = configuration_set
 
-    def send(self, *, to: str, email: RenderedEmail, tags: dict[str, str]) -> str:
+    def send(self, *, to: str, message: RenderedMessage, tags: dict[str, str]) -> str:
+        simple: dict[str, Any] = {
+            "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
+            "Body": {
+                "Html": {"Data": message.html or "", "Charset": "UTF-8"},
+                "Text": {"Data": message.text, "Charset": "UTF-8"},
+            },
+        }
+        if message.unsubscribe_url:
+            # RFC 8058 one-click: the mailbox provider POSTs "List-Unsubscribe=One-Click" to the URL.
+            simple["Headers"] = [
+                {"Name": "List-Unsubscribe", "Value": f"<{message.unsubscribe_url}>"},
+                {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+            ]
         try:
             response = self._client.send_email(
                 FromEmailAddress=self._sender,
                 Destination={"ToAddresses": [to]},
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                        "Body": {
-                            "Html": {"Data": email.html, "Charset": "UTF-8"},
-                            "Text": {"Data": email.text, "Charset": "UTF-8"},
-                        },
-                    }
-                },
+                Content={"Simple": simple},
                 ConfigurationSetName=self._configuration_set,
                 EmailTags=[
                     {"Name": name, "Value": encoded}
@@ -48,10 +53,5 @@ class SesEmailSender:
                 ],
             )
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code in _THROTTLED:
-                raise SendThrottled(f"SES throttled the send ({code})") from error
-            if code in _REJECTED:
-                raise SendRejected(f"SES rejected the message ({code})") from error
-            raise
+            raise provider_error("SES", error, _THROTTLED, _REJECTED) from error
         return str(response["MessageId"])

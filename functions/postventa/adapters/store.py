@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from postventa.models.records import (
+    ContactLedger,
     CustomerProfile,
     JourneyEntry,
     MessageRecord,
@@ -128,10 +129,14 @@ class Store:
 
     # message log
     def claim_message(self, message: MessageRecord) -> MessageRecord | None:
-        """Write the message once; if it is already there, return what is stored instead."""
+        """Write the message once (a deferred one may be claimed again when it is due); if it is
+        already there, return what is stored instead."""
         item = _item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
         try:
-            self._table.put_item(Item=item, ConditionExpression=Attr("pk").not_exists())
+            self._table.put_item(
+                Item=item,
+                ConditionExpression=Attr("pk").not_exists() | Attr("status").eq(MessageStatus.DEFERRED.value),
+            )
         except ClientError as error:
             if _conditional_failed(error):
                 return _model(MessageRecord, self._get(item["pk"], item["sk"]))
@@ -155,6 +160,25 @@ class Store:
         return sorted(
             self._query(MessageRecord, _customer(customer_id), "MESSAGE#"), key=lambda message: message.at
         )
+
+    # the contact ledger (logic/policy.py)
+    def contact_ledger(self, customer_id: str) -> ContactLedger:
+        stored = _model(ContactLedger, self._get(_customer(customer_id), "CONTACTS"))
+        return stored or ContactLedger(customer_id=customer_id)
+
+    def save_contact_ledger(self, ledger: ContactLedger) -> bool:
+        """Written only over the version it was read at (its version - 1); False if another send won."""
+        read_at = ledger.version - 1
+        condition = Attr("pk").not_exists() if read_at == 0 else Attr("version").eq(read_at)
+        try:
+            self._table.put_item(
+                Item=_item(ledger, _customer(ledger.customer_id), "CONTACTS"), ConditionExpression=condition
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
 
     # decisions of branch and split steps, and survey answers
     def save_decision(self, decision: StepDecision) -> None:

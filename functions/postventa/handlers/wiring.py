@@ -20,20 +20,25 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.events import OccasionPublisher
+from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.queues import InvalidEventQueue
+from postventa.adapters.rate import DynamoRateLimiter
 from postventa.adapters.secrets import read_secret
+from postventa.adapters.sms import SnsSmsSender
 from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.handlers.observability import log_decision
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
 from postventa.logic.links import LinkSigner
-from postventa.logic.render import EmailRenderer
+from postventa.logic.render import MessageRenderer
+from postventa.models.events import Channel
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
 from postventa.services.engagement import EngagementService
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
+from postventa.services.ports import Sender
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar
 
@@ -46,11 +51,14 @@ class Wiring:
         settings: Settings,
         *,
         stepfunctions: Any = None,
+        pinpoint: Any = None,
         emit: Callable[[Decision], None] = log_decision,
         journeys: dict[str, Journey] | None = None,
     ):
+        """stepfunctions, pinpoint: stand-in clients (the local engine; moto has no Pinpoint sends)."""
         self.settings = settings
         self._stepfunctions = stepfunctions
+        self._pinpoint = pinpoint
         self._emit = emit
         self._journeys = journeys
         self._idempotency_configs: list[IdempotencyConfig] = []
@@ -112,13 +120,33 @@ class Wiring:
         )
 
     @cached_property
+    def senders(self) -> dict[Channel, Sender]:
+        settings = self.settings
+        senders: dict[Channel, Sender] = {
+            Channel.EMAIL: SesEmailSender(boto3.client("sesv2"), settings.sender, settings.configuration_set),
+            Channel.SMS: SnsSmsSender(boto3.client("sns"), sender_id=settings.sms_sender_id),
+        }
+        if settings.push_application_id:
+            client = self._pinpoint or boto3.client("pinpoint")
+            senders[Channel.PUSH] = PinpointPushSender(client, settings.push_application_id)
+        return senders
+
+    @cached_property
+    def links(self) -> LinkSigner:
+        return LinkSigner(read_secret(self.settings.link_signing_secret_id), self.settings.links_base_url)
+
+    @cached_property
     def step_runner(self) -> StepRunner:
         settings = self.settings
         return StepRunner(
             store=self.store,
-            email=SesEmailSender(boto3.client("sesv2"), settings.sender, settings.configuration_set),
-            renderer=EmailRenderer(settings.default_locale),
-            links=LinkSigner(read_secret(settings.link_signing_secret_id), settings.links_base_url),
+            senders=self.senders,
+            rate_limiter=DynamoRateLimiter(
+                boto3.resource("dynamodb").Table(settings.table_name), settings.max_send_rate
+            ),
+            policy=settings.contact_policy,
+            renderer=MessageRenderer(settings.default_locale),
+            links=self.links,
             shop_name=settings.shop_name,
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,

@@ -37,12 +37,15 @@ LAMBDA_RETRY = {
     "MaxAttempts": 6,
     "BackoffRate": 2,
 }
-# Raised by run_step when a send was throttled: back off longer, the message is never dropped.
+# Raised by run_step when a send was throttled (by the provider or the configured sending rate):
+# back off with jitter, so a burst spreads out, for up to a day; the message is never dropped.
 THROTTLED_RETRY = {
     "ErrorEquals": ["SendThrottled"],
-    "IntervalSeconds": 30,
-    "MaxAttempts": 10,
+    "IntervalSeconds": 5,
+    "MaxAttempts": 100,
     "BackoffRate": 2,
+    "MaxDelaySeconds": 900,
+    "JitterStrategy": "FULL",
 }
 
 
@@ -62,6 +65,10 @@ def _payload(**extra: Any) -> dict[str, Any]:
 
 def _then(next_state: str | None) -> dict[str, Any]:
     return {"Next": next_state} if next_state else {"End": True}
+
+
+def held_state(step_id: str) -> str:
+    return f"{step_id} (held)"
 
 
 def choice_state(step_id: str) -> str:
@@ -110,14 +117,35 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
 
     def compile_step(step: Any, next_state: str | None, experiment: dict[str, str]) -> None:
         if isinstance(step, SendStep):
-            action = {**step.send.model_dump(mode="json"), **experiment}
+            action = {
+                **step.send.model_dump(mode="json", exclude_none=True),
+                **experiment,
+                "phase": int(journey.phase),
+                "priority": journey.priority,
+            }
             states[step.id] = {
                 "Type": "Task",
                 "Resource": LAMBDA_INVOKE,
                 "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
                 "ResultPath": None,
                 "Retry": [LAMBDA_RETRY, THROTTLED_RETRY],
+                # Held by the contact policy: wait until the time it names, then try the step again.
+                # Only held messages pass these two states; a message sent at once costs none.
+                "Catch": [
+                    {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": held_state(step.id)}
+                ],
                 **_then(next_state),
+            }
+            states[held_state(step.id)] = {
+                "Type": "Pass",
+                "Parameters": {"until.$": "States.StringToJson($.held.Cause)"},
+                "ResultPath": "$.held",
+                "Next": f"{step.id} (held until)",
+            }
+            states[f"{step.id} (held until)"] = {
+                "Type": "Wait",
+                "TimestampPath": "$.held.until.errorMessage",
+                "Next": step.id,
             }
         elif isinstance(step, WaitStep):
             states[step.id] = {"Type": "Wait", "Seconds": int(step.wait.total_seconds()), **_then(next_state)}

@@ -41,7 +41,7 @@ def render_mermaid(journey: Journey) -> str:
     def node(step: Any) -> str:
         if isinstance(step, SendStep):
             action = step.send
-            return f'{step.id}["{step.id}<br/>{action.channel.value}: {action.template} ({action.purpose.value})"]'
+            return f'{step.id}["{step.id}<br/>{action.describe_channels()}: {action.template} ({action.purpose.value})"]'
         if isinstance(step, WaitStep):
             return f'{step.id}(["wait {format_duration(step.wait)}"])'
         if isinstance(step, WaitUntilStep):

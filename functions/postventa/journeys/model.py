@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from postventa.models.events import DetailType, Occasion
+from postventa.models.events import Channel, DetailType, Occasion
 
 _DURATION = re.compile(r"^(?P<value>\d+)\s*(?P<unit>[smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -91,15 +91,50 @@ class Purpose(StrEnum):
     MARKETING = "marketing"
 
 
-class Channel(StrEnum):
-    EMAIL = "email"
+PREFERRED = "preferred"
+TOPIC = r"^[a-z][a-z0-9_]{0,31}$"
 
 
 class SendAction(_Strict):
+    """`channels` in order of preference, or "preferred": the customer's own order of channels.
+    `channel: email` is shorthand for `channels: [email]`."""
+
     kind: Literal["send"] = "send"
-    channel: Channel
+    channels: list[Channel] | Literal["preferred"] = Field(min_length=1)
     template: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     purpose: Purpose
+    topic: str | None = Field(
+        default=None, pattern=TOPIC, description="What customers can opt out of, e.g. reviews or offers"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_channel_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "channel" in data:
+            if "channels" in data:
+                raise ValueError("give `channel` or `channels`, not both")
+            data = {**data, "channels": [data["channel"]]}
+            del data["channel"]
+        return data
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _known_and_each_once(cls, value: Any) -> Any:
+        if value == PREFERRED:
+            return value
+        if not isinstance(value, list):
+            raise ValueError('give a list of channels in order of preference, or "preferred"')
+        for item in value:
+            if item not in set(Channel):
+                raise ValueError(f"{item!r} is not a channel: use email, sms or push")
+        if len(set(value)) != len(value):
+            raise ValueError("each channel may be listed once")
+        return value
+
+    def describe_channels(self) -> str:
+        if isinstance(self.channels, str):
+            return PREFERRED
+        return " > ".join(c.value for c in self.channels)
 
 
 class SendStep(_Strict):
@@ -317,10 +352,29 @@ class ExitGoal(_Strict):
     converts: bool = Field(default=False, description="Reaching it counts as a conversion of the journey")
 
 
+class Phase(IntEnum):
+    """Channels are added in phases: email first, then SMS, then push."""
+
+    EMAIL = 1
+    EMAIL_AND_SMS = 2
+    ALL_CHANNELS = 3
+
+
+PHASE_CHANNELS = {
+    Phase.EMAIL: frozenset({Channel.EMAIL}),
+    Phase.EMAIL_AND_SMS: frozenset({Channel.EMAIL, Channel.SMS}),
+    Phase.ALL_CHANNELS: frozenset(Channel),
+}
+
+
 class Journey(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
     version: int = Field(ge=1)
     description: str = ""
+    phase: Phase = Field(default=Phase.EMAIL, description="1 email only, 2 email and SMS, 3 all channels")
+    priority: int = Field(
+        default=50, ge=0, le=100, description="Which marketing message goes first when journeys collide"
+    )
     trigger: Trigger
     entry: EntryRule = EntryRule.ONCE_PER_ORDER
     reentry_after: Duration | None = Field(
@@ -330,12 +384,19 @@ class Journey(_Strict):
     steps: list[Step] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _step_ids_unique(self) -> Journey:
+    def _steps_fit(self) -> Journey:
         seen: set[str] = set()
+        allowed = PHASE_CHANNELS[self.phase]
         for step in self.all_steps():
             if step.id in seen:
                 raise ValueError(f"step id {step.id!r} is used twice: each step needs its own id")
             seen.add(step.id)
+            send = step.send if isinstance(step, SendStep) else None
+            if send is not None and isinstance(send.channels, list) and not set(send.channels) & allowed:
+                raise ValueError(
+                    f"step {step.id!r} sends only by {send.describe_channels()}, which phase "
+                    f"{int(self.phase)} does not use: raise the journey's phase or add email"
+                )
         return self
 
     @cached_property

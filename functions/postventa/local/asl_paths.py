@@ -7,6 +7,7 @@ JSONPath libraries do not model the way Step Functions does.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -92,12 +93,24 @@ def render(template: Any, data: Any, context: Mapping[str, Any]) -> Any:
     return known[1](data, context)
 
 
+_STRING_TO_JSON = re.compile(r"^States\.StringToJson\((\$[^)]*)\)$")
+
+
+def _value_reader(expression: str) -> Template:
+    """A path, or the one intrinsic function our journeys use: States.StringToJson(path)."""
+    intrinsic = _STRING_TO_JSON.match(expression)
+    if intrinsic is None:
+        return _reader(expression)
+    inner = _reader(intrinsic[1])
+    return lambda data, context: json.loads(inner(data, context))
+
+
 def _compile(template: Any) -> Template | None:
     """A renderer for a template, or None for a subtree without paths (a step's configuration),
     which is passed as it is: tasks only read their payload."""
     if isinstance(template, dict):
         fields = [
-            (key[:-2], _reader(value), value) if key.endswith(".$") else (key, _compile(value), value)
+            (key[:-2], _value_reader(value), value) if key.endswith(".$") else (key, _compile(value), value)
             for key, value in template.items()
         ]
         if all(renderer is None for _, renderer, _ in fields):

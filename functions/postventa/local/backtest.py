@@ -31,15 +31,18 @@ from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
 from postventa.local.memory import (
-    CountingEmailSender,
+    CountingSender,
     DiscardedEvents,
     MemoryStore,
     SubjectOnlyRenderer,
+    UnlimitedRate,
     UnsignedLinks,
 )
 from postventa.logic.occasions import in_firing_hour, inactivity_thresholds
+from postventa.logic.policy import ContactPolicy
 from postventa.models.common import Money
 from postventa.models.events import (
+    Channel,
     ConsentState,
     CustomerV1,
     DetailType,
@@ -94,6 +97,8 @@ class Assumptions:
     detractor_share: float = 0.2
     consent: ConsentState = ConsentState.SUBSCRIBED
     timezone: str = "UTC"
+    # The contact policy the journeys run under: the deployed default unless a backtest compares.
+    contact_policy: ContactPolicy = field(default_factory=ContactPolicy)
 
 
 @dataclass
@@ -358,9 +363,12 @@ def _replay_partition(
             conversions[decision.journey] += 1
 
     calls: Counter[str] = Counter()
+    sender = CountingSender()
     runner = StepRunner(
         store=store,
-        email=CountingEmailSender(),
+        senders=dict.fromkeys(Channel, sender),
+        rate_limiter=UnlimitedRate(),
+        policy=assumptions.contact_policy,
         renderer=SubjectOnlyRenderer(),
         links=UnsignedLinks(),
         shop_name="Backtest",

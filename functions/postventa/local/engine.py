@@ -320,7 +320,10 @@ class LocalStepFunctions:
         try:
             return self._invoke(function, payload)
         except Exception as error:  # a Lambda error: its type is the error name Step Functions sees
-            raise TaskError(type(error).__name__, str(error)) from error
+            name = type(error).__name__
+            # Lambda's error document, as Step Functions passes it on in Cause.
+            cause = json.dumps({"errorMessage": str(error), "errorType": name})
+            raise TaskError(name, cause) from error
 
     def _leave(
         self, execution: Execution, state: dict[str, Any], result: Any, *, schedule: bool = True
@@ -356,7 +359,11 @@ class LocalStepFunctions:
                 attempt = execution.attempts.get(index, 0)
                 if attempt < retrier.get("MaxAttempts", 3):
                     execution.attempts[index] = attempt + 1
-                    delay = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempt
+                    # JitterStrategy FULL would draw from [0, delay]: here the bound, for reproducible runs.
+                    delay = min(
+                        retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempt,
+                        retrier.get("MaxDelaySeconds", float("inf")),
+                    )
                     self._schedule(self.now + timedelta(seconds=delay), execution.arn, "enter")
                     return False
                 break

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from postventa.adapters.store import ANY_ORDER
-from postventa.logic.render import RenderedEmail
+from postventa.logic.render import RenderedMessage
+from postventa.models.events import Channel
 from postventa.models.records import (
+    ContactLedger,
     CustomerProfile,
     JourneyEntry,
     MessageRecord,
@@ -33,6 +36,7 @@ class _Customer:
     decisions: list[StepDecision] = field(default_factory=list)
     nps: list[NpsAnswer] = field(default_factory=list)
     waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
+    ledger: ContactLedger | None = None
 
 
 class MemoryStore:
@@ -80,8 +84,10 @@ class MemoryStore:
 
     def claim_message(self, message: MessageRecord) -> MessageRecord | None:
         messages = self.customers[message.customer_id].messages
-        if message.message_id in messages:
-            return messages[message.message_id]
+        known = messages.get(message.message_id)
+        if known is not None and known.status is not MessageStatus.DEFERRED:
+            return known
+        messages.pop(message.message_id, None)  # a deferred message moves to its new time
         messages[message.message_id] = message
         return None
 
@@ -96,6 +102,16 @@ class MemoryStore:
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
         # Claimed in time order: the local clocks never go back, so insertion order is oldest first.
         return list(self.customers[customer_id].messages.values())
+
+    def contact_ledger(self, customer_id: str) -> ContactLedger:
+        return self.customers[customer_id].ledger or ContactLedger(customer_id=customer_id)
+
+    def save_contact_ledger(self, ledger: ContactLedger) -> bool:
+        customer = self.customers[ledger.customer_id]
+        if (customer.ledger.version if customer.ledger else 0) != ledger.version - 1:
+            return False
+        customer.ledger = ledger
+        return True
 
     def save_decision(self, decision: StepDecision) -> None:
         self.customers[decision.customer_id].decisions.append(decision)
@@ -125,24 +141,31 @@ class MemoryStore:
         ]
 
 
-class CountingEmailSender:
+class CountingSender:
     """Accepts every message; a backtest counts, it does not deliver."""
 
     def __init__(self) -> None:
         self.sent = 0
 
-    def send(self, *, to: str, email: RenderedEmail, tags: dict[str, str]) -> str:
+    def send(self, *, to: Any, message: RenderedMessage, tags: dict[str, str]) -> str:
         self.sent += 1
         return f"backtest-{self.sent}"
+
+
+class UnlimitedRate:
+    """A backtest measures what journeys decide, not the account's quota."""
+
+    def acquire(self, channel: Channel, now: datetime) -> bool:
+        return True
 
 
 class SubjectOnlyRenderer:
     """Backtests need the decision, not the HTML: the template name stands in for the subject."""
 
     def render(
-        self, template: str, locale: str | None, context: Callable[[], dict[str, Any]]
-    ) -> RenderedEmail:
-        return RenderedEmail(subject=template, html="", text="")
+        self, channel: Channel, template: str, locale: str | None, context: Callable[[], dict[str, Any]]
+    ) -> RenderedMessage:
+        return RenderedMessage(subject=template, text="")
 
 
 class UnsignedLinks:

@@ -12,16 +12,31 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, select_a
 from jinja2.sandbox import SandboxedEnvironment
 
 from postventa.models.common import Money
+from postventa.models.events import Channel
 from postventa.models.records import CustomerProfile, OrderRecord
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 @dataclass(frozen=True)
-class RenderedEmail:
-    subject: str
-    html: str
+class RenderedMessage:
+    """Email: subject, html and text. SMS: text. Push: title and text."""
+
     text: str
+    subject: str | None = None
+    html: str | None = None
+    title: str | None = None
+    marketing: bool = False
+    unsubscribe_url: str | None = None  # marketing email: RFC 8058 one-click unsubscribe
+
+
+# Per channel: the file whose presence decides the locale, and the parts rendered from it.
+_PARTS = {
+    Channel.EMAIL: ("html", {"subject": "subject.txt", "html": "html", "text": "txt"}),
+    Channel.SMS: ("txt", {"text": "txt"}),
+    Channel.PUSH: ("txt", {"title": "title.txt", "text": "txt"}),
+}
+_ONE_LINE = {"subject", "title"}
 
 
 def format_money(value: Money | dict[str, Any]) -> str:
@@ -29,27 +44,33 @@ def format_money(value: Money | dict[str, Any]) -> str:
     return f"{money.amount.quantize(Decimal('0.01')):,} {money.currency}"
 
 
-def email_context(
+def message_context(
     *,
     profile: CustomerProfile,
     order: OrderRecord | None,
     shop_name: str,
     support_email: str,
     links: Any,
+    marketing: bool = False,
+    channel: Channel = Channel.EMAIL,
 ) -> dict[str, Any]:
     return {
         "customer": {"first_name": profile.first_name or "there", "last_name": profile.last_name or ""},
         "order": order.model_dump() if order else None,
         "shop": {"name": shop_name, "support_email": support_email},
         "links": links,
+        "marketing": marketing,
+        "channel": channel.value,
     }
 
 
-class EmailRenderer:
+class MessageRenderer:
+    """templates/<channel>/<locale>/<name>.*, falling back from es-MX to es to the shop's locale."""
+
     def __init__(self, default_locale: str = "en", root: Path = TEMPLATES):
         self._default_locale = default_locale
         self._env = SandboxedEnvironment(
-            loader=FileSystemLoader(root / "email"),
+            loader=FileSystemLoader(root),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -57,26 +78,36 @@ class EmailRenderer:
         )
         self._env.filters["money"] = format_money
 
-    def _locale_for(self, template: str, locale: str | None) -> str:
+    def locale_for(self, channel: Channel, template: str, locale: str | None) -> str:
+        main = _PARTS[channel][0]
         candidates = [locale, locale.split("-")[0] if locale else None, self._default_locale]
         for candidate in filter(None, candidates):
             try:
-                self._env.get_template(f"{candidate}/{template}.html")
+                self._env.get_template(f"{channel.value}/{candidate}/{template}.{main}")
             except TemplateNotFound:
                 continue
             return candidate
-        raise TemplateNotFound(f"{template} (no locale of {candidates})")
+        raise TemplateNotFound(f"{channel.value}/{template} (no locale of {candidates})")
+
+    def has(self, channel: Channel, template: str) -> bool:
+        try:
+            self.locale_for(channel, template, None)
+        except TemplateNotFound:
+            return False
+        return True
 
     def render(
-        self, template: str, locale: str | None, context: dict[str, Any] | Callable[[], dict[str, Any]]
-    ) -> RenderedEmail:
+        self,
+        channel: Channel,
+        template: str,
+        locale: str | None,
+        context: dict[str, Any] | Callable[[], dict[str, Any]],
+    ) -> RenderedMessage:
         """`context` may be a function: built only when rendering (a backtest never renders)."""
-        chosen = self._locale_for(template, locale)
+        chosen = self.locale_for(channel, template, locale)
         data = context() if callable(context) else context
-
-        def part(suffix: str) -> str:
-            return self._env.get_template(f"{chosen}/{template}.{suffix}").render(data).strip()
-
-        return RenderedEmail(
-            subject=" ".join(part("subject.txt").split()), html=part("html"), text=part("txt")
-        )
+        parts: dict[str, Any] = {}
+        for part, suffix in _PARTS[channel][1].items():
+            rendered = self._env.get_template(f"{channel.value}/{chosen}/{template}.{suffix}").render(data)
+            parts[part] = " ".join(rendered.split()) if part in _ONE_LINE else rendered.strip()
+        return RenderedMessage(**parts)

@@ -24,12 +24,28 @@ class DetailType(StrEnum):
     CUSTOMER_UPDATED = "Customer Updated"
     OCCASION_REACHED = "Occasion Reached"
     SURVEY_ANSWERED = "Survey Answered"
+    SUPPORT_CASE_OPENED = "Support Case Opened"
+    SUPPORT_CASE_CLOSED = "Support Case Closed"
+    # Not on the bus: on_engagement resumes wait_for_event steps awaiting an open or click itself.
+    MESSAGE_OPENED = "Message Opened"
+    MESSAGE_CLICKED = "Message Clicked"
 
 
 class Occasion(StrEnum):
     BIRTHDAY = "birthday"
     FIRST_ORDER_ANNIVERSARY = "first_order_anniversary"
     INACTIVE = "inactive"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+
+
+class PushPlatform(StrEnum):
+    APNS = "APNS"
+    FCM = "FCM"
 
 
 class ConsentState(StrEnum):
@@ -55,6 +71,22 @@ class CustomerV1(_Detail):
     email_marketing: ConsentState | None = Field(
         default=None, description="Consent to marketing email; None keeps what is stored"
     )
+    sms_marketing: ConsentState | None = Field(default=None, description="Consent to marketing SMS")
+    sms_transactional: ConsentState | None = Field(
+        default=None, description="Consent to order updates by SMS (marketing consent implies it)"
+    )
+    push_marketing: ConsentState | None = Field(default=None, description="Consent to marketing push")
+    push_tokens: list[PushTokenV1] | None = Field(
+        default=None, description="The customer's app installations; replaces what is stored"
+    )
+    channels: list[Channel] | None = Field(
+        default=None, description="The channels the customer chose, in order of preference"
+    )
+
+
+class PushTokenV1(_Detail):
+    platform: PushPlatform
+    token: str = Field(min_length=8, max_length=4096)
 
 
 class LineItemV1(_Detail):
@@ -133,8 +165,31 @@ class SurveyAnsweredV1(_Detail):
     message_id: str | None = Field(default=None, description="The survey message answered, when known")
 
 
+class SupportCaseOpenedV1(_Detail):
+    """From the help desk: while any case is open, the customer gets no marketing."""
+
+    schema_version: Literal["1"] = "1"
+    customer_id: ExternalId
+    case_id: ExternalId
+    opened_at: AwareDatetime
+
+
+class SupportCaseClosedV1(_Detail):
+    schema_version: Literal["1"] = "1"
+    customer_id: ExternalId
+    case_id: ExternalId
+    closed_at: AwareDatetime
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
-EventDetail = OrderEventDetail | CustomerUpdatedV1 | OccasionReachedV1 | SurveyAnsweredV1
+EventDetail = (
+    OrderEventDetail
+    | CustomerUpdatedV1
+    | OccasionReachedV1
+    | SurveyAnsweredV1
+    | SupportCaseOpenedV1
+    | SupportCaseClosedV1
+)
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.ORDER_PLACED: OrderPlacedV1,
@@ -144,6 +199,8 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.CUSTOMER_UPDATED: CustomerUpdatedV1,
     DetailType.OCCASION_REACHED: OccasionReachedV1,
     DetailType.SURVEY_ANSWERED: SurveyAnsweredV1,
+    DetailType.SUPPORT_CASE_OPENED: SupportCaseOpenedV1,
+    DetailType.SUPPORT_CASE_CLOSED: SupportCaseClosedV1,
 }
 
 

@@ -21,6 +21,8 @@ from postventa.models.events import (
     OrderFulfilledV1,
     OrderPlacedV1,
     OrderRefundedV1,
+    SupportCaseClosedV1,
+    SupportCaseOpenedV1,
     SurveyAnsweredV1,
 )
 from postventa.models.shopify import ShopifyWebhookDetail
@@ -71,6 +73,16 @@ class SurveyAnsweredEvent(EventBridgeModel):
     detail: SurveyAnsweredV1
 
 
+class SupportCaseOpenedEvent(EventBridgeModel):
+    detail_type: Literal["Support Case Opened"] = Field(alias="detail-type")
+    detail: SupportCaseOpenedV1
+
+
+class SupportCaseClosedEvent(EventBridgeModel):
+    detail_type: Literal["Support Case Closed"] = Field(alias="detail-type")
+    detail: SupportCaseClosedV1
+
+
 class ShopifyWebhookEvent(EventBridgeModel):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -84,6 +96,8 @@ InboundEnvelope = Annotated[
     | CustomerUpdatedEvent
     | OccasionReachedEvent
     | SurveyAnsweredEvent
+    | SupportCaseOpenedEvent
+    | SupportCaseClosedEvent
     | ShopifyWebhookEvent,
     Field(discriminator="detail_type"),
 ]

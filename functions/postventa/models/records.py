@@ -8,7 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.models.common import Money
-from postventa.models.events import ConsentState, CustomerV1, LineItemV1
+from postventa.models.events import Channel, ConsentState, CustomerV1, LineItemV1, PushTokenV1
 
 
 class _Record(BaseModel):
@@ -29,6 +29,16 @@ class CustomerProfile(_Record):
     email_suppressed: str | None = Field(
         default=None, description="Why the address must not be mailed at all"
     )
+    sms_marketing: ConsentState = ConsentState.NOT_SUBSCRIBED
+    sms_transactional: ConsentState = ConsentState.NOT_SUBSCRIBED
+    sms_opted_out: str | None = Field(default=None, description="Why the number must not get SMS at all")
+    push_marketing: ConsentState = ConsentState.NOT_SUBSCRIBED
+    push_tokens: list[PushTokenV1] = Field(default_factory=list)
+    channels: list[Channel] | None = Field(
+        default=None, description="Chosen by the customer, in order of preference; None: not chosen"
+    )
+    topics_unsubscribed: list[str] = Field(default_factory=list)
+    open_cases: list[str] = Field(default_factory=list, description="Support cases open right now")
     orders_count: int = 0
     first_order_at: AwareDatetime | None = None
     last_order_at: AwareDatetime | None = None
@@ -39,7 +49,9 @@ class CustomerProfile(_Record):
         changes = {
             field: value for field, value in update.model_dump(exclude={"id"}).items() if value is not None
         }
-        return self.model_copy(update={**changes, "updated_at": at})
+        if changes.keys() <= _PLAIN_FIELDS:
+            return self.model_copy(update={**changes, "updated_at": at})
+        return type(self).model_validate({**dict(self), **changes, "updated_at": at})  # nested: validate
 
     def with_order(self, placed_at: AwareDatetime) -> CustomerProfile:
         """Counts a new order (never a replayed one: the caller checks the order was unknown)."""
@@ -52,6 +64,12 @@ class CustomerProfile(_Record):
     @classmethod
     def from_contract(cls, customer: CustomerV1, at: AwareDatetime) -> CustomerProfile:
         return cls(customer_id=customer.id, updated_at=at).merged_with(customer, at)
+
+
+_PLAIN_FIELDS = frozenset(
+    {"email", "phone", "first_name", "last_name", "locale", "timezone", "country", "birthday"}
+    | {"email_marketing", "sms_marketing", "sms_transactional", "push_marketing"}
+)
 
 
 class OrderStatus(StrEnum):
@@ -96,6 +114,7 @@ class JourneyEntry(_Record):
 
 class MessageStatus(StrEnum):
     SENDING = "sending"
+    DEFERRED = "deferred"
     SENT = "sent"
     SUPPRESSED = "suppressed"
     FAILED = "failed"
@@ -112,12 +131,21 @@ class MessageRecord(_Record):
     channel: str
     template: str
     purpose: str
+    topic: str | None = None
     status: MessageStatus
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None, description="Why it was not sent, or why other channels were passed over"
+    )
+    held: str | None = Field(default=None, description="Why the contact policy held it back for a while")
+    due_at: AwareDatetime | None = Field(default=None, description="When it was first due, if held")
+    deferred_until: AwareDatetime | None = None
     subject: str | None = None
+    segments: int | None = Field(default=None, description="SMS parts billed")
     provider_message_id: str | None = None
     experiment: str | None = None
     variant: str | None = None
+    delivered_at: AwareDatetime | None = None
+    delayed_at: AwareDatetime | None = None
     opened_at: AwareDatetime | None = None
     clicked_at: AwareDatetime | None = None
     at: AwareDatetime
@@ -167,3 +195,28 @@ class NpsAnswer(_Record):
     score: int = Field(ge=0, le=10)
     message_id: str | None = None
     at: AwareDatetime
+
+
+class SentContact(_Record):
+    message_id: str
+    purpose: str
+    at: AwareDatetime
+
+
+class HeldMessage(_Record):
+    message_id: str
+    journey: str
+    priority: int
+    due: AwareDatetime = Field(description="When it may go")
+    first_due: AwareDatetime = Field(description="When it was due before it was first held")
+    reason: str
+
+
+class ContactLedger(_Record):
+    """One per customer: the week's sends and the messages held back, across all journeys.
+    Written with a version check, so concurrent sends to one customer are judged one at a time."""
+
+    customer_id: str
+    version: int = 0
+    sent: list[SentContact] = Field(default_factory=list)
+    held: list[HeldMessage] = Field(default_factory=list)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from postventa.logic.policy import ContactPolicy
 from postventa.models.common import TimezoneName
+from postventa.models.events import Channel
 
 
 class Settings(BaseSettings):
@@ -26,3 +28,16 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     default_timezone: TimezoneName = "UTC"
     event_bus_name: str = "postventa"
+    sms_sender_id: str | None = Field(
+        default=None, description="Alphanumeric sender id, where countries allow"
+    )
+    push_application_id: str | None = Field(
+        default=None, description="End User Messaging push (Pinpoint) application; none: no push"
+    )
+    contact_policy: ContactPolicy = Field(
+        default_factory=ContactPolicy, description="JSON in the environment"
+    )
+    max_send_rate: dict[Channel, int] = Field(
+        default_factory=lambda: {Channel.EMAIL: 14, Channel.SMS: 20},
+        description="Sends per second per channel: the account's SES and SMS quotas",
+    )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
-from postventa.logic.render import RenderedEmail
+from postventa.logic.render import RenderedMessage
+from postventa.models.events import Channel
 from postventa.models.records import (
+    ContactLedger,
     CustomerProfile,
     JourneyEntry,
     MessageRecord,
@@ -31,6 +34,8 @@ class CustomerStore(Protocol):
     def save_message(self, message: MessageRecord) -> None: ...
     def release_message(self, message: MessageRecord) -> None: ...
     def messages_of(self, customer_id: str) -> list[MessageRecord]: ...
+    def contact_ledger(self, customer_id: str) -> ContactLedger: ...
+    def save_contact_ledger(self, ledger: ContactLedger) -> bool: ...
     def save_decision(self, decision: StepDecision) -> None: ...
     def save_nps(self, answer: NpsAnswer) -> None: ...
     def latest_nps(self, customer_id: str) -> NpsAnswer | None: ...
@@ -39,14 +44,23 @@ class CustomerStore(Protocol):
     def waits_for(self, customer_id: str, order_id: str | None, event: str) -> list[PendingWait]: ...
 
 
-class EmailSender(Protocol):
-    def send(self, *, to: str, email: RenderedEmail, tags: dict[str, str]) -> str: ...
+class Sender(Protocol):
+    """One channel's provider. `to` is what channels.Route carries: an address, a number, or tokens.
+    Raises SendThrottled (retry later) or SendRejected (never on this channel); returns the provider's id."""
+
+    def send(self, *, to: Any, message: RenderedMessage, tags: dict[str, str]) -> str: ...
+
+
+class RateLimiter(Protocol):
+    """The account's sending quota per channel: False when this second's share is used up."""
+
+    def acquire(self, channel: Channel, now: datetime) -> bool: ...
 
 
 class Renderer(Protocol):
     def render(
-        self, template: str, locale: str | None, context: Callable[[], dict[str, Any]]
-    ) -> RenderedEmail: ...
+        self, channel: Channel, template: str, locale: str | None, context: Callable[[], dict[str, Any]]
+    ) -> RenderedMessage: ...
 
 
 class Links(Protocol):

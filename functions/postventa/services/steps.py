@@ -2,21 +2,40 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from functools import cached_property, partial
 from typing import Annotated, Any, Literal
 
+from jinja2 import TemplateNotFound
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from postventa.adapters.errors import SendRejected, SendThrottled
-from postventa.journeys.model import Condition, Purpose, SendAction, WaitUntilAction
+from postventa.adapters.errors import RecipientOptedOut, SendDeferred, SendRejected, SendThrottled
+from postventa.journeys.model import Condition, Phase, Purpose, SendAction, WaitUntilAction
+from postventa.logic.channels import message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
-from postventa.logic.messaging import email_suppression_reason, message_id
-from postventa.logic.render import email_context
+from postventa.logic.messaging import message_id
+from postventa.logic.policy import Candidate, ContactPolicy, Verdict, forget, held_before, judge
+from postventa.logic.policy import record as record_verdict
+from postventa.logic.render import message_context
 from postventa.logic.schedule import end_of_wait, timestamp
+from postventa.logic.sms import sms_size
 from postventa.logic.splits import assign
-from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord, StepDecision
-from postventa.services.ports import CustomerStore, EmailSender, Links, Renderer
+from postventa.models.events import Channel
+from postventa.models.records import (
+    ContactLedger,
+    CustomerProfile,
+    HeldMessage,
+    MessageRecord,
+    MessageStatus,
+    OrderRecord,
+    StepDecision,
+)
+from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender
+
+LEDGER_ATTEMPTS = 5
 
 
 class StepContext(BaseModel):
@@ -37,6 +56,8 @@ class StepContext(BaseModel):
 class SendTask(SendAction):
     experiment: str | None = None
     variant: str | None = None
+    phase: Phase = Phase.EMAIL
+    priority: int = 50
 
 
 class CaseTask(BaseModel):
@@ -77,7 +98,9 @@ class StepRunner:
         self,
         *,
         store: CustomerStore,
-        email: EmailSender,
+        senders: dict[Channel, Sender],
+        rate_limiter: RateLimiter,
+        policy: ContactPolicy,
         renderer: Renderer,
         links: Links,
         shop_name: str,
@@ -85,7 +108,9 @@ class StepRunner:
         default_timezone: str,
     ):
         self._store = store
-        self._email = email
+        self._senders = senders
+        self._rate_limiter = rate_limiter
+        self._policy = policy
         self._renderer = renderer
         self._links = links
         self._shop_name = shop_name
@@ -161,57 +186,163 @@ class StepRunner:
             "version": request.version,
             "step": request.step,
             "execution_id": request.execution_id,
-            "channel": action.channel.value,
             "template": action.template,
             "purpose": action.purpose.value,
+            "topic": action.topic,
             "experiment": action.experiment,
             "variant": action.variant,
             "at": request.now,
         }
-        reason = email_suppression_reason(action.purpose, profile, order)
+        blocked = message_blocked_reason(action.purpose, action.topic, profile, order)
+        routing = route(action.channels, action.purpose, action.phase, profile)
+        reason = blocked or (None if routing.routes else routing.reason or "no channel allowed")
+        planned = routing.routes[0].channel.value if routing.routes else action.describe_channels()
         status = MessageStatus.SENDING if reason is None else MessageStatus.SUPPRESSED
-        record = MessageRecord(**fields, status=status, reason=reason)
+        record = MessageRecord(**fields, channel=planned, status=status, reason=reason)
         existing = self._store.claim_message(record)
         if existing is not None:
             return _outcome(existing)  # a retry: whatever happened the first time stands
         if reason is not None:
             return _outcome(record)
 
-        rendered = self._renderer.render(
-            action.template, profile.locale, lambda: self._context(record, profile, order, action.purpose)
+        candidate = Candidate(
+            message_id=record.message_id,
+            journey=request.journey,
+            purpose=action.purpose,
+            priority=action.priority,
+            timezone=profile.timezone or self._default_timezone,
         )
-        try:
-            provider_id = self._email.send(
-                to=str(profile.email),
-                email=rendered,
-                tags={
-                    "journey": request.journey,
-                    "step": request.step,
-                    "customer": request.customer_id,
-                    "message": record.message_id,
-                },
+        verdict, hold = self._judge(candidate, request.now, profile)
+        held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
+        if not verdict.send:
+            if verdict.until is None:
+                record = MessageRecord(
+                    **fields, channel=planned, status=MessageStatus.SUPPRESSED, reason=verdict.reason, **held
+                )
+                self._store.save_message(record)
+                return _outcome(record)
+            self._store.save_message(
+                MessageRecord(
+                    **fields,
+                    channel=planned,
+                    status=MessageStatus.DEFERRED,
+                    held=verdict.reason,
+                    due_at=hold.first_due if hold else request.now,
+                    deferred_until=verdict.until,
+                )
             )
-        except SendThrottled:
-            self._store.release_message(record)
-            raise
-        except SendRejected as error:
-            outcome = {"status": MessageStatus.FAILED, "reason": str(error)}
-        else:
-            outcome = {"status": MessageStatus.SENT, "provider_message_id": provider_id}
-        record = MessageRecord(**fields, subject=rendered.subject, **outcome)
+            raise SendDeferred(timestamp(verdict.until))
+
+        passed_over = list(routing.passed_over)
+        links = MessageLinks(self._links, record, unsubscribe=action.purpose is Purpose.MARKETING)
+        for option in routing.routes:
+            channel = option.channel
+            if channel not in self._senders:
+                passed_over.append(f"{channel.value}: not set up for this shop")
+                continue
+            try:
+                rendered = self._renderer.render(
+                    channel,
+                    action.template,
+                    profile.locale,
+                    partial(self._context, profile, order, links, action.purpose, channel),
+                )
+            except TemplateNotFound:
+                passed_over.append(f"{channel.value}: no {action.template} template")
+                continue
+            rendered = replace(
+                rendered,
+                marketing=action.purpose is Purpose.MARKETING,
+                unsubscribe_url=links.unsubscribe if channel is Channel.EMAIL else None,
+            )
+            try:
+                if not self._rate_limiter.acquire(channel, request.now):
+                    raise SendThrottled(f"{channel.value} sending rate reached")
+                provider_id = self._senders[channel].send(
+                    to=option.to,
+                    message=rendered,
+                    tags={
+                        "journey": request.journey,
+                        "step": request.step,
+                        "customer": request.customer_id,
+                        "message": record.message_id,
+                    },
+                )
+            except SendThrottled:
+                self._store.release_message(record)
+                self._update_ledger(request.customer_id, lambda ledger: forget(ledger, fields["message_id"]))
+                raise
+            except SendRejected as error:
+                if isinstance(error, RecipientOptedOut):
+                    self._opted_out(profile.customer_id, channel, str(error))
+                passed_over.append(f"{channel.value}: {error}")
+                continue
+            record = MessageRecord(
+                **fields,
+                channel=channel.value,
+                status=MessageStatus.SENT,
+                reason="; ".join(passed_over) or None,
+                subject=rendered.subject or rendered.title,
+                segments=sms_size(rendered.text).segments if channel is Channel.SMS else None,
+                provider_message_id=provider_id,
+                **held,
+            )
+            self._store.save_message(record)
+            return _outcome(record)
+
+        self._update_ledger(request.customer_id, lambda ledger: forget(ledger, fields["message_id"]))
+        record = MessageRecord(
+            **fields, channel=planned, status=MessageStatus.FAILED, reason="; ".join(passed_over), **held
+        )
         self._store.save_message(record)
         return _outcome(record)
 
+    def _opted_out(self, customer_id: str, channel: Channel, reason: str) -> None:
+        """The provider says the customer stopped this channel: never try it again for them."""
+        profile = self._store.get_profile(customer_id)
+        if profile is None:
+            return
+        change: dict[str, Any] = {"sms_opted_out": reason} if channel is Channel.SMS else {"push_tokens": []}
+        self._store.put_profile(profile.model_copy(update=change))
+
+    def _judge(
+        self, candidate: Candidate, now: datetime, profile: CustomerProfile
+    ) -> tuple[Verdict, HeldMessage | None]:
+        """The contact policy's verdict, written to the customer's ledger in the same step."""
+        outcome: list[tuple[Verdict, HeldMessage | None]] = []
+
+        def decide(ledger: ContactLedger) -> ContactLedger:
+            verdict = judge(candidate, now, ledger, profile.open_cases, self._policy)
+            outcome[:] = [(verdict, held_before(ledger, candidate.message_id))]
+            return record_verdict(ledger, candidate, verdict, now)
+
+        self._update_ledger(profile.customer_id, decide)
+        return outcome[0]
+
+    def _update_ledger(self, customer_id: str, change: Callable[[ContactLedger], ContactLedger]) -> None:
+        """Read, change, write over the version read; another send to the customer in between
+        means judging again on what it wrote."""
+        for _ in range(LEDGER_ATTEMPTS):
+            if self._store.save_contact_ledger(change(self._store.contact_ledger(customer_id))):
+                return
+        raise SendThrottled("too many concurrent sends to one customer")
+
     def _context(
-        self, record: MessageRecord, profile: CustomerProfile, order: OrderRecord | None, purpose: Purpose
+        self,
+        profile: CustomerProfile,
+        order: OrderRecord | None,
+        links: MessageLinks,
+        purpose: Purpose,
+        channel: Channel,
     ) -> dict[str, Any]:
-        links = MessageLinks(self._links, record, unsubscribe=purpose is Purpose.MARKETING)
-        return email_context(
+        return message_context(
             profile=profile,
             order=order,
             shop_name=self._shop_name,
             support_email=self._support_email,
             links=links,
+            marketing=purpose is Purpose.MARKETING,
+            channel=channel,
         )
 
 
@@ -234,7 +365,13 @@ class MessageLinks:
 
     @cached_property
     def unsubscribe(self) -> str | None:
-        return self._links.link("unsubscribe", c=self._record.customer_id) if self._with_unsubscribe else None
+        if not self._with_unsubscribe:
+            return None
+        return self._links.link("unsubscribe", c=self._record.customer_id, m=self._record.message_id)
+
+    @cached_property
+    def preferences(self) -> str:
+        return self._links.link("preferences", c=self._record.customer_id)
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:

@@ -1,0 +1,41 @@
+"""SMS through Amazon SNS: transactional or promotional type, an optional sender id, and the
+account's opt-out list (STOP replies land there) checked before each send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from postventa.adapters.errors import THROTTLING_CODES, RecipientOptedOut, provider_error
+from postventa.logic.render import RenderedMessage
+
+_REJECTED = {
+    "InvalidParameter",
+    "InvalidParameterValue",
+    "OptedOut",
+    "EndpointDisabled",
+    "AuthorizationError",
+}
+
+
+class SnsSmsSender:
+    def __init__(self, client: Any, *, sender_id: str | None = None):
+        self._client = client
+        self._sender_id = sender_id
+
+    def send(self, *, to: str, message: RenderedMessage, tags: dict[str, str]) -> str:
+        """Marketing goes Promotional (cheaper, may queue), the rest Transactional (delivered first)."""
+        kind = "Promotional" if message.marketing else "Transactional"
+        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind}}
+        if self._sender_id:
+            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sender_id}
+        try:
+            if self._client.check_if_phone_number_is_opted_out(phoneNumber=to)["isOptedOut"]:
+                raise RecipientOptedOut("number opted out (replied STOP)")
+            response = self._client.publish(
+                PhoneNumber=to, Message=message.text, MessageAttributes=attributes
+            )
+        except ClientError as error:
+            raise provider_error("SNS", error, THROTTLING_CODES, _REJECTED) from error
+        return str(response["MessageId"])

@@ -1,0 +1,109 @@
+"""Which channels a message may take, in order, and why each other one was passed over."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from postventa.journeys.model import PHASE_CHANNELS, Phase, Purpose
+from postventa.logic.sms import e164
+from postventa.models.events import Channel, ConsentState, PushTokenV1
+from postventa.models.records import CustomerProfile, OrderRecord
+
+DEFAULT_ORDER = (Channel.EMAIL, Channel.SMS, Channel.PUSH)  # email first, for customers who chose nothing
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: Channel
+    to: str | tuple[PushTokenV1, ...]  # an address, an E.164 number, or the customer's app installations
+
+
+@dataclass(frozen=True)
+class Routing:
+    routes: list[Route]
+    passed_over: list[str]  # "sms: no consent to SMS", in the order considered
+
+    @property
+    def reason(self) -> str | None:
+        return "; ".join(self.passed_over) or None
+
+
+def message_blocked_reason(
+    purpose: Purpose, topic: str | None, profile: CustomerProfile, order: OrderRecord | None
+) -> str | None:
+    """Reasons that hold on every channel."""
+    if order is not None and order.is_closed:
+        return f"order {order.status.value}"
+    if purpose is Purpose.MARKETING and topic and topic in profile.topics_unsubscribed:
+        return f"unsubscribed from {topic}"
+    return None
+
+
+def route(
+    channels: list[Channel] | Literal["preferred"],
+    purpose: Purpose,
+    phase: Phase,
+    profile: CustomerProfile,
+) -> Routing:
+    """The customer's chosen channels bind marketing; transactional messages (receipts, delivery
+    news) still go by the step's order, the customer's preferred channels first."""
+    chosen = profile.channels
+    if isinstance(channels, str):  # "preferred"
+        order = [*(chosen or []), *(c for c in DEFAULT_ORDER if c not in (chosen or []))]
+        if purpose is Purpose.MARKETING and chosen is not None:
+            order = list(chosen)
+    else:
+        order = list(channels)
+    routes, passed_over = [], []
+    for channel in order:
+        reason = _not_allowed(channel, purpose, phase, profile)
+        if reason is None:
+            routes.append(Route(channel, _address(channel, profile)))
+        elif not isinstance(channels, str) or reason != _NOT_IN_PHASE:
+            passed_over.append(f"{channel.value}: {reason}")
+    return Routing(routes, passed_over)
+
+
+_NOT_IN_PHASE = "not in this journey's phase"
+
+
+def _not_allowed(channel: Channel, purpose: Purpose, phase: Phase, profile: CustomerProfile) -> str | None:
+    if channel not in PHASE_CHANNELS[phase]:
+        return _NOT_IN_PHASE
+    marketing = purpose is Purpose.MARKETING
+    if marketing and profile.channels is not None and channel not in profile.channels:
+        return "not a channel the customer chose"
+    if channel is Channel.EMAIL:
+        if not profile.email:
+            return "no email address"
+        if profile.email_suppressed:
+            return f"address on the suppression list ({profile.email_suppressed})"
+        return _consent(profile.email_marketing, "marketing email") if marketing else None
+    if channel is Channel.SMS:
+        if e164(profile.phone, profile.country) is None:
+            return "no valid phone number" if profile.phone else "no phone number"
+        if profile.sms_opted_out:
+            return f"number opted out ({profile.sms_opted_out})"
+        if marketing:
+            return _consent(profile.sms_marketing, "marketing SMS")
+        if ConsentState.SUBSCRIBED in (profile.sms_transactional, profile.sms_marketing):
+            return None
+        return _consent(profile.sms_transactional, "SMS")
+    if not profile.push_tokens:
+        return "no app installation (push token)"
+    return _consent(profile.push_marketing, "marketing push") if marketing else None
+
+
+def _consent(state: ConsentState, what: str) -> str | None:
+    if state is ConsentState.SUBSCRIBED:
+        return None
+    return f"unsubscribed from {what}" if state is ConsentState.UNSUBSCRIBED else f"no consent to {what}"
+
+
+def _address(channel: Channel, profile: CustomerProfile) -> str | tuple[PushTokenV1, ...]:
+    if channel is Channel.EMAIL:
+        return str(profile.email)
+    if channel is Channel.SMS:
+        return str(e164(profile.phone, profile.country))
+    return tuple(profile.push_tokens)

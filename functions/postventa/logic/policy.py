@@ -1,0 +1,157 @@
+"""The contact policy: one judgement every message goes through before any channel is tried.
+
+Across all journeys and channels of one customer: marketing frequency caps, quiet hours in the
+customer's own timezone, a minimum gap between two messages, priority when journeys collide,
+and no marketing while a support case is open. Held messages are deferred, never dropped; a
+message over a frequency cap is dropped (a deferred promotion would only queue behind the
+next one: journeys that want more than the cap allows would build a backlog that never drains).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from postventa.journeys.model import Duration, Purpose, format_duration
+from postventa.models.records import ContactLedger, HeldMessage, SentContact
+
+
+class ContactPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    marketing_per_day: int = Field(default=1, ge=0, description="Marketing messages per rolling 24 h")
+    marketing_per_week: int = Field(default=3, ge=0, description="Marketing messages per rolling 7 days")
+    quiet_from: time = Field(default=time(21, 0), description="Local time quiet hours start")
+    quiet_until: time = Field(default=time(9, 0), description="Local time quiet hours end")
+    quiet_hours_for_transactional: bool = Field(
+        default=False, description="Receipts and delivery news are awaited: by default they go at once"
+    )
+    min_gap: Duration = Field(
+        default=timedelta(hours=4), description="No marketing message within this of any other message"
+    )
+    turn: Duration = Field(
+        default=timedelta(minutes=15),
+        description="How long a held message keeps its turn over lower-priority ones once due",
+    )
+
+    def describe_quiet_hours(self) -> str:
+        return f"{self.quiet_from:%H:%M}-{self.quiet_until:%H:%M} local"
+
+    def is_quiet(self, local: datetime) -> bool:
+        moment = local.time()
+        if self.quiet_from <= self.quiet_until:
+            return self.quiet_from <= moment < self.quiet_until
+        return moment >= self.quiet_from or moment < self.quiet_until
+
+    def quiet_ends(self, local: datetime) -> datetime:
+        """The next end of quiet hours after `local` (an aware local time)."""
+        end = datetime.combine(local.date(), self.quiet_until, tzinfo=local.tzinfo)
+        if end <= local:
+            end = datetime.combine(local.date() + timedelta(days=1), self.quiet_until, tzinfo=local.tzinfo)
+        return end
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """send; or hold until a time (deferred); or drop (neither), with the reason."""
+
+    send: bool
+    until: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    message_id: str
+    journey: str
+    purpose: Purpose
+    priority: int
+    timezone: str
+
+
+WEEK = timedelta(days=7)
+DAY = timedelta(days=1)
+
+
+def judge(
+    candidate: Candidate, now: datetime, ledger: ContactLedger, open_cases: list[str], policy: ContactPolicy
+) -> Verdict:
+    marketing = candidate.purpose is Purpose.MARKETING
+    if marketing and open_cases:
+        return Verdict(False, reason="support case open: no marketing until it is closed")
+    sent = [s for s in ledger.sent if s.message_id != candidate.message_id]
+    if marketing:
+        promotions = [s.at for s in sent if s.purpose == Purpose.MARKETING]
+        if sum(at > now - DAY for at in promotions) >= policy.marketing_per_day:
+            return Verdict(False, reason=f"frequency cap: {policy.marketing_per_day} marketing a day")
+        if sum(at > now - WEEK for at in promotions) >= policy.marketing_per_week:
+            return Verdict(False, reason=f"frequency cap: {policy.marketing_per_week} marketing a week")
+    if marketing or policy.quiet_hours_for_transactional:
+        local = now.astimezone(ZoneInfo(candidate.timezone))
+        if policy.is_quiet(local):
+            until = policy.quiet_ends(local)
+            return _hold(until, f"quiet hours ({policy.describe_quiet_hours()})")
+    if not marketing:
+        return Verdict(True)
+    latest = max((s.at for s in sent), default=None)
+    if latest is not None and now < latest + policy.min_gap:
+        gap = format_duration(policy.min_gap)
+        return _hold(latest + policy.min_gap, f"within {gap} of the previous message")
+    ahead = [
+        held
+        for held in ledger.held
+        if held.message_id != candidate.message_id
+        and held.priority > candidate.priority
+        and held.due <= now < held.due + policy.turn
+    ]
+    if ahead:
+        first = min(ahead, key=lambda held: held.due)
+        return _hold(first.due + policy.turn, f"{first.journey} goes first (priority)")
+    return Verdict(True)
+
+
+def _hold(until: datetime, reason: str) -> Verdict:
+    """Held to the next whole second: Step Functions' timestamps have none, and a wake-up a
+    fraction early would only be held again."""
+    whole = until.replace(microsecond=0)
+    return Verdict(False, until=whole if whole == until else whole + timedelta(seconds=1), reason=reason)
+
+
+def record(ledger: ContactLedger, candidate: Candidate, verdict: Verdict, now: datetime) -> ContactLedger:
+    """The ledger after a verdict: a send is counted at once (before the provider call, so two
+    concurrent sends cannot both pass), a hold keeps the message's turn, a drop leaves no trace."""
+    keep_after = now - WEEK
+    sent = [s for s in ledger.sent if s.at > keep_after and s.message_id != candidate.message_id]
+    held = [h for h in ledger.held if h.message_id != candidate.message_id and h.due > now - DAY]
+    if verdict.send:
+        sent.append(SentContact(message_id=candidate.message_id, purpose=candidate.purpose, at=now))
+    elif verdict.until is not None:
+        before = held_before(ledger, candidate.message_id)
+        held.append(
+            HeldMessage(
+                message_id=candidate.message_id,
+                journey=candidate.journey,
+                priority=candidate.priority,
+                due=verdict.until,
+                first_due=before.first_due if before else now,
+                reason=verdict.reason or "held",
+            )
+        )
+    return ledger.model_copy(update={"sent": sent, "held": held, "version": ledger.version + 1})
+
+
+def forget(ledger: ContactLedger, message_id: str) -> ContactLedger:
+    """A counted send that never happened (throttled, or refused on every channel)."""
+    return ledger.model_copy(
+        update={
+            "sent": [s for s in ledger.sent if s.message_id != message_id],
+            "version": ledger.version + 1,
+        }
+    )
+
+
+def held_before(ledger: ContactLedger, message_id: str) -> HeldMessage | None:
+    return next((held for held in ledger.held if held.message_id == message_id), None)

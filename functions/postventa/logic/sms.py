@@ -1,0 +1,50 @@
+"""SMS specifics: E.164 numbers and how many parts (billed segments) a text costs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import phonenumbers
+
+# GSM 03.38: the default alphabet (one septet each) and its extension table (escape + one septet).
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class SmsSize:
+    encoding: str  # GSM-7 or UCS-2
+    units: int  # septets (GSM-7) or UTF-16 code units (UCS-2)
+    segments: int
+
+
+def sms_size(text: str) -> SmsSize:
+    """Carriers bill per segment: 160 GSM-7 septets or 70 UCS-2 units alone, 153 or 67 per part
+    once a text is split (the rest carries the reassembly header). One character outside GSM-7
+    (á, í, ó, ú, an emoji) makes the whole text UCS-2."""
+    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text):
+        units = sum(2 if c in _GSM_EXTENSION else 1 for c in text)
+        single, part, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, part, encoding = 70, 67, "UCS-2"
+    segments = 1 if units <= single else math.ceil(units / part)
+    return SmsSize(encoding=encoding, units=units, segments=segments)
+
+
+def e164(phone: str | None, country: str | None) -> str | None:
+    """The number in E.164 (+14155550100), reading national numbers in the customer's country;
+    None when it is not a valid phone number."""
+    if not phone:
+        return None
+    try:
+        number = phonenumbers.parse(phone, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
