@@ -62,7 +62,9 @@ def test_an_unsubscribed_customer_gets_only_transactional_email(demo):
     dev = messages(demo, "cus-dev")
     assert [step for _, step, outcome, _ in dev if outcome == "sent"] == ["order_confirmation"]
     assert {reason for _, _, outcome, reason in dev if outcome == "suppressed"} == {
-        "email: unsubscribed from marketing email"
+        "email: unsubscribed from marketing email",
+        # cross-sell goes by the customer's preferred channel: every channel says why not
+        "email: unsubscribed from marketing email; sms: no phone number; push: no app installation (push token)",
     }
     assert len(dev) == 7
 
@@ -127,7 +129,7 @@ def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(t
 
 def test_journeys_validate_reports_problems_with_exit_status(tmp_path, capsys):
     assert main(["journeys", "validate"]) == 0
-    assert "ok  post-purchase v2: 14 steps" in capsys.readouterr().out
+    assert "ok  post-purchase v3: 14 steps" in capsys.readouterr().out
     (tmp_path / "broken.yaml").write_text(
         "name: broken\nversion: 1\ntrigger: {event: Order Placed}\nsteps: []\n"
     )

@@ -22,11 +22,12 @@ class Route:
 @dataclass(frozen=True)
 class Routing:
     routes: list[Route]
-    passed_over: list[str]  # "sms: no consent to SMS", in the order considered
+    passed_over: list[str]  # "sms: no consent to SMS": channels asked for, or chosen, but not allowed
+    refused: list[str]  # every channel considered and why not: the reason when no route is left
 
     @property
     def reason(self) -> str | None:
-        return "; ".join(self.passed_over) or None
+        return "; ".join(self.refused) or None
 
 
 def message_blocked_reason(
@@ -55,14 +56,17 @@ def route(
             order = list(chosen)
     else:
         order = list(channels)
-    routes, passed_over = [], []
+    routes, passed_over, refused = [], [], []
     for channel in order:
         reason = _not_allowed(channel, purpose, phase, profile)
         if reason is None:
             routes.append(Route(channel, _address(channel, profile)))
-        elif not isinstance(channels, str) or reason != _NOT_IN_PHASE:
-            passed_over.append(f"{channel.value}: {reason}")
-    return Routing(routes, passed_over)
+            continue
+        refused.append(f"{channel.value}: {reason}")
+        # "preferred" tries every channel: only those the customer chose are worth a word.
+        if not isinstance(channels, str) or channel in (chosen or []):
+            passed_over.append(refused[-1])
+    return Routing(routes, passed_over, refused)
 
 
 _NOT_IN_PHASE = "not in this journey's phase"

@@ -19,6 +19,8 @@ from postventa.models.events import (
     OrderFulfilledV1,
     OrderPlacedV1,
     OrderRefundedV1,
+    SupportCaseClosedV1,
+    SupportCaseOpenedV1,
     SurveyAnsweredV1,
 )
 from postventa.models.inbound import InvalidEvent, parse_inbound
@@ -234,6 +236,17 @@ class OrderEventService:
                 self._store.put_profile(profile)
                 self._move_calendar(stored, profile)
             return profile
+        if isinstance(detail, SupportCaseOpenedV1 | SupportCaseClosedV1) and stored is not None:
+            cases = set(stored.open_cases)
+            if isinstance(detail, SupportCaseOpenedV1):
+                cases.add(detail.case_id)
+            else:
+                cases.discard(detail.case_id)
+            if cases != set(stored.open_cases):
+                stored = stored.model_copy(
+                    update={"open_cases": sorted(cases), "updated_at": event.received_at}
+                )
+                self._store.put_profile(stored)
         return stored
 
     def _move_calendar(self, stored: CustomerProfile | None, profile: CustomerProfile) -> None:
