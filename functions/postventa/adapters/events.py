@@ -1,12 +1,15 @@
-"""Publishing Postventa's own events (occasions) to its EventBridge bus."""
+"""Publishing Postventa's own events (occasions, survey answers) to its EventBridge bus."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from postventa.models.events import DetailType, OccasionReachedV1
+from pydantic import BaseModel
 
-SOURCE = "postventa.occasions"
+from postventa.models.events import DetailType
+
 PUT_EVENTS_LIMIT = 10
 
 
@@ -14,28 +17,29 @@ class EventPublishFailed(RuntimeError):
     pass
 
 
-class OccasionPublisher:
-    def __init__(self, client: Any, bus_name: str):
+class BusPublisher:
+    def __init__(self, client: Any, bus_name: str, source: str):
         self._client = client
         self._bus_name = bus_name
+        self._source = source
 
-    def __call__(self, occasions: list[OccasionReachedV1]) -> None:
-        for start in range(0, len(occasions), PUT_EVENTS_LIMIT):
-            batch = occasions[start : start + PUT_EVENTS_LIMIT]
+    def publish(self, detail_type: DetailType, details: Sequence[tuple[BaseModel, datetime]]) -> None:
+        """Each detail with the time it happened; raises if any was not accepted."""
+        for start in range(0, len(details), PUT_EVENTS_LIMIT):
+            batch = details[start : start + PUT_EVENTS_LIMIT]
             response = self._client.put_events(
                 Entries=[
                     {
-                        "Source": SOURCE,
-                        "DetailType": DetailType.OCCASION_REACHED.value,
-                        "Detail": occasion.model_dump_json(),
+                        "Source": self._source,
+                        "DetailType": detail_type.value,
+                        "Detail": detail.model_dump_json(),
                         "EventBusName": self._bus_name,
-                        "Time": occasion.reached_at,
+                        "Time": at,
                     }
-                    for occasion in batch
+                    for detail, at in batch
                 ]
             )
             if response.get("FailedEntryCount"):
-                # The next hourly run finds the same occasions again; their ids keep entry to once.
                 raise EventPublishFailed(
-                    f"{response['FailedEntryCount']} of {len(batch)} occasions were not published"
+                    f"{response['FailedEntryCount']} of {len(batch)} events were not published"
                 )

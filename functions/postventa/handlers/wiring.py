@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
 from postventa.adapters.email import SesEmailSender
-from postventa.adapters.events import OccasionPublisher
+from postventa.adapters.events import BusPublisher
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.queues import InvalidEventQueue
 from postventa.adapters.rate import DynamoRateLimiter
@@ -29,16 +29,17 @@ from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.handlers.observability import log_decision
 from postventa.journeys.loader import load_journeys
-from postventa.journeys.model import Journey
+from postventa.journeys.model import Journey, SendStep
 from postventa.logic.links import LinkSigner
 from postventa.logic.render import MessageRenderer
-from postventa.models.events import Channel
+from postventa.models.events import Channel, DetailType
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
 from postventa.services.engagement import EngagementService
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
 from postventa.services.ports import Sender
+from postventa.services.preferences import PreferenceCentre
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar
 
@@ -136,6 +137,29 @@ class Wiring:
         return LinkSigner(read_secret(self.settings.link_signing_secret_id), self.settings.links_base_url)
 
     @cached_property
+    def renderer(self) -> MessageRenderer:
+        return MessageRenderer(self.settings.default_locale)
+
+    @cached_property
+    def preferences(self) -> PreferenceCentre:
+        publisher = self.publisher("postventa.preferences")
+        return PreferenceCentre(
+            store=self.store,
+            links=self.links,
+            topics=sorted(
+                {
+                    step.send.topic
+                    for journey in self.journeys.values()
+                    for step in journey.all_steps()
+                    if isinstance(step, SendStep) and step.send.topic
+                }
+            ),
+            publish_answer=lambda answer: publisher.publish(
+                DetailType.SURVEY_ANSWERED, [(answer, answer.answered_at)]
+            ),
+        )
+
+    @cached_property
     def step_runner(self) -> StepRunner:
         settings = self.settings
         return StepRunner(
@@ -145,7 +169,7 @@ class Wiring:
                 boto3.resource("dynamodb").Table(settings.table_name), settings.max_send_rate
             ),
             policy=settings.contact_policy,
-            renderer=MessageRenderer(settings.default_locale),
+            renderer=self.renderer,
             links=self.links,
             shop_name=settings.shop_name,
             support_email=settings.support_email,
@@ -165,10 +189,16 @@ class Wiring:
     def occasions(self) -> OccasionScheduler:
         return OccasionScheduler(
             store=self.store,
-            publish=OccasionPublisher(boto3.client("events"), self.settings.event_bus_name),
+            # The next hourly run finds unpublished occasions again; their ids keep entry to once.
+            publish=lambda occasions: self.publisher("postventa.occasions").publish(
+                DetailType.OCCASION_REACHED, [(occasion, occasion.reached_at) for occasion in occasions]
+            ),
             journeys=self.journeys,
             default_timezone=self.settings.default_timezone,
         )
+
+    def publisher(self, source: str) -> BusPublisher:
+        return BusPublisher(boto3.client("events"), self.settings.event_bus_name, source)
 
     @cached_property
     def wait_registrar(self) -> WaitRegistrar:

@@ -20,7 +20,7 @@ import boto3
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel
 
-from postventa.handlers import on_engagement, on_order, register_wait, run_step
+from postventa.handlers import on_engagement, on_order, preferences, register_wait, run_step
 from postventa.handlers.observability import metrics
 from postventa.handlers.wiring import Wiring, install
 from postventa.journeys.compiler import compile_journey
@@ -308,11 +308,22 @@ class LocalPostventa:
         """One run of the hourly schedule: what it publishes on the bus comes back through on_order."""
         self.engine.run_until(now)
         published = self.wiring.occasions.run(now)
+        self.relay_bus()
+        return len(published)
+
+    def relay_bus(self) -> None:
+        """What Postventa published on its own bus (occasions, survey answers) reaches on_order."""
         for message in _drain(self.ingest_queue_url):
             event = json.loads(message["Body"])
             event.setdefault("account", "123456789012")  # moto's delivery omits it; EventBridge's carries it
             self.receive(event)
-        return len(published)
+
+    def http(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One request to the preference centre (API Gateway HTTP API event), then its effects."""
+        try:
+            return dict(preferences.lambda_handler(event, _FakeLambdaContext("postventa-preferences")))
+        finally:
+            _discard_metrics()
 
 
 def run_simulation(

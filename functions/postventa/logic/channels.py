@@ -78,25 +78,39 @@ def _not_allowed(channel: Channel, purpose: Purpose, phase: Phase, profile: Cust
     marketing = purpose is Purpose.MARKETING
     if marketing and profile.channels is not None and channel not in profile.channels:
         return "not a channel the customer chose"
+    unreachable = _unreachable(channel, profile)
+    if unreachable:
+        return unreachable
     if channel is Channel.EMAIL:
-        if not profile.email:
-            return "no email address"
-        if profile.email_suppressed:
-            return f"address on the suppression list ({profile.email_suppressed})"
         return _consent(profile.email_marketing, "marketing email") if marketing else None
     if channel is Channel.SMS:
-        if e164(profile.phone, profile.country) is None:
-            return "no valid phone number" if profile.phone else "no phone number"
-        if profile.sms_opted_out:
-            return f"number opted out ({profile.sms_opted_out})"
         if marketing:
             return _consent(profile.sms_marketing, "marketing SMS")
         if ConsentState.SUBSCRIBED in (profile.sms_transactional, profile.sms_marketing):
             return None
         return _consent(profile.sms_transactional, "SMS")
-    if not profile.push_tokens:
-        return "no app installation (push token)"
     return _consent(profile.push_marketing, "marketing push") if marketing else None
+
+
+def _unreachable(channel: Channel, profile: CustomerProfile) -> str | None:
+    """Why the customer cannot be reached on the channel at all, whatever the message."""
+    if channel is Channel.EMAIL:
+        if not profile.email:
+            return "no email address"
+        if profile.email_suppressed:
+            return f"address on the suppression list ({profile.email_suppressed})"
+        return None
+    if channel is Channel.SMS:
+        if e164(profile.phone, profile.country) is None:
+            return "no valid phone number" if profile.phone else "no phone number"
+        if profile.sms_opted_out:
+            return f"number opted out ({profile.sms_opted_out})"
+        return None
+    return None if profile.push_tokens else "no app installation (push token)"
+
+
+def reachable_channels(profile: CustomerProfile) -> list[Channel]:
+    return [channel for channel in Channel if _unreachable(channel, profile) is None]
 
 
 def _consent(state: ConsentState, what: str) -> str | None:

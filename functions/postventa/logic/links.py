@@ -19,9 +19,11 @@ class LinkSigner:
         self._serializer = URLSafeTimedSerializer(secret, salt="postventa-links")
         self._base_url = base_url.rstrip("/")
 
+    def token(self, action: str, **claims: Any) -> str:
+        return str(self._serializer.dumps({"action": action, **claims}))
+
     def link(self, action: str, **claims: Any) -> str:
-        token = self._serializer.dumps({"action": action, **claims})
-        return f"{self._base_url}/{action}?{urlencode({'t': token})}"
+        return f"{self._base_url}/{action}?{urlencode({'t': self.token(action, **claims)})}"
 
     def verify(self, token: str, action: str, max_age: int = LINK_MAX_AGE_SECONDS) -> dict[str, Any]:
         try:

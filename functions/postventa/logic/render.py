@@ -79,15 +79,22 @@ class MessageRenderer:
         self._env.filters["money"] = format_money
 
     def locale_for(self, channel: Channel, template: str, locale: str | None) -> str:
-        main = _PARTS[channel][0]
+        return self._first_locale(f"{channel.value}/{{}}/{template}.{_PARTS[channel][0]}", locale)
+
+    def _first_locale(self, pattern: str, locale: str | None) -> str:
         candidates = [locale, locale.split("-")[0] if locale else None, self._default_locale]
         for candidate in filter(None, candidates):
             try:
-                self._env.get_template(f"{channel.value}/{candidate}/{template}.{main}")
+                self._env.get_template(pattern.format(candidate))
             except TemplateNotFound:
                 continue
             return candidate
-        raise TemplateNotFound(f"{channel.value}/{template} (no locale of {candidates})")
+        raise TemplateNotFound(f"{pattern.format('*')} (no locale of {candidates})")
+
+    def page(self, name: str, locale: str | None, context: dict[str, Any]) -> str:
+        """A preference-centre page, templates/pages/<locale>/<name>.html."""
+        chosen = self._first_locale(f"pages/{{}}/{name}.html", locale)
+        return self._env.get_template(f"pages/{chosen}/{name}.html").render({**context, "locale": chosen})
 
     def has(self, channel: Channel, template: str) -> bool:
         try:

@@ -1,0 +1,138 @@
+"""API Gateway HTTP API -> here: the preference centre, one-click unsubscribe and survey answers.
+
+GET never changes anything but a survey answer (the click is the answer); unsubscribing from a
+link needs the page's button or the mailbox provider's RFC 8058 POST, so link scanners that
+open every URL in an email cannot unsubscribe anyone.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.wiring import wiring
+from postventa.logic.links import InvalidLink
+from postventa.models.events import Channel
+from postventa.models.records import CustomerProfile
+from postventa.services.preferences import PreferenceForm
+
+app = APIGatewayHttpResolver()
+
+# Tokens travel in URLs: never leak them onward, never cache a page, never frame one.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def _page(name: str, profile: CustomerProfile | None, status: int = 200, **context: Any) -> Response:
+    current = wiring()
+    settings = current.settings
+    locale = profile.locale if profile else _accepted_language()
+    body = current.renderer.page(
+        name,
+        locale,
+        {
+            "shop": {"name": settings.shop_name, "support_email": settings.support_email},
+            "customer": {"first_name": profile.first_name if profile else None},
+            **context,
+        },
+    )
+    return Response(status, "text/html; charset=utf-8", body, headers=SECURITY_HEADERS)
+
+
+def _accepted_language() -> str | None:
+    header = app.current_event.get_header_value("accept-language") or ""
+    return header.split(",")[0].split(";")[0].strip() or None
+
+
+def _form() -> dict[str, list[str]]:
+    return parse_qs(app.current_event.decoded_body or "")
+
+
+def _token() -> str:
+    return app.current_event.get_query_string_value("t") or (_form().get("t") or [""])[0]
+
+
+def _invalid(error: InvalidLink) -> Response:
+    metrics.add_metric(name="Link_invalid", unit="Count", value=1)
+    return _page("invalid", None, status=400, problem=str(error))
+
+
+def _preferences_page(profile: CustomerProfile, *, saved: bool = False) -> Response:
+    return _page("preferences", profile, saved=saved, **wiring().preferences.view(profile))
+
+
+@app.get("/preferences")
+def show_preferences() -> Response:
+    try:
+        profile, _ = wiring().preferences.customer(_token(), "preferences")
+    except InvalidLink as error:
+        return _invalid(error)
+    return _preferences_page(profile)
+
+
+@app.post("/preferences")
+def save_preferences() -> Response:
+    form = _form()
+    choice = PreferenceForm(
+        channels=[c for c in form.get("channels", []) if c in set(Channel)],
+        topics=form.get("topics", []),
+        unsubscribe_all=form.get("unsubscribe_all") == ["true"],
+    )
+    try:
+        profile = wiring().preferences.save(_token(), choice, datetime.now(UTC))
+    except InvalidLink as error:
+        return _invalid(error)
+    metrics.add_metric(name="Preferences_saved", unit="Count", value=1)
+    return _preferences_page(profile, saved=True)
+
+
+@app.get("/unsubscribe")
+def confirm_unsubscribe() -> Response:
+    centre = wiring().preferences
+    try:
+        profile, _ = centre.customer(_token(), "unsubscribe")
+    except InvalidLink as error:
+        return _invalid(error)
+    return _page(
+        "unsubscribe", profile, token=_token(), preferences_token=centre.page_link(profile), done=False
+    )
+
+
+@app.post("/unsubscribe")
+def unsubscribe() -> Response:
+    """The page's button, or the mailbox provider's one-click POST (body List-Unsubscribe=One-Click)."""
+    centre = wiring().preferences
+    try:
+        profile = centre.unsubscribe(_token(), datetime.now(UTC))
+    except InvalidLink as error:
+        return _invalid(error)
+    metrics.add_metric(name="Unsubscribed", unit="Count", value=1)
+    return _page(
+        "unsubscribe", profile, token=_token(), preferences_token=centre.page_link(profile), done=True
+    )
+
+
+@app.get("/nps")
+def answer_survey() -> Response:
+    try:
+        profile, score = wiring().preferences.answer(_token(), datetime.now(UTC))
+    except InvalidLink as error:
+        return _invalid(error)
+    metrics.add_metric(name="Survey_answered", unit="Count", value=1)
+    return _page("thanks", profile, score=score)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,118 @@
+"""The preference centre's work: every change is reached by a signed, expiring link for one
+customer; a forged, altered or expired link changes nothing (InvalidLink)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from postventa.logic.channels import reachable_channels
+from postventa.logic.links import InvalidLink, LinkSigner
+from postventa.models.events import Channel, ConsentState, SurveyAnsweredV1
+from postventa.models.records import CustomerProfile
+from postventa.services.ports import CustomerStore
+
+_MARKETING_CONSENT = {
+    Channel.EMAIL: "email_marketing",
+    Channel.SMS: "sms_marketing",
+    Channel.PUSH: "push_marketing",
+}
+
+
+class PreferenceForm(BaseModel):
+    """What the page posts: the channels ticked (first = preferred) and the topics kept."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    channels: list[Channel] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    unsubscribe_all: bool = False
+
+
+class PreferenceCentre:
+    def __init__(
+        self,
+        *,
+        store: CustomerStore,
+        links: LinkSigner,
+        topics: list[str],
+        publish_answer: Callable[[SurveyAnsweredV1], None],
+    ):
+        self._store = store
+        self._links = links
+        self.topics = topics
+        self._publish_answer = publish_answer
+
+    def customer(self, token: str, action: str) -> tuple[CustomerProfile, dict[str, Any]]:
+        claims = self._links.verify(token, action)
+        profile = self._store.get_profile(str(claims.get("c")))
+        if profile is None:
+            raise InvalidLink("this link is not valid")
+        return profile, claims
+
+    def view(self, profile: CustomerProfile) -> dict[str, Any]:
+        """What the page shows: channels (chosen first, in order), topics, and the form's token."""
+        reachable = reachable_channels(profile)
+        chosen = profile.channels
+        if chosen is None:  # never chosen here: what the customer consented to elsewhere
+            chosen = [
+                c for c in Channel if getattr(profile, _MARKETING_CONSENT[c]) is ConsentState.SUBSCRIBED
+            ]
+        return {
+            "token": self.page_link(profile),
+            "channels": [
+                {"name": c.value, "chosen": c in chosen and c in reachable, "reachable": c in reachable}
+                for c in [*chosen, *(c for c in Channel if c not in chosen)]
+            ],
+            "topics": [{"name": t, "kept": t not in profile.topics_unsubscribed} for t in self.topics],
+        }
+
+    def page_link(self, profile: CustomerProfile) -> str:
+        """The preference page's own token, for the form it posts and the unsubscribe page's link."""
+        return self._links.token("preferences", c=profile.customer_id)
+
+    def save(self, token: str, form: PreferenceForm, now: datetime) -> CustomerProfile:
+        profile, _ = self.customer(token, "preferences")
+        reachable = reachable_channels(profile)
+        chosen = [] if form.unsubscribe_all else [c for c in form.channels if c in reachable]
+        consents = {
+            field: ConsentState.SUBSCRIBED if channel in chosen else ConsentState.UNSUBSCRIBED
+            for channel, field in _MARKETING_CONSENT.items()
+            # a channel the customer cannot be reached on was not offered: leave its consent alone
+            if channel in reachable
+        }
+        kept = set(form.topics) & set(self.topics)
+        update: dict[str, Any] = {
+            **consents,
+            "channels": chosen,
+            "topics_unsubscribed": sorted(set(self.topics) - kept),
+            "updated_at": now,
+        }
+        if Channel.SMS in chosen:
+            update["sms_transactional"] = ConsentState.SUBSCRIBED
+        updated = profile.model_copy(update=update)
+        self._store.put_profile(updated)
+        return updated
+
+    def unsubscribe(self, token: str, now: datetime) -> CustomerProfile:
+        """From a marketing email (its link or RFC 8058 one-click): no more marketing email."""
+        profile, _ = self.customer(token, "unsubscribe")
+        updated = profile.model_copy(update={"email_marketing": ConsentState.UNSUBSCRIBED, "updated_at": now})
+        self._store.put_profile(updated)
+        return updated
+
+    def answer(self, token: str, now: datetime) -> tuple[CustomerProfile, int]:
+        """A score link from the survey email: published as Survey Answered, which on_order records."""
+        profile, claims = self.customer(token, "nps")
+        score = claims.get("s")
+        if not isinstance(score, int) or not 0 <= score <= 10:
+            raise InvalidLink("this link is not valid")
+        self._publish_answer(
+            SurveyAnsweredV1(
+                customer_id=profile.customer_id, score=score, answered_at=now, message_id=claims.get("m")
+            )
+        )
+        return profile, score

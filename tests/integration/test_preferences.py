@@ -1,0 +1,126 @@
+"""The preference centre through its Lambda (API Gateway HTTP API events) against moto: signed
+links, what each page changes, one-click unsubscribe, survey answers, and tampered links."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from postventa.local.simulate import LocalPostventa
+from postventa.local.web import http_api_event
+from postventa.models.events import Channel, ConsentState
+from postventa.models.records import MessageStatus
+from tests.conftest import EVENTS, load_json
+from tests.integration.conftest import T0
+
+
+def request(local, method: str, link: str, body: str = "") -> dict:
+    url = urlsplit(link)
+    event = http_api_event(method, f"{url.path.removeprefix('/postventa')}?{url.query}", {}, body.encode())
+    return local.http(event)
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["t"][0]
+
+
+@pytest.fixture
+def local():
+    """The default journey library: its topics are what the page offers."""
+    with LocalPostventa(start=T0) as running:
+        yield running
+
+
+@pytest.fixture
+def ana(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now)
+    return local.wiring.store.get_profile("cus-ana")
+
+
+def test_one_click_unsubscribe_stops_marketing_email_and_only_that(local, ana):
+    link = local.wiring.links.link("unsubscribe", c="cus-ana", m="m1")
+    response = request(local, "POST", link, "List-Unsubscribe=One-Click")
+    assert response["statusCode"] == 200 and 'id="done"' in response["body"]
+    assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.engine.run_until_idle()
+    outcomes = {m.step: (m.status, m.reason) for m in local.messages()}
+    assert outcomes["order_confirmation"][0] is MessageStatus.SENT
+    assert outcomes["product_tips"] == (MessageStatus.SUPPRESSED, "email: unsubscribed from marketing email")
+
+
+def test_opening_the_unsubscribe_link_changes_nothing_until_the_button(local, ana):
+    link = local.wiring.links.link("unsubscribe", c="cus-ana", m="m1")
+    page = request(local, "GET", link)
+    assert page["statusCode"] == 200 and "Darme de baja" in page["body"]  # Ana reads Spanish
+    assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.SUBSCRIBED
+
+
+@pytest.mark.parametrize("tamper", ["altered", "forged", "expired", "wrong action", "missing"])
+def test_a_bad_link_gets_a_clear_page_and_changes_nothing(local, ana, tamper, monkeypatch):
+    from postventa.logic.links import LinkSigner
+
+    links = local.wiring.links
+    if tamper == "altered":
+        token = token_of(links.link("unsubscribe", c="cus-ana"))
+        token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    elif tamper == "forged":
+        token = LinkSigner("not-the-secret", "https://x").token("unsubscribe", c="cus-ana")
+    elif tamper == "expired":
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() - 91 * 86400)
+        token = links.token("unsubscribe", c="cus-ana")
+        monkeypatch.setattr(time, "time", real)
+    elif tamper == "wrong action":
+        token = links.token("preferences", c="cus-ana")  # a preferences token cannot unsubscribe
+    else:
+        token = ""
+    response = request(local, "POST", f"https://shop.example/postventa/unsubscribe?t={token}")
+    assert response["statusCode"] == 400
+    assert 'id="invalid"' in response["body"] and "Nothing was changed" in response["body"]
+    assert local.wiring.store.get_profile("cus-ana") == ana
+    if tamper == "expired":
+        assert "It has expired." in response["body"]
+
+
+def test_the_preference_page_saves_channels_topics_and_consent(local, ana):
+    store = local.wiring.store
+    store.put_profile(ana.model_copy(update={"phone": "+34612345678"}))
+    link = local.wiring.links.link("preferences", c="cus-ana")
+    page = request(local, "GET", link)
+    assert page["statusCode"] == 200 and 'name="channels" value="sms"' in page["body"]
+    body = f"t={token_of(link)}&channels=sms&channels=email&topics=offers&topics=tips"
+    saved = request(local, "POST", "https://shop.example/postventa/preferences", body)
+    assert saved["statusCode"] == 200 and 'id="saved"' in saved["body"]
+    profile = store.get_profile("cus-ana")
+    assert profile.channels == [Channel.SMS, Channel.EMAIL]
+    assert (profile.sms_marketing, profile.sms_transactional) == (ConsentState.SUBSCRIBED,) * 2
+    assert profile.email_marketing is ConsentState.SUBSCRIBED
+    assert profile.push_marketing is ConsentState.NOT_SUBSCRIBED  # no app: not offered, not changed
+    assert local.wiring.preferences.topics == ["news", "offers", "reviews", "surveys", "tips"]
+    assert profile.topics_unsubscribed == ["news", "reviews", "surveys"]
+    assert saved["headers"]["Referrer-Policy"] == "no-referrer"
+
+
+def test_unsubscribe_all_from_the_page_withdraws_every_marketing_consent(local, ana):
+    link = local.wiring.links.link("preferences", c="cus-ana")
+    request(
+        local,
+        "POST",
+        "https://shop.example/postventa/preferences",
+        f"t={token_of(link)}&unsubscribe_all=true",
+    )
+    profile = local.wiring.store.get_profile("cus-ana")
+    assert profile.channels == [] and profile.email_marketing is ConsentState.UNSUBSCRIBED
+
+
+def test_a_survey_link_records_the_score_and_thanks_the_customer(local, ana):
+    link = local.wiring.links.link("nps", c="cus-ana", m="m-survey", s=3)
+    response = request(local, "GET", link)
+    assert response["statusCode"] == 200 and "Nos has puesto un 3" in response["body"]
+    local.relay_bus()  # Survey Answered went to the bus, and comes back through on_order
+    answer = local.wiring.store.latest_nps("cus-ana")
+    assert (answer.score, answer.message_id) == (3, "m-survey")
