@@ -9,7 +9,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: demo test lint synth deploy bench schemas docs clean
+.PHONY: demo test lint synth deploy bench schemas docs clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## play the demo purchases through the journeys locally, on a virtual clock
 	$(BIN)/postventa simulate
 
-test: $(STAMP)  ## unit, integration (moto), infrastructure (CDK) and end-to-end tests
+test: $(STAMP) chromium  ## unit, integration (moto), infrastructure (CDK) and end-to-end tests
 	$(BIN)/pytest -n 2 --dist loadgroup
+
+# The preference page is tested in a real headless browser: Debian's Chromium, installed once.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+	  { echo "Install Chromium (Debian/Ubuntu: apt-get install chromium) to run the browser tests"; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check functions infra tests bench
