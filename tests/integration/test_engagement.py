@@ -24,7 +24,7 @@ def ses_event(kind: str, message, at: str = "2026-03-02T11:00:00Z") -> dict:
     tags = event["detail"]["mail"]["tags"]
     sent = {"customer": message.customer_id, "message": message.message_id, "step": message.step}
     tags.update({name: [str(encode_tag_value(value))] for name, value in sent.items()})  # as SES echoes them
-    for part in ("open", "click", "bounce", "complaint", "delivery"):
+    for part in ("open", "click", "bounce", "complaint", "delivery", "deliveryDelay"):
         if part in event["detail"]:
             event["detail"][part]["timestamp"] = at
     return event
@@ -187,3 +187,45 @@ def test_the_review_request_adapts_to_what_the_customer_did(engagement, expected
             m.step for m in local.wiring.store.messages_of("cus-ana") if m.step.startswith("review_")
         ]
         assert follow_ups == ["review_request", *expected]
+
+
+def test_delivery_delay_and_reject_are_recorded(local):
+    message = confirmation(local)
+    local.deliver(ses_event("delivery-delay", message, "2026-03-02T10:00:00Z"))
+    local.deliver(ses_event("delivery", message, "2026-03-02T10:30:00Z"))
+    (stored,) = local.wiring.store.messages_of("cus-ana")
+    assert stored.delayed_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert stored.delivered_at == datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
+    local.deliver(ses_event("reject", message, "2026-03-02T10:40:00Z"))
+    (stored,) = local.wiring.store.messages_of("cus-ana")
+    assert (stored.status, stored.reason) == (MessageStatus.FAILED, "rejected by SES (Bad content)")
+    assert local.wiring.store.get_profile("cus-ana").email_suppressed is None  # the message, not the address
+
+
+@pytest.mark.parametrize("clicks", [True, False])
+def test_a_click_resumes_a_wait_for_message_clicked_in_the_same_execution(clicks):
+    journey = load_journey(FIXTURES / "clicked.yaml")
+    with LocalPostventa({"clicked": journey}, start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
+        message = confirmation(local)
+        if clicks:
+            local.deliver(ses_event("click", message, "2026-03-03T08:00:00Z"))
+        local.engine.run_until_idle()
+        steps = [(m.step, m.status) for m in local.wiring.store.messages_of("cus-ana")]
+    expected = [("offer", MessageStatus.SENT)] + (
+        [("thanks_for_clicking", MessageStatus.SENT)] if clicks else []
+    )
+    assert steps == expected
+
+
+def test_an_sms_stop_reply_opts_the_number_out_and_start_opts_it_back_in(local):
+    placed = load_json(EVENTS / "order-placed.json")
+    placed["detail"]["customer"].update(phone="612 34 56 78", sms_transactional="subscribed")  # national, ES
+    local.deliver(placed)
+    stop = load_json(EVENTS / "sms" / "inbound-stop.json")
+    assert local.receive(stop)["batchItemFailures"] == []
+    profile = local.wiring.store.get_profile("cus-ana")
+    assert profile.sms_opted_out == "replied STOP"
+    local.receive({**stop, "messageBody": "START", "inboundMessageId": "again"})
+    assert local.wiring.store.get_profile("cus-ana").sms_opted_out is None
+    local.receive({**stop, "originationNumber": "+14255550182"})  # a stranger's STOP changes nothing
+    assert local.wiring.store.get_profile("cus-ana").sms_opted_out is None

@@ -60,6 +60,14 @@ class Store:
         self._table.put_item(Item=_item(profile, _customer(profile.customer_id), "PROFILE"))
 
     # calendar: who has which date, so the occasions run looks days up instead of scanning
+    def link_phone(self, phone: str, customer_id: str) -> None:
+        """Inbound SMS carry only the number (E.164): the customer is found through this item."""
+        self._table.put_item(Item={"pk": f"PHONE#{phone}", "sk": "CUSTOMER", "customer_id": customer_id})
+
+    def customer_by_phone(self, phone: str) -> str | None:
+        item = self._get(f"PHONE#{phone}", "CUSTOMER")
+        return str(item["customer_id"]) if item else None
+
     def calendar(self, key: str) -> list[tuple[str, str]]:
         """(customer id, timezone) under a calendar key."""
         items: list[dict[str, Any]] = []

@@ -1,4 +1,5 @@
-"""SES (default bus) -> rule -> SQS engagement queue -> here: what became of each message."""
+"""SES (default bus) -> rule -> SQS engagement queue -> here: what became of each message.
+Replies to our SMS number (two-way SNS topic -> the same queue, raw delivery) come here too."""
 
 import json
 from typing import Any
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
-from postventa.models.engagement import SesEngagementEvent
+from postventa.models.engagement import InboundSms, SesEngagementEvent
 from postventa.models.inbound import describe_validation_error
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -21,7 +22,11 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
     try:
-        event = parse(event=json.loads(record.body), model=SesEngagementEvent)
+        body = json.loads(record.body)
+        if isinstance(body, dict) and "originationNumber" in body:
+            metrics.add_metric(name="Sms_reply", unit=MetricUnit.Count, value=1)
+            return wiring().engagement.reply(InboundSms.model_validate(body))
+        event = parse(event=body, model=SesEngagementEvent)
     except (ValueError, ValidationError) as error:
         cause = error.__cause__ if isinstance(error.__cause__, ValidationError) else error
         reason = describe_validation_error(cause) if isinstance(cause, ValidationError) else f"event: {error}"

@@ -106,7 +106,7 @@ class Wiring:
 
     @cached_property
     def engagement(self) -> EngagementService:
-        return EngagementService(store=self.store)
+        return EngagementService(store=self.store, workflows=self.workflows)
 
     @cached_property
     def order_events(self) -> OrderEventService:

@@ -43,6 +43,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.customers: defaultdict[str, _Customer] = defaultdict(_Customer)
         self.orders: dict[str, OrderRecord] = {}
+        self.phones: dict[str, str] = {}
         self.calendar_entries: defaultdict[str, dict[str, str]] = defaultdict(
             dict
         )  # key -> customer -> timezone
@@ -52,6 +53,12 @@ class MemoryStore:
 
     def put_profile(self, profile: CustomerProfile) -> None:
         self.customers[profile.customer_id].profile = profile
+
+    def link_phone(self, phone: str, customer_id: str) -> None:
+        self.phones[phone] = customer_id
+
+    def customer_by_phone(self, phone: str) -> str | None:
+        return self.phones.get(phone)
 
     def calendar(self, key: str) -> list[tuple[str, str]]:
         return sorted(self.calendar_entries[key].items())

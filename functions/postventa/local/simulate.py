@@ -291,7 +291,9 @@ class LocalPostventa:
     def receive(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event's handler alone (SES engagement or storefront), the clock where it is."""
         batch = _sqs_batch(event, next(self._deliveries))
-        handler = on_engagement if event.get("source") == "aws.ses" else on_order
+        handler = (
+            on_engagement if event.get("source") == "aws.ses" or "originationNumber" in event else on_order
+        )
         try:
             return dict(handler.lambda_handler(batch, _FakeLambdaContext(f"postventa-{handler.__name__}")))
         finally:

@@ -47,6 +47,10 @@ class SesBounce(SesTimestamped):
     bounceType: str  # Permanent, Transient, Undetermined
 
 
+class SesReject(_Ses):
+    reason: str
+
+
 class SesRecord(_Ses):
     eventType: str
     mail: SesMail
@@ -55,9 +59,26 @@ class SesRecord(_Ses):
     bounce: SesBounce | None = None
     complaint: SesTimestamped | None = None
     delivery: SesTimestamped | None = None
+    deliveryDelay: SesTimestamped | None = None
+    reject: SesReject | None = None
 
 
 class SesEngagementEvent(EventBridgeModel):
     source: Literal["aws.ses"]
     detail_type: Literal[ENGAGEMENT_DETAIL_TYPES] = Field(alias="detail-type")  # type: ignore[valid-type]
     detail: SesRecord
+
+
+class InboundSms(BaseModel):
+    """A reply to our number, as AWS End User Messaging SMS publishes it to the two-way SNS topic."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    originationNumber: str = Field(pattern=r"^\+[1-9]\d{1,14}$")
+    destinationNumber: str
+    messageBody: str
+    inboundMessageId: str
+
+    @property
+    def keyword(self) -> str:
+        return self.messageBody.strip().split(" ")[0].upper() if self.messageBody.strip() else ""

@@ -1,23 +1,31 @@
-"""on_engagement's work: what became of a message (delivered, opened, clicked, bounced, complained).
+"""on_engagement's work: what became of a message (delivered, delayed, opened, clicked, bounced,
+complained, rejected).
 
-Opens and clicks are facts for branches (message.<step>.opened); a permanent bounce or a
-complaint puts the address on Postventa's suppression list: nothing more is sent to it.
+Opens and clicks are facts for branches (message.<step>.opened) and resume a wait_for_event on
+Message Opened / Message Clicked in the journey execution that sent the message; a permanent
+bounce or a complaint puts the address on Postventa's suppression list: nothing more is sent to it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from postventa.models.engagement import SesRecord
-from postventa.models.records import MessageStatus
+from postventa.adapters.workflows import JourneyWorkflows
+from postventa.models.engagement import InboundSms, SesRecord
+from postventa.models.events import DetailType
+from postventa.models.records import MessageRecord, MessageStatus
 from postventa.services.ports import CustomerStore
 
 SUPPRESSING = {"Bounce": "permanent bounce", "Complaint": "complaint"}
+# The carriers' and AWS's opt-out and opt-in keywords (AWS also keeps its own opt-out list).
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "OPT-OUT", "ARRET", "BAJA"}
+START_WORDS = {"START", "UNSTOP", "YES", "ALTA"}
 
 
 class EngagementService:
-    def __init__(self, *, store: CustomerStore):
+    def __init__(self, *, store: CustomerStore, workflows: JourneyWorkflows):
         self._store = store
+        self._workflows = workflows
 
     def apply(self, record: SesRecord) -> dict[str, Any]:
         customer_id, message_id = record.mail.tag("customer"), record.mail.tag("message")
@@ -34,17 +42,46 @@ class EngagementService:
             update.setdefault(
                 "opened_at", message.opened_at or record.click.timestamp
             )  # a click implies an open
+        if record.delivery and message.delivered_at is None:
+            update["delivered_at"] = record.delivery.timestamp
+        if record.deliveryDelay and message.delayed_at is None:
+            update["delayed_at"] = record.deliveryDelay.timestamp
         suppression = self._suppression(record)
         if suppression:
             update["status"] = MessageStatus.FAILED
             update["reason"] = suppression
+        elif record.reject:
+            update["status"] = MessageStatus.FAILED
+            update["reason"] = f"rejected by SES ({record.reject.reason})"
         if update:
             self._store.save_message(message.model_copy(update=update))
+        if "opened_at" in update:
+            self._resume(message, DetailType.MESSAGE_OPENED)
+        if "clicked_at" in update:
+            self._resume(message, DetailType.MESSAGE_CLICKED)
         if suppression:
             profile = self._store.get_profile(customer_id)
             if profile is not None and profile.email_suppressed is None:
                 self._store.put_profile(profile.model_copy(update={"email_suppressed": suppression}))
         return {"message_id": message_id, "event": record.eventType, "recorded": sorted(update)}
+
+    def reply(self, sms: InboundSms) -> dict[str, Any]:
+        """A customer's text to our number: STOP opts the number out at once, START opts it back in."""
+        if sms.keyword not in STOP_WORDS | START_WORDS:
+            return {"ignored": "not an opt-out or opt-in keyword"}
+        customer_id = self._store.customer_by_phone(sms.originationNumber)
+        profile = self._store.get_profile(customer_id) if customer_id else None
+        if profile is None:
+            return {"ignored": "number not known to Postventa"}
+        opted_out = f"replied {sms.keyword}" if sms.keyword in STOP_WORDS else None
+        self._store.put_profile(profile.model_copy(update={"sms_opted_out": opted_out}))
+        return {"customer_id": profile.customer_id, "sms_opted_out": opted_out is not None}
+
+    def _resume(self, message: MessageRecord, event: DetailType) -> None:
+        for wait in self._store.waits_for(message.customer_id, message.order_id, event.value):
+            if wait.execution_id == message.execution_id:
+                self._workflows.resume(wait.task_token, {"message_id": message.message_id})
+                self._store.delete_wait(wait)
 
     @staticmethod
     def _suppression(record: SesRecord) -> str | None:

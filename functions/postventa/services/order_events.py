@@ -11,6 +11,7 @@ from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
 from postventa.logic.occasions import calendar_keys
+from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
     CustomerUpdatedV1,
@@ -235,6 +236,9 @@ class OrderEventService:
             if profile != stored:
                 self._store.put_profile(profile)
                 self._move_calendar(stored, profile)
+                number = e164(profile.phone, profile.country)
+                if number and number != (e164(stored.phone, stored.country) if stored else None):
+                    self._store.link_phone(number, profile.customer_id)  # SMS replies find the customer
             return profile
         if isinstance(detail, SupportCaseOpenedV1 | SupportCaseClosedV1) and stored is not None:
             cases = set(stored.open_cases)

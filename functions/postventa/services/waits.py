@@ -11,6 +11,8 @@ from postventa.models.records import PendingWait
 from postventa.services.ports import CustomerStore
 from postventa.services.steps import StepContext
 
+ENGAGEMENT_FIELDS = {DetailType.MESSAGE_OPENED: "opened_at", DetailType.MESSAGE_CLICKED: "clicked_at"}
+
 
 class WaitRequest(StepContext):
     task_token: str
@@ -37,8 +39,17 @@ class WaitRegistrar:
         # event racing this registration is seen by at least one side; a second resume is refused.
         self._store.put_wait(wait)
         order = self._store.get_order(request.order_id) if request.order_id else None
-        if already_happened(request.event, order):
+        if already_happened(request.event, order) or self._engaged(request):
             self._workflows.resume(request.task_token, {"already": True})
             self._store.delete_wait(wait)
             return {"waiting": False}
         return {"waiting": True}
+
+    def _engaged(self, request: WaitRequest) -> bool:
+        """An open or click of this execution's message that came before the wait was registered."""
+        field = ENGAGEMENT_FIELDS.get(request.event)
+        return field is not None and any(
+            getattr(message, field) is not None
+            for message in self._store.messages_of(request.customer_id)
+            if message.execution_id == request.execution_id
+        )
