@@ -38,7 +38,17 @@ def test_a_fulfilled_order_gets_the_whole_post_purchase_journey_on_time(demo):
 def test_a_first_order_gets_a_welcome_the_next_morning_in_local_time(demo):
     welcome = [e for e in demo.timeline if e.step == "welcome" and e.outcome == "sent"]
     local = {e.customer_id: e.at.hour for e in welcome}
-    assert local == {"cus-ana": 9, "cus-carla": 16, "9007199254740993001": 10}  # 10:00 Madrid, Chicago, UTC
+    # 10:00 in Madrid, Chicago, UTC, Berlin, New York and Tokyo. Fran's, due at 10:00 in Los Angeles,
+    # was held until 13:00: 4 h after her SMS confirmation (09:00 there), the contact policy's gap.
+    assert local == {
+        "cus-ana": 9,
+        "cus-carla": 16,
+        "9007199254740993001": 10,
+        "cus-gus": 9,
+        "cus-hana": 15,
+        "cus-ivan": 1,
+        "cus-fran": 21,
+    }
 
 
 def test_cross_sell_comes_ten_days_after_the_order_at_10am_local(demo):
@@ -88,15 +98,50 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     # Ana's redelivered event; Ben's retried webhook for three journeys (post-purchase, welcome, cross-sell).
     assert summary["duplicates_ignored"] == 4
     assert summary["invalid_events_in_dead_letter_queue"] == 1
-    assert summary["journeys_started"] == 12  # 4 customers x (post-purchase, welcome, cross-sell)
-    assert summary["messages"] == {"sent": 14, "suppressed": 6}
+    assert summary["journeys_started"] == 24  # 8 customers x (post-purchase, welcome, cross-sell)
+    assert summary["messages"] == {"sent": 38, "suppressed": 10}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
         and "detail.placed_at: Input should have timezone info" in invalid.reason
     )
     confirmations = [e for e in demo.timeline if e.step == "order_confirmation" and e.outcome == "sent"]
-    assert len(confirmations) == len({e.customer_id for e in confirmations}) == 4
+    assert len(confirmations) == len({e.customer_id for e in confirmations}) == 8
+
+
+def test_phase_3_each_customer_on_the_channel_they_chose(demo):
+    def sent(customer):
+        return [
+            (e.step, e.channel)
+            for e in demo.timeline
+            if e.kind == "message" and e.customer_id == customer and e.outcome == "sent"
+        ]
+
+    # Fran chose SMS: receipt and cross-sell by text; steps written for email stay email.
+    assert ("order_confirmation", "sms") in sent("cus-fran") and ("cross_sell", "sms") in sent("cus-fran")
+    assert ("review_request", "email") in sent("cus-fran")
+    # Gus chose app notifications.
+    assert ("order_confirmation", "push") in sent("cus-gus") and ("cross_sell", "push") in sent("cus-gus")
+    # Everyone else never chose: email first.
+    assert {channel for _, channel in sent("cus-ana")} == {"email"}
+
+
+def test_an_open_support_case_holds_back_marketing_until_it_is_closed(demo):
+    hana = messages(demo, "cus-hana")
+    held = {step for _, step, outcome, reason in hana if outcome == "suppressed"}
+    assert held == {"product_tips", "cross_sell", "review_request", "review_request_resend"}
+    assert {reason for _, _, outcome, reason in hana if outcome == "suppressed"} == {
+        "support case open: no marketing until it is closed"
+    }
+    assert ("nps_survey", "sent") in [(step, outcome) for _, step, outcome, _ in hana]  # after it closed
+
+
+def test_quiet_hours_hold_a_message_to_9am_local_and_the_timeline_says_why(demo):
+    (tips,) = [e for e in demo.timeline if e.customer_id == "cus-ivan" and e.step == "product_tips"]
+    assert tips.outcome == "sent"
+    assert tips.at.isoformat() == "2026-03-07T00:00:00+00:00"  # 09:00 in Tokyo
+    assert tips.held == "held from 03-06 13:45: quiet hours (21:00-09:00 local)"  # due at 22:45 Tokyo
+    assert demo.summary["held_back_by_reason"]["quiet hours"] == 2
 
 
 def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(tmp_path, capsys):

@@ -18,7 +18,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from postventa.handlers import on_engagement, on_order, preferences, register_wait, run_step
 from postventa.handlers.observability import metrics
@@ -43,7 +43,28 @@ LOCAL_SETTINGS = {
     "links_base_url": "https://shop.example/postventa",
     "link_signing_secret_id": "postventa/link-signing",
     "event_bus_name": "postventa",
+    "push_application_id": "local-push-app",
 }
+
+
+class LocalPushService:
+    """Stands in for Pinpoint's SendMessages, which moto lacks: accepts every installation and
+    keeps what was sent, in the response shape the push adapter reads."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_messages(self, *, ApplicationId: str, MessageRequest: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append(MessageRequest)
+        results = {
+            address: {
+                "DeliveryStatus": "SUCCESSFUL",
+                "StatusCode": 200,
+                "MessageId": f"push-{len(self.sent)}",
+            }
+            for address in MessageRequest["Addresses"]
+        }
+        return {"MessageResponse": {"ApplicationId": ApplicationId, "Result": results}}
 
 
 class TimelineEntry(BaseModel):
@@ -59,6 +80,7 @@ class TimelineEntry(BaseModel):
     subject: str | None = None
     outcome: str
     reason: str | None = None
+    held: str | None = Field(default=None, description="Why the contact policy held it, and since when")
     event_id: str | None = None
 
     @staticmethod
@@ -77,6 +99,9 @@ class TimelineEntry(BaseModel):
             subject=m.subject,
             outcome=m.status.value,
             reason=m.reason,
+            held=f"held from {m.due_at.astimezone(UTC):%m-%d %H:%M}: {m.held}"
+            if m.held and m.due_at
+            else None,
         )
 
     @classmethod
@@ -271,8 +296,13 @@ class LocalPostventa:
             for name, journey in self.journeys.items()
         }
         settings = Settings(**values, state_machines=state_machines)
+        self.push = LocalPushService()
         self.wiring = Wiring(
-            settings, stepfunctions=self.engine, emit=self.decisions.append, journeys=self.journeys
+            settings,
+            stepfunctions=self.engine,
+            pinpoint=self.push,
+            emit=self.decisions.append,
+            journeys=self.journeys,
         )
         install(self.wiring)
         return settings
@@ -361,6 +391,7 @@ def run_simulation(
         "suppressed_by_reason": dict(
             Counter(e.reason for e in timeline if e.kind == "message" and e.outcome == "suppressed")
         ),
+        "held_back_by_reason": dict(Counter(m.held.split(" (")[0] for m in messages if m.held)),
         "state_transitions": engine.transitions.total(),
         "transitions_per_message_sent": round(engine.transitions.total() / sent, 2) if sent else None,
         "simulated_days": (engine.now - start) // timedelta(days=1),
@@ -378,6 +409,8 @@ def format_timeline(result: SimulationResult) -> str:
         detail = entry.subject or ""
         if entry.reason:
             detail = f"{detail}  ({entry.reason})" if detail else entry.reason
+        if entry.held:
+            detail = f"{detail}  [{entry.held}]"
         lines.append(
             f"{entry.day:>4}  {entry.at:%Y-%m-%d %H:%M}  {customer:<20}  {(entry.journey or '-'):<14}  "
             f"{(entry.step or '-'):<24}  {(entry.channel or '-'):<7}  {entry.outcome:<10}  {detail}"

@@ -282,7 +282,7 @@ class StepRunner:
                 channel=channel.value,
                 status=MessageStatus.SENT,
                 reason="; ".join(passed_over) or None,
-                subject=rendered.subject or rendered.title,
+                subject=rendered.subject or rendered.title or _preview(rendered.text),
                 segments=sms_size(rendered.text).segments if channel is Channel.SMS else None,
                 provider_message_id=provider_id,
                 **held,
@@ -372,6 +372,11 @@ class MessageLinks:
     @cached_property
     def preferences(self) -> str:
         return self._links.link("preferences", c=self._record.customer_id)
+
+
+def _preview(text: str, length: int = 60) -> str:
+    """What the log keeps of a text message: its start, like an email's subject line."""
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:
