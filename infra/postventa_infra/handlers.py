@@ -80,6 +80,7 @@ class Handlers(Construct):
         self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
         self.occasions = function("Occasions", "occasions", Duration.minutes(5))
         self.on_engagement = function("OnEngagement", "on_engagement", Duration.seconds(30))
+        self.preferences = function("Preferences", "preferences", Duration.seconds(10))
         self.on_engagement.add_event_source(
             SqsEventSource(
                 ingest.engagement_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=10
@@ -92,15 +93,23 @@ class Handlers(Construct):
             )
         )
 
-        for handler in (self.on_order, self.run_step, self.register_wait, self.on_engagement):
+        for handler in (
+            self.on_order,
+            self.run_step,
+            self.register_wait,
+            self.on_engagement,
+            self.preferences,
+        ):
             storage.table.grant_read_write_data(handler)
         ingest.invalid_events.grant_send_messages(self.on_engagement)
         storage.table.grant_read_data(self.occasions)
-        ingest.bus.grant_put_events_to(self.occasions)
+        for publisher in (self.occasions, self.preferences):  # occasions; survey answers
+            ingest.bus.grant_put_events_to(publisher)
         for handler in (self.on_order, self.run_step):
             storage.idempotency_table.grant_read_write_data(handler)
         ingest.invalid_events.grant_send_messages(self.on_order)
-        signing_secret.grant_read(self.run_step)
+        for signer in (self.run_step, self.preferences):
+            signing_secret.grant_read(signer)
 
         machines = list(state_machine_arns.values())
         executions = [arn.replace(":stateMachine:", ":execution:", 1) + ":*" for arn in machines]
@@ -110,7 +119,7 @@ class Handlers(Construct):
         self.on_order.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=executions)
         )
-        for handler in (self.on_order, self.register_wait):
+        for handler in (self.on_order, self.register_wait, self.on_engagement):  # resume parked waits
             handler.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=machines)
             )
@@ -119,3 +128,16 @@ class Handlers(Construct):
                 actions=["ses:SendEmail"], resources=[sender_identity_arn, configuration_set_arn]
             )
         )
+
+    def allow_texts_and_push(self, push_app_arn: str | None) -> None:
+        """SMS, and push when the shop has an End User Messaging push application."""
+        # SMS to a phone number has no resource ARN: SNS authorizes Publish and the opt-out check on "*".
+        self.run_step.add_to_role_policy(
+            iam.PolicyStatement(actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"])
+        )
+        if push_app_arn:
+            self.run_step.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["mobiletargeting:SendMessages"], resources=[f"{push_app_arn}/messages"]
+                )
+            )

@@ -11,6 +11,7 @@ from aws_cdk import aws_ses as ses
 from constructs import Construct, Node
 
 from postventa.journeys.loader import load_journeys
+from postventa_infra.channels import Channels
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines, state_machine_name
@@ -29,12 +30,16 @@ class StackOptions:
     region: str | None = None
     sender_domain: str = "shop.example"
     sender: str = "Postventa Demo Shop <orders@shop.example>"
-    links_base_url: str = "https://shop.example/postventa"
+    links_base_url: str | None = None  # default: the preference centre's own API endpoint
     shop_name: str = "Postventa Demo Shop"
     support_email: str = "support@shop.example"
     default_timezone: str = "UTC"
     shopify_event_source: str | None = None
     alarm_email: str | None = None
+    sms_sender_id: str | None = None
+    push_application_id: str | None = None  # AWS End User Messaging push; none: no push channel
+    contact_policy: str | None = None  # JSON, e.g. {"marketing_per_day": 2, "quiet_from": "22:00"}
+    max_send_rate: str | None = None  # JSON, e.g. {"email": 50, "sms": 20}
 
     @classmethod
     def from_context(cls, node: Node) -> StackOptions:
@@ -49,6 +54,10 @@ class StackOptions:
             "default_timezone": "defaultTimezone",
             "shopify_event_source": "shopifyEventSource",
             "alarm_email": "alarmEmail",
+            "sms_sender_id": "smsSenderId",
+            "push_application_id": "pushApplicationId",
+            "contact_policy": "contactPolicy",
+            "max_send_rate": "maxSendRate",
         }
         values: dict[str, Any] = {}
         for field, context_key in keys.items():
@@ -103,6 +112,7 @@ class PostventaStack(Stack):
             ),
         )
 
+        channels = Channels(self, "Channels", replies_queue=ingest.engagement_queue)
         state_machine_arns = {
             name: self.format_arn(
                 service="states",
@@ -126,12 +136,21 @@ class PostventaStack(Stack):
                 "POSTVENTA_INVALID_EVENTS_QUEUE_URL": ingest.invalid_events.queue_url,
                 "POSTVENTA_SENDER": options.sender,
                 "POSTVENTA_CONFIGURATION_SET": CONFIGURATION_SET,
-                "POSTVENTA_LINKS_BASE_URL": options.links_base_url,
                 "POSTVENTA_LINK_SIGNING_SECRET_ID": signing_secret.secret_arn,
                 "POSTVENTA_SHOP_NAME": options.shop_name,
                 "POSTVENTA_SUPPORT_EMAIL": options.support_email,
                 "POSTVENTA_DEFAULT_TIMEZONE": options.default_timezone,
                 "POSTVENTA_EVENT_BUS_NAME": ingest.bus.event_bus_name,
+                **{
+                    f"POSTVENTA_{name.upper()}": value
+                    for name, value in (
+                        ("sms_sender_id", options.sms_sender_id),
+                        ("push_application_id", options.push_application_id),
+                        ("contact_policy", options.contact_policy),
+                        ("max_send_rate", options.max_send_rate),
+                    )
+                    if value
+                },
             },
             state_machine_arns=state_machine_arns,
             sender_identity_arn=self.format_arn(
@@ -143,6 +162,24 @@ class PostventaStack(Stack):
             signing_secret=signing_secret,
         )
         handlers.run_step.node.add_dependency(identity, configuration_set)
+        handlers.allow_texts_and_push(
+            self.format_arn(
+                service="mobiletargeting", resource="apps", resource_name=options.push_application_id
+            )
+            if options.push_application_id
+            else None
+        )
+        preference_api = channels.preference_centre(handlers.preferences)
+        _acknowledge(
+            preference_api,
+            {
+                "APIG4": "Customers reach these pages from an email without an account: each request carries a "
+                "per-customer HMAC-signed, expiring token that the handler verifies before reading or changing anything",
+            },
+        )
+        links_base_url = options.links_base_url or channels.preferences_url
+        for signer in (handlers.run_step, handlers.preferences):
+            signer.add_environment("POSTVENTA_LINKS_BASE_URL", links_base_url)
         machines = JourneyMachines(
             self,
             "Journeys",
@@ -169,11 +206,14 @@ class PostventaStack(Stack):
                 "RegisterWait": handlers.register_wait,
                 "Occasions": handlers.occasions,
                 "OnEngagement": handlers.on_engagement,
+                "Preferences": handlers.preferences,
             },
             alarm_email=options.alarm_email,
         )
         CfnOutput(self, "EventBusName", value=ingest.bus.event_bus_name)
         CfnOutput(self, "InvalidEventsQueueUrl", value=ingest.invalid_events.queue_url)
+        CfnOutput(self, "PreferenceCentreUrl", value=links_base_url)
+        CfnOutput(self, "SmsRepliesTopicArn", value=channels.sms_replies.topic_arn)
         self._acknowledge(storage, ingest, handlers, machines, signing_secret, schedule)
 
     def _acknowledge(
@@ -193,6 +233,7 @@ class PostventaStack(Stack):
             handlers.register_wait,
             handlers.occasions,
             handlers.on_engagement,
+            handlers.preferences,
         ):
             _acknowledge(
                 function.role,  # type: ignore[arg-type]
@@ -203,6 +244,13 @@ class PostventaStack(Stack):
                     f"IAM5[Resource::{table}/index/*]": "Queries the table's own indexes (order history by customer)",
                 },
             )
+        _acknowledge(
+            handlers.run_step.role,  # type: ignore[arg-type]
+            {
+                "IAM5[Resource::*]": "X-Ray tracing, and SMS: SNS authorizes Publish to a phone number and "
+                "CheckIfPhoneNumberIsOptedOut only on resource *",
+            },
+        )
         _acknowledge(
             handlers.on_order.role,  # type: ignore[arg-type]
             {

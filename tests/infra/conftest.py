@@ -17,7 +17,7 @@ from postventa_infra.app import build_app
 @pytest.fixture(scope="session")
 def synthesized():
     """One synth per session (about 15 s); cdk-nag runs as part of it and fails it on any finding."""
-    assembly = build_app().synth()
+    assembly = build_app({"pushApplicationId": "push-app-1234"}).synth()  # a shop with an app
     stack = assembly.get_stack_by_name("Postventa")
     return Path(stack.template_full_path), json.loads(Path(stack.template_full_path).read_text())
 

@@ -92,6 +92,7 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
         "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
+        "postventa.handlers.preferences.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
         "postventa.handlers.run_step.lambda_handler",
     ]
@@ -165,7 +166,7 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
 def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 5 + ["Errors"] * 5 + [
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 5 + ["Errors"] * 6 + [
         "ExecutionsFailed"
     ] * len(load_journeys())
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
@@ -210,7 +211,8 @@ def test_occasions_run_hourly_with_the_scheduled_time_and_may_only_publish_to_ou
         for p in resources(template, "AWS::IAM::Policy").values()
     ]
     put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
-    assert len(put_events) == 1 and "Fn::GetAtt" in put_events[0]["Resource"]  # the bus's ARN, nothing wider
+    # occasions and the preference centre (survey answers) publish, to the bus's ARN, nothing wider
+    assert len(put_events) == 2 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
 
 
 def test_ses_engagement_reaches_the_engagement_queue_for_our_configuration_set_only(template):
@@ -239,3 +241,52 @@ def test_ses_engagement_reaches_the_engagement_queue_for_our_configuration_set_o
             ),
         },
     )
+
+
+def test_the_preference_centre_is_an_http_api_with_logs_and_throttling(template):
+    (stage,) = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    properties = stage["Properties"]
+    assert properties["StageName"] == "$default"
+    assert properties["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 100, "ThrottlingRateLimit": 50}
+    assert "querystring" not in properties["AccessLogSettings"]["Format"].lower()  # tokens stay out of logs
+    routes = sorted(
+        r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
+    )
+    assert routes == [
+        "GET /nps",
+        "GET /preferences",
+        "GET /unsubscribe",
+        "POST /preferences",
+        "POST /unsubscribe",
+    ]
+
+
+def test_run_step_may_text_and_push_and_links_point_at_the_preference_centre(template):
+    run_step = next(
+        f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "postventa.handlers.run_step.lambda_handler"
+    )
+    environment = run_step["Environment"]["Variables"]
+    assert environment["POSTVENTA_PUSH_APPLICATION_ID"] == "push-app-1234"
+    assert "PreferenceCentre" in json.dumps(environment["POSTVENTA_LINKS_BASE_URL"])
+    statements = [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {json.dumps(s["Action"]) for s in statements}
+    assert json.dumps(["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"]) in actions
+    assert '"mobiletargeting:SendMessages"' in actions
+
+
+def test_sms_replies_reach_the_engagement_queue_raw_and_encrypted(template):
+    subscriptions = [
+        s["Properties"]
+        for s in resources(template, "AWS::SNS::Subscription").values()
+        if s["Properties"]["Protocol"] == "sqs"
+    ]
+    (replies,) = subscriptions
+    assert replies["RawMessageDelivery"] is True  # on_engagement reads the reply itself
+    topic = resources(template, "AWS::SNS::Topic")[replies["TopicArn"]["Ref"]]
+    assert "KmsMasterKeyId" in topic["Properties"]
