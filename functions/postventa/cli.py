@@ -1,4 +1,4 @@
-"""The postventa command line: simulate, journeys validate, schemas export."""
+"""The postventa command line: simulate, journeys, backtest, templates, schemas."""
 
 from __future__ import annotations
 
@@ -126,6 +126,24 @@ def _preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render_template(args: argparse.Namespace) -> int:
+    from jinja2 import TemplateNotFound
+
+    from postventa.local.samples import render_sample
+    from postventa.models.events import Channel
+
+    try:
+        print(
+            render_sample(
+                args.name, Channel(args.channel), args.locale, marketing=args.marketing, html=args.html
+            )
+        )
+    except TemplateNotFound as error:
+        print(f"no such template: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _export_schemas(args: argparse.Namespace) -> int:
     from postventa.models.schemas import export_schemas
 
@@ -189,6 +207,19 @@ def main(argv: list[str] | None = None) -> int:
     backtest.add_argument("--timezone", default="UTC", help="customers' timezone (the history has none)")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.set_defaults(run=_backtest)
+
+    templates = commands.add_parser("templates", help="message templates").add_subparsers(
+        dest="action", required=True
+    )
+    template = templates.add_parser("render", help="one template with sample data, as a customer gets it")
+    template.add_argument("name", help="e.g. order_confirmation")
+    template.add_argument("--channel", choices=["email", "sms", "push"], default="email")
+    template.add_argument("--locale", default="en", help="falls back to the language, then the shop's")
+    template.add_argument(
+        "--marketing", action="store_true", help="as a marketing message (unsubscribe, STOP)"
+    )
+    template.add_argument("--html", action="store_true", help="email: print the HTML part, not the text")
+    template.set_defaults(run=_render_template)
 
     schemas = commands.add_parser("schemas", help="event contract").add_subparsers(
         dest="action", required=True

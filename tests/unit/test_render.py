@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
+
 from postventa.logic.render import MessageRenderer, message_context
 from postventa.models.common import Money
 from postventa.models.events import Channel, LineItemV1
@@ -80,17 +82,52 @@ def test_unknown_locale_falls_back_to_the_default():
     )
 
 
-def test_every_template_a_journey_sends_exists_and_renders():
+@pytest.mark.parametrize("locale", ["en", "es"])
+def test_every_template_a_journey_may_send_exists_for_each_channel_it_may_take(locale):
+    """ "preferred" may take any channel of the journey's phase: each needs its template, in both languages."""
     from postventa.journeys.loader import load_journeys
-    from postventa.journeys.model import SendStep
+    from postventa.journeys.model import PHASE_CHANNELS, SendStep
 
     renderer = MessageRenderer()
     for journey in load_journeys().values():
         with_order = journey.trigger.event is not None  # occasions have no order to show
         for step in journey.all_steps():
-            if isinstance(step, SendStep):
+            if not isinstance(step, SendStep):
+                continue
+            send = step.send
+            channels = PHASE_CHANNELS[journey.phase] if send.channels == "preferred" else send.channels
+            for channel in channels:
                 data = context(unsubscribe="https://l/unsub")
                 if not with_order:
                     data["order"] = None
-                email = renderer.render(Channel.EMAIL, step.send.template, "en", data)
-                assert email.subject and email.html and email.text, (journey.name, step.id)
+                assert renderer.locale_for(channel, send.template, locale) == locale, (
+                    journey.name,
+                    step.id,
+                    channel,
+                )
+                message = renderer.render(channel, send.template, locale, data)
+                assert message.text, (journey.name, step.id, channel)
+                if channel is Channel.EMAIL:
+                    assert message.subject and message.html, (journey.name, step.id)
+                if channel is Channel.PUSH:
+                    assert message.title, (journey.name, step.id)
+
+
+def test_spanish_texts_stay_in_gsm7_so_a_text_costs_one_segment_where_it_can():
+    from postventa.local.samples import render_sample
+
+    for template in ("order_confirmation", "shipping_delay", "birthday", "anniversary", "we_miss_you"):
+        assert render_sample(template, Channel.SMS, "es", marketing=True).endswith(
+            "1 segment (one holds 160)"
+        )
+
+
+def test_templates_render_prints_sms_size_and_falls_back_to_the_shops_locale(capsys):
+    from postventa.cli import main
+
+    assert main(["templates", "render", "order_confirmation", "--channel", "sms", "--locale", "es-MX"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sms / order_confirmation / locale es (asked for es-MX)")
+    assert "Postventa Demo Shop: gracias por tu pedido #1001, Alex." in out and "GSM-7" in out
+    assert main(["templates", "render", "order_confirmation", "--channel", "push", "--locale", "fr"]) == 0
+    assert "locale en (asked for fr)" in capsys.readouterr().out

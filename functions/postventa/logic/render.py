@@ -96,13 +96,6 @@ class MessageRenderer:
         chosen = self._first_locale(f"pages/{{}}/{name}.html", locale)
         return self._env.get_template(f"pages/{chosen}/{name}.html").render({**context, "locale": chosen})
 
-    def has(self, channel: Channel, template: str) -> bool:
-        try:
-            self.locale_for(channel, template, None)
-        except TemplateNotFound:
-            return False
-        return True
-
     def render(
         self,
         channel: Channel,
