@@ -75,7 +75,7 @@ def render_sample(
         + ("" if chosen == locale else f" (asked for {locale})")
     ]
     if channel is Channel.EMAIL:
-        lines += [f"Subject: {message.subject}", "", message.html if html else message.text]
+        lines += [f"Subject: {message.subject}", "", (message.html or "") if html else message.text]
     elif channel is Channel.PUSH:
         lines += [f"Title: {message.title}", message.text]
     else:
