@@ -105,6 +105,10 @@ def test_retry_with_backoff_then_success():
     engine = LocalStepFunctions(start=T0, invoke=calls)
     task = {
         **TASK,
+        "Parameters": {
+            "FunctionName": "f",
+            "Payload": {"now.$": "$$.State.EnteredTime", "retry.$": "$$.State.RetryCount"},
+        },
         "End": True,
         "Retry": [
             {"ErrorEquals": ["RuntimeError"], "IntervalSeconds": 10, "MaxAttempts": 3, "BackoffRate": 2}
@@ -114,11 +118,13 @@ def test_retry_with_backoff_then_success():
         stateMachineArn=machine(engine, {"T": task}, "T"), name="x", input='{"who": "b"}'
     )["executionArn"]
     engine.run_until_idle()
-    assert [p["now"] for p in calls.payloads] == [
-        "2026-03-01T12:00:00.000Z",
-        "2026-03-01T12:00:10.000Z",
-        "2026-03-01T12:00:30.000Z",
+    # A retry does not enter the state again: EnteredTime stays, RetryCount counts (as in Step Functions).
+    assert [(p["now"], p["retry"]) for p in calls.payloads] == [
+        ("2026-03-01T12:00:00.000Z", 0),
+        ("2026-03-01T12:00:00.000Z", 1),
+        ("2026-03-01T12:00:00.000Z", 2),
     ]
+    assert engine.now == T0 + timedelta(seconds=30)  # backoff 10 s, then 20 s
     assert engine.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
 
 

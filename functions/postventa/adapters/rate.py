@@ -3,6 +3,7 @@ channel and second in DynamoDB, incremented only while under the configured rate
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,15 +15,16 @@ WINDOW_TTL_SECONDS = 120  # a second's counter is useless a second later; TTL cl
 
 
 class DynamoRateLimiter:
-    def __init__(self, table: Any, per_second: dict[Channel, int]):
+    def __init__(self, table: Any, per_second: dict[Channel, int], clock: Callable[[], datetime]):
         self._table = table
         self._per_second = per_second
+        self._clock = clock
 
-    def acquire(self, channel: Channel, now: datetime) -> bool:
+    def acquire(self, channel: Channel) -> bool:
         limit = self._per_second.get(channel)
         if limit is None:
             return True
-        second = int(now.timestamp())
+        second = int(self._clock().timestamp())
         try:
             self._table.update_item(
                 Key={"pk": f"RATE#{channel.value}", "sk": str(second)},

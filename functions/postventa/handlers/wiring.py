@@ -7,6 +7,7 @@ the Step Functions client, a decision collector) with ``install``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -55,9 +56,12 @@ class Wiring:
         pinpoint: Any = None,
         emit: Callable[[Decision], None] = log_decision,
         journeys: dict[str, Journey] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
-        """stepfunctions, pinpoint: stand-in clients (the local engine; moto has no Pinpoint sends)."""
+        """stepfunctions, pinpoint: stand-in clients (the local engine; moto has no Pinpoint sends).
+        clock: when sends happen, for the sending rate (the local engine's virtual clock)."""
         self.settings = settings
+        self._clock = clock
         self._stepfunctions = stepfunctions
         self._pinpoint = pinpoint
         self._emit = emit
@@ -166,7 +170,7 @@ class Wiring:
             store=self.store,
             senders=self.senders,
             rate_limiter=DynamoRateLimiter(
-                boto3.resource("dynamodb").Table(settings.table_name), settings.max_send_rate
+                boto3.resource("dynamodb").Table(settings.table_name), settings.max_send_rate, self._clock
             ),
             policy=settings.contact_policy,
             renderer=self.renderer,

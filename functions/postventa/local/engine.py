@@ -67,6 +67,7 @@ class Execution:
     cause: str | None = None
     attempts: dict[int, int] = field(default_factory=dict)
     token: str | None = None
+    entered_at: datetime | None = None  # a retry does not enter its state again: same EnteredTime
     path: list[str] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)  # $$.Execution, the same for every state
 
@@ -82,13 +83,17 @@ class Execution:
 class _Context(dict[str, Any]):
     """The context object ($$); each part is built only when a path reads it."""
 
-    def __init__(self, execution: Execution, state_name: str, entered_time: Callable[[], str]):
+    def __init__(self, execution: Execution, state_name: str, stamp: Callable[[datetime | None], str]):
         super().__init__()
-        self._execution, self._state_name, self._entered_time = execution, state_name, entered_time
+        self._execution, self._state_name, self._stamp = execution, state_name, stamp
 
     def __missing__(self, key: str) -> Any:
         if key == "State":
-            value: dict[str, Any] = {"Name": self._state_name, "EnteredTime": self._entered_time()}
+            value: dict[str, Any] = {
+                "Name": self._state_name,
+                "EnteredTime": self._stamp(self._execution.entered_at),
+                "RetryCount": sum(self._execution.attempts.values()),
+            }
         elif key == "Execution":
             value = self._execution.context
         elif key == "StateMachine":
@@ -224,11 +229,12 @@ class LocalStepFunctions:
         heapq.heappush(self._queue, (due, next(self._sequence), arn, action, token))
 
     def _context(self, execution: Execution, state_name: str) -> _Context:
-        return _Context(execution, state_name, self._entered_time)
+        return _Context(execution, state_name, self._stamp)
 
-    def _entered_time(self) -> str:
-        if self._stamped[0] != self.now:  # many states are entered at one virtual moment
-            self._stamped = (self.now, _timestamp(self.now))
+    def _stamp(self, moment: datetime | None) -> str:
+        moment = moment or self.now
+        if self._stamped[0] != moment:  # many states are entered at one virtual moment
+            self._stamped = (moment, _timestamp(moment))
         return self._stamped[1]
 
     def _run(self, execution: Execution) -> None:
@@ -238,7 +244,9 @@ class LocalStepFunctions:
             name = execution.current
             assert name is not None
             state = execution.definition["States"][name]
-            self.transitions[execution.state_machine_arn] += 1
+            self.transitions[execution.state_machine_arn] += 1  # retries are billed as transitions too
+            if not execution.attempts:
+                execution.entered_at = self.now
             execution.path.append(name)
             entering = self._enter(execution, name, state)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from postventa.adapters.store import ANY_ORDER
@@ -162,7 +161,7 @@ class CountingSender:
 class UnlimitedRate:
     """A backtest measures what journeys decide, not the account's quota."""
 
-    def acquire(self, channel: Channel, now: datetime) -> bool:
+    def acquire(self, channel: Channel) -> bool:
         return True
 
 

@@ -303,6 +303,7 @@ class LocalPostventa:
             pinpoint=self.push,
             emit=self.decisions.append,
             journeys=self.journeys,
+            clock=lambda: self.engine.now,
         )
         install(self.wiring)
         return settings

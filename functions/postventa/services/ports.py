@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Protocol
 
 from postventa.logic.render import RenderedMessage
@@ -54,9 +53,11 @@ class Sender(Protocol):
 
 
 class RateLimiter(Protocol):
-    """The account's sending quota per channel: False when this second's share is used up."""
+    """The account's sending quota per channel: False when this second's share is used up.
+    Counted on the clock the sends really happen on, not the step's entry time, which a
+    retry of a throttled send keeps."""
 
-    def acquire(self, channel: Channel, now: datetime) -> bool: ...
+    def acquire(self, channel: Channel) -> bool: ...
 
 
 class Renderer(Protocol):

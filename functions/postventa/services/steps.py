@@ -256,7 +256,7 @@ class StepRunner:
                 unsubscribe_url=links.unsubscribe if channel is Channel.EMAIL else None,
             )
             try:
-                if not self._rate_limiter.acquire(channel, request.now):
+                if not self._rate_limiter.acquire(channel):
                     raise SendThrottled(f"{channel.value} sending rate reached")
                 provider_id = self._senders[channel].send(
                     to=option.to,
