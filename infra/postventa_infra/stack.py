@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,8 +10,11 @@ from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Stack, Validations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct, Node
+from pydantic import TypeAdapter
 
 from postventa.journeys.loader import load_journeys
+from postventa.logic.policy import ContactPolicy
+from postventa.models.settings import Settings
 from postventa_infra.channels import Channels
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
@@ -41,6 +45,13 @@ class StackOptions:
     contact_policy: str | None = None  # JSON, e.g. {"marketing_per_day": 2, "quiet_from": "22:00"}
     max_send_rate: str | None = None  # JSON, e.g. {"email": 50, "sms": 20}
 
+    def __post_init__(self) -> None:
+        # A mistake in these would surface only when run_step starts: refuse it at synth instead.
+        if self.contact_policy:
+            ContactPolicy.model_validate_json(self.contact_policy)
+        if self.max_send_rate:
+            TypeAdapter(Settings.model_fields["max_send_rate"].annotation).validate_json(self.max_send_rate)
+
     @classmethod
     def from_context(cls, node: Node) -> StackOptions:
         keys = {
@@ -63,7 +74,7 @@ class StackOptions:
         for field, context_key in keys.items():
             value = node.try_get_context(context_key)
             if value:
-                values[field] = value
+                values[field] = json.dumps(value) if isinstance(value, dict) else value
         return cls(**values)
 
 

@@ -13,11 +13,15 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # 
 
 from postventa_infra.app import build_app
 
+SHOPIFY_SOURCE = "aws.partner/shopify.com/0000000/postventa"
+
 
 @pytest.fixture(scope="session")
 def synthesized():
     """One synth per session (about 15 s); cdk-nag runs as part of it and fails it on any finding."""
-    assembly = build_app({"pushApplicationId": "push-app-1234"}).synth()  # a shop with an app
+    # a Shopify shop with a push app
+    context = {"pushApplicationId": "push-app-1234", "shopifyEventSource": SHOPIFY_SOURCE}
+    assembly = build_app(context).synth()
     stack = assembly.get_stack_by_name("Postventa")
     return Path(stack.template_full_path), json.loads(Path(stack.template_full_path).read_text())
 

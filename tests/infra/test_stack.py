@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.models.events import DetailType
+from tests.infra.conftest import SHOPIFY_SOURCE
 
 pytestmark = pytest.mark.xdist_group("infra")  # one worker, one synth
 
@@ -37,6 +38,24 @@ def test_custom_bus_and_rule_route_every_contract_event_to_the_ingest_queue(temp
             ],
         },
     )
+
+
+def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_reads(template):
+    (rule,) = [
+        rule
+        for rule in resources(template, "AWS::Events::Rule").values()
+        if rule["Properties"].get("EventBusName") == SHOPIFY_SOURCE
+    ]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["shopifyWebhook"]
+    assert set(pattern["detail"]["metadata"]["X-Shopify-Topic"]) == {
+        "orders/create",
+        "orders/fulfilled",
+        "orders/cancelled",
+        "refunds/create",
+        "customers/update",
+        "customers_marketing_consent/update",
+    }
 
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
@@ -290,3 +309,17 @@ def test_sms_replies_reach_the_engagement_queue_raw_and_encrypted(template):
     assert replies["RawMessageDelivery"] is True  # on_engagement reads the reply itself
     topic = resources(template, "AWS::SNS::Topic")[replies["TopicArn"]["Ref"]]
     assert "KmsMasterKeyId" in topic["Properties"]
+
+
+def test_a_contact_policy_or_sending_rate_that_does_not_parse_fails_the_synth():
+    from pydantic import ValidationError
+
+    from postventa_infra.stack import StackOptions
+
+    StackOptions(
+        contact_policy='{"marketing_per_week": 2, "quiet_from": "22:00"}', max_send_rate='{"sms": 5}'
+    )
+    with pytest.raises(ValidationError, match="marketing_per_wek"):
+        StackOptions(contact_policy='{"marketing_per_wek": 2}')
+    with pytest.raises(ValidationError, match="fax"):
+        StackOptions(max_send_rate='{"fax": 5}')

@@ -17,7 +17,7 @@ from postventa.adapters.rate import DynamoRateLimiter
 from postventa.adapters.sms import SnsSmsSender
 from postventa.local.simulate import LocalPostventa
 from postventa.logic.render import RenderedMessage
-from postventa.models.events import Channel, PushPlatform, PushTokenV1
+from postventa.models.events import Channel, ConsentState, PushPlatform, PushTokenV1
 from postventa.models.records import MessageStatus
 from tests.conftest import EVENTS, load_json
 from tests.integration.conftest import T0
@@ -66,6 +66,19 @@ def test_without_sms_consent_the_confirmation_falls_back_to_email(default_librar
     assert sent_sms() == []
     confirmation = next(m for m in default_library.messages() if m.step == "order_confirmation")
     assert (confirmation.channel, confirmation.reason) == ("email", "sms: no consent to SMS")
+
+
+def test_sms_consent_from_shopify_lets_the_next_order_be_texted(default_library):
+    default_library.deliver(load_json(EVENTS / "shopify" / "customers-marketing-consent-update.json"))
+    profile = default_library.wiring.store.get_profile("9007199254740993001")
+    assert (profile.phone, profile.sms_marketing) == ("+13125550123", ConsentState.SUBSCRIBED)
+    placed = load_json(EVENTS / "order-placed.json")
+    placed["detail"]["customer"] = {"id": 9007199254740993001, "email": "ben@example.com", "country": "US"}
+    placed["detail"]["customer"]["channels"] = ["sms", "email"]
+    default_library.deliver(placed)
+    default_library.engine.run_until(default_library.engine.now)
+    ((phone, _),) = sent_sms()
+    assert phone == "+13125550123"  # marketing consent covers order updates too
 
 
 def test_a_number_on_the_opt_out_list_is_never_texted_and_remembered(default_library):

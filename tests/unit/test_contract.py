@@ -26,6 +26,7 @@ SHOPIFY = {
     "orders-cancelled.json": DetailType.ORDER_CANCELLED,
     "refunds-create.json": DetailType.ORDER_REFUNDED,
     "customers-update.json": DetailType.CUSTOMER_UPDATED,
+    "customers-marketing-consent-update.json": DetailType.CUSTOMER_UPDATED,
 }
 
 
@@ -72,6 +73,28 @@ def test_shopify_refund_sums_settled_refund_transactions():
 def test_shopify_consent_states_map_to_ours():
     event = parse_inbound(load_json(EVENTS / "shopify" / "customers-update.json"))
     assert event.detail.customer.email_marketing == "unsubscribed"
+    assert event.detail.customer.sms_marketing is None  # not in the payload: what is stored stays
+
+
+def test_shopify_sms_consent_change_becomes_a_customer_update():
+    event = parse_inbound(load_json(EVENTS / "shopify" / "customers-marketing-consent-update.json"))
+    customer = event.detail.customer
+    assert (customer.id, customer.phone, customer.sms_marketing) == (
+        "9007199254740993001",
+        "+13125550123",
+        "subscribed",
+    )
+    assert customer.email_marketing is None
+    assert event.detail.updated_at.isoformat() == "2026-03-09T04:30:00-05:00"
+
+
+@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")
+def test_published_shopify_sms_consent_sample_keeps_what_is_stored():
+    payload = load_json(SHARED_SAMPLES / "shopify_customers_marketing_consent_update.2026-04.json")
+    event = parse_inbound(shopify_envelope("customers_marketing_consent/update", payload))
+    assert event.detail_type is DetailType.CUSTOMER_UPDATED
+    assert event.detail.customer.id == "706405506930370000"
+    assert (event.detail.customer.phone, event.detail.customer.sms_marketing) == (None, None)
 
 
 @pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")

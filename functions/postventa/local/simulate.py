@@ -403,7 +403,7 @@ def run_simulation(
 
 
 def format_timeline(result: SimulationResult) -> str:
-    header = f"{'day':>4}  {'time (UTC)':<16}  {'customer':<20}  {'journey':<14}  {'step':<24}  {'channel':<7}  {'outcome':<10}  subject / reason"
+    header = f"{'day':>4}  {'time (UTC)':<16}  {'customer':<20}  {'journey':<14}  {'step':<24}  {'channel':<9}  {'outcome':<10}  subject / reason"
     lines = [header, "-" * len(header)]
     for entry in result.timeline:
         customer = (entry.customer_id or "-")[:20]
@@ -414,7 +414,7 @@ def format_timeline(result: SimulationResult) -> str:
             detail = f"{detail}  [{entry.held}]"
         lines.append(
             f"{entry.day:>4}  {entry.at:%Y-%m-%d %H:%M}  {customer:<20}  {(entry.journey or '-'):<14}  "
-            f"{(entry.step or '-'):<24}  {(entry.channel or '-'):<7}  {entry.outcome:<10}  {detail}"
+            f"{(entry.step or '-'):<24}  {(entry.channel or '-'):<9}  {entry.outcome:<10}  {detail}"
         )
     lines.append("")
     lines.append("Summary")

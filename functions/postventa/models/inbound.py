@@ -151,4 +151,5 @@ _SHOPIFY_TOPIC_TYPES = {
     "orders/cancelled": DetailType.ORDER_CANCELLED,
     "refunds/create": DetailType.ORDER_REFUNDED,
     "customers/update": DetailType.CUSTOMER_UPDATED,
+    "customers_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
 }

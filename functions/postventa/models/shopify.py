@@ -53,10 +53,11 @@ class ShopifyCustomer(_Shopify):
     first_name: str | None = None
     last_name: str | None = None
     email_marketing_consent: ShopifyConsent | None = None
+    sms_marketing_consent: ShopifyConsent | None = None
     default_address: ShopifyAddress | None = None
 
     def to_contract(self, *, locale: str | None = None, accepts_marketing: bool | None = None) -> CustomerV1:
-        consent = _CONSENT.get((self.email_marketing_consent or ShopifyConsent()).state or "")
+        consent = _consent(self.email_marketing_consent)
         if consent is None and accepts_marketing is not None:
             consent = ConsentState.SUBSCRIBED if accepts_marketing else ConsentState.NOT_SUBSCRIBED
         country = self.default_address.country_code if self.default_address else None
@@ -69,7 +70,13 @@ class ShopifyCustomer(_Shopify):
             locale=locale,
             country=country,
             email_marketing=consent,
+            sms_marketing=_consent(self.sms_marketing_consent),
         )
+
+
+def _consent(given: ShopifyConsent | None) -> ConsentState | None:
+    """None (and Shopify's `redacted`) keeps what is stored."""
+    return _CONSENT.get(given.state or "") if given else None
 
 
 class ShopifyLineItem(_Shopify):
@@ -226,6 +233,30 @@ class RefundsCreate(_WebhookDetail):
         return self.payload.to_order_refunded()
 
 
+class ShopifySmsConsent(ShopifyConsent):
+    consent_updated_at: AwareDatetime | None = None
+
+
+class ShopifySmsConsentChange(_Shopify):
+    id: ExternalId
+    phone: str | None = None
+    sms_marketing_consent: ShopifySmsConsent | None = None
+
+
+class CustomersMarketingConsentUpdate(_WebhookDetail):
+    """Shopify's topic for a change of SMS marketing consent (email consent comes with customers/update)."""
+
+    payload: ShopifySmsConsentChange
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        change = self.payload
+        consent = change.sms_marketing_consent
+        return CustomerUpdatedV1(
+            customer=CustomerV1(id=change.id, phone=change.phone, sms_marketing=_consent(consent)),
+            updated_at=(consent.consent_updated_at if consent else None) or received_at,
+        )
+
+
 class ShopifyUpdatedCustomer(ShopifyCustomer):
     updated_at: AwareDatetime | None = None
 
@@ -246,6 +277,7 @@ SHOPIFY_TOPICS = (
     "orders/cancelled",
     "refunds/create",
     "customers/update",
+    "customers_marketing_consent/update",
 )
 
 ShopifyWebhookDetail = Annotated[
@@ -253,7 +285,8 @@ ShopifyWebhookDetail = Annotated[
     | Annotated[OrdersFulfilled, Tag("orders/fulfilled")]
     | Annotated[OrdersCancelled, Tag("orders/cancelled")]
     | Annotated[RefundsCreate, Tag("refunds/create")]
-    | Annotated[CustomersUpdate, Tag("customers/update")],
+    | Annotated[CustomersUpdate, Tag("customers/update")]
+    | Annotated[CustomersMarketingConsentUpdate, Tag("customers_marketing_consent/update")],
     Discriminator(
         _topic,
         custom_error_type="unsupported_shopify_topic",
