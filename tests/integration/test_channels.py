@@ -10,7 +10,6 @@ import pytest
 from botocore.stub import Stubber
 from moto.sns.models import sns_backends
 
-from postventa.adapters.email import SesEmailSender
 from postventa.adapters.errors import RecipientOptedOut, SendRejected, SendThrottled
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.rate import DynamoRateLimiter
@@ -184,44 +183,6 @@ def test_a_customer_on_push_gets_the_confirmation_as_a_notification(default_libr
         stub.assert_no_pending_responses()
     confirmation = next(m for m in local.messages() if m.step == "order_confirmation")
     assert (confirmation.channel, confirmation.subject) == ("push", "Gracias por tu pedido #1001")
-
-
-def test_marketing_email_carries_rfc8058_one_click_unsubscribe_headers():
-    client = boto3.client("sesv2", region_name="us-east-1")
-    message = RenderedMessage(
-        subject="Tips",
-        html="<p>Tips</p>",
-        text="Tips",
-        marketing=True,
-        unsubscribe_url="https://x/unsubscribe?t=abc",
-    )
-    with Stubber(client) as stub:
-        stub.add_response(
-            "send_email",
-            {"MessageId": "ses-1"},
-            {
-                "FromEmailAddress": "Shop <orders@shop.example>",
-                "Destination": {"ToAddresses": ["ana@example.com"]},
-                "Content": {
-                    "Simple": {
-                        "Subject": {"Data": "Tips", "Charset": "UTF-8"},
-                        "Body": {
-                            "Html": {"Data": "<p>Tips</p>", "Charset": "UTF-8"},
-                            "Text": {"Data": "Tips", "Charset": "UTF-8"},
-                        },
-                        "Headers": [
-                            {"Name": "List-Unsubscribe", "Value": "<https://x/unsubscribe?t=abc>"},
-                            {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
-                        ],
-                    }
-                },
-                "ConfigurationSetName": "postventa",
-                "EmailTags": [],
-            },
-        )
-        SesEmailSender(client, "Shop <orders@shop.example>", "postventa").send(
-            to="ana@example.com", message=message, tags={}
-        )
 
 
 def test_the_sending_rate_is_shared_per_channel_and_second(local):

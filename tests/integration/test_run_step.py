@@ -122,32 +122,32 @@ def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
     assert execution.current == "await_fulfilment"
 
 
+def ses_request(message: RenderedMessage, tags: list[dict[str, str]], **extra) -> dict:
+    """SendEmail's parameters as SES v2 expects them for one rendered message."""
+    part = lambda text: {"Data": text, "Charset": "UTF-8"}  # noqa: E731
+    simple = {
+        "Subject": part(message.subject),
+        "Body": {"Html": part(message.html), "Text": part(message.text)},
+        **extra,
+    }
+    return {
+        "FromEmailAddress": "Shop <orders@shop.example>",
+        "Destination": {"ToAddresses": ["ana@example.com"]},
+        "Content": {"Simple": simple},
+        "ConfigurationSetName": "postventa",
+        "EmailTags": tags,
+    }
+
+
 def test_the_email_request_carries_the_configuration_set_and_tags():
     client = boto3.client("sesv2", region_name="us-east-1")
     email = RenderedMessage(subject="Hi", html="<p>Hi</p>", text="Hi")
     with Stubber(client) as stub:
-        stub.add_response(
-            "send_email",
-            {"MessageId": "ses-1"},
-            {
-                "FromEmailAddress": "Shop <orders@shop.example>",
-                "Destination": {"ToAddresses": ["ana@example.com"]},
-                "Content": {
-                    "Simple": {
-                        "Subject": {"Data": "Hi", "Charset": "UTF-8"},
-                        "Body": {
-                            "Html": {"Data": "<p>Hi</p>", "Charset": "UTF-8"},
-                            "Text": {"Data": "Hi", "Charset": "UTF-8"},
-                        },
-                    }
-                },
-                "ConfigurationSetName": "postventa",
-                "EmailTags": [
-                    {"Name": "journey", "Value": "post-purchase"},
-                    {"Name": "customer", "Value": "b32-M52WK43UFVQUAYQ"},
-                ],
-            },
-        )
+        tags = [
+            {"Name": "journey", "Value": "post-purchase"},
+            {"Name": "customer", "Value": "b32-M52WK43UFVQUAYQ"},
+        ]
+        stub.add_response("send_email", {"MessageId": "ses-1"}, ses_request(email, tags))
         sender = SesEmailSender(client, "Shop <orders@shop.example>", "postventa")
         assert (
             sender.send(
@@ -181,3 +181,20 @@ def test_a_wait_registered_after_its_event_resumes_at_once(local):
     assert registrar.register(request) == {"waiting": False}
     assert resumed == ["late-token"]
     assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
+
+
+def test_marketing_email_carries_rfc8058_one_click_unsubscribe_headers():
+    client = boto3.client("sesv2", region_name="us-east-1")
+    message = RenderedMessage(
+        subject="Tips", html="<p>Tips</p>", text="Tips", marketing=True, unsubscribe_url="https://x/u?t=abc"
+    )
+    headers = [
+        {"Name": "List-Unsubscribe", "Value": "<https://x/u?t=abc>"},
+        {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+    ]
+    with Stubber(client) as stub:
+        stub.add_response("send_email", {"MessageId": "ses-1"}, ses_request(message, [], Headers=headers))
+        SesEmailSender(client, "Shop <orders@shop.example>", "postventa").send(
+            to="ana@example.com", message=message, tags={}
+        )
+        stub.assert_no_pending_responses()
