@@ -1,11 +1,13 @@
-"""The postventa command line: simulate, journeys, backtest, templates, schemas."""
+"""The postventa command line: simulate, journeys, backtest, report, templates, schemas."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import warnings
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 # The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
@@ -35,8 +37,10 @@ def _simulate(args: argparse.Namespace) -> int:
         write_jsonl,
     )
 
-    result = run_simulation(read_events(args.events or DEMO_EVENTS))
+    result = run_simulation(read_events(args.events or DEMO_EVENTS), archive=args.archive)
     print(format_timeline(result))
+    if args.archive:
+        print(f"\nAnalytics archive written to {args.archive} (postventa report --archive {args.archive})")
     if args.out:
         write_jsonl(result, args.out)
         print(f"\nTimeline written to {args.out} ({len(result.timeline)} lines)")
@@ -103,11 +107,45 @@ def _backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from postventa.analytics.archive import order_row, write_archive
+    from postventa.analytics.report import build_report, format_report
+    from postventa.analytics.report_html import write_html
+    from postventa.local.backtest import BacktestInputError, read_orders
+
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            archive = args.archive
+            if args.orders:
+                orders, refused = read_orders(args.orders)
+                for reason in refused:
+                    print(f"skipped {reason}", file=sys.stderr)
+                archive = Path(scratch)
+                write_archive(archive, "orders", (order_row(order) for order in orders))
+            report = build_report(archive, args.as_of)
+    except (BacktestInputError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.html:
+        write_html(report, args.html)
+    print(json.dumps(report, indent=2, default=str) if args.json else format_report(report))
+    return 0
+
+
+def _end_of(text: str) -> datetime:
+    """A date means the end of that day (UTC); a time is taken as given."""
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time.max, tzinfo=UTC)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _preview(args: argparse.Namespace) -> int:
     for key, value in LOCAL_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
-    from datetime import UTC, datetime
 
     from postventa.journeys.loader import load_journeys
     from postventa.local.preview import preview
@@ -165,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument(
         "--out", type=Path, help="write the timeline as JSON lines, one object per message or decision"
     )
+    simulate.add_argument(
+        "--archive", type=Path, help="write the analytics archive (the input of postventa report) there"
+    )
     simulate.set_defaults(run=_simulate)
 
     journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(
@@ -207,6 +248,19 @@ def main(argv: list[str] | None = None) -> int:
     backtest.add_argument("--timezone", default="UTC", help="customers' timezone (the history has none)")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.set_defaults(run=_backtest)
+
+    report = commands.add_parser(
+        "report", help="KPIs, segments, predicted customer value and recommendations from an order history"
+    )
+    source = report.add_mutually_exclusive_group(required=True)
+    source.add_argument("--orders", type=Path, help="order history CSV, the backtest's format")
+    source.add_argument("--archive", type=Path, help="analytics archive written by simulate --archive")
+    report.add_argument(
+        "--as-of", type=_end_of, help="end of the observation period (YYYY-MM-DD; default: the last order)"
+    )
+    report.add_argument("--json", action="store_true", help="machine-readable report")
+    report.add_argument("--html", type=Path, help="also write a self-contained HTML report with charts")
+    report.set_defaults(run=_report)
 
     templates = commands.add_parser("templates", help="message templates").add_subparsers(
         dest="action", required=True

@@ -180,3 +180,21 @@ def test_journeys_validate_reports_problems_with_exit_status(tmp_path, capsys):
     )
     assert main(["journeys", "validate", str(tmp_path)]) == 1
     assert "broken.yaml: journey: steps: List should have at least 1 item" in capsys.readouterr().err
+
+
+def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
+    assert main(["simulate", "--archive", str(tmp_path / "archive")]) == 0
+    capsys.readouterr()
+    assert (
+        main(["report", "--archive", str(tmp_path / "archive"), "--json", "--html", str(tmp_path / "r.html")])
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    # the demo: eight customers placed one order each (a duplicate and a retried webhook count once)
+    assert (report["business"]["customers"], report["business"]["orders"]) == (8, 8)
+    sent = {(m["journey"], m["step"], m["channel"]): m["sent"] for m in report["messages"]}
+    assert sent[("post-purchase", "order_confirmation", "sms")] == 1  # Fran
+    assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
+    assert sum(sent.values()) == 38  # every message the timeline shows as sent
+    html = (tmp_path / "r.html").read_text()
+    assert "<svg" in html and "Cohort retention" in html and "<script" not in html

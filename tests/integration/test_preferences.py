@@ -41,10 +41,12 @@ def ana(local):
 
 
 def test_one_click_unsubscribe_stops_marketing_email_and_only_that(local, ana):
-    link = local.wiring.links.link("unsubscribe", c="cus-ana", m="m1")
+    (confirmation,) = local.messages()
+    link = local.wiring.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
     response = request(local, "POST", link, "List-Unsubscribe=One-Click")
     assert response["statusCode"] == 200 and 'id="done"' in response["body"]
     assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
+    assert local.messages()[0].unsubscribed_at is not None  # counted against the message it came from
     local.deliver(load_json(EVENTS / "order-fulfilled.json"))
     local.engine.run_until_idle()
     outcomes = {m.step: (m.status, m.reason) for m in local.messages()}

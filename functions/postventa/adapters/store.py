@@ -163,6 +163,9 @@ class Store:
             ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value),
         )
 
+    def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
+        return _model(MessageRecord, self._get(_customer(customer_id), f"MESSAGE#{message_id}"))
+
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
         """Oldest first. Keys are message ids (what makes a send happen once), so order by time here."""
         return sorted(
@@ -200,6 +203,9 @@ class Store:
         self._table.put_item(
             Item=_item(answer, _customer(answer.customer_id), f"NPS#{answer.at.isoformat()}")
         )
+
+    def answers_of(self, customer_id: str) -> list[NpsAnswer]:
+        return self._query(NpsAnswer, _customer(customer_id), "NPS#")
 
     def latest_nps(self, customer_id: str) -> NpsAnswer | None:
         response = self._table.query(

@@ -105,6 +105,9 @@ class MemoryStore:
         if messages.get(message.message_id, message).status is MessageStatus.SENDING:
             messages.pop(message.message_id, None)
 
+    def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
+        return self.customers[customer_id].messages.get(message_id)
+
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
         # Claimed in time order: the local clocks never go back, so insertion order is oldest first.
         return list(self.customers[customer_id].messages.values())

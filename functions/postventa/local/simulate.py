@@ -20,6 +20,13 @@ import boto3
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel, Field
 
+from postventa.analytics.archive import (
+    assignment_row,
+    message_row,
+    order_row,
+    survey_row,
+    write_archive,
+)
 from postventa.handlers import on_engagement, on_order, preferences, register_wait, run_step
 from postventa.handlers.observability import metrics
 from postventa.handlers.wiring import Wiring, install
@@ -27,7 +34,8 @@ from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
-from postventa.models.events import DetailType
+from postventa.models.events import DetailType, OrderPlacedV1
+from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import Decision, MessageRecord
 from postventa.models.settings import Settings
 
@@ -334,6 +342,34 @@ class LocalPostventa:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         return [message for customer in customers for message in self.wiring.store.messages_of(customer)]
 
+    def write_archive(self, root: Path, events: list[dict[str, Any]]) -> None:
+        """What Firehose archives in the cloud, from what this run stored: the report's input."""
+        orders: dict[str, OrderPlacedV1] = {}
+        for event in events:
+            try:
+                inbound = parse_inbound(event)
+            except InvalidEvent:
+                continue
+            if isinstance(inbound.detail, OrderPlacedV1):
+                orders.setdefault(inbound.detail.order_id, inbound.detail)
+        store = self.wiring.store
+        customers = sorted(
+            {order.customer.id for order in orders.values()} | {m.customer_id for m in self.messages()}
+        )
+        write_archive(root, "orders", (order_row(order) for order in orders.values()))
+        write_archive(root, "messages", (message_row(m) for m in self.messages()))
+        write_archive(
+            root,
+            "assignments",
+            (
+                assignment_row(decision)
+                for customer in customers
+                for decision in store.decisions_of(customer)
+                if decision.experiment
+            ),
+        )
+        write_archive(root, "surveys", (survey_row(a) for c in customers for a in store.answers_of(c)))
+
     def dead_letters(self) -> list[dict[str, Any]]:
         return _drain(self.settings.invalid_events_queue_url)
 
@@ -360,8 +396,9 @@ class LocalPostventa:
 
 
 def run_simulation(
-    events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None
+    events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None, archive: Path | None = None
 ) -> SimulationResult:
+    """archive: also write the analytics archive there (orders, messages, assignments, surveys)."""
     ordered = [
         event for _, event in sorted(enumerate(events), key=lambda pair: (_event_time(pair[1]), pair[0]))
     ]
@@ -373,6 +410,8 @@ def run_simulation(
         local.engine.run_until_idle()
         messages = local.messages()
         dead = local.dead_letters()
+        if archive is not None:
+            local.write_archive(archive, ordered)
         decisions, engine, start = local.decisions, local.engine, local.start
 
     timeline = [TimelineEntry.of_message(m, start) for m in messages] + [

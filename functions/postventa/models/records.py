@@ -148,6 +148,7 @@ class MessageRecord(_Record):
     delayed_at: AwareDatetime | None = None
     opened_at: AwareDatetime | None = None
     clicked_at: AwareDatetime | None = None
+    unsubscribed_at: AwareDatetime | None = Field(default=None, description="Through this message's link")
     at: AwareDatetime
 
 

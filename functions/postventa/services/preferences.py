@@ -99,9 +99,12 @@ class PreferenceCentre:
 
     def unsubscribe(self, token: str, now: datetime) -> CustomerProfile:
         """From a marketing email (its link or RFC 8058 one-click): no more marketing email."""
-        profile, _ = self.customer(token, "unsubscribe")
+        profile, claims = self.customer(token, "unsubscribe")
         updated = profile.model_copy(update={"email_marketing": ConsentState.UNSUBSCRIBED, "updated_at": now})
         self._store.put_profile(updated)
+        message = self._store.get_message(profile.customer_id, str(claims.get("m")))
+        if message is not None and message.unsubscribed_at is None:  # the unsubscribe rate's numerator
+            self._store.save_message(message.model_copy(update={"unsubscribed_at": now}))
         return updated
 
     def answer(self, token: str, now: datetime) -> tuple[CustomerProfile, int]:

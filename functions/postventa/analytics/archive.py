@@ -1,0 +1,121 @@
+"""The analytics archive: one JSON-lines table per kind of domain record, partitioned by day
+(`<table>/dt=YYYY-MM-DD/`). simulate and backtest write it locally; in the cloud the same rows
+land in S3 through Firehose, read by Glue tables of the same columns. One column list serves both.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from postventa.models.events import OrderPlacedV1
+from postventa.models.records import MessageRecord, NpsAnswer, StepDecision
+
+# table -> (column, DuckDB type, Glue/Athena type); timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC,
+# the form both DuckDB and Hive's JSON SerDe read as a timestamp.
+TABLES: dict[str, list[tuple[str, str, str]]] = {
+    "orders": [
+        ("customer_id", "VARCHAR", "string"),
+        ("order_id", "VARCHAR", "string"),
+        ("placed_at", "TIMESTAMP", "timestamp"),
+        ("total", "DOUBLE", "double"),
+        ("currency", "VARCHAR", "string"),
+        ("categories", "VARCHAR[]", "array<string>"),
+        ("products", "VARCHAR[]", "array<string>"),
+    ],
+    "messages": [
+        ("message_id", "VARCHAR", "string"),
+        ("customer_id", "VARCHAR", "string"),
+        ("journey", "VARCHAR", "string"),
+        ("step", "VARCHAR", "string"),
+        ("channel", "VARCHAR", "string"),
+        ("purpose", "VARCHAR", "string"),
+        ("experiment", "VARCHAR", "string"),
+        ("variant", "VARCHAR", "string"),
+        ("status", "VARCHAR", "string"),
+        ("reason", "VARCHAR", "string"),
+        ("sent_at", "TIMESTAMP", "timestamp"),
+        ("delivered_at", "TIMESTAMP", "timestamp"),
+        ("opened_at", "TIMESTAMP", "timestamp"),
+        ("clicked_at", "TIMESTAMP", "timestamp"),
+        ("unsubscribed_at", "TIMESTAMP", "timestamp"),
+    ],
+    "assignments": [
+        ("customer_id", "VARCHAR", "string"),
+        ("journey", "VARCHAR", "string"),
+        ("experiment", "VARCHAR", "string"),
+        ("variant", "VARCHAR", "string"),
+        ("assigned_at", "TIMESTAMP", "timestamp"),
+    ],
+    "surveys": [
+        ("customer_id", "VARCHAR", "string"),
+        ("score", "INTEGER", "int"),
+        ("answered_at", "TIMESTAMP", "timestamp"),
+    ],
+}
+PARTITION_BY = {
+    "orders": "placed_at",
+    "messages": "sent_at",
+    "assignments": "assigned_at",
+    "surveys": "answered_at",
+}
+
+
+def sql_timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def archive_row(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the table's columns, timestamps in the shared form."""
+    row: dict[str, Any] = {}
+    for column, duck_type, _ in TABLES[table]:
+        value = values.get(column)
+        if isinstance(value, datetime):
+            value = sql_timestamp(value)
+        elif value is not None and duck_type == "DOUBLE":
+            value = float(value)
+        elif value is not None and duck_type == "VARCHAR":
+            value = str(value)
+        row[column] = value
+    return row
+
+
+def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+    by_day: defaultdict[str, list[str]] = defaultdict(list)
+    for values in rows:
+        row = archive_row(table, values)
+        by_day[row[PARTITION_BY[table]][:10]].append(json.dumps(row))
+    for day, lines in by_day.items():
+        folder = root / table / f"dt={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "part-0.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return sum(len(lines) for lines in by_day.values())
+
+
+def order_row(order: OrderPlacedV1) -> dict[str, Any]:
+    return {
+        "customer_id": order.customer.id,
+        "order_id": order.order_id,
+        "placed_at": order.placed_at,
+        "total": order.total.amount,
+        "currency": order.total.currency,
+        "categories": sorted({c for item in order.items for c in item.categories}),
+        "products": sorted({item.name for item in order.items}),
+    }
+
+
+def message_row(message: MessageRecord) -> dict[str, Any]:
+    return {**message.model_dump(), "status": message.status.value, "sent_at": message.at}
+
+
+def assignment_row(decision: StepDecision) -> dict[str, Any]:
+    """A split's assignment: the variant, or the holdout."""
+    return {**decision.model_dump(), "variant": decision.outcome, "assigned_at": decision.at}
+
+
+def survey_row(answer: NpsAnswer) -> dict[str, Any]:
+    return {"customer_id": answer.customer_id, "score": answer.score, "answered_at": answer.at}

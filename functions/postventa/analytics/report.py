@@ -1,0 +1,323 @@
+"""`postventa report`: KPIs, segments, predicted value and recommendations from the analytics archive."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from postventa.analytics.kpis import connect, rows
+from postventa.analytics.recommend import Thresholds, association_rules, complements
+from postventa.analytics.stats import ab_winner, compare
+from postventa.analytics.value import fit_value_model, summarize
+from postventa.logic.segments import lifecycle, rfm_scores
+
+HOLDOUT = "holdout"
+SIGNIFICANCE = 0.05
+MIN_SAMPLE = 1000
+# Below this the fits are noise: no parameters rather than confident nonsense.
+MIN_REPEAT_CUSTOMERS = 20
+
+
+def build_report(archive: Path, as_of: datetime | None = None, horizon_days: float = 365.0) -> dict[str, Any]:
+    connection = connect(archive)
+    if as_of is None:
+        latest = connection.execute(  # the archive's last record: a simulation runs past its last order
+            "SELECT max(t) FROM (SELECT max(placed_at) AS t FROM orders UNION ALL SELECT max(sent_at) FROM messages"
+            " UNION ALL SELECT max(answered_at) FROM surveys UNION ALL SELECT max(assigned_at) FROM assignments)"
+        ).fetchone()
+        if latest is None or latest[0] is None:
+            raise ValueError(f"{archive}: no orders to report on")
+        as_of = latest[0]
+    assert as_of is not None
+    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    history = [
+        (customer, placed_at.replace(tzinfo=UTC), total)
+        for customer, placed_at, total in connection.execute(
+            "SELECT customer_id, placed_at, total FROM orders WHERE placed_at <= ?",
+            [as_of.replace(tzinfo=None)],
+        ).fetchall()
+    ]
+    if not history:
+        raise ValueError(f"{archive}: no orders on or before {as_of:%Y-%m-%d}")
+    (business,) = rows(connection, "business", as_of)
+    return {
+        "as_of": as_of.isoformat(),
+        "business": _rounded(business),
+        "nps": _nps(rows(connection, "nps", as_of)),
+        "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
+        "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
+        "journeys": _journeys(rows(connection, "conversions", as_of)),
+        "segments": _segments(history, as_of),
+        "predicted_value": _predicted_value(history, as_of, horizon_days),
+        "recommendations": _recommendations(connection, as_of),
+    }
+
+
+def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: round(value, 4)
+        if isinstance(value, float)
+        else value.isoformat()
+        if isinstance(value, datetime)
+        else value
+        for key, value in row.items()
+    }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    sent = row["sent"]
+    rates = {
+        f"{kind}_rate": _rate(row[kind], sent)
+        for kind in ("delivered", "opened", "clicked", "unsubscribed", "bounced", "complained")
+    }
+    return {**row, **rates}
+
+
+def _nps(months: list[dict[str, Any]]) -> dict[str, Any]:
+    def score(promoters: int, detractors: int, answers: int) -> float | None:
+        return round(100 * (promoters - detractors) / answers, 1) if answers else None
+
+    total = Counter[str]()
+    for month in months:
+        total.update({k: month[k] for k in ("answers", "promoters", "passives", "detractors")})
+    return {
+        **dict(total),
+        "nps": score(total["promoters"], total["detractors"], total["answers"]),
+        "by_month": [
+            {
+                "month": m["month"].strftime("%Y-%m"),
+                "answers": m["answers"],
+                "nps": score(m["promoters"], m["detractors"], m["answers"]),
+            }
+            for m in months
+        ],
+    }
+
+
+def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per experiment: each variant's conversion, uplift over the holdout, and the A/B verdict."""
+    experiments: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for row in variants:
+        experiments.setdefault((row["journey"], row["experiment"] or ""), {})[row["variant"]] = row
+    report = []
+    for (journey, experiment), groups in sorted(experiments.items()):
+        holdout = groups.get(HOLDOUT)
+        treated = {name: row for name, row in groups.items() if name != HOLDOUT}
+        entries = []
+        for name, row in sorted(treated.items()):
+            entry = {
+                "variant": name,
+                "customers": row["customers"],
+                "conversions": row["conversions"],
+                "conversion_rate": _rate(row["conversions"], row["customers"]),
+                "revenue": round(float(row["revenue"]), 2),
+                "revenue_per_customer": round(float(row["revenue"]) / row["customers"], 2),
+            }
+            if holdout:
+                test = compare(
+                    (row["conversions"], row["customers"]), (holdout["conversions"], holdout["customers"])
+                )
+                entry |= {
+                    "uplift": round(test.uplift, 4),
+                    "p_value": round(test.p_value, 4),
+                    "significant": test.significant(SIGNIFICANCE),
+                }
+            entries.append(entry)
+        verdict = ab_winner(
+            {name: (row["conversions"], row["customers"]) for name, row in treated.items()},
+            MIN_SAMPLE,
+            SIGNIFICANCE,
+        )
+        report.append(
+            {
+                "journey": journey,
+                "experiment": experiment,
+                "holdout": None
+                if holdout is None
+                else {
+                    "customers": holdout["customers"],
+                    "conversion_rate": _rate(holdout["conversions"], holdout["customers"]),
+                    "revenue_per_customer": round(float(holdout["revenue"]) / holdout["customers"], 2),
+                },
+                "variants": entries,
+                "winner": verdict.winner if len(treated) > 1 else None,
+                "verdict": verdict.reason if len(treated) > 1 else "one variant: no A/B test",
+            }
+        )
+    return report
+
+
+def _segments(history: list[tuple[str, datetime, float]], as_of: datetime) -> dict[str, Any]:
+    per_customer: dict[str, list[tuple[datetime, float]]] = {}
+    for customer, placed_at, total in history:
+        per_customer.setdefault(customer, []).append((placed_at, total))
+    stats = {
+        customer: (len(orders), max(at for at, _ in orders), sum(total for _, total in orders))
+        for customer, orders in per_customer.items()
+    }
+    spend = np.array([revenue for _, _, revenue in stats.values()])
+    vip_threshold = float(np.quantile(spend, 0.9))
+    stages = Counter(
+        lifecycle(orders, last, revenue >= vip_threshold, as_of) for orders, last, revenue in stats.values()
+    )
+    scores = rfm_scores(
+        {
+            customer: ((as_of - last).total_seconds() / 86400, orders, revenue)
+            for customer, (orders, last, revenue) in stats.items()
+        }
+    )
+    return {
+        "lifecycle": dict(sorted(stages.items())),
+        "vip_spend_threshold": round(vip_threshold, 2),
+        "rfm": dict(sorted(Counter(scores.values()).most_common(10))),
+    }
+
+
+def _predicted_value(
+    history: list[tuple[str, datetime, float]], as_of: datetime, horizon: float
+) -> dict[str, Any]:
+    summary = summarize(history, as_of)
+    repeaters = int(np.sum(summary.x > 0))
+    if repeaters < MIN_REPEAT_CUSTOMERS:
+        return {
+            "skipped": f"the models need at least {MIN_REPEAT_CUSTOMERS} customers with a repeat order; "
+            f"this history has {repeaters}"
+        }
+    model = fit_value_model(summary, horizon)
+    scores = model.score(summary)
+    order = np.argsort(-scores.predicted_value)[:10]
+    return {
+        "parameters": model.parameters(),
+        "customers": len(summary.customer_ids),
+        "mean_p_alive": round(float(np.mean(scores.p_alive)), 4),
+        "expected_purchases": round(float(np.sum(scores.expected_purchases)), 1),
+        "predicted_revenue": round(float(np.sum(scores.predicted_value)), 2),
+        "mean_predicted_value": round(float(np.mean(scores.predicted_value)), 2),
+        "early_vips": int(np.sum(scores.early_vip)),
+        "top_customers": [
+            {
+                "customer_id": scores.customer_ids[i],
+                "p_alive": round(float(scores.p_alive[i]), 3),
+                "expected_purchases": round(float(scores.expected_purchases[i]), 2),
+                "predicted_value": round(float(scores.predicted_value[i]), 2),
+            }
+            for i in order
+        ],
+    }
+
+
+def _recommendations(connection: Any, as_of: datetime) -> dict[str, Any]:
+    baskets = [
+        frozenset(products)
+        for (products,) in connection.execute(
+            "SELECT list(DISTINCT product) FROM orders CROSS JOIN UNNEST(products) AS t (product) "
+            "WHERE placed_at <= ? GROUP BY customer_id",
+            [as_of.replace(tzinfo=None)],
+        ).fetchall()
+    ]
+    thresholds = Thresholds()
+    rules = association_rules(baskets, thresholds)
+    return {
+        "thresholds": thresholds.__dict__,
+        "rules": [rule.__dict__ for rule in rules[:20]],
+        "complements": complements(rules, thresholds.per_product),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    business, value, nps = report["business"], report["predicted_value"], report["nps"]
+    lines = [f"Postventa report, observation period ending {report['as_of']}", "", "Business"]
+    labels = {
+        "customers": "customers",
+        "orders": "orders",
+        "revenue": "revenue",
+        "repeat_purchase_rate": "repeat purchase rate",
+        "days_to_second_purchase": "days to second purchase (mean)",
+        "average_order_value": "average order value",
+        "lifetime_value": "lifetime value to date (per customer)",
+        "cross_sell_rate": "cross-sell rate (2+ categories)",
+        "churn_rate": "churn (no order in 180 days)",
+    }
+    lines += [f"  {label:<40} {_shown(business[key])}" for key, label in labels.items()]
+    lines += [f"  {'NPS':<40} {_shown(nps['nps'])}  ({nps.get('answers', 0)} answers)", "", "Segments"]
+    lines += [f"  {stage:<40} {count}" for stage, count in report["segments"]["lifecycle"].items()]
+    lines += ["", "Predicted value"]
+    if "skipped" in value:
+        lines.append(f"  not fitted: {value['skipped']}")
+    else:
+        lines += _value_lines(value)
+
+    if report["messages"]:
+        lines += [
+            "",
+            "Messages",
+            f"  {'journey / step / channel / variant':<58} {'sent':>6} {'deliv':>6} {'open':>6} {'click':>6} {'unsub':>6} {'bounce':>6} {'compl':>6}",
+        ]
+        for row in report["messages"]:
+            name = f"{row['journey']} / {row['step']} / {row['channel']}" + (
+                f" / {row['variant']}" if row["variant"] else ""
+            )
+            rates = [
+                row[f"{k}_rate"]
+                for k in ("delivered", "opened", "clicked", "unsubscribed", "bounced", "complained")
+            ]
+            lines.append(
+                f"  {name[:58]:<58} {row['sent']:>6} " + " ".join(f"{_percent(rate):>6}" for rate in rates)
+            )
+    if report["journeys"]:
+        lines += ["", "Journeys against their holdout"]
+        for journey in report["journeys"]:
+            holdout = journey["holdout"]
+            base = (
+                f"holdout {_percent(holdout['conversion_rate'])} of {holdout['customers']}"
+                if holdout
+                else "no holdout"
+            )
+            lines.append(f"  {journey['journey']} ({journey['experiment']}): {base}; {journey['verdict']}")
+            for variant in journey["variants"]:
+                uplift = (
+                    f", uplift {variant['uplift'] * 100:+.1f} pts, p={variant['p_value']}"
+                    if "uplift" in variant
+                    else ""
+                )
+                lines.append(
+                    f"    {variant['variant']:<12} {_percent(variant['conversion_rate'])} of {variant['customers']}{uplift}"
+                )
+    rules = report["recommendations"]["rules"]
+    if rules:
+        lines += ["", "Complementary products (strongest rules)"]
+        lines += [
+            f"  {r['antecedent']} -> {r['consequent']}: support {r['support']:.3f}, confidence {r['confidence']:.2f}, lift {r['lift']:.2f}"
+            for r in rules[:10]
+        ]
+    return "\n".join(lines)
+
+
+def _value_lines(value: dict[str, Any]) -> list[str]:
+    params = value["parameters"]
+    bg, gg = params["bg_nbd"], params["gamma_gamma"]
+    return [
+        f"  next {params['horizon']:.0f} {params['time_unit']}",
+        f"  BG/NBD r={bg['r']:.3f} alpha={bg['alpha']:.2f} a={bg['a']:.3f} b={bg['b']:.3f}; "
+        f"Gamma-Gamma p={gg['p']:.2f} q={gg['q']:.2f} v={gg['v']:.2f} (time unit: {params['time_unit']})",
+        f"  {'probability alive (mean)':<40} {value['mean_p_alive']}",
+        f"  {'expected purchases':<40} {value['expected_purchases']}",
+        f"  {'predicted revenue':<40} {value['predicted_revenue']}",
+        f"  {'early VIPs (top tenth after one order)':<40} {value['early_vips']}",
+    ]
+
+
+def _shown(value: Any) -> str:
+    return "-" if value is None else f"{value:,.4g}" if isinstance(value, float) else str(value)
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"

@@ -1,0 +1,84 @@
+"""The report as one self-contained HTML file: tables and inline SVG charts, no scripts, no CDN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+BAR_WIDTH = 360
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("postventa", "templates/report"),
+        autoescape=select_autoescape(enabled_extensions=("html",)),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["percent"] = lambda rate: "-" if rate is None else f"{rate * 100:.1f}%"
+    env.filters["number"] = lambda value: (
+        "-" if value is None else f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
+    )
+    return env
+
+
+def cohort_grid(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cohorts as rows, months after the first order as columns (1..12)."""
+    cohorts: dict[str, dict[int, float]] = {}
+    sizes: dict[str, int] = {}
+    for row in rows:
+        month = row["cohort"][:7]
+        cohorts.setdefault(month, {})[row["months_later"]] = row["retained"]
+        sizes[month] = row["customers"]
+    return {"months": list(range(1, 13)), "cohorts": [(m, sizes[m], cohorts[m]) for m in sorted(cohorts)]}
+
+
+def funnels(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each journey's steps: sent, delivered, opened, clicked (summed over channels and variants)."""
+    steps: dict[tuple[str, str], dict[str, int]] = {}
+    for row in messages:
+        totals = steps.setdefault(
+            (row["journey"], row["step"]), {"sent": 0, "delivered": 0, "opened": 0, "clicked": 0}
+        )
+        for stage in totals:
+            totals[stage] += row[stage]
+    widest = max((t["sent"] for t in steps.values()), default=0) or 1
+    return [
+        {
+            "journey": j,
+            "step": s,
+            "stages": [(stage, count, BAR_WIDTH * count / widest) for stage, count in t.items()],
+        }
+        for (j, s), t in sorted(steps.items())
+    ]
+
+
+def write_html(report: dict[str, Any], path: Path) -> None:
+    revenue = [
+        (
+            journey["journey"],
+            variant["variant"],
+            variant["revenue_per_customer"],
+            (journey["holdout"] or {}).get("revenue_per_customer"),
+        )
+        for journey in report["journeys"]
+        for variant in journey["variants"]
+    ]
+    widest = max([r for _, _, a, b in revenue for r in (a, b or 0)], default=0) or 1
+    html = (
+        _environment()
+        .get_template("report.html")
+        .render(
+            report=report,
+            cohorts=cohort_grid(report["cohort_retention"]),
+            funnels=funnels(report["messages"]),
+            revenue=[
+                (j, v, a, b, BAR_WIDTH * a / widest, BAR_WIDTH * (b or 0) / widest) for j, v, a, b in revenue
+            ],
+            nps=report["nps"]["by_month"],
+            bar_width=BAR_WIDTH,
+        )
+    )
+    path.write_text(html, encoding="utf-8")

@@ -1,0 +1,37 @@
+-- Business KPIs at the end of the observation period {as_of}; runs on Athena and on DuckDB.
+-- Days are seconds / 86400: the engines count 'day' differences differently.
+WITH seen AS (
+  SELECT customer_id, placed_at, total, categories
+  FROM orders
+  WHERE placed_at <= TIMESTAMP '{as_of}'
+), ranked AS (
+  SELECT customer_id, placed_at, total,
+         row_number() OVER (PARTITION BY customer_id ORDER BY placed_at) AS n
+  FROM seen
+), per_customer AS (
+  SELECT customer_id,
+         count(*) AS orders,
+         sum(total) AS revenue,
+         max(placed_at) AS last_order,
+         max(CASE WHEN n = 1 THEN placed_at END) AS first_order,
+         max(CASE WHEN n = 2 THEN placed_at END) AS second_order
+  FROM ranked
+  GROUP BY customer_id
+), categories_bought AS (
+  SELECT customer_id, count(DISTINCT category) AS categories
+  FROM seen CROSS JOIN UNNEST(categories) AS t (category)
+  GROUP BY customer_id
+)
+SELECT
+  count(*) AS customers,
+  sum(p.orders) AS orders,
+  sum(p.revenue) AS revenue,
+  avg(CASE WHEN p.orders >= 2 THEN 1.0 ELSE 0.0 END) AS repeat_purchase_rate,
+  avg(date_diff('second', p.first_order, p.second_order)) / 86400.0 AS days_to_second_purchase,
+  sum(p.revenue) / sum(p.orders) AS average_order_value,
+  avg(p.revenue) AS lifetime_value,
+  avg(CASE WHEN coalesce(c.categories, 0) >= 2 THEN 1.0 ELSE 0.0 END) AS cross_sell_rate,
+  avg(CASE WHEN date_diff('second', p.last_order, TIMESTAMP '{as_of}') > {churn_days} * 86400 THEN 1.0 ELSE 0.0 END)
+    AS churn_rate
+FROM per_customer p
+LEFT JOIN categories_bought c ON c.customer_id = p.customer_id

@@ -1,0 +1,211 @@
+"""The KPI report on a small history, each figure computed by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from postventa.analytics.archive import write_archive
+from postventa.analytics.report import build_report
+from postventa.cli import main
+
+AS_OF = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
+# a: 3 orders (Jan 10, Feb 9, Dec 1), shoes then socks: two categories
+# b: 2 orders (Mar 1, Mar 21), one category
+# c: 1 order (Apr 1), lapsed by the end of the year
+# d: 1 order (Dec 20)
+ORDERS = [
+    ("a", "2026-01-10 10:00:00", 100.0, ["footwear"], ["shoes"]),
+    ("a", "2026-02-09 10:00:00", 20.0, ["socks"], ["socks"]),
+    ("a", "2026-12-01 10:00:00", 30.0, ["socks"], ["socks"]),
+    ("b", "2026-03-01 00:00:00", 50.0, ["footwear"], ["shoes"]),
+    ("b", "2026-03-21 00:00:00", 50.0, ["footwear"], ["shoes", "socks"]),
+    ("c", "2026-04-01 12:00:00", 80.0, ["hats"], ["cap"]),
+    ("d", "2026-12-20 12:00:00", 70.0, ["footwear"], ["shoes"]),
+    ("e", "2027-01-05 12:00:00", 500.0, ["hats"], ["cap"]),  # after the period: unseen
+]
+
+
+@pytest.fixture
+def archive(tmp_path):
+    write_archive(
+        tmp_path,
+        "orders",
+        (
+            {
+                "customer_id": c,
+                "order_id": f"o{i}",
+                "placed_at": datetime.fromisoformat(t).replace(tzinfo=UTC),
+                "total": total,
+                "currency": "EUR",
+                "categories": cats,
+                "products": products,
+            }
+            for i, (c, t, total, cats, products) in enumerate(ORDERS)
+        ),
+    )
+    write_archive(
+        tmp_path,
+        "surveys",
+        (
+            {"customer_id": c, "score": s, "answered_at": datetime(2026, 5, d, tzinfo=UTC)}
+            for c, s, d in [("a", 10, 1), ("b", 9, 2), ("c", 7, 3), ("d", 3, 4), ("e", 0, 5)]
+        ),
+    )
+    return tmp_path
+
+
+def test_business_kpis_match_the_hand_computed_values(archive):
+    business = build_report(archive, AS_OF)["business"]
+    assert (business["customers"], business["orders"], business["revenue"]) == (4, 7, 400.0)
+    assert business["repeat_purchase_rate"] == 0.5  # a and b
+    assert business["days_to_second_purchase"] == 25.0  # a: 30 days, b: 20 days
+    assert business["average_order_value"] == pytest.approx(400 / 7, abs=1e-4)
+    assert business["lifetime_value"] == 100.0  # 400 over 4 customers
+    assert business["cross_sell_rate"] == 0.25  # only a bought in two categories
+    assert business["churn_rate"] == 0.5  # b (285 days idle) and c (274 days): over 180
+
+
+def test_nps_counts_promoters_passives_and_detractors(archive):
+    nps = build_report(archive, AS_OF)["nps"]
+    assert (nps["promoters"], nps["passives"], nps["detractors"]) == (2, 1, 2)
+    assert nps["nps"] == 0.0  # (2 - 2) / 5
+
+
+def test_segments_and_cohorts(archive):
+    report = build_report(archive, AS_OF)
+    # a: returning and the top spender (VIP); b and c: over 180 days idle, lapsed; d: new
+    assert report["segments"]["lifecycle"] == {"lapsed": 2, "new": 1, "vip": 1}
+    january = [row for row in report["cohort_retention"] if row["cohort"].startswith("2026-01")]
+    assert [(row["months_later"], row["retained"]) for row in january] == [(1, 1.0), (11, 1.0)]
+
+
+def test_an_earlier_end_of_observation_sees_less(archive):
+    business = build_report(archive, datetime(2026, 3, 31, 23, 59, tzinfo=UTC))["business"]
+    assert (business["customers"], business["orders"], business["churn_rate"]) == (2, 4, 0.0)
+
+
+def test_the_cli_reads_a_backtest_csv_and_gives_model_parameters_with_their_time_unit(tmp_path, capsys):
+    history = tmp_path / "orders.csv"
+    lines = ["customer_id,placed_at,total,items,categories"]
+    for customer in range(60):
+        for visit in range(1 + customer % 4):
+            lines.append(
+                f"c{customer},2026-0{1 + visit}-{1 + customer % 27:02d}T10:00:00Z,{20 + customer},shoes;socks,footwear"
+            )
+    history.write_text("\n".join(lines) + "\n")
+    assert main(["report", "--orders", str(history), "--as-of", "2026-06-30", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["as_of"] == "2026-06-30T23:59:59.999999+00:00"
+    assert report["business"]["customers"] == 60
+    parameters = report["predicted_value"]["parameters"]
+    assert parameters["time_unit"] == "days"
+    assert set(parameters["bg_nbd"]) == {"r", "alpha", "a", "b"}
+    assert set(parameters["gamma_gamma"]) == {"p", "q", "v"}
+
+
+def test_message_rates_per_channel_journey_step_and_variant(tmp_path):
+    at = datetime(2026, 3, 1, 10, tzinfo=UTC)
+    base = {"journey": "post-purchase", "step": "review_request", "channel": "email", "sent_at": at}
+    messages = [
+        {
+            **base,
+            "message_id": "m1",
+            "customer_id": "a",
+            "status": "sent",
+            "delivered_at": at,
+            "opened_at": at,
+            "clicked_at": at,
+        },
+        {
+            **base,
+            "message_id": "m2",
+            "customer_id": "b",
+            "status": "sent",
+            "delivered_at": at,
+            "opened_at": at,
+        },
+        {
+            **base,
+            "message_id": "m3",
+            "customer_id": "c",
+            "status": "sent",
+            "delivered_at": at,
+            "unsubscribed_at": at,
+        },
+        {**base, "message_id": "m4", "customer_id": "d", "status": "failed", "reason": "permanent bounce"},
+        {
+            **base,
+            "message_id": "m5",
+            "customer_id": "e",
+            "status": "suppressed",
+            "reason": "email: unsubscribed",
+        },
+        {**base, "message_id": "m6", "customer_id": "f", "status": "sent", "channel": "sms"},
+    ]
+    write_archive(tmp_path, "messages", messages)
+    write_archive(tmp_path, "orders", [{"customer_id": "a", "order_id": "o1", "placed_at": at, "total": 10}])
+    rows = {row["channel"]: row for row in build_report(tmp_path, AS_OF)["messages"]}
+    email = rows["email"]
+    assert (email["sent"], email["suppressed"]) == (4, 1)  # the bounced one was sent
+    assert (email["delivered_rate"], email["opened_rate"], email["clicked_rate"]) == (0.75, 0.5, 0.25)
+    assert (email["unsubscribed_rate"], email["bounced_rate"], email["complained_rate"]) == (0.25, 0.25, 0.0)
+    assert rows["sms"]["sent"] == 1
+
+
+def test_journey_uplift_against_the_holdout_and_the_ab_winner(tmp_path):
+    """A synthetic win-back with a known effect: 25% and 15% of customers buy again within 30 days
+    after the two offers, 10% in the holdout."""
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    groups = {"ten_percent": (2000, 0.25), "free_shipping": (2000, 0.15), "holdout": (1000, 0.10)}
+    assignments, orders = [], []
+    for variant, (customers, rate) in groups.items():
+        for i in range(customers):
+            customer = f"{variant}-{i}"
+            assignments.append(
+                {
+                    "customer_id": customer,
+                    "journey": "win-back",
+                    "experiment": "win-back.offer",
+                    "variant": variant,
+                    "assigned_at": start,
+                }
+            )
+            orders.append(
+                {
+                    "customer_id": customer,
+                    "order_id": f"{customer}-0",
+                    "placed_at": start.replace(month=1),
+                    "total": 40,
+                }
+            )
+            if i < customers * rate:
+                orders.append(
+                    {
+                        "customer_id": customer,
+                        "order_id": f"{customer}-1",
+                        "placed_at": start.replace(day=20),
+                        "total": 60,
+                    }
+                )
+            elif i < customers * rate + 50:  # bought, but after the 30-day window: not a conversion
+                orders.append(
+                    {
+                        "customer_id": customer,
+                        "order_id": f"{customer}-2",
+                        "placed_at": start.replace(month=5),
+                        "total": 60,
+                    }
+                )
+    write_archive(tmp_path, "assignments", assignments)
+    write_archive(tmp_path, "orders", orders)
+    (journey,) = build_report(tmp_path, AS_OF)["journeys"]
+    assert journey["holdout"]["conversion_rate"] == 0.1
+    variants = {v["variant"]: v for v in journey["variants"]}
+    assert variants["ten_percent"]["uplift"] == pytest.approx(0.15)
+    assert variants["free_shipping"]["uplift"] == pytest.approx(0.05)
+    assert variants["ten_percent"]["significant"] and variants["free_shipping"]["significant"]
+    assert variants["ten_percent"]["revenue_per_customer"] == pytest.approx(0.25 * 60)
+    assert journey["winner"] == "ten_percent"
