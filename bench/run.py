@@ -97,6 +97,52 @@ def backtest_throughput() -> None:
         print(f"  {name}: transitions per message sent {journey['transitions_per_message_sent']}   (goal: 3)")
 
 
+def report_timing() -> None:
+    """KPIs (the SQL over the archive) and the value models' fit for the same 70,000 orders."""
+    import tempfile
+    from datetime import UTC
+
+    from postventa.analytics.archive import order_row, write_archive
+    from postventa.analytics.kpis import connect, rows
+    from postventa.analytics.value import fit_value_model, summarize
+    from postventa.local.backtest import synthetic_history
+
+    history = synthetic_history(orders=70_000, customers=25_000, months=18)
+    as_of = max(order.placed_at for order in history).astimezone(UTC)
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch)
+        write_archive(archive, "orders", (order_row(order) for order in history))
+        connection = connect(archive)
+        started = time.perf_counter()
+        connection.execute("SELECT count(*), sum(total) FROM orders").fetchall()
+        scan = time.perf_counter() - started
+        started = time.perf_counter()
+        for query in ("business", "cohorts", "messages", "nps", "conversions"):
+            rows(connection, query, as_of)
+        kpis = time.perf_counter() - started
+        orders = [
+            (c, t.replace(tzinfo=UTC), v)
+            for c, t, v in connection.execute("SELECT customer_id, placed_at, total FROM orders").fetchall()
+        ]
+    started = time.perf_counter()
+    summary = summarize(orders, as_of)
+    summarized = time.perf_counter() - started
+    started = time.perf_counter()
+    model = fit_value_model(summary)
+    fitted = time.perf_counter() - started
+    started = time.perf_counter()
+    model.score(summary)
+    scored = time.perf_counter() - started
+    print(f"report, {len(orders)} orders from {len(summary.customer_ids)} customers (as of {as_of:%Y-%m-%d})")
+    print(f"  one scan of the orders archive:      {scan * 1000:8.1f} ms")
+    print(f"  the five KPI queries:                {kpis * 1000:8.1f} ms   ({kpis / scan:.1f} x the scan)")
+    print(f"  per-customer summary:                {summarized * 1000:8.1f} ms")
+    print(
+        f"  BG/NBD + Gamma-Gamma fit:            {fitted * 1000:8.1f} ms   ({fitted / summarized:.1f} x the summary)"
+    )
+    print(f"  scoring every customer:              {scored * 1000:8.1f} ms")
+
+
 def main() -> None:
     boto3_import, handler_import = import_seconds(["import boto3", "import postventa.handlers.on_order"])
     print("on_order cold import")
@@ -111,6 +157,7 @@ def main() -> None:
     print(f"  one moto DynamoDB put+get (floor):  {baseline * 1000:8.2f} ms")
     print(f"  ratio to the floor:                 {per_event / baseline:8.2f} x")
     backtest_throughput()
+    report_timing()
 
 
 if __name__ == "__main__":

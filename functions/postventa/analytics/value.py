@@ -78,7 +78,7 @@ class BgNbd:
         return np.asarray(1.0 / (1.0 + odds))
 
     def expected_purchases(self, horizon: float, x: Array, t_x: Array, T: Array) -> Array:
-        """Expected purchases in the next `horizon` days (a > 1: the mean dropout time exists)."""
+        """Expected purchases in the next `horizon` days (Fader, Hardie and Lee, eq. 10)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         z = horizon / (alpha + T + horizon)
         hyp = hyp2f1(r + x, b + x, a + b + x - 1, z)
