@@ -135,3 +135,24 @@ def test_fulfilment_resumes_the_waiting_journey(local):
     assert at["review_request"] == at["product_tips"] + timedelta(days=7)
     assert at["nps_survey"] == at["review_request"] + timedelta(days=14)
     assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
+
+
+def test_every_new_order_keeps_the_customers_segments_current(local):
+    first = load_json(EVENTS / "order-placed.json")
+    second = load_json(EVENTS / "order-placed.json")
+    second["id"], second["detail"]["order_id"] = "evt-second", "A-1002"
+    second["detail"]["total"]["amount"] = "42.00"
+    second["detail"]["items"] = [
+        {
+            "name": "Cap",
+            "quantity": 1,
+            "unit_price": {"amount": "42.00", "currency": "EUR"},
+            "categories": ["hats"],
+        }
+    ]
+    local.deliver(first)
+    local.deliver(first)  # delivered again: counted once
+    local.deliver(second)
+    profile = local.wiring.store.get_profile("cus-ana")
+    assert (profile.orders_count, profile.total_spent) == (2, 200.0)
+    assert "hats" in profile.categories_bought and len(profile.categories_bought) >= 2

@@ -6,7 +6,9 @@ an order, indexed by customer (GSI1) for the order history.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -35,7 +37,8 @@ def _customer(customer_id: str) -> str:
 
 
 def _item(model: BaseModel, pk: str, sk: str, **extra: Any) -> dict[str, Any]:
-    data = model.model_dump(mode="json", exclude_none=True)
+    # DynamoDB takes numbers as Decimal, never float: parsed from the JSON text, they stay exact.
+    data = json.loads(model.model_dump_json(exclude_none=True), parse_float=Decimal)
     return {**data, "pk": pk, "sk": sk, **extra}
 
 

@@ -80,7 +80,7 @@ def journeys_to_enter(
         if isinstance(answer, SurveyAnsweredV1)
         else None
     )
-    context = facts(profile=profile, order=order, nps=nps)
+    context = facts(profile=profile, order=order, nps=nps, now=event.received_at)
     starts = []
     for journey in matching:
         if not all_hold(journey.trigger.conditions, context):

@@ -1,6 +1,8 @@
 """What conditions can refer to, built in one place for trigger filters and branches alike.
 
-customer.*   the profile, with orders_count, first_order_at, last_order_at, total_spent
+customer.*   the profile, with orders_count, first_order_at, last_order_at, total_spent, categories_bought,
+             average_order_value, days_since_last_order, lifecycle (new, returning, vip, at_risk, lapsed)
+             and the scoring job's predicted_value, p_alive, vip, early_vip, rfm
 order.*      the order that started the journey; order.categories lists every category in it
 journey.*    purchased_again (an order placed after the journey started), days_in_journey
 message.<step>.{status, opened, clicked}   what became of this execution's messages
@@ -13,11 +15,25 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
+from postventa.logic.segments import lifecycle
 from postventa.models.records import CustomerProfile, MessageRecord, NpsAnswer, OrderRecord
 
 
 def nps_band(score: int) -> str:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
+def _customer_facts(profile: CustomerProfile, now: datetime | None) -> dict[str, Any]:
+    """The profile, and the segments it implies at `now` (idleness grows without any event)."""
+    dumped = profile.model_dump(mode="json")
+    count = profile.orders_count
+    dumped["average_order_value"] = round(profile.total_spent / count, 2) if count else None
+    if now is not None and profile.last_order_at is not None:
+        dumped["days_since_last_order"] = (now - profile.last_order_at).days
+        dumped["lifecycle"] = lifecycle(
+            count, profile.last_order_at, profile.vip or profile.early_vip, now
+        ).value
+    return dumped
 
 
 def _order_facts(order: OrderRecord | None) -> dict[str, Any]:
@@ -69,7 +85,7 @@ def facts(
 
     return Facts(
         {
-            "customer": lambda: profile.model_dump(mode="json"),
+            "customer": lambda: _customer_facts(profile, now),
             "order": lambda: _order_facts(order),
             "journey": journey,
             "message": lambda: {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
 
@@ -42,6 +43,17 @@ class CustomerProfile(_Record):
     orders_count: int = 0
     first_order_at: AwareDatetime | None = None
     last_order_at: AwareDatetime | None = None
+    total_spent: float = Field(
+        default=0.0, description="Sum of order totals as placed (a measure, not a ledger)"
+    )
+    categories_bought: list[str] = Field(default_factory=list)
+    # Written by the scoring job (BG/NBD + Gamma-Gamma over every customer's history)
+    predicted_value: float | None = Field(default=None, description="Expected spend over the model's horizon")
+    p_alive: float | None = None
+    vip: bool = Field(default=False, description="Top tenth of customers by predicted value")
+    early_vip: bool = Field(default=False, description="Top tenth of one-order customers by predicted value")
+    rfm: str | None = Field(default=None, description="Recency, frequency, monetary quintiles, e.g. 545")
+    scored_at: AwareDatetime | None = None
     updated_at: AwareDatetime
 
     def merged_with(self, update: CustomerV1, at: AwareDatetime) -> CustomerProfile:
@@ -53,12 +65,20 @@ class CustomerProfile(_Record):
             return self.model_copy(update={**changes, "updated_at": at})
         return type(self).model_validate({**dict(self), **changes, "updated_at": at})  # nested: validate
 
-    def with_order(self, placed_at: AwareDatetime) -> CustomerProfile:
+    def with_order(
+        self, placed_at: AwareDatetime, total: float, categories: Iterable[str]
+    ) -> CustomerProfile:
         """Counts a new order (never a replayed one: the caller checks the order was unknown)."""
         first = min(filter(None, [self.first_order_at, placed_at]))
         last = max(filter(None, [self.last_order_at, placed_at]))
         return self.model_copy(
-            update={"orders_count": self.orders_count + 1, "first_order_at": first, "last_order_at": last}
+            update={
+                "orders_count": self.orders_count + 1,
+                "first_order_at": first,
+                "last_order_at": last,
+                "total_spent": round(self.total_spent + total, 2),
+                "categories_bought": sorted({*self.categories_bought, *categories}),
+            }
         )
 
     @classmethod

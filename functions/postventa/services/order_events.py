@@ -232,7 +232,13 @@ class OrderEventService:
                 else CustomerProfile.from_contract(detail.customer, event.received_at)
             )
             if new_order:
-                profile = profile.with_order(detail.placed_at)  # type: ignore[union-attr]
+                placed = detail
+                assert isinstance(placed, OrderPlacedV1)
+                profile = profile.with_order(
+                    placed.placed_at,
+                    float(placed.total.amount),
+                    (category for item in placed.items for category in item.categories),
+                )
             if profile != stored:
                 self._store.put_profile(profile)
                 self._move_calendar(stored, profile)
