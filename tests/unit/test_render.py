@@ -15,7 +15,7 @@ from postventa.models.records import CustomerProfile, OrderRecord
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-def context(first_name="Ana", unsubscribe=None):
+def context(first_name="Ana", unsubscribe=None, recommended=()):
     usd = lambda amount: Money(amount=Decimal(amount), currency="USD")  # noqa: E731
     order = OrderRecord(
         order_id="A-1",
@@ -28,7 +28,9 @@ def context(first_name="Ana", unsubscribe=None):
             LineItemV1(name="Merino socks", quantity=2, unit_price=usd("14.50")),
         ],
     )
-    profile = CustomerProfile(customer_id="c1", first_name=first_name, updated_at=NOW)
+    profile = CustomerProfile(
+        customer_id="c1", first_name=first_name, updated_at=NOW, recommended=list(recommended)
+    )
     links = {
         "nps": [f"https://l/nps/{s}" for s in range(11)],
         "review": "https://l/review",
@@ -47,6 +49,20 @@ def test_order_confirmation_lists_items_and_total_in_both_parts():
         assert "Merino socks" in part and "14.50 USD" in part and "158.00 USD" in part
     assert "2 x Merino socks: 14.50 USD" in email.text
     assert "Total: 158.00 USD" in email.text
+
+
+def test_cross_sell_names_the_complements_the_order_did_not_already_bring():
+    recommended = ("Merino socks", "Running cap", "Trail gaiters")  # socks are in this order
+    email = MessageRenderer().render(Channel.EMAIL, "cross_sell", "en", context(recommended=recommended))
+    assert "also chose: Running cap, Trail gaiters." in email.text
+    assert (
+        '<li style="margin:0 0 4px 0;">Running cap</li>' in email.html
+        and "Merino socks</li>" not in email.html
+    )
+    sms = MessageRenderer().render(Channel.SMS, "cross_sell", "es", context(recommended=recommended))
+    assert "Running cap combina con tu Trail shoes" in sms.text
+    plain = MessageRenderer().render(Channel.EMAIL, "cross_sell", "en", context())
+    assert "we picked things that complement it" in plain.text  # no scores yet: the general wording
 
 
 def test_html_is_escaped_and_text_is_not():

@@ -7,7 +7,8 @@ an order, indexed by customer (GSI1) for the order history.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from postventa.models.records import (
     NpsAnswer,
     OrderRecord,
     PendingWait,
+    ProfileScore,
     StepDecision,
 )
 
@@ -174,6 +176,27 @@ class Store:
         return sorted(
             self._query(MessageRecord, _customer(customer_id), "MESSAGE#"), key=lambda message: message.at
         )
+
+    def save_scores(self, scores: Iterable[ProfileScore], scored_at: datetime) -> int:
+        """The scoring job's fields on each profile that exists; nothing else is touched."""
+        written = 0
+        for score in scores:
+            fields = json.loads(score.model_dump_json(exclude={"customer_id"}), parse_float=Decimal)
+            fields["scored_at"] = scored_at.isoformat()
+            try:
+                self._table.update_item(
+                    Key={"pk": _customer(score.customer_id), "sk": "PROFILE"},
+                    UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
+                    ExpressionAttributeNames={f"#{name}": name for name in fields},
+                    ExpressionAttributeValues={f":{name}": value for name, value in fields.items()},
+                    ConditionExpression=Attr("pk").exists(),
+                )
+            except ClientError as error:
+                if not _conditional_failed(error):
+                    raise
+                continue  # a customer known only to the archive (erased, or never profiled)
+            written += 1
+        return written
 
     # the contact ledger (logic/policy.py)
     def contact_ledger(self, customer_id: str) -> ContactLedger:

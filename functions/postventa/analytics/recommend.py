@@ -21,6 +21,9 @@ class Thresholds:
     per_product: int = 3
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 @dataclass(frozen=True)
 class Rule:
     antecedent: str
@@ -30,7 +33,9 @@ class Rule:
     lift: float
 
 
-def association_rules(baskets: Iterable[frozenset[str]], thresholds: Thresholds = Thresholds()) -> list[Rule]:
+def association_rules(
+    baskets: Iterable[frozenset[str]], thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> list[Rule]:
     """Every rule passing all three thresholds, strongest first (lift, then confidence)."""
     singles: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()

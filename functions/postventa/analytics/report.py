@@ -10,16 +10,13 @@ from typing import Any
 import numpy as np
 
 from postventa.analytics.kpis import connect, rows
-from postventa.analytics.recommend import Thresholds, association_rules, complements
+from postventa.analytics.scoring import OrderLine, Scoring, score_customers
 from postventa.analytics.stats import ab_winner, compare
-from postventa.analytics.value import fit_value_model, summarize
-from postventa.logic.segments import lifecycle, rfm_scores
+from postventa.logic.segments import lifecycle
 
 HOLDOUT = "holdout"
 SIGNIFICANCE = 0.05
 MIN_SAMPLE = 1000
-# Below this the fits are noise: no parameters rather than confident nonsense.
-MIN_REPEAT_CUSTOMERS = 20
 
 
 def build_report(archive: Path, as_of: datetime | None = None, horizon_days: float = 365.0) -> dict[str, Any]:
@@ -34,15 +31,16 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
         as_of = latest[0]
     assert as_of is not None
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    history = [
-        (customer, placed_at.replace(tzinfo=UTC), total)
-        for customer, placed_at, total in connection.execute(
-            "SELECT customer_id, placed_at, total FROM orders WHERE placed_at <= ?",
+    orders = [
+        OrderLine(customer, placed_at.replace(tzinfo=UTC), total, tuple(products or ()))
+        for customer, placed_at, total, products in connection.execute(
+            "SELECT customer_id, placed_at, total, products FROM orders WHERE placed_at <= ?",
             [as_of.replace(tzinfo=None)],
         ).fetchall()
     ]
-    if not history:
+    if not orders:
         raise ValueError(f"{archive}: no orders on or before {as_of:%Y-%m-%d}")
+    scoring = score_customers(orders, as_of, horizon_days)
     (business,) = rows(connection, "business", as_of)
     return {
         "as_of": as_of.isoformat(),
@@ -51,9 +49,12 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
         "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
         "journeys": _journeys(rows(connection, "conversions", as_of)),
-        "segments": _segments(history, as_of),
-        "predicted_value": _predicted_value(history, as_of, horizon_days),
-        "recommendations": _recommendations(connection, as_of),
+        "segments": _segments(orders, scoring, as_of),
+        "predicted_value": _predicted_value(scoring),
+        "recommendations": {
+            "thresholds": scoring.thresholds.__dict__,
+            "rules": [rule.__dict__ for rule in scoring.rules[:20]],
+        },
     }
 
 
@@ -155,80 +156,45 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return report
 
 
-def _segments(history: list[tuple[str, datetime, float]], as_of: datetime) -> dict[str, Any]:
-    per_customer: dict[str, list[tuple[datetime, float]]] = {}
-    for customer, placed_at, total in history:
-        per_customer.setdefault(customer, []).append((placed_at, total))
-    stats = {
-        customer: (len(orders), max(at for at, _ in orders), sum(total for _, total in orders))
-        for customer, orders in per_customer.items()
-    }
-    spend = np.array([revenue for _, _, revenue in stats.values()])
-    vip_threshold = float(np.quantile(spend, 0.9))
+def _segments(orders: list[OrderLine], scoring: Scoring, as_of: datetime) -> dict[str, Any]:
+    last: dict[str, datetime] = {}
+    count: Counter[str] = Counter()
+    for order in orders:
+        count[order.customer_id] += 1
+        last[order.customer_id] = max(last.get(order.customer_id, order.placed_at), order.placed_at)
     stages = Counter(
-        lifecycle(orders, last, revenue >= vip_threshold, as_of) for orders, last, revenue in stats.values()
-    )
-    scores = rfm_scores(
-        {
-            customer: ((as_of - last).total_seconds() / 86400, orders, revenue)
-            for customer, (orders, last, revenue) in stats.items()
-        }
+        lifecycle(count[c.customer_id], last[c.customer_id], c.vip or c.early_vip, as_of).value
+        for c in scoring.customers
     )
     return {
         "lifecycle": dict(sorted(stages.items())),
-        "vip_spend_threshold": round(vip_threshold, 2),
-        "rfm": dict(sorted(Counter(scores.values()).most_common(10))),
+        "rfm": dict(Counter(c.rfm for c in scoring.customers).most_common(10)),
     }
 
 
-def _predicted_value(
-    history: list[tuple[str, datetime, float]], as_of: datetime, horizon: float
-) -> dict[str, Any]:
-    summary = summarize(history, as_of)
-    repeaters = int(np.sum(summary.x > 0))
-    if repeaters < MIN_REPEAT_CUSTOMERS:
-        return {
-            "skipped": f"the models need at least {MIN_REPEAT_CUSTOMERS} customers with a repeat order; "
-            f"this history has {repeaters}"
-        }
-    model = fit_value_model(summary, horizon)
-    scores = model.score(summary)
-    order = np.argsort(-scores.predicted_value)[:10]
+def _predicted_value(scoring: Scoring) -> dict[str, Any]:
+    if scoring.model is None or scoring.values is None:
+        return {"skipped": scoring.not_fitted}
+    values = scoring.values
+    top = np.argsort(-values.predicted_value)[:10]
     return {
-        "parameters": model.parameters(),
-        "customers": len(summary.customer_ids),
-        "mean_p_alive": round(float(np.mean(scores.p_alive)), 4),
-        "expected_purchases": round(float(np.sum(scores.expected_purchases)), 1),
-        "predicted_revenue": round(float(np.sum(scores.predicted_value)), 2),
-        "mean_predicted_value": round(float(np.mean(scores.predicted_value)), 2),
-        "early_vips": int(np.sum(scores.early_vip)),
+        "parameters": scoring.model.parameters(),
+        "customers": len(values.customer_ids),
+        "mean_p_alive": round(float(np.mean(values.p_alive)), 4),
+        "expected_purchases": round(float(np.sum(values.expected_purchases)), 1),
+        "predicted_revenue": round(float(np.sum(values.predicted_value)), 2),
+        "mean_predicted_value": round(float(np.mean(values.predicted_value)), 2),
+        "vips": sum(c.vip for c in scoring.customers),
+        "early_vips": int(np.sum(values.early_vip)),
         "top_customers": [
             {
-                "customer_id": scores.customer_ids[i],
-                "p_alive": round(float(scores.p_alive[i]), 3),
-                "expected_purchases": round(float(scores.expected_purchases[i]), 2),
-                "predicted_value": round(float(scores.predicted_value[i]), 2),
+                "customer_id": values.customer_ids[i],
+                "p_alive": round(float(values.p_alive[i]), 3),
+                "expected_purchases": round(float(values.expected_purchases[i]), 2),
+                "predicted_value": round(float(values.predicted_value[i]), 2),
             }
-            for i in order
+            for i in top
         ],
-    }
-
-
-def _recommendations(connection: Any, as_of: datetime) -> dict[str, Any]:
-    baskets = [
-        frozenset(products)
-        for (products,) in connection.execute(
-            "SELECT list(DISTINCT product) FROM orders CROSS JOIN UNNEST(products) AS t (product) "
-            "WHERE placed_at <= ? GROUP BY customer_id",
-            [as_of.replace(tzinfo=None)],
-        ).fetchall()
-    ]
-    thresholds = Thresholds()
-    rules = association_rules(baskets, thresholds)
-    return {
-        "thresholds": thresholds.__dict__,
-        "rules": [rule.__dict__ for rule in rules[:20]],
-        "complements": complements(rules, thresholds.per_product),
     }
 
 

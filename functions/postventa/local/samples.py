@@ -41,7 +41,13 @@ def render_sample(
     template: str, channel: Channel, locale: str | None, *, marketing: bool, html: bool = False
 ) -> str:
     renderer = MessageRenderer()
-    profile = CustomerProfile(customer_id="sample-customer", first_name="Alex", locale=locale, updated_at=NOW)
+    profile = CustomerProfile(
+        customer_id="sample-customer",
+        first_name="Alex",
+        locale=locale,
+        updated_at=NOW,
+        recommended=["Running cap", "Trail gaiters"],
+    )
     record = MessageRecord(
         message_id="sample-message",
         customer_id=profile.customer_id,

@@ -54,9 +54,12 @@ def message_context(
     marketing: bool = False,
     channel: Channel = Channel.EMAIL,
 ) -> dict[str, Any]:
+    in_order = {item.name for item in order.items} if order else set()
     return {
         "customer": {"first_name": profile.first_name or "there", "last_name": profile.last_name or ""},
         "order": order.model_dump() if order else None,
+        # the scoring job's complements, less what this order already brought them
+        "recommendations": [name for name in profile.recommended if name not in in_order][:3],
         "shop": {"name": shop_name, "support_email": support_email},
         "links": links,
         "marketing": marketing,

@@ -53,6 +53,10 @@ class CustomerProfile(_Record):
     vip: bool = Field(default=False, description="Top tenth of customers by predicted value")
     early_vip: bool = Field(default=False, description="Top tenth of one-order customers by predicted value")
     rfm: str | None = Field(default=None, description="Recency, frequency, monetary quintiles, e.g. 545")
+    recommended: list[str] = Field(
+        default_factory=list,
+        description="Complements of what they bought, strongest first (co-purchase rules)",
+    )
     scored_at: AwareDatetime | None = None
     updated_at: AwareDatetime
 
@@ -170,6 +174,18 @@ class MessageRecord(_Record):
     clicked_at: AwareDatetime | None = None
     unsubscribed_at: AwareDatetime | None = Field(default=None, description="Through this message's link")
     at: AwareDatetime
+
+
+class ProfileScore(_Record):
+    """What the scoring job writes on one profile (the fields of the same names)."""
+
+    customer_id: str
+    predicted_value: float | None = None
+    p_alive: float | None = None
+    vip: bool = False
+    early_vip: bool = False
+    rfm: str | None = None
+    recommended: list[str] = Field(default_factory=list)
 
 
 class PendingWait(_Record):
