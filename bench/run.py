@@ -103,21 +103,22 @@ def report_timing() -> None:
     from datetime import UTC
 
     from postventa.analytics.archive import order_row, write_archive
-    from postventa.analytics.kpis import connect, rows
+    from postventa.analytics.kpis import QUERIES, connect, rows
     from postventa.analytics.value import fit_value_model, summarize
     from postventa.local.backtest import synthetic_history
+    from postventa.models.records import OrderRecord
 
     history = synthetic_history(orders=70_000, customers=25_000, months=18)
     as_of = max(order.placed_at for order in history).astimezone(UTC)
     with tempfile.TemporaryDirectory() as scratch:
         archive = Path(scratch)
-        write_archive(archive, "orders", (order_row(order) for order in history))
+        write_archive(archive, "orders", (order_row(OrderRecord.placed(o, o.customer.id)) for o in history))
         connection = connect(archive)
         started = time.perf_counter()
         connection.execute("SELECT count(*), sum(total) FROM orders").fetchall()
         scan = time.perf_counter() - started
         started = time.perf_counter()
-        for query in ("business", "cohorts", "messages", "nps", "conversions"):
+        for query in QUERIES:
             rows(connection, query, as_of)
         kpis = time.perf_counter() - started
         orders = [

@@ -114,6 +114,7 @@ def _report(args: argparse.Namespace) -> int:
     from postventa.analytics.report import build_report, format_report
     from postventa.analytics.report_html import write_html
     from postventa.local.backtest import BacktestInputError, read_orders
+    from postventa.models.records import OrderRecord
 
     try:
         with tempfile.TemporaryDirectory() as scratch:
@@ -123,7 +124,9 @@ def _report(args: argparse.Namespace) -> int:
                 for reason in refused:
                     print(f"skipped {reason}", file=sys.stderr)
                 archive = Path(scratch)
-                write_archive(archive, "orders", (order_row(order) for order in orders))
+                write_archive(
+                    archive, "orders", (order_row(OrderRecord.placed(o, o.customer.id)) for o in orders)
+                )
             report = build_report(archive, args.as_of)
     except (BacktestInputError, ValueError) as error:
         print(error, file=sys.stderr)

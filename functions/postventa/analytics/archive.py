@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from postventa.models.events import OrderPlacedV1
-from postventa.models.records import MessageRecord, NpsAnswer, StepDecision
+from postventa.models.records import MessageRecord, NpsAnswer, OrderRecord, StepDecision
 
 # table -> (column, DuckDB type, Glue/Athena type); timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' UTC,
 # the form both DuckDB and Hive's JSON SerDe read as a timestamp.
@@ -43,6 +42,7 @@ TABLES: dict[str, list[tuple[str, str, str]]] = {
         ("opened_at", "TIMESTAMP", "timestamp"),
         ("clicked_at", "TIMESTAMP", "timestamp"),
         ("unsubscribed_at", "TIMESTAMP", "timestamp"),
+        ("recorded_at", "TIMESTAMP", "timestamp"),  # a message is archived again on each change
     ],
     "assignments": [
         ("customer_id", "VARCHAR", "string"),
@@ -96,9 +96,9 @@ def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]]) -> 
     return sum(len(lines) for lines in by_day.values())
 
 
-def order_row(order: OrderPlacedV1) -> dict[str, Any]:
+def order_row(order: OrderRecord) -> dict[str, Any]:
     return {
-        "customer_id": order.customer.id,
+        "customer_id": order.customer_id,
         "order_id": order.order_id,
         "placed_at": order.placed_at,
         "total": order.total.amount,
@@ -108,8 +108,13 @@ def order_row(order: OrderPlacedV1) -> dict[str, Any]:
     }
 
 
-def message_row(message: MessageRecord) -> dict[str, Any]:
-    return {**message.model_dump(), "status": message.status.value, "sent_at": message.at}
+def message_row(message: MessageRecord, recorded_at: datetime | None = None) -> dict[str, Any]:
+    return {
+        **message.model_dump(),
+        "status": message.status.value,
+        "sent_at": message.at,
+        "recorded_at": recorded_at or message.at,
+    }
 
 
 def assignment_row(decision: StepDecision) -> dict[str, Any]:
@@ -119,3 +124,25 @@ def assignment_row(decision: StepDecision) -> dict[str, Any]:
 
 def survey_row(answer: NpsAnswer) -> dict[str, Any]:
     return {"customer_id": answer.customer_id, "score": answer.score, "answered_at": answer.at}
+
+
+def item_row(item: Mapping[str, Any], recorded_at: datetime) -> tuple[str, dict[str, Any]] | None:
+    """A table item as the stream shows it (plain values) -> its archive table and row, if archived:
+    orders, messages (every version), split assignments, survey answers."""
+    kind = str(item.get("sk", ""))
+    if kind == "ORDER":
+        return "orders", archive_row("orders", order_row(OrderRecord.model_validate(item)))
+    if kind.startswith("MESSAGE#"):
+        return "messages", archive_row(
+            "messages", message_row(MessageRecord.model_validate(item), recorded_at)
+        )
+    if kind.startswith("DECISION#"):
+        decision = StepDecision.model_validate(item)
+        return (
+            ("assignments", archive_row("assignments", assignment_row(decision)))
+            if decision.experiment
+            else None
+        )
+    if kind.startswith("NPS#"):
+        return "surveys", archive_row("surveys", survey_row(NpsAnswer.model_validate(item)))
+    return None

@@ -34,8 +34,7 @@ from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
-from postventa.models.events import DetailType, OrderPlacedV1
-from postventa.models.inbound import InvalidEvent, parse_inbound
+from postventa.models.events import DetailType
 from postventa.models.records import Decision, MessageRecord
 from postventa.models.settings import Settings
 
@@ -342,31 +341,16 @@ class LocalPostventa:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         return [message for customer in customers for message in self.wiring.store.messages_of(customer)]
 
-    def write_archive(self, root: Path, events: list[dict[str, Any]]) -> None:
-        """What Firehose archives in the cloud, from what this run stored: the report's input."""
-        orders: dict[str, OrderPlacedV1] = {}
-        for event in events:
-            try:
-                inbound = parse_inbound(event)
-            except InvalidEvent:
-                continue
-            if isinstance(inbound.detail, OrderPlacedV1):
-                orders.setdefault(inbound.detail.order_id, inbound.detail)
+    def write_archive(self, root: Path) -> None:
+        """What the table's stream feeds Firehose in the cloud, from what this run stored."""
         store = self.wiring.store
-        customers = sorted(
-            {order.customer.id for order in orders.values()} | {m.customer_id for m in self.messages()}
-        )
-        write_archive(root, "orders", (order_row(order) for order in orders.values()))
+        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        write_archive(root, "orders", (order_row(o) for c in customers for o in store.orders_of(c)))
         write_archive(root, "messages", (message_row(m) for m in self.messages()))
         write_archive(
             root,
             "assignments",
-            (
-                assignment_row(decision)
-                for customer in customers
-                for decision in store.decisions_of(customer)
-                if decision.experiment
-            ),
+            (assignment_row(d) for c in customers for d in store.decisions_of(c) if d.experiment),
         )
         write_archive(root, "surveys", (survey_row(a) for c in customers for a in store.answers_of(c)))
 
@@ -411,7 +395,7 @@ def run_simulation(
         messages = local.messages()
         dead = local.dead_letters()
         if archive is not None:
-            local.write_archive(archive, ordered)
+            local.write_archive(archive)
         decisions, engine, start = local.decisions, local.engine, local.start
 
     timeline = [TimelineEntry.of_message(m, start) for m in messages] + [

@@ -9,7 +9,14 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.models.common import Money
-from postventa.models.events import Channel, ConsentState, CustomerV1, LineItemV1, PushTokenV1
+from postventa.models.events import (
+    Channel,
+    ConsentState,
+    CustomerV1,
+    LineItemV1,
+    OrderPlacedV1,
+    PushTokenV1,
+)
 
 
 class _Record(BaseModel):
@@ -119,6 +126,18 @@ class OrderRecord(_Record):
     @property
     def is_closed(self) -> bool:
         return self.status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
+
+    @classmethod
+    def placed(cls, detail: OrderPlacedV1, customer_id: str) -> OrderRecord:
+        return cls(
+            order_id=detail.order_id,
+            customer_id=customer_id,
+            order_number=detail.order_number,
+            placed_at=detail.placed_at,
+            total=detail.total,
+            items=detail.items,
+            status_url=detail.status_url,
+        )
 
 
 class JourneyEntry(_Record):

@@ -278,15 +278,7 @@ class OrderEventService:
         if isinstance(detail, OrderPlacedV1):
             if order is not None:
                 return order  # a replay must not reopen a refunded order
-            order = OrderRecord(
-                order_id=detail.order_id,
-                customer_id=customer_id,
-                order_number=detail.order_number,
-                placed_at=detail.placed_at,
-                total=detail.total,
-                items=detail.items,
-                status_url=detail.status_url,
-            )
+            order = OrderRecord.placed(detail, customer_id)
         elif order is None or order.is_closed:
             return order  # nothing to update, or closed for good whatever arrives late
         elif isinstance(detail, OrderFulfilledV1):

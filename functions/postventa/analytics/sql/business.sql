@@ -1,9 +1,9 @@
--- Business KPIs at the end of the observation period {as_of}; runs on Athena and on DuckDB.
+-- Business KPIs at the end of the observation period; runs on Athena and on DuckDB.
 -- Days are seconds / 86400: the engines count 'day' differences differently.
 WITH seen AS (
   SELECT customer_id, placed_at, total, categories
   FROM orders
-  WHERE placed_at <= TIMESTAMP '{as_of}'
+  WHERE placed_at <= {as_of}
 ), ranked AS (
   SELECT customer_id, placed_at, total,
          row_number() OVER (PARTITION BY customer_id ORDER BY placed_at) AS n
@@ -31,7 +31,7 @@ SELECT
   sum(p.revenue) / sum(p.orders) AS average_order_value,
   avg(p.revenue) AS lifetime_value,
   avg(CASE WHEN coalesce(c.categories, 0) >= 2 THEN 1.0 ELSE 0.0 END) AS cross_sell_rate,
-  avg(CASE WHEN date_diff('second', p.last_order, TIMESTAMP '{as_of}') > {churn_days} * 86400 THEN 1.0 ELSE 0.0 END)
+  avg(CASE WHEN date_diff('second', p.last_order, {as_of}) > {churn_days} * 86400 THEN 1.0 ELSE 0.0 END)
     AS churn_rate
 FROM per_customer p
 LEFT JOIN categories_bought c ON c.customer_id = p.customer_id

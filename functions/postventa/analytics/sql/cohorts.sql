@@ -1,7 +1,7 @@
 -- Monthly cohort retention: of the customers whose first order fell in a month, the share who
 -- ordered again k months later (k = 1..12).
 WITH seen AS (
-  SELECT customer_id, placed_at FROM orders WHERE placed_at <= TIMESTAMP '{as_of}'
+  SELECT customer_id, placed_at FROM orders WHERE placed_at <= {as_of}
 ), firsts AS (
   SELECT customer_id, date_trunc('month', min(placed_at)) AS cohort FROM seen GROUP BY customer_id
 ), activity AS (

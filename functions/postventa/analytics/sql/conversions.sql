@@ -3,7 +3,7 @@
 WITH assigned AS (
   SELECT customer_id, journey, experiment, variant, min(assigned_at) AS assigned_at
   FROM assignments
-  WHERE assigned_at <= TIMESTAMP '{as_of}'
+  WHERE assigned_at <= {as_of}
   GROUP BY customer_id, journey, experiment, variant
 ), outcome AS (
   SELECT a.journey, a.experiment, a.variant, a.customer_id,
@@ -14,7 +14,7 @@ WITH assigned AS (
     ON o.customer_id = a.customer_id
    AND o.placed_at > a.assigned_at
    AND date_diff('second', a.assigned_at, o.placed_at) <= {window_days} * 86400
-   AND o.placed_at <= TIMESTAMP '{as_of}'
+   AND o.placed_at <= {as_of}
   GROUP BY a.journey, a.experiment, a.variant, a.customer_id
 )
 SELECT journey, experiment, variant, count(*) AS customers, sum(converted) AS conversions, sum(revenue) AS revenue

@@ -9,7 +9,11 @@ SELECT channel, journey, step, coalesce(variant, '') AS variant,
   sum(CASE WHEN status = 'failed' AND reason = 'permanent bounce' THEN 1 ELSE 0 END) AS bounced,
   sum(CASE WHEN status = 'failed' AND reason = 'complaint' THEN 1 ELSE 0 END) AS complained,
   sum(CASE WHEN status = 'suppressed' THEN 1 ELSE 0 END) AS suppressed
-FROM messages
-WHERE sent_at <= TIMESTAMP '{as_of}'
+FROM (
+  -- the stream archives a message again on each change (delivered, opened...): its latest version
+  SELECT *, row_number() OVER (PARTITION BY message_id ORDER BY recorded_at DESC) AS version
+  FROM messages
+) AS latest
+WHERE version = 1 AND sent_at <= {as_of}
 GROUP BY channel, journey, step, coalesce(variant, '')
 ORDER BY journey, step, channel, variant

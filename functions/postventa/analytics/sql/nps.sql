@@ -5,6 +5,6 @@ SELECT date_trunc('month', answered_at) AS month,
   sum(CASE WHEN score BETWEEN 7 AND 8 THEN 1 ELSE 0 END) AS passives,
   sum(CASE WHEN score <= 6 THEN 1 ELSE 0 END) AS detractors
 FROM surveys
-WHERE answered_at <= TIMESTAMP '{as_of}'
+WHERE answered_at <= {as_of}
 GROUP BY date_trunc('month', answered_at)
 ORDER BY month
