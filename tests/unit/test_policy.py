@@ -33,7 +33,7 @@ def test_a_first_marketing_message_at_noon_goes():
 def test_the_daily_cap_drops_a_second_promotion_but_not_a_receipt():
     yesterday_evening = ledger(("marketing", NOON - timedelta(hours=20)))
     assert judge(candidate(), NOON, yesterday_evening, [], POLICY) == Verdict(
-        False, reason="frequency cap: 1 marketing a day"
+        False, reason="frequency cap: 1 marketing a day", rule="frequency_cap"
     )
     assert judge(candidate(Purpose.TRANSACTIONAL), NOON, yesterday_evening, [], POLICY).send
     # 24 h later the window has moved on
@@ -69,7 +69,9 @@ def test_the_weekly_cap_counts_promotions_from_all_journeys_and_channels():
 )
 def test_quiet_hours_hold_marketing_until_9_local_never_drop_it(timezone, utc, until):
     verdict = judge(candidate(timezone=timezone), utc, ledger(), [], POLICY)
-    assert verdict == Verdict(False, until=until, reason="quiet hours (21:00-09:00 local)")
+    assert verdict == Verdict(
+        False, until=until, reason="quiet hours (21:00-09:00 local)", rule="quiet_hours"
+    )
     assert judge(candidate(Purpose.TRANSACTIONAL, timezone=timezone), utc, ledger(), [], POLICY).send
 
 
@@ -94,13 +96,13 @@ def test_a_promotion_waits_out_the_gap_after_any_message():
     verdict = judge(candidate(), NOON, receipt_an_hour_ago, [], POLICY)
     # held to the next whole second: Step Functions timestamps have none
     assert verdict == Verdict(
-        False, until=NOON + timedelta(hours=3), reason="within 4h of the previous message"
+        False, until=NOON + timedelta(hours=3), reason="within 4h of the previous message", rule="min_gap"
     )
 
 
 def test_an_open_support_case_drops_marketing_and_lets_receipts_through():
     assert judge(candidate(), NOON, ledger(), ["case-7"], POLICY) == Verdict(
-        False, reason="support case open: no marketing until it is closed"
+        False, reason="support case open: no marketing until it is closed", rule="support_case"
     )
     assert judge(candidate(Purpose.TRANSACTIONAL), NOON, ledger(), ["case-7"], POLICY).send
 
@@ -118,7 +120,7 @@ def test_when_held_messages_collide_the_higher_priority_goes_first():
     waiting = ledger(held=[birthday])
     verdict = judge(candidate(priority=40), nine, waiting, [], POLICY)
     assert verdict == Verdict(
-        False, until=nine + timedelta(minutes=15), reason="birthday goes first (priority)"
+        False, until=nine + timedelta(minutes=15), reason="birthday goes first (priority)", rule="priority"
     )
     assert judge(candidate(priority=90), nine, waiting, [], POLICY).send  # outranks it
     # a held message that never came back keeps its turn only 15 minutes

@@ -26,6 +26,10 @@ class SendDeferred(RuntimeError):
     The journey catches it, waits until then and runs the step again (see journeys/compiler.py).
     """
 
+    def __init__(self, until: str, rule: str):
+        super().__init__(until)
+        self.rule = rule  # the policy rule that held it, for the held-back metric
+
 
 def provider_error(
     provider: str,

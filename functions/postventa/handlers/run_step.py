@@ -6,6 +6,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from postventa.adapters.errors import SendDeferred
 from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
 from postventa.services.steps import StepRequest
@@ -19,8 +20,16 @@ def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]
     current = wiring()
     current.register_context(context)
     logger.append_keys(journey=event.journey, step=event.step, customer_id=event.customer_id)
-    outcome: dict[str, Any] = current.run_step_once(event=event)
+    try:
+        outcome: dict[str, Any] = current.run_step_once(event=event)
+    except SendDeferred as held:
+        metrics.add_metric(name=f"Held_{held.rule}", unit=MetricUnit.Count, value=1)
+        raise
     kind = event.action.kind
-    metric = f"Message_{outcome['status']}" if kind == "send" else f"Step_{kind}"
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    if kind == "send":
+        metrics.add_metric(name=f"Message_{outcome['status']}", unit=MetricUnit.Count, value=1)
+        if outcome["status"] == "sent":
+            metrics.add_metric(name=f"Sent_{outcome['channel']}", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name=f"Step_{kind}", unit=MetricUnit.Count, value=1)
     return outcome

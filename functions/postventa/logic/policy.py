@@ -61,6 +61,7 @@ class Verdict:
     send: bool
     until: datetime | None = None
     reason: str | None = None
+    rule: str | None = None  # which rule: support_case, frequency_cap, quiet_hours, min_gap, priority
 
 
 @dataclass(frozen=True)
@@ -81,25 +82,35 @@ def judge(
 ) -> Verdict:
     marketing = candidate.purpose is Purpose.MARKETING
     if marketing and open_cases:
-        return Verdict(False, reason="support case open: no marketing until it is closed")
+        return Verdict(
+            False, reason="support case open: no marketing until it is closed", rule="support_case"
+        )
     sent = [s for s in ledger.sent if s.message_id != candidate.message_id]
     if marketing:
         promotions = [s.at for s in sent if s.purpose == Purpose.MARKETING]
         if sum(at > now - DAY for at in promotions) >= policy.marketing_per_day:
-            return Verdict(False, reason=f"frequency cap: {policy.marketing_per_day} marketing a day")
+            return Verdict(
+                False,
+                reason=f"frequency cap: {policy.marketing_per_day} marketing a day",
+                rule="frequency_cap",
+            )
         if sum(at > now - WEEK for at in promotions) >= policy.marketing_per_week:
-            return Verdict(False, reason=f"frequency cap: {policy.marketing_per_week} marketing a week")
+            return Verdict(
+                False,
+                reason=f"frequency cap: {policy.marketing_per_week} marketing a week",
+                rule="frequency_cap",
+            )
     if marketing or policy.quiet_hours_for_transactional:
         local = now.astimezone(ZoneInfo(candidate.timezone))
         if policy.is_quiet(local):
             until = policy.quiet_ends(local)
-            return _hold(until, f"quiet hours ({policy.describe_quiet_hours()})")
+            return _hold(until, f"quiet hours ({policy.describe_quiet_hours()})", "quiet_hours")
     if not marketing:
         return Verdict(True)
     latest = max((s.at for s in sent), default=None)
     if latest is not None and now < latest + policy.min_gap:
         gap = format_duration(policy.min_gap)
-        return _hold(latest + policy.min_gap, f"within {gap} of the previous message")
+        return _hold(latest + policy.min_gap, f"within {gap} of the previous message", "min_gap")
     ahead = [
         held
         for held in ledger.held
@@ -109,15 +120,17 @@ def judge(
     ]
     if ahead:
         first = min(ahead, key=lambda held: held.due)
-        return _hold(first.due + policy.turn, f"{first.journey} goes first (priority)")
+        return _hold(first.due + policy.turn, f"{first.journey} goes first (priority)", "priority")
     return Verdict(True)
 
 
-def _hold(until: datetime, reason: str) -> Verdict:
+def _hold(until: datetime, reason: str, rule: str) -> Verdict:
     """Held to the next whole second: Step Functions' timestamps have none, and a wake-up a
     fraction early would only be held again."""
     whole = until.replace(microsecond=0)
-    return Verdict(False, until=whole if whole == until else whole + timedelta(seconds=1), reason=reason)
+    return Verdict(
+        False, until=whole if whole == until else whole + timedelta(seconds=1), reason=reason, rule=rule
+    )
 
 
 def record(ledger: ContactLedger, candidate: Candidate, verdict: Verdict, now: datetime) -> ContactLedger:

@@ -231,7 +231,7 @@ class StepRunner:
                     deferred_until=verdict.until,
                 )
             )
-            raise SendDeferred(timestamp(verdict.until))
+            raise SendDeferred(timestamp(verdict.until), verdict.rule or "held")
 
         passed_over = list(routing.passed_over)
         links = MessageLinks(self._links, record, unsubscribe=action.purpose is Purpose.MARKETING)
@@ -380,4 +380,9 @@ def _preview(text: str, length: int = 60) -> str:
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:
-    return {"message_id": record.message_id, "status": record.status.value, "reason": record.reason}
+    return {
+        "message_id": record.message_id,
+        "status": record.status.value,
+        "channel": record.channel,
+        "reason": record.reason,
+    }
