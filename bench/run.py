@@ -103,7 +103,8 @@ def report_timing() -> None:
     from datetime import UTC
 
     from postventa.analytics.archive import order_row, write_archive
-    from postventa.analytics.kpis import QUERIES, connect, rows
+    from postventa.analytics.kpis import connect, rows
+    from postventa.analytics.queries import QUERIES
     from postventa.analytics.value import fit_value_model, summarize
     from postventa.local.backtest import synthetic_history
     from postventa.models.records import OrderRecord

@@ -81,6 +81,7 @@ class Handlers(Construct):
         self.occasions = function("Occasions", "occasions", Duration.minutes(5))
         self.on_engagement = function("OnEngagement", "on_engagement", Duration.seconds(30))
         self.preferences = function("Preferences", "preferences", Duration.seconds(10))
+        self.archive = function("Archive", "archive", Duration.minutes(1))  # Firehose's transformation
         self.on_engagement.add_event_source(
             SqsEventSource(
                 ingest.engagement_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=10

@@ -18,7 +18,7 @@ MAX_RECEIVES = 5
 
 def _redriven(scope: Construct, construct_id: str, dead_letters: sqs.IQueue) -> sqs.Queue:
     """A work queue: a message received five times without success moves to its dead-letter queue."""
-    return _queue(
+    return queue(
         scope,
         construct_id,
         visibility_timeout=INGEST_VISIBILITY,
@@ -26,7 +26,7 @@ def _redriven(scope: Construct, construct_id: str, dead_letters: sqs.IQueue) -> 
     )
 
 
-def _queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
+def queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
     return sqs.Queue(
         scope,
         construct_id,
@@ -44,9 +44,9 @@ class Ingest(Construct):
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name="postventa")
         # Dead-letter queues; each one's depth is alarmed.
-        self.invalid_events = _queue(self, "InvalidEvents")
-        self.ingest_dead_letters = _queue(self, "IngestDeadLetters")
-        self.undelivered_events = _queue(self, "UndeliveredEvents")
+        self.invalid_events = queue(self, "InvalidEvents")
+        self.ingest_dead_letters = queue(self, "IngestDeadLetters")
+        self.undelivered_events = queue(self, "UndeliveredEvents")
         self.ingest_queue = _redriven(self, "IngestQueue", self.ingest_dead_letters)
         target = self._delivered_to(self.ingest_queue)
         self.rules = [
@@ -76,7 +76,7 @@ class Ingest(Construct):
             )
 
         # SES publishes engagement to the default bus only; this rule keeps our configuration set's.
-        self.engagement_dead_letters = _queue(self, "EngagementDeadLetters")
+        self.engagement_dead_letters = queue(self, "EngagementDeadLetters")
         self.engagement_queue = _redriven(self, "EngagementQueue", self.engagement_dead_letters)
         self.default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         self.rules.append(

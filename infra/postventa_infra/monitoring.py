@@ -14,6 +14,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from postventa.models.events import Channel
+
+NAMESPACE, SERVICE = "Postventa", "postventa"  # the handlers' Powertools Metrics settings
+CHANNELS = [channel.value for channel in Channel]
+HOLD_RULES = ["quiet_hours", "min_gap", "priority"]  # the policy's rules that defer (the others drop)
+
 
 class Monitoring(Construct):
     def __init__(
@@ -69,3 +75,54 @@ class Monitoring(Construct):
             alarm(
                 f"{name}Errors", function.metric_errors(period=Duration.minutes(5)), f"{name} raised errors"
             )
+
+    def dashboard(self, *, ingest_queue: sqs.IQueue) -> cloudwatch.Dashboard:
+        """Operations at a glance: events in, sends by channel, messages held back by reason,
+        dead-letter depth, errors. Business KPIs are in Athena and `postventa report`."""
+
+        def app_metric(name: str, label: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": SERVICE},
+                statistic="Sum",
+                period=Duration.minutes(5),
+                label=label,
+            )
+
+        def graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(title=title, left=metrics, width=12, height=6, stacked=True)
+
+        board = cloudwatch.Dashboard(self, "Dashboard", dashboard_name="postventa")
+        board.add_widgets(
+            graph(
+                "Events in",
+                [
+                    app_metric("EventsReceived", "events handled by on_order"),
+                    ingest_queue.metric_approximate_age_of_oldest_message(label="oldest waiting (s)"),
+                ],
+            ),
+            graph("Sends by channel", [app_metric(f"Sent_{channel}", channel) for channel in CHANNELS]),
+        )
+        board.add_widgets(
+            graph("Messages held back, by rule", [app_metric(f"Held_{rule}", rule) for rule in HOLD_RULES]),
+            graph(
+                "Messages not sent",
+                [app_metric("Message_suppressed", "suppressed"), app_metric("Message_failed", "failed")],
+            ),
+        )
+        board.add_widgets(
+            graph(
+                "Dead-letter queues (depth)",
+                [
+                    alarm.metric
+                    for alarm in self.alarms
+                    if alarm.node.id.endswith("Depth")  # one per dead-letter queue
+                ],
+            ),
+            graph(
+                "Errors",
+                [alarm.metric for alarm in self.alarms if alarm.node.id.endswith(("Errors", "Failed"))],
+            ),
+        )
+        return board

@@ -10,13 +10,13 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from postventa_infra.ingest import _queue
+from postventa_infra.ingest import queue
 
 
 class OccasionSchedule(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, function: lambda_.IFunction):
         super().__init__(scope, construct_id)
-        self.dead_letters: sqs.Queue = _queue(self, "MissedRuns")
+        self.dead_letters: sqs.Queue = queue(self, "MissedRuns")
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         function.grant_invoke(role)
         self.dead_letters.grant_send_messages(role)

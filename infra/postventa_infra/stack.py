@@ -15,11 +15,12 @@ from pydantic import TypeAdapter
 from postventa.journeys.loader import load_journeys
 from postventa.logic.policy import ContactPolicy
 from postventa.models.settings import Settings
+from postventa_infra.analytics import Analytics
 from postventa_infra.channels import Channels
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines, state_machine_name
-from postventa_infra.monitoring import Monitoring
+from postventa_infra.monitoring import NAMESPACE, SERVICE, Monitoring
 from postventa_infra.schedules import OccasionSchedule
 from postventa_infra.storage import Storage
 
@@ -139,8 +140,8 @@ class PostventaStack(Stack):
             storage=storage,
             ingest=ingest,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "postventa",
-                "POWERTOOLS_METRICS_NAMESPACE": "Postventa",
+                "POWERTOOLS_SERVICE_NAME": SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 "POSTVENTA_TABLE_NAME": storage.table.table_name,
                 "POSTVENTA_IDEMPOTENCY_TABLE_NAME": storage.idempotency_table.table_name,
@@ -200,7 +201,12 @@ class PostventaStack(Stack):
         )
         handlers.on_order.node.add_dependency(machines)
         schedule = OccasionSchedule(self, "Occasions", function=handlers.occasions)
-        Monitoring(
+        analytics = Analytics(
+            self, "Analytics", table=storage.table, key=storage.key, transform=handlers.archive
+        )
+        # The Firehose construct maps its service's CIDR blocks for Redshift and HTTP destinations; ours is S3.
+        self.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")  # "/" in ids becomes "--"
+        monitoring = Monitoring(
             self,
             "Monitoring",
             dead_letter_queues={
@@ -209,6 +215,7 @@ class PostventaStack(Stack):
                 "UndeliveredEvents": ingest.undelivered_events,
                 "MissedOccasionRuns": schedule.dead_letters,
                 "EngagementDeadLetters": ingest.engagement_dead_letters,
+                "ArchiveDeadLetters": analytics.dead_letters,
             },
             machines=machines.machines,
             functions={
@@ -218,14 +225,63 @@ class PostventaStack(Stack):
                 "Occasions": handlers.occasions,
                 "OnEngagement": handlers.on_engagement,
                 "Preferences": handlers.preferences,
+                "Archive": handlers.archive,
             },
             alarm_email=options.alarm_email,
         )
+        monitoring.dashboard(ingest_queue=ingest.ingest_queue)
         CfnOutput(self, "EventBusName", value=ingest.bus.event_bus_name)
         CfnOutput(self, "InvalidEventsQueueUrl", value=ingest.invalid_events.queue_url)
         CfnOutput(self, "PreferenceCentreUrl", value=links_base_url)
         CfnOutput(self, "SmsRepliesTopicArn", value=channels.sms_replies.topic_arn)
+        CfnOutput(self, "ArchiveBucketName", value=analytics.bucket.bucket_name)
+        CfnOutput(self, "AthenaWorkGroup", value=analytics.workgroup.ref)
         self._acknowledge(storage, ingest, handlers, machines, signing_secret, schedule)
+        self._acknowledge_analytics(analytics, handlers)
+
+    def _acknowledge_analytics(self, analytics: Analytics, handlers: Handlers) -> None:
+        bucket = f"<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        transform = f"<{self.get_logical_id(handlers.archive.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        firehose_grants = {
+            "IAM5[Action::kms:GenerateDataKey*]": "CDK's key grant: data keys of our own archive key only",
+            "IAM5[Action::kms:ReEncrypt*]": "CDK's key grant: re-encryption with our own archive key only",
+        }
+        _acknowledge(analytics.stream.node.find_child("Service Role"), firehose_grants)
+        _acknowledge(
+            analytics.stream.node.find_child("S3 Destination Role"),
+            {
+                **firehose_grants,
+                **{
+                    f"IAM5[Action::s3:{action}]": "CDK's bucket grant to Firehose: writes and multipart uploads in the archive bucket only"
+                    for action in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")
+                },
+                f"IAM5[Resource::{bucket}/*]": "Firehose writes objects under partition prefixes made at delivery time",
+                f"IAM5[Resource::{transform}:*]": "CDK's grantInvoke also covers the transformation function's versions",
+            },
+        )
+        _acknowledge(
+            analytics.bucket,
+            {
+                "S1": "Written only by Firehose and read only through Athena under IAM; CloudTrail data events, "
+                "not a second bucket, are the audit trail for an archive of pseudonymous rows"
+            },
+        )
+        _acknowledge(
+            analytics.dead_letters,
+            {"SQS3": "This queue is itself the Pipe's dead-letter queue; its depth is alarmed"},
+        )
+        _acknowledge(
+            analytics.node.find_child("PipeRole"),
+            {
+                "IAM5[Resource::*]": "dynamodb:ListStreams, part of CDK's stream-read grant, has no resource-level permissions"
+            },
+        )
+        _acknowledge(
+            handlers.archive.role,  # type: ignore[arg-type]
+            {
+                "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
+            },
+        )
 
     def _acknowledge(
         self,

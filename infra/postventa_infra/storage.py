@@ -34,6 +34,7 @@ class Storage(Construct):
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
             time_to_live_attribute="expires_at",
+            stream=dynamodb.StreamViewType.NEW_IMAGE,  # the analytics archive's source
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
             **common,

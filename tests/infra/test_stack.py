@@ -60,7 +60,7 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 7  # ingest, engagement, and five dead-letter queues
+    assert len(queues) == 8  # ingest, engagement, and six dead-letter queues (the archive pipe's included)
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(redriven) == 2 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
@@ -108,6 +108,7 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
         if f["Properties"].get("Handler", "").startswith("postventa.")
     }
     assert sorted(p["Handler"] for p in functions.values()) == [
+        "postventa.handlers.archive.lambda_handler",
         "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
@@ -185,7 +186,7 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
 def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 5 + ["Errors"] * 6 + [
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 6 + ["Errors"] * 7 + [
         "ExecutionsFailed"
     ] * len(load_journeys())
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
@@ -323,3 +324,92 @@ def test_a_contact_policy_or_sending_rate_that_does_not_parse_fails_the_synth():
         StackOptions(contact_policy='{"marketing_per_wek": 2}')
     with pytest.raises(ValidationError, match="fax"):
         StackOptions(max_send_rate='{"fax": 5}')
+
+
+def test_the_tables_changes_reach_firehose_through_a_filtered_pipe(template):
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"StreamSpecification": {"StreamViewType": "NEW_IMAGE"}, "DeletionProtectionEnabled": True},
+    )
+    (pipe,) = resources(template, "AWS::Pipes::Pipe").values()
+    source = pipe["Properties"]["SourceParameters"]
+    patterns = [json.loads(f["Pattern"]) for f in source["FilterCriteria"]["Filters"]]
+    kinds = [p["dynamodb"]["Keys"]["sk"]["S"] for p in patterns]
+    assert kinds == [["ORDER"], [{"prefix": "MESSAGE#"}], [{"prefix": "DECISION#"}, {"prefix": "NPS#"}]]
+    stream = source["DynamoDBStreamParameters"]
+    assert stream["OnPartialBatchItemFailure"] == "AUTOMATIC_BISECT" and "DeadLetterConfig" in stream
+    assert "Fn::GetAtt" in pipe["Properties"]["Target"]  # the delivery stream's ARN
+
+
+def test_firehose_partitions_by_table_and_day_through_the_transform(template):
+    (stream,) = resources(template, "AWS::KinesisFirehose::DeliveryStream").values()
+    s3 = stream["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert s3["Prefix"] == "archive/!{partitionKeyFromLambda:table}/dt=!{partitionKeyFromLambda:dt}/"
+    assert s3["DynamicPartitioningConfiguration"]["Enabled"] is True
+    assert s3["CompressionFormat"] == "GZIP" and "KMSEncryptionConfig" in s3["EncryptionConfiguration"]
+    (processor,) = s3["ProcessingConfiguration"]["Processors"]
+    assert processor["Type"] == "Lambda"
+    assert (
+        stream["Properties"]["DeliveryStreamEncryptionConfigurationInput"]["KeyType"]
+        == "CUSTOMER_MANAGED_CMK"
+    )
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "BucketEncryption": Match.object_like({}),
+        },
+    )
+
+
+def test_glue_tables_and_athena_queries_are_the_ones_the_report_uses_locally(template):
+    from postventa.analytics.archive import TABLES
+    from postventa.analytics.queries import NOW_IN_ATHENA, QUERIES, query_text
+
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in resources(template, "AWS::Glue::Table").values()
+    }
+    assert set(tables) == set(TABLES)
+    for name, columns in TABLES.items():
+        stored = tables[name]["StorageDescriptor"]["Columns"]
+        assert [(c["Name"], c["Type"]) for c in stored] == [(c, glue_type) for c, _, glue_type in columns]
+        assert tables[name]["Parameters"]["projection.enabled"] == "true"
+    queries = {
+        q["Properties"]["Name"]: q["Properties"]
+        for q in resources(template, "AWS::Athena::NamedQuery").values()
+    }
+    assert {name: q["QueryString"] for name, q in queries.items()} == {
+        f"postventa-{name}": query_text(name, NOW_IN_ATHENA) for name in QUERIES
+    }
+    (workgroup,) = resources(template, "AWS::Athena::WorkGroup").values()
+    configuration = workgroup["Properties"]["WorkGroupConfiguration"]
+    assert configuration["EnforceWorkGroupConfiguration"] is True
+    assert configuration["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
+
+
+def test_the_operations_dashboard_shows_events_sends_holds_dead_letters_and_errors(template):
+    (board,) = resources(template, "AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(board["Properties"]["DashboardBody"])
+    for title in (
+        "Events in",
+        "Sends by channel",
+        "Messages held back, by rule",
+        "Dead-letter queues",
+        "Errors",
+    ):
+        assert title in body
+    for metric in (
+        "EventsReceived",
+        "Sent_email",
+        "Sent_sms",
+        "Sent_push",
+        "Held_quiet_hours",
+        "Held_min_gap",
+    ):
+        assert metric in body
