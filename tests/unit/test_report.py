@@ -209,3 +209,18 @@ def test_journey_uplift_against_the_holdout_and_the_ab_winner(tmp_path):
     assert variants["ten_percent"]["significant"] and variants["free_shipping"]["significant"]
     assert variants["ten_percent"]["revenue_per_customer"] == pytest.approx(0.25 * 60)
     assert journey["winner"] == "ten_percent"
+
+
+def test_the_scoring_summary_counts_purchase_days_ages_and_spend_by_hand(archive):
+    from postventa.analytics.kpis import connect
+    from postventa.analytics.queries import query_text
+
+    rows = connect(archive).execute(query_text("summary", AS_OF)).fetchall()
+    by_customer = {row[0]: row[1:] for row in rows}
+    assert set(by_customer) == {"a", "b", "c", "d"}  # e ordered after the period
+    x, t_x, age, repeat_mean, first, spend, products = by_customer["a"]
+    # a: Jan 10, Feb 9, Dec 1 (10:00): two repeats, the last 325 days after the first
+    assert (x, t_x, repeat_mean, first, spend) == (2, 325.0, 25.0, 100.0, 150.0)
+    assert age == pytest.approx(355 + (13 + 59 / 60 + 59 / 3600) / 24, abs=1e-6)  # to Dec 31 23:59:59
+    assert set(products.split("|")) == {"shoes", "socks"}
+    assert by_customer["c"][:2] == (0, 0.0)

@@ -9,7 +9,7 @@ import pytest
 from postventa.journeys.model import Condition
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import facts
-from postventa.logic.segments import Lifecycle, lifecycle, quintile_scores, rfm_scores
+from postventa.logic.segments import Lifecycle, lifecycle, quintile, rfm_code
 from postventa.models.records import CustomerProfile
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
@@ -29,17 +29,16 @@ def test_lifecycle_stages(orders, idle_days, vip, stage):
     assert lifecycle(orders, NOW - timedelta(days=idle_days), vip, NOW) is stage
 
 
-def test_quintiles_rank_into_five_equal_groups_and_ties_share_a_score():
-    scores = quintile_scores({f"c{i}": float(i) for i in range(10)})
-    assert [scores[f"c{i}"] for i in range(10)] == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-    assert set(quintile_scores({"a": 1.0, "b": 1.0, "c": 1.0}).values()) == {1}
+def test_quintiles_against_the_populations_edges():
+    edges = [10.0, 20.0, 30.0, 40.0]
+    assert [quintile(v, edges) for v in (5, 10, 15, 35, 50)] == [1, 1, 2, 4, 5]
+    assert [quintile(v, edges, higher_is_better=False) for v in (5, 15, 50)] == [5, 4, 1]
 
 
 def test_rfm_gives_5_to_the_most_recent_frequent_and_valuable():
-    scores = rfm_scores(
-        {"best": (1, 9, 900.0), "worst": (300, 1, 10.0), **{f"m{i}": (50, 3, 100.0) for i in range(3)}}
-    )
-    assert (scores["best"], scores["worst"]) == ("555", "111")
+    edges = {"recency": [10, 30, 60, 120], "frequency": [1, 2, 3, 5], "monetary": [50, 100, 200, 400]}
+    assert rfm_code(days_idle=3, purchases=9, spend=900, edges=edges) == "555"
+    assert rfm_code(days_idle=300, purchases=1, spend=10, edges=edges) == "111"
 
 
 def test_segments_are_facts_for_journey_conditions():

@@ -23,6 +23,8 @@ def connect(archive: Path) -> duckdb.DuckDBPyConnection:
         else:
             source = "(SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t, _ in columns) + " WHERE false)"
         connection.execute(f"CREATE VIEW {table} AS SELECT * FROM {source}")
+    # The queries are written for Athena (Trino); DuckDB names this one differently.
+    connection.execute("CREATE MACRO array_join(items, separator) AS array_to_string(items, separator)")
     return connection
 
 

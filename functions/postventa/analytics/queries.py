@@ -11,7 +11,7 @@ from postventa.logic.segments import LAPSED_DAYS
 CONVERSION_WINDOW_DAYS = 30
 
 
-QUERIES = ("business", "cohorts", "messages", "nps", "conversions")
+QUERIES = ("business", "cohorts", "messages", "nps", "conversions")  # the KPIs; summary.sql feeds the scoring
 # Athena's saved queries report on the moment they run.
 NOW_IN_ATHENA = "CAST(current_timestamp AS timestamp)"
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from postventa.analytics.kpis import connect, rows
-from postventa.analytics.scoring import OrderLine, Scoring, score_customers
+from postventa.analytics.queries import query_text
+from postventa.analytics.recommend import DEFAULT_THRESHOLDS
+from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
 from postventa.analytics.stats import ab_winner, compare
+from postventa.analytics.value import ValueScores
 from postventa.logic.segments import lifecycle
+from postventa.models.records import ProfileScore
 
 HOLDOUT = "holdout"
 SIGNIFICANCE = 0.05
@@ -31,16 +35,11 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
         as_of = latest[0]
     assert as_of is not None
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
-    orders = [
-        OrderLine(customer, placed_at.replace(tzinfo=UTC), total, tuple(products or ()))
-        for customer, placed_at, total, products in connection.execute(
-            "SELECT customer_id, placed_at, total, products FROM orders WHERE placed_at <= ?",
-            [as_of.replace(tzinfo=None)],
-        ).fetchall()
-    ]
-    if not orders:
+    customers = Customers.from_rows(connection.execute(query_text("summary", as_of)).fetchall())
+    if not customers.ids:
         raise ValueError(f"{archive}: no orders on or before {as_of:%Y-%m-%d}")
-    scoring = score_customers(orders, as_of, horizon_days)
+    model = fit_scoring_model(customers, horizon_days)
+    values, scores = model.score(customers)
     (business,) = rows(connection, "business", as_of)
     return {
         "as_of": as_of.isoformat(),
@@ -49,11 +48,11 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
         "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
         "journeys": _journeys(rows(connection, "conversions", as_of)),
-        "segments": _segments(orders, scoring, as_of),
-        "predicted_value": _predicted_value(scoring),
+        "segments": _segments(customers, scores, as_of),
+        "predicted_value": _predicted_value(model, values, scores),
         "recommendations": {
-            "thresholds": scoring.thresholds.__dict__,
-            "rules": [rule.__dict__ for rule in scoring.rules[:20]],
+            "thresholds": DEFAULT_THRESHOLDS.__dict__,
+            "rules": [rule.__dict__ for rule in model.rules[:20]],
         },
     }
 
@@ -156,36 +155,35 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return report
 
 
-def _segments(orders: list[OrderLine], scoring: Scoring, as_of: datetime) -> dict[str, Any]:
-    last: dict[str, datetime] = {}
-    count: Counter[str] = Counter()
-    for order in orders:
-        count[order.customer_id] += 1
-        last[order.customer_id] = max(last.get(order.customer_id, order.placed_at), order.placed_at)
+def _segments(customers: Customers, scores: list[ProfileScore], as_of: datetime) -> dict[str, Any]:
+    s = customers.summary
     stages = Counter(
-        lifecycle(count[c.customer_id], last[c.customer_id], c.vip or c.early_vip, as_of).value
-        for c in scoring.customers
+        lifecycle(
+            int(s.x[i]) + 1, as_of - timedelta(days=float(s.T[i] - s.t_x[i])), c.vip or c.early_vip, as_of
+        ).value
+        for i, c in enumerate(scores)
     )
     return {
         "lifecycle": dict(sorted(stages.items())),
-        "rfm": dict(Counter(c.rfm for c in scoring.customers).most_common(10)),
+        "rfm": dict(Counter(c.rfm for c in scores).most_common(10)),
     }
 
 
-def _predicted_value(scoring: Scoring) -> dict[str, Any]:
-    if scoring.model is None or scoring.values is None:
-        return {"skipped": scoring.not_fitted}
-    values = scoring.values
+def _predicted_value(
+    model: ScoringModel, values: ValueScores | None, scores: list[ProfileScore]
+) -> dict[str, Any]:
+    if model.value is None or values is None:
+        return {"skipped": model.not_fitted}
     top = np.argsort(-values.predicted_value)[:10]
     return {
-        "parameters": scoring.model.parameters(),
+        "parameters": model.value.parameters(),
         "customers": len(values.customer_ids),
         "mean_p_alive": round(float(np.mean(values.p_alive)), 4),
         "expected_purchases": round(float(np.sum(values.expected_purchases)), 1),
         "predicted_revenue": round(float(np.sum(values.predicted_value)), 2),
         "mean_predicted_value": round(float(np.mean(values.predicted_value)), 2),
-        "vips": sum(c.vip for c in scoring.customers),
-        "early_vips": int(np.sum(values.early_vip)),
+        "vips": sum(c.vip for c in scores),
+        "early_vips": sum(c.early_vip for c in scores),
         "top_customers": [
             {
                 "customer_id": values.customer_ids[i],

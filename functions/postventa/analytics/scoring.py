@@ -1,16 +1,17 @@
-"""The scoring job's work: from every customer's order history to what goes on each profile
-(predicted value, probability alive, VIP flags, RFM, recommended complements).
+"""The scoring job: from the per-customer summary (sql/summary.sql) to what each profile carries
+(predicted value, probability alive, VIP and early-VIP flags, RFM, recommended complements).
 
-The input is one row per order; what scales is that the models need one row per customer
-(analytics/value.py) and the rules one basket per customer, so the job's memory follows the
-number of customers, not orders.
+Fitting and scoring are apart so the job scales: the model is fitted once, on every customer or on
+a uniform sample of them, and saved as JSON; any number of batches then score their own customers
+against it (the population's lines and edges are part of the model, not recomputed per batch).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,72 +23,151 @@ from postventa.analytics.recommend import (
     complements,
     recommend,
 )
-from postventa.analytics.value import ValueModel, ValueScores, fit_value_model, summarize
-from postventa.logic.segments import rfm_scores
+from postventa.analytics.value import (
+    Array,
+    BgNbd,
+    GammaGamma,
+    Summary,
+    ValueModel,
+    ValueScores,
+    fit_value_model,
+)
+from postventa.logic.segments import rfm_code
 from postventa.models.records import ProfileScore
 
 # Below this the fits are noise: no parameters rather than confident nonsense.
 MIN_REPEAT_CUSTOMERS = 20
+TOP_TENTH = 0.9
+QUINTILE_EDGES = [0.2, 0.4, 0.6, 0.8]
+SUMMARY_COLUMNS = (
+    "customer_id",
+    "repeat_purchases",
+    "last_purchase_age",
+    "customer_age",
+    "repeat_mean_spend",
+    "first_spend",
+    "spend",
+    "products",
+)
 
 
 @dataclass(frozen=True)
-class OrderLine:
-    customer_id: str
-    placed_at: datetime
-    total: float
-    products: tuple[str, ...] = ()
+class Customers:
+    """The summary as columns; rows may come from DuckDB (typed) or an Athena CSV (text)."""
 
+    ids: list[str]
+    summary: Summary
+    spend: Array
+    baskets: list[frozenset[str]]
 
-@dataclass(frozen=True)
-class Scoring:
-    model: ValueModel | None
-    not_fitted: str | None
-    values: ValueScores | None
-    customers: list[ProfileScore]
-    rules: list[Rule]
-    thresholds: Thresholds
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> Customers:
+        ids, numbers, baskets = [], [], []
+        for customer_id, x, t_x, age, m, first, spend, products in rows:
+            ids.append(str(customer_id))
+            numbers.append([float(x), float(t_x), float(age), float(m or 0), float(first or 0), float(spend)])
+            baskets.append(frozenset(filter(None, str(products or "").split("|"))))
+        table = np.array(numbers, dtype=float).reshape(-1, 6)
+        x, t_x, age, m, first, spend = table.T
+        return cls(ids, Summary(ids, x, t_x, age, m, first), spend, baskets)
 
-
-def score_customers(
-    orders: list[OrderLine],
-    as_of: datetime,
-    horizon_days: float = 365.0,
-    thresholds: Thresholds = DEFAULT_THRESHOLDS,
-) -> Scoring:
-    seen = [order for order in orders if order.placed_at <= as_of]
-    baskets: defaultdict[str, set[str]] = defaultdict(set)
-    spend: defaultdict[str, float] = defaultdict(float)
-    for order in seen:
-        baskets[order.customer_id].update(order.products)
-        spend[order.customer_id] += order.total
-    rules = association_rules((frozenset(b) for b in baskets.values()), thresholds)
-    table = complements(rules, thresholds.per_product)
-
-    summary = summarize([(o.customer_id, o.placed_at, o.total) for o in seen], as_of)
-    repeaters = int(np.sum(summary.x > 0))
-    model, values, not_fitted = None, None, None
-    if repeaters >= MIN_REPEAT_CUSTOMERS:
-        model = fit_value_model(summary, horizon_days)
-        values = model.score(summary)
-    else:
-        not_fitted = f"the models need at least {MIN_REPEAT_CUSTOMERS} customers with a repeat order; this history has {repeaters}"
-    rfm = rfm_scores(
-        {
-            customer: (float(summary.T[i] - summary.t_x[i]), int(summary.x[i]) + 1, spend[customer])
-            for i, customer in enumerate(summary.customer_ids)
-        }
-    )
-    vip_line = float(np.quantile(values.predicted_value, 0.9)) if values is not None else None
-    customers = [
-        ProfileScore(
-            customer_id=customer,
-            predicted_value=round(float(values.predicted_value[i]), 2) if values is not None else None,
-            p_alive=round(float(values.p_alive[i]), 4) if values is not None else None,
-            vip=values is not None and vip_line is not None and bool(values.predicted_value[i] >= vip_line),
-            early_vip=values is not None and bool(values.early_vip[i]),
-            rfm=rfm[customer],
-            recommended=recommend(baskets[customer], table),
+    def sample(self, size: int, seed: int = 0) -> Customers:
+        """A uniform sample for fitting when there are more customers than one fit needs."""
+        if len(self.ids) <= size:
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(len(self.ids), size, replace=False))
+        s = self.summary
+        return Customers(
+            [self.ids[i] for i in keep],
+            Summary(
+                [s.customer_ids[i] for i in keep], s.x[keep], s.t_x[keep], s.T[keep], s.m[keep], s.first[keep]
+            ),
+            self.spend[keep],
+            [self.baskets[i] for i in keep],
         )
-        for i, customer in enumerate(summary.customer_ids)
-    ]
-    return Scoring(model, not_fitted, values, customers, rules, thresholds)
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    value: ValueModel | None
+    not_fitted: str | None
+    vip_line: float | None
+    early_vip_line: float | None
+    rfm_edges: dict[str, list[float]]
+    complements: dict[str, list[str]]
+    rules: list[Rule] = field(default_factory=list)
+
+    def score(self, customers: Customers) -> tuple[ValueScores | None, list[ProfileScore]]:
+        s = customers.summary
+        values = self.value.score(s) if self.value is not None else None
+        scores = []
+        for i, customer_id in enumerate(customers.ids):
+            predicted = float(values.predicted_value[i]) if values is not None else None
+            scores.append(
+                ProfileScore(
+                    customer_id=customer_id,
+                    predicted_value=round(predicted, 2) if predicted is not None else None,
+                    p_alive=round(float(values.p_alive[i]), 4) if values is not None else None,
+                    vip=predicted is not None and self.vip_line is not None and predicted >= self.vip_line,
+                    early_vip=predicted is not None
+                    and s.x[i] == 0
+                    and self.early_vip_line is not None
+                    and predicted >= self.early_vip_line,
+                    rfm=rfm_code(
+                        float(s.T[i] - s.t_x[i]), float(s.x[i] + 1), float(customers.spend[i]), self.rfm_edges
+                    ),
+                    recommended=recommend(set(customers.baskets[i]), self.complements),
+                )
+            )
+        return values, scores
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["value"] = self.value.parameters() if self.value else None
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> ScoringModel:
+        data = json.loads(text)
+        value = data.pop("value")
+        model = (
+            ValueModel(BgNbd(**value["bg_nbd"]), GammaGamma(**value["gamma_gamma"]), value["horizon"])
+            if value
+            else None
+        )
+        return cls(value=model, rules=[Rule(**rule) for rule in data.pop("rules")], **data)
+
+
+def fit_scoring_model(
+    customers: Customers, horizon_days: float = 365.0, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> ScoringModel:
+    s = customers.summary
+    rules = association_rules(customers.baskets, thresholds)
+    edges = {
+        "recency": _edges(s.T - s.t_x),
+        "frequency": _edges(s.x + 1),
+        "monetary": _edges(customers.spend),
+    }
+    repeaters = int(np.sum(s.x > 0))
+    if repeaters < MIN_REPEAT_CUSTOMERS:
+        reason = f"the models need at least {MIN_REPEAT_CUSTOMERS} customers with a repeat order; this history has {repeaters}"
+        return ScoringModel(
+            None, reason, None, None, edges, complements(rules, thresholds.per_product), rules
+        )
+    value = fit_value_model(s, horizon_days)
+    predicted = value.score(s).predicted_value
+    newcomers = predicted[s.x == 0]
+    return ScoringModel(
+        value,
+        None,
+        float(np.quantile(predicted, TOP_TENTH)),
+        # Against everyone, one order can hardly rank (repeat buyers fill the top), so newcomers compete with peers.
+        float(np.quantile(newcomers, TOP_TENTH)) if len(newcomers) else None,
+        edges,
+        complements(rules, thresholds.per_product),
+        rules,
+    )
+
+
+def _edges(values: Array) -> list[float]:
+    return [float(edge) for edge in np.quantile(values, QUINTILE_EDGES)] if len(values) else [0.0] * 4

@@ -14,7 +14,6 @@ archived and pins old numpy/scipy; its formulas are the ones in the papers above
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -23,15 +22,14 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 TIME_UNIT = "days"
-DAY_SECONDS = 86400.0
 Array = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class Summary:
-    """Per customer: repeat purchases x, age at the last purchase t_x, age T at the end of the
-    observation (both from the first purchase), mean value of the repeat orders m (0 without one),
-    first order value (the only spend signal after one order)."""
+    """Per customer (sql/summary.sql): repeat purchases x, age at the last purchase t_x, age T at the
+    end of the observation (both from the first purchase, in days), mean value of the repeat
+    purchases m (0 without one), first purchase's value (the only spend signal after one order)."""
 
     customer_ids: list[str]
     x: Array
@@ -39,29 +37,6 @@ class Summary:
     T: Array
     m: Array
     first: Array
-
-
-def summarize(orders: list[tuple[str, datetime, float]], as_of: datetime) -> Summary:
-    """(customer, placed_at, total) rows; orders after `as_of` are not seen. Orders of one
-    customer on one (UTC) day are one purchase: a split checkout is one visit, not a repeat."""
-    visits: dict[str, dict[date, list[float]]] = {}
-    for customer, placed_at, total in orders:
-        if placed_at > as_of:
-            continue
-        age = (as_of - placed_at).total_seconds() / DAY_SECONDS
-        day = visits.setdefault(customer, {}).setdefault(placed_at.date(), [age, 0.0])
-        day[0] = max(day[0], age)  # the day's first order
-        day[1] += total
-    ids = sorted(visits)
-    x, t_x, T, m, first = (np.zeros(len(ids)) for _ in range(5))
-    for i, customer in enumerate(ids):
-        days = [visits[customer][key] for key in sorted(visits[customer])]
-        x[i] = len(days) - 1
-        T[i] = days[0][0]
-        t_x[i] = days[0][0] - days[-1][0]
-        first[i] = days[0][1]
-        m[i] = float(np.mean([total for _, total in days[1:]])) if len(days) > 1 else 0.0
-    return Summary(ids, x, t_x, T, m, first)
 
 
 @dataclass(frozen=True)
@@ -160,7 +135,6 @@ class ValueScores:
     expected_purchases: Array
     expected_spend: Array
     predicted_value: Array
-    early_vip: Array
 
 
 @dataclass(frozen=True)
@@ -179,14 +153,7 @@ class ValueModel:
             self.spend.expected_spend(np.ones_like(summary.x), summary.first),
             self.spend.expected_spend(summary.x, summary.m),
         )
-        value = purchases * spend
-        # Early VIPs: the top tenth of first-order customers by predicted value. Against everyone,
-        # one order can hardly rank (repeat buyers fill the top decile), so they compete with peers.
-        newcomers = value[one_order]
-        top_decile = float(np.quantile(newcomers, 0.9)) if len(newcomers) else np.inf
-        return ValueScores(
-            summary.customer_ids, alive, purchases, spend, value, one_order & (value >= top_decile)
-        )
+        return ValueScores(summary.customer_ids, alive, purchases, spend, purchases * spend)
 
     def parameters(self) -> dict[str, Any]:
         return {

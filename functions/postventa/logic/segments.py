@@ -29,20 +29,14 @@ def lifecycle(orders: int, last_order: datetime, vip: bool, now: datetime) -> Li
     return Lifecycle.RETURNING if orders >= 2 else Lifecycle.NEW
 
 
-def quintile_scores(values: dict[str, float], higher_is_better: bool = True) -> dict[str, int]:
-    """1-5 by rank: ties share the score of their first rank."""
-    ranked = sorted(values.items(), key=lambda item: item[1], reverse=not higher_is_better)
-    scores: dict[str, int] = {}
-    first_rank: dict[float, int] = {}
-    for rank, (key, value) in enumerate(ranked):
-        position = first_rank.setdefault(value, rank)
-        scores[key] = 1 + position * 5 // len(ranked)
-    return scores
+def quintile(value: float, edges: list[float], higher_is_better: bool = True) -> int:
+    """1-5 against the population's quintile edges (the 20/40/60/80th percentiles), 5 the best."""
+    if higher_is_better:
+        return 1 + sum(value > edge for edge in edges)
+    return 1 + sum(value < edge for edge in edges)
 
 
-def rfm_scores(customers: dict[str, tuple[float, int, float]]) -> dict[str, str]:
-    """(days since the last order, orders, spend) per customer → "RFM" digits, 5 the best."""
-    recency = quintile_scores({c: -days for c, (days, _, _) in customers.items()})
-    frequency = quintile_scores({c: float(orders) for c, (_, orders, _) in customers.items()})
-    monetary = quintile_scores({c: spend for c, (_, _, spend) in customers.items()})
-    return {c: f"{recency[c]}{frequency[c]}{monetary[c]}" for c in customers}
+def rfm_code(days_idle: float, purchases: float, spend: float, edges: dict[str, list[float]]) -> str:
+    """ "RFM" digits, e.g. 545: recent, frequent and valuable score 5."""
+    recency = quintile(days_idle, edges["recency"], higher_is_better=False)
+    return f"{recency}{quintile(purchases, edges['frequency'])}{quintile(spend, edges['monetary'])}"
