@@ -77,9 +77,11 @@ class Analytics(Construct):
                 data_output_prefix=f"{ARCHIVE_PREFIX}/!{{partitionKeyFromLambda:table}}/dt=!{{partitionKeyFromLambda:dt}}/",
                 error_output_prefix="errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/",
                 dynamic_partitioning=firehose.DynamicPartitioningProps(enabled=True),
-                processor=firehose.LambdaFunctionProcessor(
-                    transform, buffer_interval=Duration.seconds(60), buffer_size=Size.mebibytes(1)
-                ),
+                processors=[
+                    firehose.LambdaFunctionProcessor(
+                        transform, buffer_interval=Duration.seconds(60), buffer_size=Size.mebibytes(1)
+                    )
+                ],
                 buffering_interval=Duration.seconds(300),
                 buffering_size=Size.mebibytes(64),
                 compression=firehose.Compression.GZIP,
@@ -168,7 +170,7 @@ class Analytics(Construct):
                     ),
                 ),
             )
-            created.add_dependency(database)
+            created.node.add_dependency(database)
             self.tables[name] = created
 
     def _workgroup(self, key: kms.IKey) -> athena.CfnWorkGroup:
@@ -203,5 +205,5 @@ class Analytics(Construct):
                 description=f"The {name} KPIs, as `postventa report` computes them locally",
                 query_string=query_text(name, NOW_IN_ATHENA),
             )
-            query.add_dependency(workgroup)
+            query.node.add_dependency(workgroup)
         return workgroup

@@ -17,7 +17,18 @@ from postventa_infra.storage import Storage
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 ARCHITECTURE = lambda_.Architecture.ARM_64  # cheaper per millisecond; every dependency has arm64 wheels
 # Only the handler code ships: the local engine, the CLI and caches stay out of the asset.
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "*.egg-info", "postventa/local", "postventa/cli.py"]
+ASSET_EXCLUDES = [
+    "**/__pycache__",
+    "**/*.pyc",
+    "*.egg-info",
+    "postventa/local",
+    "postventa/cli.py",
+    # the local report (DuckDB) stays out; Athena runs the same SQL files in the cloud
+    "postventa/analytics/kpis.py",
+    "postventa/analytics/report.py",
+    "postventa/analytics/report_html.py",
+    "postventa/templates/report",
+]
 
 
 class Handlers(Construct):
@@ -38,15 +49,32 @@ class Handlers(Construct):
         layer = lambda_.LayerVersion(
             self,
             "Dependencies",
-            code=lambda_.Code.from_asset(str(build_layer("3.14", "manylinux2014_aarch64"))),
+            code=lambda_.Code.from_asset(str(build_layer("3.14", ["manylinux2014_aarch64"]))),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="Powertools, pydantic, Jinja2 and the rest of Postventa's runtime dependencies",
         )
+        # numpy and scipy for the scoring job only: newer wheels are manylinux_2_28 (Lambda's AL2023 has 2.34).
+        analytics_layer = lambda_.LayerVersion(
+            self,
+            "AnalyticsDependencies",
+            code=lambda_.Code.from_asset(
+                str(build_layer("3.14", ["manylinux2014_aarch64", "manylinux_2_28_aarch64"], "analytics"))
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="numpy and scipy for the scoring job's value models",
+        )
         code = lambda_.Code.from_asset(str(ROOT / "functions"), exclude=ASSET_EXCLUDES)
 
         def function(
-            construct_id: str, module: str, timeout: Duration, extra: dict[str, str] | None = None
+            construct_id: str,
+            module: str,
+            timeout: Duration,
+            extra: dict[str, str] | None = None,
+            *,
+            memory: int = 512,
+            analytics: bool = False,
         ) -> lambda_.Function:
             logs = log_group(self, f"{construct_id}Logs")
             # Its own role, writing to its own log group only (not the managed basic execution role).
@@ -61,8 +89,8 @@ class Handlers(Construct):
                 architecture=ARCHITECTURE,
                 code=code,
                 handler=f"postventa.handlers.{module}.lambda_handler",
-                layers=[layer],
-                memory_size=512,
+                layers=[layer, analytics_layer] if analytics else [layer],
+                memory_size=memory,
                 timeout=timeout,
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=logs,
@@ -82,6 +110,11 @@ class Handlers(Construct):
         self.on_engagement = function("OnEngagement", "on_engagement", Duration.seconds(30))
         self.preferences = function("Preferences", "preferences", Duration.seconds(10))
         self.archive = function("Archive", "archive", Duration.minutes(1))  # Firehose's transformation
+        # The scoring job: a fit that streams the whole summary once, and batches that score and write.
+        self.score_fit = function("ScoreFit", "score_fit", Duration.minutes(15), memory=3008, analytics=True)
+        self.score_batch = function(
+            "ScoreBatch", "score_batch", Duration.minutes(5), memory=1024, analytics=True
+        )
         self.on_engagement.add_event_source(
             SqsEventSource(
                 ingest.engagement_queue, batch_size=10, report_batch_item_failures=True, max_concurrency=10

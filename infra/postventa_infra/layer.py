@@ -15,19 +15,22 @@ LAYER_DIR = ROOT / "build" / "lambda-layer"
 PROVIDED_BY_RUNTIME = ("boto3",)
 
 
-def runtime_requirements() -> list[str]:
+def runtime_requirements(extra: str | None = None) -> list[str]:
+    """The project's runtime dependencies, or one optional group of them (e.g. "analytics")."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    return [req for req in project["dependencies"] if not req.startswith(PROVIDED_BY_RUNTIME)]
+    requirements = project["optional-dependencies"][extra] if extra else project["dependencies"]
+    return [req for req in requirements if not req.startswith(PROVIDED_BY_RUNTIME)]
 
 
-def build_layer(python_version: str, platform: str) -> Path:
-    """Install the runtime requirements into build/lambda-layer/python, reusing a build of the same inputs."""
-    requirements = runtime_requirements()
-    fingerprint = hashlib.sha256("\n".join([python_version, platform, *requirements]).encode()).hexdigest()
-    stamp = LAYER_DIR.with_suffix(".fingerprint")  # beside the layer, so it is not shipped in it
+def build_layer(python_version: str, platforms: list[str], extra: str | None = None) -> Path:
+    """Install the requirements into build/lambda-layer[-extra]/python, reusing a build of the same inputs."""
+    requirements = runtime_requirements(extra)
+    layer_dir = LAYER_DIR.with_name(f"{LAYER_DIR.name}-{extra}") if extra else LAYER_DIR
+    fingerprint = hashlib.sha256("\n".join([python_version, *platforms, *requirements]).encode()).hexdigest()
+    stamp = layer_dir.with_suffix(".fingerprint")  # beside the layer, so it is not shipped in it
     if stamp.exists() and stamp.read_text() == fingerprint:
-        return LAYER_DIR
-    shutil.rmtree(LAYER_DIR, ignore_errors=True)
+        return layer_dir
+    shutil.rmtree(layer_dir, ignore_errors=True)
     subprocess.run(
         [
             sys.executable,
@@ -37,9 +40,8 @@ def build_layer(python_version: str, platform: str) -> Path:
             "--quiet",
             "--disable-pip-version-check",
             "--target",
-            str(LAYER_DIR / "python"),
-            "--platform",
-            platform,
+            str(layer_dir / "python"),
+            *[option for platform in platforms for option in ("--platform", platform)],
             "--python-version",
             python_version,
             "--implementation",
@@ -50,4 +52,4 @@ def build_layer(python_version: str, platform: str) -> Path:
         check=True,
     )
     stamp.write_text(fingerprint)
-    return LAYER_DIR
+    return layer_dir

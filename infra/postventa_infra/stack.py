@@ -22,6 +22,7 @@ from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines, state_machine_name
 from postventa_infra.monitoring import NAMESPACE, SERVICE, Monitoring
 from postventa_infra.schedules import OccasionSchedule
+from postventa_infra.scoring import ScoringJob
 from postventa_infra.storage import Storage
 
 CONFIGURATION_SET = "postventa"
@@ -206,6 +207,15 @@ class PostventaStack(Stack):
         )
         # The Firehose construct maps its service's CIDR blocks for Redshift and HTTP destinations; ours is S3.
         self.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")  # "/" in ids becomes "--"
+        scoring = ScoringJob(
+            self,
+            "Scoring",
+            analytics=analytics,
+            key=storage.key,
+            fit=handlers.score_fit,
+            score_batch=handlers.score_batch,
+        )
+        storage.table.grant(handlers.score_batch, "dynamodb:UpdateItem")  # scores onto existing profiles only
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -216,8 +226,9 @@ class PostventaStack(Stack):
                 "MissedOccasionRuns": schedule.dead_letters,
                 "EngagementDeadLetters": ingest.engagement_dead_letters,
                 "ArchiveDeadLetters": analytics.dead_letters,
+                "MissedScoringRuns": scoring.dead_letters,
             },
-            machines=machines.machines,
+            machines={**machines.machines, "scoring": scoring.machine},
             functions={
                 "OnOrder": handlers.on_order,
                 "RunStep": handlers.run_step,
@@ -226,6 +237,8 @@ class PostventaStack(Stack):
                 "OnEngagement": handlers.on_engagement,
                 "Preferences": handlers.preferences,
                 "Archive": handlers.archive,
+                "ScoreFit": handlers.score_fit,
+                "ScoreBatch": handlers.score_batch,
             },
             alarm_email=options.alarm_email,
         )
@@ -238,6 +251,75 @@ class PostventaStack(Stack):
         CfnOutput(self, "AthenaWorkGroup", value=analytics.workgroup.ref)
         self._acknowledge(storage, ingest, handlers, machines, signing_secret, schedule)
         self._acknowledge_analytics(analytics, handlers)
+        self._acknowledge_scoring(scoring, analytics, storage, handlers)
+
+    def _acknowledge_scoring(
+        self, scoring: ScoringJob, analytics: Analytics, storage: Storage, handlers: Handlers
+    ) -> None:
+        bucket = f"<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        bucket_name = f"<{self.get_logical_id(analytics.bucket.node.default_child)}>"  # type: ignore[arg-type]
+        table = f"<{self.get_logical_id(storage.table.node.default_child)}.Arn>"  # type: ignore[arg-type]
+        key_grants = {
+            "IAM5[Action::kms:GenerateDataKey*]": "CDK's key grant: data keys of our own archive key only",
+            "IAM5[Action::kms:ReEncrypt*]": "CDK's key grant: re-encryption with our own archive key only",
+        }
+        bucket_reads = {
+            f"IAM5[Action::s3:{action}]": "CDK's bucket grant, limited to the prefixes named in the resources"
+            for action in ("GetBucket*", "GetObject*", "List*", "Abort*", "DeleteObject*")
+        }
+        xray = {
+            "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
+        }
+        _acknowledge(
+            handlers.score_fit.role,  # type: ignore[arg-type]
+            {
+                **key_grants,
+                **bucket_reads,
+                **xray,
+                f"IAM5[Resource::{bucket}/athena-results/*]": "Reads the summary Athena wrote; its key is the query id",
+                f"IAM5[Resource::{bucket}/models/*]": "Writes the fitted model under models/",
+            },
+        )
+        _acknowledge(
+            handlers.score_batch.role,  # type: ignore[arg-type]
+            {
+                **key_grants,
+                **bucket_reads,
+                **xray,
+                f"IAM5[Resource::{bucket}/models/*]": "Reads the fitted model under models/",
+                f"IAM5[Resource::{table}/index/*]": "CDK's table grant names the indexes too; the only action is UpdateItem",
+            },
+        )
+        _acknowledge(
+            scoring.machine,
+            {
+                **key_grants,
+                **bucket_reads,
+                "IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery APIs have no resource-level permissions",
+                f"IAM5[Resource::{bucket}/*]": "Athena's own S3 access check on the workgroup's bucket",
+                f"IAM5[Resource::{bucket}/archive/*]": "Athena reads the archive's day partitions",
+                f"IAM5[Resource::{bucket}/athena-results/*]": "Athena writes results; the map reads the summary",
+                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/*]": "Athena reads archive/ and writes athena-results/ in our bucket",
+                "IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/postventa/*]": "Athena reads the postventa database's tables",
+                "IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:userDefinedFunction/postventa/*]": "CDK's Athena task grant; the database has no functions",
+                **{
+                    f"IAM5[Resource::<{self.get_logical_id(function.node.default_child)}.Arn>:*]": (  # type: ignore[arg-type]
+                        "CDK's grantInvoke also covers the function's versions and aliases"
+                    )
+                    for function in (handlers.score_fit, handlers.score_batch)
+                },
+                'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+                + self.get_logical_id(scoring.machine.node.default_child)  # type: ignore[arg-type]
+                + '"}]}]}/*:*]': "The Distributed Map starts and stops its own child executions",
+                'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+                + self.get_logical_id(scoring.machine.node.default_child)  # type: ignore[arg-type]
+                + '"}]}]}:*]': "The Distributed Map describes and redrives its own executions",
+            },
+        )
+        _acknowledge(
+            scoring.dead_letters,
+            {"SQS3": "This queue is itself the schedule's dead-letter queue; its depth is alarmed"},
+        )
 
     def _acknowledge_analytics(self, analytics: Analytics, handlers: Handlers) -> None:
         bucket = f"<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]

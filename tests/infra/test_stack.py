@@ -60,7 +60,9 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    assert len(queues) == 8  # ingest, engagement, and six dead-letter queues (the archive pipe's included)
+    assert (
+        len(queues) == 9
+    )  # ingest, engagement, and seven dead-letter queues (archive pipe, scoring schedule)
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(redriven) == 2 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
@@ -115,6 +117,8 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
         "postventa.handlers.preferences.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
         "postventa.handlers.run_step.lambda_handler",
+        "postventa.handlers.score_batch.lambda_handler",
+        "postventa.handlers.score_fit.lambda_handler",
     ]
     for properties in functions.values():
         assert properties["Runtime"] == "python3.14" and properties["Architectures"] == ["arm64"]
@@ -123,7 +127,8 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
         assert {"POSTVENTA_TABLE_NAME", "POSTVENTA_IDEMPOTENCY_TABLE_NAME", "POWERTOOLS_SERVICE_NAME"} <= set(
             variables
         )
-        assert len(properties["Layers"]) == 1
+        scoring = properties["Handler"].startswith("postventa.handlers.score_")
+        assert len(properties["Layers"]) == (2 if scoring else 1)  # numpy and scipy only where they are used
 
 
 def _resolve_joined(value, names: dict[str, str]):
@@ -146,7 +151,7 @@ def test_each_journey_is_a_standard_state_machine_running_the_compiled_asl(templ
         m["Properties"]["StateMachineName"]: m["Properties"]
         for m in resources(template, "AWS::StepFunctions::StateMachine").values()
     }
-    assert sorted(machines) == sorted(f"postventa-{name}" for name in journeys)
+    assert sorted(machines) == sorted([*(f"postventa-{name}" for name in journeys), "postventa-scoring"])
     for name, journey in journeys.items():
         properties = machines[f"postventa-{name}"]
         assert properties["StateMachineType"] == "STANDARD"
@@ -186,9 +191,9 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
 def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 6 + ["Errors"] * 7 + [
-        "ExecutionsFailed"
-    ] * len(load_journeys())
+    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 7 + ["Errors"] * 9 + ["ExecutionsFailed"] * (
+        len(load_journeys()) + 1
+    )  # every journey and the scoring job
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
@@ -413,3 +418,36 @@ def test_the_operations_dashboard_shows_events_sends_holds_dead_letters_and_erro
         "Held_min_gap",
     ):
         assert metric in body
+
+
+def test_the_daily_scoring_job_summarizes_in_athena_fits_once_and_fans_out_batches(template):
+    from postventa.analytics.queries import NOW_IN_ATHENA, query_text
+
+    (machine,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::StepFunctions::StateMachine").values()
+        if m["Properties"]["StateMachineName"] == "postventa-scoring"
+    ]
+    parts = machine["DefinitionString"]["Fn::Join"][1]
+    definition = json.loads(
+        "".join(p if isinstance(p, str) else "TOKEN" for p in parts)
+    )  # refs as placeholders
+    summarize = definition["States"]["Summarize customers"]
+    assert summarize["Resource"].endswith(":states:::athena:startQueryExecution.sync")
+    assert summarize["Parameters"]["QueryString"] == query_text("summary", NOW_IN_ATHENA)
+    assert definition["States"]["Summarize customers"]["Next"] == "Fit the model"
+    score = definition["States"]["Score every customer"]
+    assert score["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    assert score["ItemReader"]["ReaderConfig"] == {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"}
+    assert score["ItemReader"]["Parameters"]["Key.$"] == "$.fit.key"  # the summary Athena wrote
+    assert score["ItemBatcher"] == {
+        "MaxItemsPerBatch": 500,
+        "BatchInput": {"model_key.$": "$.fit.model_key", "scored_at.$": "$$.Execution.StartTime"},
+    }
+    assert score["MaxConcurrency"] == 10
+    (schedule,) = [
+        s["Properties"]
+        for s in resources(template, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["ScheduleExpression"].startswith("cron")
+    ]
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)" and "DeadLetterConfig" in schedule["Target"]

@@ -29,3 +29,53 @@ def test_scores_land_on_existing_profiles_only_and_become_facts(local):
     assert (
         customer["recommended"] == ["Running cap"] and customer["predicted_value"] == profile.predicted_value
     )
+
+
+def test_the_scheduled_job_fits_once_then_scores_batches_onto_profiles(local):
+    """Athena's CSV in S3 -> score_fit (model saved) -> score_batch per Distributed Map batch -> profiles."""
+    import csv
+    import io
+
+    import boto3
+
+    from postventa.analytics.scoring import SUMMARY_COLUMNS
+    from postventa.handlers import score_batch, score_fit
+    from tests.integration.test_archive import _Context
+
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    shop = customers(600)
+    s = shop.summary
+    text = io.StringIO()
+    writer = csv.writer(text, quoting=csv.QUOTE_ALL)  # as Athena writes results
+    writer.writerow(SUMMARY_COLUMNS)
+    writer.writerow(["cus-ana", "0", "0.0", "120.5", "0.0", "158.0", "158.0", "Trail shoes"])
+    for i, customer in enumerate(shop.ids):
+        products = "|".join(sorted(shop.baskets[i]))
+        writer.writerow([customer, s.x[i], s.t_x[i], s.T[i], s.m[i], s.first[i], shop.spend[i], products])
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket="postventa-archive", Key="athena-results/q-1.csv", Body=text.getvalue().encode())
+
+    fitted = score_fit.lambda_handler(
+        {"bucket": "postventa-archive", "key": "athena-results/q-1.csv"}, _Context()
+    )
+    assert (fitted["customers"], fitted["fitted_on"], fitted["not_fitted"]) == (601, 601, None)
+    assert (
+        s3.get_object(Bucket="postventa-archive", Key=fitted["model_key"])["ContentType"]
+        == "application/json"
+    )
+
+    with io.StringIO(text.getvalue()) as source:
+        items = list(csv.DictReader(source))  # what the Distributed Map's CSV reader hands each batch
+    batches = [items[start : start + 250] for start in range(0, len(items), 250)]
+    scored_at = "2026-06-30T02:00:00Z"
+    results = [
+        score_batch.lambda_handler(
+            {"Items": batch, "BatchInput": {"model_key": fitted["model_key"], "scored_at": scored_at}},
+            _Context(),
+        )
+        for batch in batches
+    ]
+    assert sum(r["customers"] for r in results) == 601 and sum(r["written"] for r in results) == 1
+    profile = local.wiring.store.get_profile("cus-ana")
+    assert profile.recommended == ["Running cap"] and profile.predicted_value is not None
+    assert profile.scored_at == datetime(2026, 6, 30, 2, tzinfo=UTC)

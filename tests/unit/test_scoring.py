@@ -88,3 +88,14 @@ def _batches(population: Customers, size: int):
         for i in range(len(population.ids))
     ]
     return [rows[start : start + size] for start in range(0, len(rows), size)]
+
+
+def test_the_fit_sample_is_uniform_over_a_stream_and_counts_every_row():
+    from postventa.analytics.job import reservoir
+
+    rows = [(f"c{i}",) for i in range(10_000)]
+    sample, count = reservoir(iter(rows), 1000)
+    assert count == 10_000 and len(sample) == 1000 and len(set(sample)) == 1000
+    positions = np.array([int(row[0][1:]) for row in sample])
+    assert 4000 < positions.mean() < 6000  # not the first thousand: the whole stream is represented
+    assert reservoir(iter(rows[:10]), 1000) == (rows[:10], 10)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities.idempotency import (
@@ -43,6 +43,9 @@ from postventa.services.ports import Sender
 from postventa.services.preferences import PreferenceCentre
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar
+
+if TYPE_CHECKING:
+    from postventa.analytics.job import ScoringJob
 
 IDEMPOTENCY_SECONDS = 60 * 60 * 48  # longer than EventBridge (24 h) and Step Functions retries
 
@@ -162,6 +165,19 @@ class Wiring:
                 DetailType.SURVEY_ANSWERED, [(answer, answer.answered_at)]
             ),
         )
+
+    @cached_property
+    def scoring_job(self) -> ScoringJob:
+        # Imported here: numpy and scipy are only in the scoring functions' layer.
+        from postventa.adapters.files import ScoringFiles
+        from postventa.analytics.job import ScoringJob
+
+        if not self.settings.archive_bucket:
+            raise RuntimeError(
+                "POSTVENTA_ARCHIVE_BUCKET is not set: the scoring job has nowhere to keep its model"
+            )
+        files = ScoringFiles(boto3.client("s3"), self.settings.archive_bucket)
+        return ScoringJob(files, self.store.save_scores)
 
     @cached_property
     def step_runner(self) -> StepRunner:

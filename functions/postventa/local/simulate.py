@@ -51,6 +51,7 @@ LOCAL_SETTINGS = {
     "link_signing_secret_id": "postventa/link-signing",
     "event_bus_name": "postventa",
     "push_application_id": "local-push-app",
+    "archive_bucket": "postventa-archive",
 }
 
 
@@ -235,6 +236,7 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
         EventBusName=settings["event_bus_name"],
         Targets=[{"Id": "ingest", "Arn": ingest_arn}],
     )
+    boto3.client("s3").create_bucket(Bucket=settings["archive_bucket"])
     ses = boto3.client("sesv2")
     ses.create_email_identity(EmailIdentity="shop.example")
     ses.create_configuration_set(ConfigurationSetName=settings["configuration_set"])

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     default_locale: str = "en"
     default_timezone: TimezoneName = "UTC"
     event_bus_name: str = "postventa"
+    archive_bucket: str | None = Field(
+        default=None, description="The analytics archive; the scoring job's model"
+    )
     sms_sender_id: str | None = Field(
         default=None, description="Alphanumeric sender id, where countries allow"
     )

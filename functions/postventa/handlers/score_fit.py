@@ -1,0 +1,28 @@
+"""The scoring job's fit (Step Functions, after Athena wrote the customer summary)."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.wiring import wiring
+
+
+class FitRequest(BaseModel):
+    """Where Athena wrote the summary: the query's output bucket and key."""
+
+    bucket: str
+    key: str
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=FitRequest)
+def lambda_handler(event: FitRequest, context: LambdaContext) -> dict[str, Any]:
+    result = wiring().scoring_job.fit(event.bucket, event.key)
+    metrics.add_metric(name="CustomersSummarized", unit=MetricUnit.Count, value=result["customers"])
+    return {**result, "bucket": event.bucket, "key": event.key}

@@ -1,0 +1,127 @@
+"""The daily scoring job: Athena summarizes every customer's history (one row each), a Lambda fits
+the model on a uniform sample of those rows, then a Distributed Map reads the summary straight from
+S3 and fans batches out to Lambdas that score and write the profiles. No step holds the whole history:
+Athena scales with the orders, the fit with its sample, the map with the number of customers."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from postventa.analytics.queries import NOW_IN_ATHENA, query_text
+from postventa_infra.analytics import DATABASE, Analytics
+from postventa_infra.ingest import queue
+from postventa_infra.log_groups import log_group
+
+BATCH = 500  # customers per scoring Lambda call
+CONCURRENT_BATCHES = 10  # keeps the profile writes within what on-demand DynamoDB absorbs at once
+
+
+class ScoringJob(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        analytics: Analytics,
+        key: kms.IKey,
+        fit: lambda_.IFunction,
+        score_batch: lambda_.IFunction,
+    ):
+        super().__init__(scope, construct_id)
+        bucket = analytics.bucket
+        summarize = tasks.AthenaStartQueryExecution(
+            self,
+            "Summarize customers",
+            query_string=query_text("summary", NOW_IN_ATHENA),
+            query_execution_context=tasks.QueryExecutionContext(database_name=DATABASE),
+            work_group=analytics.workgroup.ref,
+            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+            result_selector={"id.$": "$.QueryExecution.QueryExecutionId"},
+            result_path="$.summary",
+        )
+        summary_key = sfn.JsonPath.format("athena-results/{}.csv", sfn.JsonPath.string_at("$.summary.id"))
+        fit_model = tasks.LambdaInvoke(
+            self,
+            "Fit the model",
+            lambda_function=fit,
+            payload=sfn.TaskInput.from_object({"bucket": bucket.bucket_name, "key": summary_key}),
+            result_selector={"model_key.$": "$.Payload.model_key", "key.$": "$.Payload.key"},
+            result_path="$.fit",
+        )
+        score = sfn.DistributedMap(
+            self,
+            "Score every customer",
+            item_reader=sfn.S3CsvItemReader(
+                bucket=bucket,
+                key=sfn.JsonPath.string_at("$.fit.key"),
+                csv_headers=sfn.CsvHeaders.use_first_row(),
+            ),
+            item_batcher=sfn.ItemBatcher(
+                max_items_per_batch=BATCH,
+                # written as paths by hand: the batcher's input is passed through as given
+                batch_input={"model_key.$": "$.fit.model_key", "scored_at.$": "$$.Execution.StartTime"},
+            ),
+            max_concurrency=CONCURRENT_BATCHES,
+            tolerated_failure_percentage=1,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        score.item_processor(
+            tasks.LambdaInvoke(self, "Score a batch", lambda_function=score_batch, payload_response_only=True)
+        )
+        self.machine = sfn.StateMachine(
+            self,
+            "Machine",
+            state_machine_name="postventa-scoring",
+            definition_body=sfn.DefinitionBody.from_chainable(summarize.next(fit_model).next(score)),
+            timeout=Duration.hours(6),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=log_group(self, "Logs"), level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+        )
+        # Athena reads the archive and writes results with the job's own credentials.
+        bucket.grant_read(self.machine, "archive/*")
+        bucket.grant_read_write(self.machine, "athena-results/*")
+        key.grant_encrypt_decrypt(self.machine)
+        bucket.grant_read(fit, "athena-results/*")
+        bucket.grant_put(fit, "models/*")
+        bucket.grant_read(score_batch, "models/*")
+        for function in (fit, score_batch):
+            key.grant_encrypt_decrypt(function)
+            function.add_environment("POSTVENTA_ARCHIVE_BUCKET", bucket.bucket_name)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        self.dead_letters = queue(self, "MissedRuns")
+        role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
+        self.machine.grant_start_execution(role)
+        self.dead_letters.grant_send_messages(role)
+        scheduler.CfnSchedule(
+            self,
+            "Daily",
+            description="Postventa: score every customer (predicted value, VIPs, RFM, recommendations)",
+            schedule_expression="cron(0 3 * * ? *)",
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(
+                mode="FLEXIBLE", maximum_window_in_minutes=60
+            ),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.machine.state_machine_arn,
+                role_arn=role.role_arn,
+                input=json.dumps({}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=3600, maximum_retry_attempts=10
+                ),
+                dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(
+                    arn=self.dead_letters.queue_arn
+                ),
+            ),
+        )
