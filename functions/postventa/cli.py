@@ -97,7 +97,12 @@ def _backtest(args: argparse.Namespace) -> int:
         )
         with tqdm(total=len(orders), unit="order", file=sys.stderr, disable=args.quiet) as bar:
             report = run_backtest(
-                orders, load_journeys(), assumptions, workers=args.workers, progress=bar.update
+                orders,
+                load_journeys(),
+                assumptions,
+                workers=args.workers,
+                progress=bar.update,
+                archive=args.archive,
             )
     except BacktestInputError as error:
         print(error, file=sys.stderr)
@@ -250,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     backtest.add_argument("--timezone", default="UTC", help="customers' timezone (the history has none)")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
+    backtest.add_argument(
+        "--archive", type=Path, help="write the analytics archive (the input of postventa report) there"
+    )
     backtest.set_defaults(run=_backtest)
 
     report = commands.add_parser(

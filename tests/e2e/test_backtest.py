@@ -153,3 +153,23 @@ def test_a_click_on_the_survey_is_an_answer_routed_by_its_band(
 def test_the_synthetic_history_reaches_every_default_journey():
     report = run_backtest(synthetic_history(2000, 800, 18), load_journeys())
     assert {name for name, journey in report.journeys.items() if journey["messages_sent"] == 0} == set()
+
+
+def test_the_report_reads_what_a_two_worker_backtest_archived(tmp_path):
+    from postventa.analytics.report import build_report
+    from postventa.local.backtest import synthetic_history
+
+    history = synthetic_history(orders=1500, customers=500, months=18)
+    result = run_backtest(history, load_journeys(), workers=2, archive=tmp_path)
+    parts = {path.name for path in (tmp_path / "orders").glob("*/*.jsonl")}
+    assert parts == {"part-0.jsonl", "part-1.jsonl"}  # each worker writes its own files
+    report = build_report(tmp_path)
+    assert (report["business"]["customers"], report["business"]["orders"]) == (500, 1500)
+    sent = sum(step["messages"] for step in result.steps if step["outcome"] == "sent")
+    assert sum(row["sent"] for row in report["messages"]) == sent
+    assert report["nps"]["answers"] > 0  # survey clicks answered in the replay
+    (win_back,) = [j for j in report["journeys"] if j["journey"] == "win-back"]
+    assert win_back["holdout"] is not None and {v["variant"] for v in win_back["variants"]} == {
+        "ten_percent",
+        "free_shipping",
+    }

@@ -133,6 +133,19 @@ def test_split_variants_tag_their_sends_and_the_holdout_ends():
     assert states["hello"]["Parameters"]["Payload"]["action"].get("variant") is None
 
 
+def test_a_decided_split_carries_its_winner_to_run_step():
+    from pathlib import Path
+
+    from postventa.journeys.loader import parse_journey
+
+    text = (Path(__file__).parents[1] / "fixtures" / "engaged.yaml").read_text()
+    decided = parse_journey(
+        text.replace("holdout_percent: 20", "holdout_percent: 20\n      winner: b"), "engaged.yaml"
+    )
+    states = compile_journey(decided, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)["States"]
+    assert states["offer_test"]["Parameters"]["Payload"]["action"]["winner"] == "b"
+
+
 def test_wait_until_computes_a_timestamp_then_waits_on_it():
     states = shapes()
     assert states["next_morning"]["Parameters"]["Payload"]["action"] == {

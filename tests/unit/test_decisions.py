@@ -42,6 +42,29 @@ def test_weights_and_holdout_shares():
     assert set(Counter(assign(f"c{i}", "exp", [("only", 1)], 0) for i in range(500))) == {"only"}
 
 
+def test_a_decided_test_routes_everyone_outside_the_holdout_to_the_winner():
+    customers = [f"customer-{i}" for i in range(5_000)]
+    before = [assign(c, "exp", [("a", 1), ("b", 1)], 10) for c in customers]
+    after = [assign(c, "exp", [("a", 1), ("b", 1)], 10, winner="b") for c in customers]
+    assert Counter(after).keys() == {"b", HOLDOUT}
+    assert [x == HOLDOUT for x in after] == [x == HOLDOUT for x in before]  # the same holdout keeps measuring
+
+
+def test_a_winner_must_be_one_of_the_variants():
+    text = """
+name: w
+version: 1
+trigger: {event: Order Placed}
+steps:
+  - id: offer
+    split:
+      winner: c
+      variants: [{name: a, steps: []}, {name: b, steps: []}]
+"""
+    with pytest.raises(Exception, match="winner 'c' is not one of the variants"):
+        parse_journey(text, "w.yaml")
+
+
 def test_next_local_time_today_or_tomorrow():
     now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Madrid
     assert next_local_time(now, MADRID, time(10, 0)) == datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

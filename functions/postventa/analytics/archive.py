@@ -84,7 +84,8 @@ def archive_row(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
+def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]], part: str = "part-0") -> int:
+    """part: one file per writer in each day's folder (backtest workers write side by side)."""
     by_day: defaultdict[str, list[str]] = defaultdict(list)
     for values in rows:
         row = archive_row(table, values)
@@ -92,7 +93,7 @@ def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]]) -> 
     for day, lines in by_day.items():
         folder = root / table / f"dt={day}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "part-0.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (folder / f"{part}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return sum(len(lines) for lines in by_day.values())
 
 

@@ -156,6 +156,11 @@ def fit_scoring_model(
         )
     value = fit_value_model(s, horizon_days)
     predicted = value.score(s).predicted_value
+    if not np.all(np.isfinite(predicted)):
+        reason = "the value models did not converge on this history: no predictions rather than wrong ones"
+        return ScoringModel(
+            None, reason, None, None, edges, complements(rules, thresholds.per_product), rules
+        )
     newcomers = predicted[s.x == 0]
     return ScoringModel(
         value,

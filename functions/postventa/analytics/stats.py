@@ -52,4 +52,7 @@ def ab_winner(variants: dict[str, tuple[int, int]], min_sample: int = 1000, alph
     for name, counts in variants.items():
         if name != best and not compare(variants[best], counts).significant(threshold):
             return Verdict(None, f"{best} vs {name} not significant at {alpha}")
-    return Verdict(best, f"{best} beats every other variant at {alpha}")
+    return Verdict(
+        best,
+        f"{best} beats every other variant at {alpha}: set `winner: {best}` on the split to send it to all",
+    )

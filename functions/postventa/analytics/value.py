@@ -22,6 +22,10 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 TIME_UNIT = "days"
+# Bounds in log space. A shape past 1,000 means customers are all alike (a coefficient of variation
+# of 3%): the likelihood is flat out there, and an unbounded search wanders to overflow.
+SHAPE = (np.log(1e-4), np.log(1e3))
+SCALE = (np.log(1e-4), np.log(1e9))
 Array = NDArray[np.float64]
 
 
@@ -80,6 +84,7 @@ def fit_bgnbd(x: Array, t_x: Array, T: Array) -> BgNbd:
         lambda p: -_bgnbd_log_likelihood(p, x, t_x, T) / len(x),
         start,
         method="Nelder-Mead",
+        bounds=[SHAPE, SCALE, SHAPE, SHAPE],
         options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10},
     )
     r, alpha, a, b = np.exp(result.x)
@@ -122,6 +127,7 @@ def fit_gamma_gamma(x: Array, m: Array) -> GammaGamma:
         lambda prm: -_gamma_gamma_log_likelihood(prm, x, m) / len(x),
         start,
         method="Nelder-Mead",
+        bounds=[SHAPE, SHAPE, SCALE],
         options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10},
     )
     p, q, v = np.exp(result.x)

@@ -179,6 +179,7 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "experiment": name,
                 "variants": [{"name": v.name, "weight": v.weight} for v in split.variants],
                 "holdout_percent": split.holdout_percent,
+                **({"winner": split.winner} if split.winner else {}),
             }
             states[step.id] = {**decide(step.id, action, "variant"), "Next": choice_state(step.id)}
             targets = {

@@ -222,10 +222,17 @@ class SplitAction(_Strict):
     experiment: str | None = Field(default=None, description="Defaults to <journey>.<step id>")
     variants: list[Variant] = Field(min_length=1)
     holdout_percent: float = Field(default=0, ge=0, le=50, description="Control group that receives nothing")
+    winner: str | None = Field(
+        default=None,
+        description="Once a test is decided: every customer outside the holdout gets this variant",
+    )
 
     @model_validator(mode="after")
     def _variant_names_unique(self) -> SplitAction:
-        _unique([variant.name for variant in self.variants], reserved="holdout", what="variant")
+        names = [variant.name for variant in self.variants]
+        _unique(names, reserved="holdout", what="variant")
+        if self.winner is not None and self.winner not in names:
+            raise ValueError(f"winner {self.winner!r} is not one of the variants ({', '.join(names)})")
         return self
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from postventa.adapters.workflows import JourneyWorkflows
+from postventa.analytics.archive import assignment_row, message_row, order_row, survey_row, write_archive
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
@@ -340,10 +341,11 @@ def _replay(
     assumptions: Assumptions,
     progress: Callable[[int], None],
     every_hour: bool = False,
+    archive: Path | None = None,
 ) -> _Tally:
     """One partition of customers through the real services, on the local engine."""
     with _paused_garbage_collector():
-        return _replay_partition(orders, journeys, assumptions, progress, every_hour)
+        return _replay_partition(orders, journeys, assumptions, progress, every_hour, archive=archive)
 
 
 def _replay_partition(
@@ -353,8 +355,11 @@ def _replay_partition(
     progress: Callable[[int], None],
     every_hour: bool,
     keep: list[Any] | None = None,
+    archive: Path | None = None,
+    part: str = "part-0",
 ) -> _Tally:
-    """`keep` takes what the replay built, for a process that will end without freeing it."""
+    """`keep` takes what the replay built, for a process that will end without freeing it;
+    `archive`, where to write what it stored for `postventa report` (as `part` of each table)."""
     store = _EngagingStore(assumptions)
     conversions: Counter[str] = Counter()
 
@@ -478,9 +483,22 @@ def _replay_partition(
                 tally.weekly[(m.customer_id, year, week)] += 1
     tally.run_step_calls, tally.register_wait_calls = calls[RUN_STEP], calls[REGISTER_WAIT]
     tally.first, tally.last = min(o.placed_at for o in orders), max(o.placed_at for o in orders)
+    if archive is not None:
+        _archive(store, archive, part)
     if keep is not None:
         keep.append((store, engine, service))
     return tally
+
+
+def _archive(store: MemoryStore, root: Path, part: str) -> None:
+    """The replay's orders, messages, split assignments and survey answers, as the stream archives them."""
+    customers = list(store.customers.values())
+    write_archive(root, "orders", (order_row(order) for order in store.orders.values()), part)
+    write_archive(root, "messages", (message_row(m) for c in customers for m in c.messages.values()), part)
+    write_archive(
+        root, "assignments", (assignment_row(d) for c in customers for d in c.decisions if d.experiment), part
+    )
+    write_archive(root, "surveys", (survey_row(a) for c in customers for a in c.nps), part)
 
 
 PROGRESS_EVERY = 500
@@ -502,6 +520,8 @@ def _replay_forked(partition: int) -> _Tally:
         inherited["progress"].put,
         every_hour=False,
         keep=inherited.setdefault("kept", []),
+        archive=inherited["archive"],
+        part=f"part-{partition}",
     )
 
 
@@ -512,21 +532,25 @@ def run_backtest(
     *,
     workers: int = 1,
     progress: Callable[[int], None] = lambda done: None,
+    archive: Path | None = None,
 ) -> BacktestReport:
-    """Customers never affect each other's journeys, so they are split across worker processes."""
+    """Customers never affect each other's journeys, so they are split across worker processes.
+    archive: also write the analytics archive there (the input of `postventa report`)."""
     if not orders:
         raise BacktestInputError("the history has no orders")
     orders = _prepared(orders, assumptions)
     started = time.perf_counter()
     if workers <= 1:
-        tally = _replay(orders, journeys, assumptions, progress)
+        tally = _replay(orders, journeys, assumptions, progress, archive=archive)
     else:
         partitions: list[list[OrderPlacedV1]] = [[] for _ in range(workers)]
         for order in orders:
             partitions[int(_fraction("partition", order.customer.id) * workers)].append(order)
         context = multiprocessing.get_context("fork")
         queue = context.SimpleQueue()
-        _FORKED.update(partitions=partitions, journeys=journeys, assumptions=assumptions, progress=queue)
+        _FORKED.update(
+            partitions=partitions, journeys=journeys, assumptions=assumptions, progress=queue, archive=archive
+        )
         try:
             with context.Pool(workers) as pool:
                 pending = pool.map_async(_replay_forked, [i for i, p in enumerate(partitions) if p])

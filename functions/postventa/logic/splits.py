@@ -15,13 +15,20 @@ def bucket(customer_id: str, experiment: str) -> int:
 
 
 def assign(
-    customer_id: str, experiment: str, variants: Sequence[tuple[str, int]], holdout_percent: float
+    customer_id: str,
+    experiment: str,
+    variants: Sequence[tuple[str, int]],
+    holdout_percent: float,
+    winner: str | None = None,
 ) -> str:
-    """The holdout takes the lowest buckets; the rest is shared by weight, in the order given."""
+    """The holdout takes the lowest buckets; the rest is shared by weight, in the order given,
+    or all goes to the winner once the test is decided (the holdout keeps measuring the journey)."""
     position = bucket(customer_id, experiment)
     held = round(holdout_percent * BUCKETS / 100)
     if position < held:
         return HOLDOUT
+    if winner is not None:
+        return winner
     total = sum(weight for _, weight in variants)
     point = (position - held) * total / (BUCKETS - held)
     for name, weight in variants:

@@ -80,6 +80,7 @@ class SplitTask(BaseModel):
     experiment: str
     variants: list[VariantTask]
     holdout_percent: float
+    winner: str | None = None
 
 
 class WaitUntilTask(WaitUntilAction):
@@ -135,7 +136,9 @@ class StepRunner:
 
     def _split(self, request: StepRequest, action: SplitTask) -> dict[str, Any]:
         weights = [(variant.name, variant.weight) for variant in action.variants]
-        variant = assign(request.customer_id, action.experiment, weights, action.holdout_percent)
+        variant = assign(
+            request.customer_id, action.experiment, weights, action.holdout_percent, action.winner
+        )
         self._store.save_decision(self._decision(request, variant, experiment=action.experiment))
         return {"variant": variant}
 
