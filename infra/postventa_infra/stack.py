@@ -26,6 +26,14 @@ from postventa_infra.scoring import ScoringJob
 from postventa_infra.storage import Storage
 
 CONFIGURATION_SET = "postventa"
+# Findings that recur on many roles, with one reason each.
+XRAY = {
+    "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
+}
+ARCHIVE_KEY_GRANTS = {
+    "IAM5[Action::kms:GenerateDataKey*]": "CDK's key grant: data keys of our own archive key only",
+    "IAM5[Action::kms:ReEncrypt*]": "CDK's key grant: re-encryption with our own archive key only",
+}
 
 
 @dataclass(frozen=True)
@@ -259,23 +267,16 @@ class PostventaStack(Stack):
         bucket = f"<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
         bucket_name = f"<{self.get_logical_id(analytics.bucket.node.default_child)}>"  # type: ignore[arg-type]
         table = f"<{self.get_logical_id(storage.table.node.default_child)}.Arn>"  # type: ignore[arg-type]
-        key_grants = {
-            "IAM5[Action::kms:GenerateDataKey*]": "CDK's key grant: data keys of our own archive key only",
-            "IAM5[Action::kms:ReEncrypt*]": "CDK's key grant: re-encryption with our own archive key only",
-        }
         bucket_reads = {
             f"IAM5[Action::s3:{action}]": "CDK's bucket grant, limited to the prefixes named in the resources"
             for action in ("GetBucket*", "GetObject*", "List*", "Abort*", "DeleteObject*")
         }
-        xray = {
-            "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
-        }
         _acknowledge(
             handlers.score_fit.role,  # type: ignore[arg-type]
             {
-                **key_grants,
+                **ARCHIVE_KEY_GRANTS,
                 **bucket_reads,
-                **xray,
+                **XRAY,
                 f"IAM5[Resource::{bucket}/athena-results/*]": "Reads the summary Athena wrote; its key is the query id",
                 f"IAM5[Resource::{bucket}/models/*]": "Writes the fitted model under models/",
             },
@@ -283,9 +284,9 @@ class PostventaStack(Stack):
         _acknowledge(
             handlers.score_batch.role,  # type: ignore[arg-type]
             {
-                **key_grants,
+                **ARCHIVE_KEY_GRANTS,
                 **bucket_reads,
-                **xray,
+                **XRAY,
                 f"IAM5[Resource::{bucket}/models/*]": "Reads the fitted model under models/",
                 f"IAM5[Resource::{table}/index/*]": "CDK's table grant names the indexes too; the only action is UpdateItem",
             },
@@ -293,7 +294,7 @@ class PostventaStack(Stack):
         _acknowledge(
             scoring.machine,
             {
-                **key_grants,
+                **ARCHIVE_KEY_GRANTS,
                 **bucket_reads,
                 "IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery APIs have no resource-level permissions",
                 f"IAM5[Resource::{bucket}/*]": "Athena's own S3 access check on the workgroup's bucket",
@@ -324,15 +325,11 @@ class PostventaStack(Stack):
     def _acknowledge_analytics(self, analytics: Analytics, handlers: Handlers) -> None:
         bucket = f"<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
         transform = f"<{self.get_logical_id(handlers.archive.node.default_child)}.Arn>"  # type: ignore[arg-type]
-        firehose_grants = {
-            "IAM5[Action::kms:GenerateDataKey*]": "CDK's key grant: data keys of our own archive key only",
-            "IAM5[Action::kms:ReEncrypt*]": "CDK's key grant: re-encryption with our own archive key only",
-        }
-        _acknowledge(analytics.stream.node.find_child("Service Role"), firehose_grants)
+        _acknowledge(analytics.stream.node.find_child("Service Role"), ARCHIVE_KEY_GRANTS)
         _acknowledge(
             analytics.stream.node.find_child("S3 Destination Role"),
             {
-                **firehose_grants,
+                **ARCHIVE_KEY_GRANTS,
                 **{
                     f"IAM5[Action::s3:{action}]": "CDK's bucket grant to Firehose: writes and multipart uploads in the archive bucket only"
                     for action in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")
@@ -358,12 +355,7 @@ class PostventaStack(Stack):
                 "IAM5[Resource::*]": "dynamodb:ListStreams, part of CDK's stream-read grant, has no resource-level permissions"
             },
         )
-        _acknowledge(
-            handlers.archive.role,  # type: ignore[arg-type]
-            {
-                "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions"
-            },
-        )
+        _acknowledge(handlers.archive.role, XRAY)  # type: ignore[arg-type]
 
     def _acknowledge(
         self,
@@ -389,7 +381,7 @@ class PostventaStack(Stack):
                 {
                     "IAM5[Action::kms:GenerateDataKey*]": "CDK's table grant: data-key actions on our own table key only",
                     "IAM5[Action::kms:ReEncrypt*]": "CDK's table grant: re-encryption with our own table key only",
-                    "IAM5[Resource::*]": "X-Ray tracing: PutTraceSegments and PutTelemetryRecords have no resource-level permissions",
+                    **XRAY,
                     f"IAM5[Resource::{table}/index/*]": "Queries the table's own indexes (order history by customer)",
                 },
             )

@@ -38,10 +38,13 @@ def _customer(customer_id: str) -> str:
     return f"CUSTOMER#{customer_id}"
 
 
-def _item(model: BaseModel, pk: str, sk: str, **extra: Any) -> dict[str, Any]:
+def _attributes(model: BaseModel, **dump: Any) -> dict[str, Any]:
     # DynamoDB takes numbers as Decimal, never float: parsed from the JSON text, they stay exact.
-    data = json.loads(model.model_dump_json(exclude_none=True), parse_float=Decimal)
-    return {**data, "pk": pk, "sk": sk, **extra}
+    return dict(json.loads(model.model_dump_json(**dump), parse_float=Decimal))
+
+
+def _item(model: BaseModel, pk: str, sk: str, **extra: Any) -> dict[str, Any]:
+    return {**_attributes(model, exclude_none=True), "pk": pk, "sk": sk, **extra}
 
 
 def _model(cls: type[Model], item: dict[str, Any] | None) -> Model | None:
@@ -181,7 +184,7 @@ class Store:
         """The scoring job's fields on each profile that exists; nothing else is touched."""
         written = 0
         for score in scores:
-            fields = json.loads(score.model_dump_json(exclude={"customer_id"}), parse_float=Decimal)
+            fields = _attributes(score, exclude={"customer_id"})
             fields["scored_at"] = scored_at.isoformat()
             try:
                 self._table.update_item(

@@ -127,6 +127,22 @@ def survey_row(answer: NpsAnswer) -> dict[str, Any]:
     return {"customer_id": answer.customer_id, "score": answer.score, "answered_at": answer.at}
 
 
+def write_records(
+    root: Path,
+    *,
+    orders: Iterable[OrderRecord],
+    messages: Iterable[MessageRecord],
+    decisions: Iterable[StepDecision],
+    answers: Iterable[NpsAnswer],
+    part: str = "part-0",
+) -> None:
+    """What a local run stored, as the table's stream archives it in the cloud."""
+    write_archive(root, "orders", map(order_row, orders), part)
+    write_archive(root, "messages", map(message_row, messages), part)
+    write_archive(root, "assignments", (assignment_row(d) for d in decisions if d.experiment), part)
+    write_archive(root, "surveys", map(survey_row, answers), part)
+
+
 def item_row(item: Mapping[str, Any], recorded_at: datetime) -> tuple[str, dict[str, Any]] | None:
     """A table item as the stream shows it (plain values) -> its archive table and row, if archived:
     orders, messages (every version), split assignments, survey answers."""

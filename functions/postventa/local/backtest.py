@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from postventa.adapters.workflows import JourneyWorkflows
-from postventa.analytics.archive import assignment_row, message_row, order_row, survey_row, write_archive
+from postventa.analytics.archive import write_records
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
@@ -493,12 +493,14 @@ def _replay_partition(
 def _archive(store: MemoryStore, root: Path, part: str) -> None:
     """The replay's orders, messages, split assignments and survey answers, as the stream archives them."""
     customers = list(store.customers.values())
-    write_archive(root, "orders", (order_row(order) for order in store.orders.values()), part)
-    write_archive(root, "messages", (message_row(m) for c in customers for m in c.messages.values()), part)
-    write_archive(
-        root, "assignments", (assignment_row(d) for c in customers for d in c.decisions if d.experiment), part
+    write_records(
+        root,
+        orders=store.orders.values(),
+        messages=(m for c in customers for m in c.messages.values()),
+        decisions=(d for c in customers for d in c.decisions),
+        answers=(a for c in customers for a in c.nps),
+        part=part,
     )
-    write_archive(root, "surveys", (survey_row(a) for c in customers for a in c.nps), part)
 
 
 PROGRESS_EVERY = 500

@@ -20,13 +20,7 @@ import boto3
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel, Field
 
-from postventa.analytics.archive import (
-    assignment_row,
-    message_row,
-    order_row,
-    survey_row,
-    write_archive,
-)
+from postventa.analytics.archive import write_records
 from postventa.handlers import on_engagement, on_order, preferences, register_wait, run_step
 from postventa.handlers.observability import metrics
 from postventa.handlers.wiring import Wiring, install
@@ -347,14 +341,13 @@ class LocalPostventa:
         """What the table's stream feeds Firehose in the cloud, from what this run stored."""
         store = self.wiring.store
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
-        write_archive(root, "orders", (order_row(o) for c in customers for o in store.orders_of(c)))
-        write_archive(root, "messages", (message_row(m) for m in self.messages()))
-        write_archive(
+        write_records(
             root,
-            "assignments",
-            (assignment_row(d) for c in customers for d in store.decisions_of(c) if d.experiment),
+            orders=(o for c in customers for o in store.orders_of(c)),
+            messages=self.messages(),
+            decisions=(d for c in customers for d in store.decisions_of(c)),
+            answers=(a for c in customers for a in store.answers_of(c)),
         )
-        write_archive(root, "surveys", (survey_row(a) for c in customers for a in store.answers_of(c)))
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return _drain(self.settings.invalid_events_queue_url)

@@ -231,20 +231,16 @@ class OrderEventService:
                 if stored
                 else CustomerProfile.from_contract(detail.customer, event.received_at)
             )
-            if new_order:
-                placed = detail
-                assert isinstance(placed, OrderPlacedV1)
+            if new_order and isinstance(detail, OrderPlacedV1):
                 profile = profile.with_order(
-                    placed.placed_at,
-                    float(placed.total.amount),
-                    (category for item in placed.items for category in item.categories),
+                    detail.placed_at,
+                    float(detail.total.amount),
+                    (category for item in detail.items for category in item.categories),
                 )
             if profile != stored:
                 self._store.put_profile(profile)
                 self._move_calendar(stored, profile)
-                number = e164(profile.phone, profile.country)
-                if number and number != (e164(stored.phone, stored.country) if stored else None):
-                    self._store.link_phone(number, profile.customer_id)  # SMS replies find the customer
+                self._link_phone(stored, profile)
             return profile
         if isinstance(detail, SupportCaseOpenedV1 | SupportCaseClosedV1) and stored is not None:
             cases = set(stored.open_cases)
@@ -258,6 +254,15 @@ class OrderEventService:
                 )
                 self._store.put_profile(stored)
         return stored
+
+    def _link_phone(self, stored: CustomerProfile | None, profile: CustomerProfile) -> None:
+        """SMS replies carry only the number: keep it pointing at the customer. Parsed only when the
+        number or country changed (phonenumbers is not free, and most orders change neither)."""
+        if stored is not None and (stored.phone, stored.country) == (profile.phone, profile.country):
+            return
+        number = e164(profile.phone, profile.country)
+        if number:
+            self._store.link_phone(number, profile.customer_id)
 
     def _move_calendar(self, stored: CustomerProfile | None, profile: CustomerProfile) -> None:
         """Keep the profile's calendar entries (and the timezone they carry) in step with it."""
