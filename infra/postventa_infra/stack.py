@@ -115,6 +115,7 @@ class PostventaStack(Stack):
             "Engagement",
             destination=ses.EventDestination.event_bus(ingest.default_bus),
             events=[
+                ses.EmailSendingEvent.SEND,  # proof of a send whose record was interrupted
                 ses.EmailSendingEvent.DELIVERY,
                 ses.EmailSendingEvent.OPEN,
                 ses.EmailSendingEvent.CLICK,

@@ -50,9 +50,16 @@ def test_wait_for_fulfilment_times_out_into_the_apology():
     assert wait["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
     assert wait["Parameters"]["Payload"]["event"] == "Order Fulfilled"
     assert wait["TimeoutSeconds"] == 14 * 86400
-    assert wait["Catch"] == [
-        {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": "shipping_delay_apology"}
-    ]
+    assert wait["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "ResultPath": None,
+        "Next": "shipping_delay_apology",
+    }
+    assert wait["Catch"][1] == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.failure",
+        "Next": "await_fulfilment (failed)",
+    }
     assert wait["Next"] == "wait_before_tips"
     assert states["shipping_delay_apology"]["Next"] == "await_late_fulfilment"
     late = states["await_late_fulfilment"]
@@ -66,13 +73,23 @@ def test_one_state_per_step_plus_the_end_and_a_detour_for_held_sends():
     journey = phase1_journeys()["post-purchase"]
     sends = [step.id for step in journey.all_steps() if isinstance(step, SendStep)]
     detours = {f"{send} (held)" for send in sends} | {f"{send} (held until)" for send in sends}
-    assert set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END} | detours
+    # Every Task step has one state that records its failure; waits of a duration need none.
+    tasks = {step.id for step in journey.all_steps() if asl["States"][step.id]["Type"] == "Task"}
+    failures = {f"{task} (failed)" for task in tasks}
+    assert (
+        set(asl["States"]) == {step.id for step in journey.all_steps()} | {JOURNEY_END} | detours | failures
+    )
 
 
 def test_a_held_send_waits_until_the_time_run_step_names_then_runs_again():
     states = compiled()["States"]
-    (catch,) = states["product_tips"]["Catch"]
+    catch, give_up = states["product_tips"]["Catch"]
     assert catch == {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": "product_tips (held)"}
+    assert give_up == {
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": "$.failure",
+        "Next": "product_tips (failed)",
+    }
     parse = states["product_tips (held)"]
     assert parse["Parameters"] == {"until.$": "States.StringToJson($.held.Cause)"}
     wait = states[parse["Next"]]
@@ -185,3 +202,26 @@ def test_a_wait_until_a_known_date_is_fixed_at_entry_and_costs_one_state():
     )
     schedule = entry_schedule(journey, facts(profile=profile, order=order), placed, "UTC")
     assert schedule == {"ten_days_later": "2026-03-12T09:00:00Z"}  # 10:00 in Madrid, ten days on
+
+
+def test_a_send_whose_retries_ran_out_is_recorded_failed_and_the_journey_goes_on():
+    states = compiled()["States"]
+    task = states["product_tips"]
+    retried = {error for retry in task["Retry"] for error in retry["ErrorEquals"]}
+    assert {"StepRetryable", "Sandbox.Timedout", "Lambda.Unknown", "SendThrottled"} <= retried
+    assert all(retry["JitterStrategy"] == "FULL" for retry in task["Retry"])
+    failed = states["product_tips (failed)"]
+    payload = failed["Parameters"]["Payload"]
+    assert payload["step"] == "product_tips"  # the failed step, not this state's own name
+    assert payload["action"]["kind"] == "give_up"
+    assert payload["action"]["error.$"] == "$.failure.Error"
+    assert failed["Next"] == task["Next"]
+
+
+def test_a_branch_that_cannot_decide_ends_the_journey_after_recording_why():
+    states = shapes()
+    (branch,) = [name for name, state in states.items() if state.get("ResultSelector", {}).get("case.$")]
+    (give_up,) = states[branch]["Catch"]
+    failed = states[give_up["Next"]]
+    assert failed["Parameters"]["Payload"]["action"]["step_kind"] == "branch"
+    assert failed["Next"] == JOURNEY_END

@@ -67,6 +67,7 @@ def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time(
         shop_name="Shop",
         support_email="s@example.com",
         default_timezone="UTC",
+        clock=lambda: NOON,
     )
     store.race = runner
     outcome = runner.run(request("first-execution", "first_promotion"))

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from postventa.adapters.errors import THROTTLING_CODES, provider_error
 from postventa.logic.render import RenderedMessage
 from postventa.logic.tags import encode_tag_value
 
-_THROTTLED = THROTTLING_CODES | {"LimitExceededException"}
 _REJECTED = {
     "MessageRejected",
     "MailFromDomainNotVerifiedException",
     "AccountSuspendedException",
-    "SendingPausedException",
     "BadRequestException",
 }
 
@@ -52,6 +50,6 @@ class SesEmailSender:
                     if (encoded := encode_tag_value(value)) is not None
                 ],
             )
-        except ClientError as error:
-            raise provider_error("SES", error, _THROTTLED, _REJECTED) from error
+        except (ClientError, BotoCoreError) as error:
+            raise provider_error("SES", error, THROTTLING_CODES, _REJECTED) from error
         return str(response["MessageId"])

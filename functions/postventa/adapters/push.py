@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from postventa.adapters.errors import (
     THROTTLING_CODES,
@@ -40,7 +40,7 @@ class PinpointPushSender:
         }
         try:
             response = self._client.send_messages(ApplicationId=self._application_id, MessageRequest=request)
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise provider_error("Pinpoint", error, THROTTLING_CODES, _REJECTED) from error
         results = response["MessageResponse"].get("Result", {})
         statuses = {result["DeliveryStatus"] for result in results.values()}

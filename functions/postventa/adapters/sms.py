@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from postventa.adapters.errors import THROTTLING_CODES, RecipientOptedOut, provider_error
 from postventa.logic.render import RenderedMessage
@@ -36,6 +36,6 @@ class SnsSmsSender:
             response = self._client.publish(
                 PhoneNumber=to, Message=message.text, MessageAttributes=attributes
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise provider_error("SNS", error, THROTTLING_CODES, _REJECTED) from error
         return str(response["MessageId"])

@@ -164,6 +164,36 @@ class Store:
             Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
         )
 
+    def reclaim_message(self, message: MessageRecord, claimed_at: datetime) -> bool:
+        """Take over a claim abandoned since claimed_at; False if another attempt took it first."""
+        try:
+            self._table.put_item(
+                Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"),
+                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
+                & Attr("claimed_at").eq(claimed_at.isoformat()),
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def confirm_sent(self, customer_id: str, message_id: str, provider_message_id: str) -> bool:
+        """The provider's proof that a message still claimed was taken (SES's Send event)."""
+        try:
+            self._table.update_item(
+                Key={"pk": _customer(customer_id), "sk": f"MESSAGE#{message_id}"},
+                UpdateExpression="SET #status = :sent, provider_message_id = :id",
+                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value),
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":sent": MessageStatus.SENT.value, ":id": provider_message_id},
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
     def release_message(self, message: MessageRecord) -> None:
         """Drop a claim whose send never happened (throttled), so the retry may send."""
         self._table.delete_item(

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from postventa.handlers.observability import logger, tracer
+from postventa.handlers.observability import logger, retried_when_transient, tracer
 from postventa.handlers.wiring import wiring
 from postventa.services.waits import WaitRequest
 
@@ -15,4 +15,5 @@ from postventa.services.waits import WaitRequest
 @event_parser(model=WaitRequest)
 def lambda_handler(event: WaitRequest, context: LambdaContext) -> dict[str, Any]:
     # Registering twice is harmless (same item; a second resume is refused), so no idempotency layer.
-    return wiring().wait_registrar.register(event)
+    with retried_when_transient():
+        return wiring().wait_registrar.register(event)

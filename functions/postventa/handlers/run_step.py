@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.adapters.errors import SendDeferred
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import logger, metrics, retried_when_transient, tracer
 from postventa.handlers.wiring import wiring
 from postventa.services.steps import StepRequest
 
@@ -21,12 +21,16 @@ def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]
     current.register_context(context)
     logger.append_keys(journey=event.journey, step=event.step, customer_id=event.customer_id)
     try:
-        outcome: dict[str, Any] = current.run_step_once(event=event)
+        with retried_when_transient():
+            outcome: dict[str, Any] = current.run_step_once(event=event)
     except SendDeferred as held:
         metrics.add_metric(name=f"Held_{held.rule}", unit=MetricUnit.Count, value=1)
         raise
     kind = event.action.kind
-    if kind == "send":
+    if kind == "give_up":
+        logger.error("step gave up", extra={"failed_step": event.step, "reason": outcome.get("reason")})
+        metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
+    elif kind == "send":
         metrics.add_metric(name=f"Message_{outcome['status']}", unit=MetricUnit.Count, value=1)
         if outcome["status"] == "sent":
             metrics.add_metric(name=f"Sent_{outcome['channel']}", unit=MetricUnit.Count, value=1)

@@ -194,6 +194,7 @@ class Wiring:
             shop_name=settings.shop_name,
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,
+            clock=self._clock,
         )
 
     @cached_property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from postventa.adapters.errors import PLATFORM_TRANSIENT
 from postventa.journeys.model import (
     Branch,
     BranchStep,
@@ -24,21 +25,21 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 JOURNEY_END = "Journey ended"  # not a valid step id, so it never collides with one
 
-# Lambda's own transient errors; the handlers are idempotent per (execution, step), so a retry is safe.
-LAMBDA_RETRY = {
-    "ErrorEquals": [
-        "Lambda.ServiceException",
-        "Lambda.AWSLambdaException",
-        "Lambda.SdkClientException",
-        "Lambda.TooManyRequestsException",
-        "Lambda.ClientExecutionTimeoutException",
-    ],
+# Transient failures: Lambda's own, a timed-out or crashed invocation, and what run_step reports
+# as StepRetryable (throttling of any service, 5xx, connection errors, another attempt in
+# progress). The handlers are idempotent per (execution, step), so a retry is safe. Up to 28
+# minutes in all (about 14 with full jitter): well past a claim's 5-minute lease
+# (services/steps.py), so an abandoned claim is taken over within the retries.
+TRANSIENT_RETRY = {
+    "ErrorEquals": [*PLATFORM_TRANSIENT, "StepRetryable"],
     "IntervalSeconds": 2,
-    "MaxAttempts": 6,
+    "MaxAttempts": 12,
     "BackoffRate": 2,
+    "MaxDelaySeconds": 300,
+    "JitterStrategy": "FULL",
 }
-# Raised by run_step when a send was throttled (by the provider or the configured sending rate):
-# back off with jitter, so a burst spreads out, for up to a day; the message is never dropped.
+# Raised by run_step when a send was throttled or paused (by the provider or the configured
+# sending rate): back off with jitter, so a burst spreads out, for up to a day.
 THROTTLED_RETRY = {
     "ErrorEquals": ["SendThrottled"],
     "IntervalSeconds": 5,
@@ -47,6 +48,8 @@ THROTTLED_RETRY = {
     "MaxDelaySeconds": 900,
     "JitterStrategy": "FULL",
 }
+# When the retries run out, or the error is permanent: the step's outcome is recorded as failed.
+GIVE_UP = {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure"}
 
 
 def _payload(**extra: Any) -> dict[str, Any]:
@@ -65,6 +68,10 @@ def _payload(**extra: Any) -> dict[str, Any]:
 
 def _then(next_state: str | None) -> dict[str, Any]:
     return {"Next": next_state} if next_state else {"End": True}
+
+
+def failed_state(step_id: str) -> str:
+    return f"{step_id} (failed)"
 
 
 def held_state(step_id: str) -> str:
@@ -95,6 +102,29 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
         """The branch's first state; branches are Choice or Catch targets, so they always name one."""
         return sequence(branch.steps, after if branch.then == "continue" else None, experiment) or end_state()
 
+    def give_up(step_id: str, step_kind: str, next_state: str | None, **facts: Any) -> dict[str, Any]:
+        """The Catch of a step whose retries ran out: one Task that records the failure (only a
+        failing step passes it), then the journey goes on, or ends after a failed decision."""
+        payload = _payload(
+            action={
+                "kind": "give_up",
+                "step_kind": step_kind,
+                "error.$": "$.failure.Error",
+                "cause.$": "$.failure.Cause",
+                **facts,
+            }
+        )
+        del payload["step.$"]
+        states[failed_state(step_id)] = {
+            "Type": "Task",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {"FunctionName": run_step_arn, "Payload": {**payload, "step": step_id}},
+            "ResultPath": "$.failure",
+            "Retry": [TRANSIENT_RETRY],
+            **_then(next_state),
+        }
+        return {**GIVE_UP, "Next": failed_state(step_id)}
+
     def decide(step_id: str, action: dict[str, Any], result: str) -> dict[str, Any]:
         return {
             "Type": "Task",
@@ -102,7 +132,8 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
             "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
             "ResultSelector": {f"{result}.$": f"$.Payload.{result}"},
             "ResultPath": f"$.decisions.{step_id}",
-            "Retry": [LAMBDA_RETRY],
+            "Retry": [TRANSIENT_RETRY],
+            "Catch": [give_up(step_id, action["kind"], end_state())],
         }
 
     def choose(step_id: str, field: str, targets: dict[str, str], default: str) -> None:
@@ -128,11 +159,18 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "Resource": LAMBDA_INVOKE,
                 "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
                 "ResultPath": None,
-                "Retry": [LAMBDA_RETRY, THROTTLED_RETRY],
+                "Retry": [TRANSIENT_RETRY, THROTTLED_RETRY],
                 # Held by the contact policy: wait until the time it names, then try the step again.
                 # Only held messages pass these two states; a message sent at once costs none.
                 "Catch": [
-                    {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": held_state(step.id)}
+                    {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": held_state(step.id)},
+                    give_up(
+                        step.id,
+                        "send",
+                        next_state,
+                        template=step.send.template,
+                        purpose=step.send.purpose.value,
+                    ),
                 ],
                 **_then(next_state),
             }
@@ -203,13 +241,15 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 },
                 "TimeoutSeconds": int(awaited.timeout.total_seconds()),
                 "ResultPath": None,
-                "Retry": [LAMBDA_RETRY],
+                "Retry": [TRANSIENT_RETRY],
                 "Catch": [
                     {
                         "ErrorEquals": ["States.Timeout"],
                         "ResultPath": None,
                         "Next": branch(awaited.on_timeout, next_state, experiment),
-                    }
+                    },
+                    # A wait that could not be registered is one no event would end.
+                    give_up(step.id, "wait_for_event", end_state()),
                 ],
                 **_then(
                     sequence(

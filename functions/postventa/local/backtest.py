@@ -379,6 +379,7 @@ def _replay_partition(
         shop_name="Backtest",
         support_email="support@backtest.invalid",
         default_timezone=assumptions.timezone,
+        clock=lambda: engine.now,
     )
 
     def invoke(function: str, payload: dict[str, Any]) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from postventa.adapters.store import ANY_ORDER
@@ -99,6 +100,24 @@ class MemoryStore:
 
     def save_message(self, message: MessageRecord) -> None:
         self.customers[message.customer_id].messages[message.message_id] = message
+
+    def reclaim_message(self, message: MessageRecord, claimed_at: datetime) -> bool:
+        messages = self.customers[message.customer_id].messages
+        known = messages.get(message.message_id)
+        if known is None or known.status is not MessageStatus.SENDING or known.claimed_at != claimed_at:
+            return False
+        messages[message.message_id] = message
+        return True
+
+    def confirm_sent(self, customer_id: str, message_id: str, provider_message_id: str) -> bool:
+        messages = self.customers[customer_id].messages
+        known = messages.get(message_id)
+        if known is None or known.status is not MessageStatus.SENDING:
+            return False
+        messages[message_id] = known.model_copy(
+            update={"status": MessageStatus.SENT, "provider_message_id": provider_message_id}
+        )
+        return True
 
     def release_message(self, message: MessageRecord) -> None:
         messages = self.customers[message.customer_id].messages

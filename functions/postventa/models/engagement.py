@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from postventa.logic.tags import decode_tag_value
 
 ENGAGEMENT_DETAIL_TYPES = (
+    "Email Sent",  # SES took the message: the proof a claim left `sending` was sent
     "Email Delivered",
     "Email Opened",
     "Email Clicked",

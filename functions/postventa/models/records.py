@@ -185,6 +185,9 @@ class MessageRecord(_Record):
     subject: str | None = None
     segments: int | None = Field(default=None, description="SMS parts billed")
     provider_message_id: str | None = None
+    claimed_at: AwareDatetime | None = Field(
+        default=None, description="When the attempt now sending it took it (its lease starts then)"
+    )
     experiment: str | None = None
     variant: str | None = None
     delivered_at: AwareDatetime | None = None
@@ -241,8 +244,9 @@ class StepDecision(_Record):
     version: int
     step: str
     execution_id: str
-    outcome: str = Field(description="The case taken, or the variant assigned ('holdout' included)")
+    outcome: str = Field(description="The case taken, the variant assigned ('holdout' included), or failed")
     experiment: str | None = None
+    reason: str | None = Field(default=None, description="Why it failed, when it did")
     at: AwareDatetime
 
 

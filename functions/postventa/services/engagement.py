@@ -31,9 +31,16 @@ class EngagementService:
         customer_id, message_id = record.mail.tag("customer"), record.mail.tag("message")
         if not customer_id or not message_id:
             return {"ignored": "not a Postventa message (no customer or message tag)"}
-        message = next((m for m in self._store.messages_of(customer_id) if m.message_id == message_id), None)
+        message = self._store.get_message(customer_id, message_id)
         if message is None:
             return {"ignored": "message not in the log"}
+        if record.eventType == "Send":
+            confirmed = self._store.confirm_sent(customer_id, message_id, record.mail.messageId)
+            return {
+                "message_id": message_id,
+                "event": record.eventType,
+                "recorded": ["sent"] if confirmed else [],
+            }
         update: dict[str, Any] = {}
         if record.open and message.opened_at is None:
             update["opened_at"] = record.open.timestamp

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import replace
-from datetime import datetime
+from contextlib import suppress
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import cached_property, partial
 from typing import Annotated, Any, Literal
 
 from jinja2 import TemplateNotFound
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from postventa.adapters.errors import RecipientOptedOut, SendDeferred, SendRejected, SendThrottled
+from postventa.adapters.errors import (
+    RecipientOptedOut,
+    SendDeferred,
+    SendRejected,
+    SendThrottled,
+    SendUnknown,
+    StepRetryable,
+    describe,
+)
 from postventa.journeys.model import Condition, Phase, Purpose, SendAction, WaitUntilAction
-from postventa.logic.channels import message_blocked_reason, route
+from postventa.logic.channels import Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
 from postventa.logic.messaging import message_id
@@ -36,6 +46,9 @@ from postventa.models.records import (
 from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender
 
 LEDGER_ATTEMPTS = 5
+# How long a claim is another attempt's before it counts as abandoned: well past run_step's
+# 30-second timeout, so a live attempt is never taken over.
+CLAIM_LEASE = timedelta(minutes=5)
 
 
 class StepContext(BaseModel):
@@ -87,11 +100,40 @@ class WaitUntilTask(WaitUntilAction):
     kind: Literal["wait_until"]
 
 
+class GiveUpTask(BaseModel):
+    """Sent by the journey's Catch when a step's retries ran out (see journeys/compiler.py)."""
+
+    kind: Literal["give_up"]
+    step_kind: str
+    template: str | None = None
+    purpose: str | None = None
+    error: str = "States.ALL"
+    cause: str | None = None
+
+
 class StepRequest(StepContext):
     """A Task of run_step: the step's own configuration travels with it, so an execution keeps
     the journey version it started with, whatever is deployed since."""
 
-    action: Annotated[SendTask | BranchTask | SplitTask | WaitUntilTask, Field(discriminator="kind")]
+    action: Annotated[
+        SendTask | BranchTask | SplitTask | WaitUntilTask | GiveUpTask, Field(discriminator="kind")
+    ]
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What one send step will do, worked out before anything is claimed."""
+
+    request: StepRequest
+    action: SendTask
+    profile: CustomerProfile
+    order: OrderRecord | None
+    fields: dict[str, Any]
+    routing: Routing
+    reason: str | None  # why no channel may carry it; None: it may be sent
+    planned: str
+    record: MessageRecord  # the claim
+    candidate: Candidate
 
 
 class StepRunner:
@@ -107,8 +149,11 @@ class StepRunner:
         shop_name: str,
         support_email: str,
         default_timezone: str,
+        clock: Callable[[], datetime],
     ):
+        """clock: the time sends really happen at (claims' leases), not the step's entry time."""
         self._store = store
+        self._clock = clock
         self._senders = senders
         self._rate_limiter = rate_limiter
         self._policy = policy
@@ -126,6 +171,8 @@ class StepRunner:
             return self._branch(request, action)
         if isinstance(action, SplitTask):
             return self._split(request, action)
+        if isinstance(action, GiveUpTask):
+            return self.give_up(request, action)
         return self._wait_until(request, action)
 
     def _branch(self, request: StepRequest, action: BranchTask) -> dict[str, Any]:
@@ -164,7 +211,9 @@ class StepRunner:
         )
 
     @staticmethod
-    def _decision(request: StepRequest, outcome: str, experiment: str | None = None) -> StepDecision:
+    def _decision(
+        request: StepRequest, outcome: str, experiment: str | None = None, reason: str | None = None
+    ) -> StepDecision:
         return StepDecision(
             customer_id=request.customer_id,
             journey=request.journey,
@@ -173,10 +222,36 @@ class StepRunner:
             execution_id=request.execution_id,
             outcome=outcome,
             experiment=experiment,
+            reason=reason,
             at=request.now,
         )
 
     def _send(self, request: StepRequest, action: SendTask) -> dict[str, Any]:
+        """Plan, claim, judge, deliver. Whatever fails between the claim and the provider's answer
+        releases the claim, so the journey's retry sends; only an answer the provider may have
+        given keeps it (see _reclaim)."""
+        plan = self._plan(request, action)
+        existing = self._store.claim_message(plan.record)
+        if existing is not None:
+            if existing.status is not MessageStatus.SENDING:
+                return _outcome(existing)  # a retry: whatever happened the first time stands
+            existing = self._reclaim(plan, existing)
+            if existing is not None:
+                return _outcome(existing)
+        if plan.reason is not None:
+            return _outcome(plan.record)
+        try:
+            verdict, hold = self._judge(plan.candidate, request.now, plan.profile)
+            return self._deliver(plan, hold) if verdict.send else self._hold_or_drop(plan, verdict, hold)
+        except SendDeferred:
+            raise
+        except SendUnknown as error:
+            raise StepRetryable(str(error)) from error  # the claim stays: the provider may have it
+        except Exception:
+            self._release(plan)
+            raise
+
+    def _plan(self, request: StepRequest, action: SendTask) -> SendPlan:
         profile = self._store.get_profile(request.customer_id) or CustomerProfile(
             customer_id=request.customer_id, updated_at=request.now
         )
@@ -201,13 +276,9 @@ class StepRunner:
         reason = blocked or (None if routing.routes else routing.reason or "no channel allowed")
         planned = routing.routes[0].channel.value if routing.routes else action.describe_channels()
         status = MessageStatus.SENDING if reason is None else MessageStatus.SUPPRESSED
-        record = MessageRecord(**fields, channel=planned, status=status, reason=reason)
-        existing = self._store.claim_message(record)
-        if existing is not None:
-            return _outcome(existing)  # a retry: whatever happened the first time stands
-        if reason is not None:
-            return _outcome(record)
-
+        record = MessageRecord(
+            **fields, channel=planned, status=status, reason=reason, claimed_at=self._clock()
+        )
         candidate = Candidate(
             message_id=record.message_id,
             journey=request.journey,
@@ -215,30 +286,73 @@ class StepRunner:
             priority=action.priority,
             timezone=profile.timezone or self._default_timezone,
         )
-        verdict, hold = self._judge(candidate, request.now, profile)
-        held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
-        if not verdict.send:
-            if verdict.until is None:
-                record = MessageRecord(
-                    **fields, channel=planned, status=MessageStatus.SUPPRESSED, reason=verdict.reason, **held
-                )
-                self._store.save_message(record)
-                return _outcome(record)
-            self._store.save_message(
-                MessageRecord(
-                    **fields,
-                    channel=planned,
-                    status=MessageStatus.DEFERRED,
-                    held=verdict.reason,
-                    due_at=hold.first_due if hold else request.now,
-                    deferred_until=verdict.until,
-                )
-            )
-            raise SendDeferred(timestamp(verdict.until), verdict.rule or "held")
+        return SendPlan(request, action, profile, order, fields, routing, reason, planned, record, candidate)
 
-        passed_over = list(routing.passed_over)
-        links = MessageLinks(self._links, record, unsubscribe=action.purpose is Purpose.MARKETING)
-        for option in routing.routes:
+    def _reclaim(self, plan: SendPlan, claim: MessageRecord) -> MessageRecord | None:
+        """A claim still `sending`: another attempt holds it, or one died between claim and record.
+
+        Within the lease, wait (the journey retries). Past it, an email is sent again: SES
+        publishes a Send event carrying the message tag within seconds of accepting it, and
+        on_engagement records that as `sent`, so a claim still `sending` past the lease was not
+        taken. SNS and Pinpoint give no such proof: the message is recorded failed, with why,
+        rather than risk a second text or push. Returns the outcome to answer, or None to send."""
+        claimed_at = claim.claimed_at or claim.at
+        if self._clock() - claimed_at < CLAIM_LEASE:
+            raise StepRetryable(f"message {claim.message_id} is being sent by another attempt")
+        if claim.channel == Channel.EMAIL.value and self._store.reclaim_message(plan.record, claimed_at):
+            return None
+        if claim.channel == Channel.EMAIL.value:
+            raise StepRetryable(f"message {claim.message_id} was reclaimed by another attempt")
+        failed = claim.model_copy(
+            update={
+                "status": MessageStatus.FAILED,
+                "reason": f"{claim.channel}: interrupted after it was handed over; outcome unknown, "
+                "not sent again so it cannot arrive twice",
+            }
+        )
+        self._store.save_message(failed)
+        return failed
+
+    def _release(self, plan: SendPlan) -> None:
+        """Nothing was handed over: drop the claim and the count, so a retry decides afresh."""
+        self._store.release_message(plan.record)
+        with suppress(Exception):  # a count left behind only replaces itself on the retry
+            self._update_ledger(
+                plan.record.customer_id, lambda ledger: forget(ledger, plan.record.message_id)
+            )
+
+    def _hold_or_drop(self, plan: SendPlan, verdict: Verdict, hold: HeldMessage | None) -> dict[str, Any]:
+        """Dropped by the policy: the outcome. Held: recorded, then SendDeferred for the journey."""
+        held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
+        if verdict.until is None:
+            dropped = MessageRecord(
+                **plan.fields,
+                channel=plan.planned,
+                status=MessageStatus.SUPPRESSED,
+                reason=verdict.reason,
+                **held,
+            )
+            self._store.save_message(dropped)
+            return _outcome(dropped)
+        self._store.save_message(
+            MessageRecord(
+                **plan.fields,
+                channel=plan.planned,
+                status=MessageStatus.DEFERRED,
+                held=verdict.reason,
+                due_at=hold.first_due if hold else plan.request.now,
+                deferred_until=verdict.until,
+            )
+        )
+        raise SendDeferred(timestamp(verdict.until), verdict.rule or "held")
+
+    def _deliver(self, plan: SendPlan, hold: HeldMessage | None) -> dict[str, Any]:
+        """Each allowed channel in turn until one provider takes the message."""
+        request, action, profile, fields = plan.request, plan.action, plan.profile, plan.fields
+        held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
+        passed_over = list(plan.routing.passed_over)
+        links = MessageLinks(self._links, plan.record, unsubscribe=action.purpose is Purpose.MARKETING)
+        for option in plan.routing.routes:
             channel = option.channel
             if channel not in self._senders:
                 passed_over.append(f"{channel.value}: not set up for this shop")
@@ -248,7 +362,7 @@ class StepRunner:
                     channel,
                     action.template,
                     profile.locale,
-                    partial(self._context, profile, order, links, action.purpose, channel),
+                    partial(self._context, profile, plan.order, links, action.purpose, channel),
                 )
             except TemplateNotFound:
                 passed_over.append(f"{channel.value}: no {action.template} template")
@@ -258,9 +372,9 @@ class StepRunner:
                 marketing=action.purpose is Purpose.MARKETING,
                 unsubscribe_url=links.unsubscribe if channel is Channel.EMAIL else None,
             )
+            if not self._rate_limiter.acquire(channel):
+                raise SendThrottled(f"{channel.value} sending rate reached")
             try:
-                if not self._rate_limiter.acquire(channel):
-                    raise SendThrottled(f"{channel.value} sending rate reached")
                 provider_id = self._senders[channel].send(
                     to=option.to,
                     message=rendered,
@@ -268,13 +382,9 @@ class StepRunner:
                         "journey": request.journey,
                         "step": request.step,
                         "customer": request.customer_id,
-                        "message": record.message_id,
+                        "message": plan.record.message_id,
                     },
                 )
-            except SendThrottled:
-                self._store.release_message(record)
-                self._update_ledger(request.customer_id, lambda ledger: forget(ledger, fields["message_id"]))
-                raise
             except SendRejected as error:
                 if isinstance(error, RecipientOptedOut):
                     self._opted_out(profile.customer_id, channel, str(error))
@@ -290,15 +400,46 @@ class StepRunner:
                 provider_message_id=provider_id,
                 **held,
             )
-            self._store.save_message(record)
+            try:
+                self._store.save_message(record)
+            except Exception as error:  # handed over: keep the claim, never release it now
+                raise SendUnknown(f"sent as {provider_id} but not recorded: {describe(error)}") from error
             return _outcome(record)
 
         self._update_ledger(request.customer_id, lambda ledger: forget(ledger, fields["message_id"]))
         record = MessageRecord(
-            **fields, channel=planned, status=MessageStatus.FAILED, reason="; ".join(passed_over), **held
+            **fields, channel=plan.planned, status=MessageStatus.FAILED, reason="; ".join(passed_over), **held
         )
         self._store.save_message(record)
         return _outcome(record)
+
+    def give_up(self, request: StepRequest, action: GiveUpTask) -> dict[str, Any]:
+        """The journey's retries of a step ran out: its one outcome is `failed`, with why, and the
+        journey goes on past it (a send) or ends (a decision). An outcome already reached stands."""
+        reason = f"gave up after retries: {action.error}: {_error_message(action.cause)}"[:500]
+        if action.step_kind != "send":
+            self._store.save_decision(self._decision(request, "failed", reason=reason))
+            return {"status": "failed", "reason": reason}
+        stored = self._store.get_message(request.customer_id, message_id(request.execution_id, request.step))
+        if stored is not None and stored.status not in (MessageStatus.SENDING, MessageStatus.DEFERRED):
+            return _outcome(stored)
+        failed = MessageRecord(
+            message_id=message_id(request.execution_id, request.step),
+            customer_id=request.customer_id,
+            order_id=request.order_id,
+            journey=request.journey,
+            version=request.version,
+            step=request.step,
+            execution_id=request.execution_id,
+            channel=stored.channel if stored else "-",
+            template=action.template or "-",
+            purpose=action.purpose or "-",
+            at=stored.at if stored else request.now,
+            status=MessageStatus.FAILED,
+            reason=reason,
+        )
+        self._store.save_message(failed)
+        return _outcome(failed)
 
     def _opted_out(self, customer_id: str, channel: Channel, reason: str) -> None:
         """The provider says the customer stopped this channel: never try it again for them."""
@@ -380,6 +521,15 @@ class MessageLinks:
 def _preview(text: str, length: int = 60) -> str:
     """What the log keeps of a text message: its start, like an email's subject line."""
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _error_message(cause: str | None) -> str:
+    """Step Functions passes a Lambda error's document as Cause: its message, not the stack."""
+    try:
+        document = json.loads(cause or "")
+    except ValueError:
+        return (cause or "no cause given")[:300]
+    return str(document.get("errorMessage", document))[:300] if isinstance(document, dict) else str(document)
 
 
 def _outcome(record: MessageRecord) -> dict[str, Any]:
