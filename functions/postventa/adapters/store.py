@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from postventa.models.records import (
     ContactLedger,
@@ -30,6 +30,7 @@ from postventa.models.records import (
 )
 
 Model = TypeVar("Model", bound=BaseModel)
+_TIME = TypeAdapter(datetime)
 ANY_ORDER = "*"
 WAIT_RETENTION = timedelta(days=400)  # past the longest wait Step Functions allows (a year)
 
@@ -49,6 +50,11 @@ def _item(model: BaseModel, pk: str, sk: str, **extra: Any) -> dict[str, Any]:
 
 def _model(cls: type[Model], item: dict[str, Any] | None) -> Model | None:
     return cls.model_validate(item) if item else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A time exactly as the model dump wrote it, for conditions on stored times."""
+    return _TIME.dump_python(moment, mode="json") if moment else None
 
 
 def _conditional_failed(error: ClientError) -> bool:
@@ -170,7 +176,23 @@ class Store:
             self._table.put_item(
                 Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"),
                 ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
-                & Attr("claimed_at").eq(claimed_at.isoformat()),
+                & Attr("claimed_at").eq(_iso(claimed_at)),
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def hand_over(self, message: MessageRecord, channel: str, at: datetime) -> bool:
+        """Mark the claim as about to reach a provider; False if another attempt took it over."""
+        try:
+            self._table.update_item(
+                Key={"pk": _customer(message.customer_id), "sk": f"MESSAGE#{message.message_id}"},
+                UpdateExpression="SET handed_over_at = :at, channel = :channel",
+                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
+                & Attr("claimed_at").eq(_iso(message.claimed_at)),
+                ExpressionAttributeValues={":at": at.isoformat(), ":channel": channel},
             )
         except ClientError as error:
             if _conditional_failed(error):
@@ -195,11 +217,17 @@ class Store:
         return True
 
     def release_message(self, message: MessageRecord) -> None:
-        """Drop a claim whose send never happened (throttled), so the retry may send."""
-        self._table.delete_item(
-            Key={"pk": _customer(message.customer_id), "sk": f"MESSAGE#{message.message_id}"},
-            ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value),
-        )
+        """Drop this attempt's claim, whose send never happened, so the retry may send; a claim
+        another attempt took over since is left alone."""
+        try:
+            self._table.delete_item(
+                Key={"pk": _customer(message.customer_id), "sk": f"MESSAGE#{message.message_id}"},
+                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
+                & Attr("claimed_at").eq(_iso(message.claimed_at)),
+            )
+        except ClientError as error:
+            if not _conditional_failed(error):
+                raise
 
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
         return _model(MessageRecord, self._get(_customer(customer_id), f"MESSAGE#{message_id}"))

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from botocore.config import Config
 
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.events import BusPublisher
@@ -48,6 +49,11 @@ if TYPE_CHECKING:
     from postventa.analytics.job import ScoringJob
 
 IDEMPOTENCY_SECONDS = 60 * 60 * 48  # longer than EventBridge (24 h) and Step Functions retries
+# botocore would retry a send whose answer timed out, asking the provider twice: the journey's
+# own retries decide instead, knowing whether the message may already be out (services/steps.py).
+PROVIDER_CLIENT = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=15
+)
 
 
 class Wiring:
@@ -131,11 +137,15 @@ class Wiring:
     def senders(self) -> dict[Channel, Sender]:
         settings = self.settings
         senders: dict[Channel, Sender] = {
-            Channel.EMAIL: SesEmailSender(boto3.client("sesv2"), settings.sender, settings.configuration_set),
-            Channel.SMS: SnsSmsSender(boto3.client("sns"), sender_id=settings.sms_sender_id),
+            Channel.EMAIL: SesEmailSender(
+                boto3.client("sesv2", config=PROVIDER_CLIENT), settings.sender, settings.configuration_set
+            ),
+            Channel.SMS: SnsSmsSender(
+                boto3.client("sns", config=PROVIDER_CLIENT), sender_id=settings.sms_sender_id
+            ),
         }
         if settings.push_application_id:
-            client = self._pinpoint or boto3.client("pinpoint")
+            client = self._pinpoint or boto3.client("pinpoint", config=PROVIDER_CLIENT)
             senders[Channel.PUSH] = PinpointPushSender(client, settings.push_application_id)
         return senders
 

@@ -109,6 +109,18 @@ class MemoryStore:
         messages[message.message_id] = message
         return True
 
+    def hand_over(self, message: MessageRecord, channel: str, at: datetime) -> bool:
+        messages = self.customers[message.customer_id].messages
+        known = messages.get(message.message_id)
+        if (
+            known is None
+            or known.status is not MessageStatus.SENDING
+            or known.claimed_at != message.claimed_at
+        ):
+            return False
+        messages[message.message_id] = known.model_copy(update={"handed_over_at": at, "channel": channel})
+        return True
+
     def confirm_sent(self, customer_id: str, message_id: str, provider_message_id: str) -> bool:
         messages = self.customers[customer_id].messages
         known = messages.get(message_id)
@@ -121,7 +133,12 @@ class MemoryStore:
 
     def release_message(self, message: MessageRecord) -> None:
         messages = self.customers[message.customer_id].messages
-        if messages.get(message.message_id, message).status is MessageStatus.SENDING:
+        known = messages.get(message.message_id)
+        if (
+            known is not None
+            and known.status is MessageStatus.SENDING
+            and known.claimed_at == message.claimed_at
+        ):
             messages.pop(message.message_id, None)
 
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:

@@ -188,6 +188,9 @@ class MessageRecord(_Record):
     claimed_at: AwareDatetime | None = Field(
         default=None, description="When the attempt now sending it took it (its lease starts then)"
     )
+    handed_over_at: AwareDatetime | None = Field(
+        default=None, description="When the claim's attempt called the provider: past this, it may be out"
+    )
     experiment: str | None = None
     variant: str | None = None
     delivered_at: AwareDatetime | None = None

@@ -289,29 +289,30 @@ class StepRunner:
         return SendPlan(request, action, profile, order, fields, routing, reason, planned, record, candidate)
 
     def _reclaim(self, plan: SendPlan, claim: MessageRecord) -> MessageRecord | None:
-        """A claim still `sending`: another attempt holds it, or one died between claim and record.
+        """A claim still `sending`: another attempt holds it, or one died on the way.
 
-        Within the lease, wait (the journey retries). Past it, an email is sent again: SES
-        publishes a Send event carrying the message tag within seconds of accepting it, and
-        on_engagement records that as `sent`, so a claim still `sending` past the lease was not
-        taken. SNS and Pinpoint give no such proof: the message is recorded failed, with why,
-        rather than risk a second text or push. Returns the outcome to answer, or None to send."""
+        Within the lease, wait (the journey retries). Past it: a claim never handed to a provider
+        is taken over and sent. An email handed over is sent again too: SES publishes a Send event
+        carrying the message tag within seconds of taking a message, and on_engagement records it
+        as `sent`, so one still `sending` a lease later was not taken. SNS and Pinpoint give no such
+        proof: the message is recorded failed, with why, rather than risk a second text or push.
+        Returns the outcome to answer, or None when this attempt now holds the claim."""
         claimed_at = claim.claimed_at or claim.at
         if self._clock() - claimed_at < CLAIM_LEASE:
             raise StepRetryable(f"message {claim.message_id} is being sent by another attempt")
-        if claim.channel == Channel.EMAIL.value and self._store.reclaim_message(plan.record, claimed_at):
+        if claim.handed_over_at is not None and claim.channel != Channel.EMAIL.value:
+            failed = claim.model_copy(
+                update={
+                    "status": MessageStatus.FAILED,
+                    "reason": f"{claim.channel}: interrupted after it was handed over; outcome unknown, "
+                    "not sent again so it cannot arrive twice",
+                }
+            )
+            self._store.save_message(failed)
+            return failed
+        if self._store.reclaim_message(plan.record, claimed_at):
             return None
-        if claim.channel == Channel.EMAIL.value:
-            raise StepRetryable(f"message {claim.message_id} was reclaimed by another attempt")
-        failed = claim.model_copy(
-            update={
-                "status": MessageStatus.FAILED,
-                "reason": f"{claim.channel}: interrupted after it was handed over; outcome unknown, "
-                "not sent again so it cannot arrive twice",
-            }
-        )
-        self._store.save_message(failed)
-        return failed
+        raise StepRetryable(f"message {claim.message_id} was taken over by another attempt")
 
     def _release(self, plan: SendPlan) -> None:
         """Nothing was handed over: drop the claim and the count, so a retry decides afresh."""
@@ -374,6 +375,8 @@ class StepRunner:
             )
             if not self._rate_limiter.acquire(channel):
                 raise SendThrottled(f"{channel.value} sending rate reached")
+            if not self._store.hand_over(plan.record, channel.value, self._clock()):
+                raise StepRetryable(f"message {plan.record.message_id} was taken over by another attempt")
             try:
                 provider_id = self._senders[channel].send(
                     to=option.to,
