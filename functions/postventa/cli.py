@@ -29,6 +29,7 @@ def _simulate(args: argparse.Namespace) -> int:
         os.environ.setdefault(key, value)
     # Powertools warns when metrics are disabled or a Lambda context is fake: expected locally.
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
+    from postventa.local.faults import FaultInjector
     from postventa.local.simulate import (
         DEMO_EVENTS,
         format_timeline,
@@ -37,14 +38,15 @@ def _simulate(args: argparse.Namespace) -> int:
         write_jsonl,
     )
 
-    result = run_simulation(read_events(args.events or DEMO_EVENTS), archive=args.archive)
+    faults = FaultInjector(rate=args.faults, seed=args.seed) if args.faults else None
+    result = run_simulation(read_events(args.events or DEMO_EVENTS), archive=args.archive, faults=faults)
     print(format_timeline(result))
     if args.archive:
         print(f"\nAnalytics archive written to {args.archive} (postventa report --archive {args.archive})")
     if args.out:
         write_jsonl(result, args.out)
         print(f"\nTimeline written to {args.out} ({len(result.timeline)} lines)")
-    return 0
+    return 0 if result.guarantee is None or result.guarantee.holds else 1
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -214,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument(
         "--archive", type=Path, help="write the analytics archive (the input of postventa report) there"
     )
+    simulate.add_argument(
+        "--faults",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="inject faults (throttling, 5xx, timeouts, crashes before and after provider calls, "
+        "duplicate and late deliveries) into this share of invocations and deliveries, then check "
+        "the delivery guarantee against a run without them; exits 1 if it did not hold",
+    )
+    simulate.add_argument("--seed", type=int, default=0, help="the fault schedule's seed")
     simulate.set_defaults(run=_simulate)
 
     journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(

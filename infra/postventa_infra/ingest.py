@@ -8,12 +8,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.models.engagement import ENGAGEMENT_DETAIL_TYPES
 from postventa.models.events import DetailType
 from postventa.models.shopify import SHOPIFY_TOPICS
 
-INGEST_VISIBILITY = Duration.minutes(3)  # six times on_order's timeout, as Lambda recommends
-MAX_RECEIVES = 5
+INGEST_VISIBILITY = Duration.seconds(int(VISIBILITY_TIMEOUT.total_seconds()))
 
 
 def _redriven(scope: Construct, construct_id: str, dead_letters: sqs.IQueue) -> sqs.Queue:

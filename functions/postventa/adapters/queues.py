@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+# Receives of one queued event before it is given up (the ingest queues' redrive policy; the
+# handlers dead-letter it themselves on the last one, with the reason).
+MAX_RECEIVES = 5
+VISIBILITY_TIMEOUT = timedelta(minutes=3)  # six times on_order's timeout, as Lambda recommends
 
 
 class InvalidEventQueue:

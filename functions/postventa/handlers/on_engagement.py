@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from postventa.handlers.failures import applied_or_dead_lettered
 from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
 from postventa.models.engagement import InboundSms, SesEngagementEvent
@@ -21,6 +22,10 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
+    return applied_or_dead_lettered(record, lambda: wiring().invalid_events, lambda: _apply(record))
+
+
+def _apply(record: SQSRecord) -> dict[str, Any]:
     try:
         body = json.loads(record.body)
         if isinstance(body, dict) and "originationNumber" in body:

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from postventa.handlers.failures import applied_or_dead_lettered
 from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
 
@@ -15,9 +16,12 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> dict[str, Any]:
-    # Invalid events go to their dead-letter queue inside; anything raised here is retried by SQS.
+    # Invalid events go to their dead-letter queue inside; failures as failures.py says.
     metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
-    return wiring().order_events.handle(record.body)
+    current = wiring()
+    return applied_or_dead_lettered(
+        record, lambda: current.invalid_events, lambda: current.order_events.handle(record.body)
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from postventa.handlers.observability import logger, retried_when_transient, tracer
+from postventa.handlers.failures import retried_when_transient
+from postventa.handlers.observability import logger, tracer
 from postventa.handlers.wiring import wiring
 from postventa.services.waits import WaitRequest
 

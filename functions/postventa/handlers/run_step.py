@@ -7,7 +7,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.adapters.errors import SendDeferred
-from postventa.handlers.observability import logger, metrics, retried_when_transient, tracer
+from postventa.handlers.failures import retried_when_transient
+from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
 from postventa.services.steps import StepRequest
 

@@ -112,6 +112,7 @@ class LocalStepFunctions:
         self.executions: dict[str, Execution] = {}
         self._tokens: dict[str, str] = {}
         self._queue: list[tuple[datetime, int, str, str, str | None]] = []
+        self._callbacks: dict[int, Callable[[], None]] = {}
         self._sequence = itertools.count()
         self.transitions: Counter[str] = Counter()  # state machine arn -> states entered (billed)
         self._stamped = (start, _timestamp(start))
@@ -193,8 +194,11 @@ class LocalStepFunctions:
     def run_until(self, moment: datetime) -> None:
         """Run everything due up to `moment`, then leave the clock there."""
         while self._queue and self._queue[0][0] <= moment:
-            due, _, arn, action, token = heapq.heappop(self._queue)
+            due, sequence, arn, action, token = heapq.heappop(self._queue)
             self.now = max(self.now, due)
+            if action == "call":
+                self._callbacks.pop(sequence)()
+                continue
             execution = self.executions[arn]
             if execution.status != "RUNNING":
                 continue
@@ -220,6 +224,12 @@ class LocalStepFunctions:
         limit = self.now + horizon
         while self._queue and self._queue[0][0] <= limit:
             self.run_until(self._queue[0][0])
+
+    def call_at(self, due: datetime, callback: Callable[[], None]) -> None:
+        """Something outside Step Functions that happens at a time (a provider's event arriving)."""
+        sequence = next(self._sequence)
+        self._callbacks[sequence] = callback
+        heapq.heappush(self._queue, (due, sequence, "", "call", None))
 
     def next_due(self) -> datetime | None:
         return self._queue[0][0] if self._queue else None

@@ -11,15 +11,18 @@ import itertools
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel, Field
 
+from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.analytics.archive import write_records
 from postventa.handlers import on_engagement, on_order, preferences, register_wait, run_step
 from postventa.handlers.observability import metrics
@@ -28,6 +31,16 @@ from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
 from postventa.local.engine import LocalStepFunctions
+from postventa.local.faults import (
+    FaultInjector,
+    FinalState,
+    Guarantee,
+    InvocationCrashed,
+    check_guarantee,
+    consent_of,
+    delivery_schedule,
+    platform_error,
+)
 from postventa.models.events import DetailType
 from postventa.models.records import Decision, MessageRecord
 from postventa.models.settings import Settings
@@ -67,6 +80,47 @@ class LocalPushService:
             for address in MessageRequest["Addresses"]
         }
         return {"MessageResponse": {"ApplicationId": ApplicationId, "Result": results}}
+
+
+class LocalSesEvents:
+    """Stands in for the configuration set's event destination, which moto lacks: for every
+    message SES takes it publishes a Send event carrying the message's tags, which reaches
+    on_engagement seconds later (the proof services/steps.py relies on after an interrupted send)."""
+
+    DELAY = timedelta(seconds=2)
+
+    def __init__(self, publish: Callable[[datetime, dict[str, Any]], None], clock: Callable[[], datetime]):
+        self._publish, self._clock = publish, clock
+        self._sent = itertools.count(1)
+
+    def taken(self, context: dict[str, Any], parsed: dict[str, Any]) -> None:
+        """A provider took a message (FaultInjector.on_accepted): SES publishes its Send event."""
+        if "postventa_email_tags" not in context:
+            return
+        at = self._clock() + self.DELAY
+        stamp = at.isoformat().replace("+00:00", "Z")
+        self._publish(
+            at,
+            {
+                "version": "0",
+                "id": f"ses-send-{next(self._sent)}",
+                "detail-type": "Email Sent",
+                "source": "aws.ses",
+                "account": "123456789012",
+                "time": stamp,
+                "region": "us-east-1",
+                "resources": [],
+                "detail": {
+                    "eventType": "Send",
+                    "mail": {
+                        "timestamp": stamp,
+                        "messageId": parsed["MessageId"],
+                        "tags": {name: [value] for name, value in context["postventa_email_tags"].items()},
+                    },
+                    "send": {},
+                },
+            },
+        )
 
 
 class TimelineEntry(BaseModel):
@@ -124,6 +178,8 @@ class SimulationResult:
     timeline: list[TimelineEntry]
     summary: dict[str, Any]
     executions: dict[str, list[str]]  # execution name -> states entered, for the fidelity test
+    final: FinalState
+    guarantee: Guarantee | None = None  # with faults: what the guarantee's checks found
 
 
 @dataclass
@@ -166,14 +222,14 @@ def _event_time(event: dict[str, Any]) -> datetime:
     return moment if moment and moment.tzinfo else datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 
 
-def _sqs_batch(event: dict[str, Any], index: int) -> dict[str, Any]:
+def _sqs_batch(event: dict[str, Any], index: int, receive_count: int = 1) -> dict[str, Any]:
     return {
         "Records": [
             {
                 "messageId": f"local-{index}",
                 "receiptHandle": f"local-{index}",
                 "body": json.dumps(event),
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": str(receive_count)},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -261,24 +317,36 @@ class LocalPostventa:
     Used by ``postventa simulate`` and by the integration tests, so both exercise one setup.
     """
 
-    def __init__(self, journeys: dict[str, Journey] | None = None, start: datetime | None = None):
+    def __init__(
+        self,
+        journeys: dict[str, Journey] | None = None,
+        start: datetime | None = None,
+        faults: FaultInjector | None = None,
+    ):
+        """faults: injected at every AWS call the handlers make; a rate of 0 still counts what
+        reached each provider."""
         self.journeys = journeys if journeys is not None else load_journeys()
         self.start = start or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
         self.decisions: list[Decision] = []
+        self.faults = faults or FaultInjector(rate=0.0)
+        self.redriven: list[dict[str, Any]] = []  # what SQS moved to a redrive queue, with no reason
         self._mock = mock_aws()
         self._deliveries = itertools.count()
 
     def __enter__(self) -> LocalPostventa:
         self._mock.start()
         try:
+            self.faults.install()
             self.settings = self._provision()
         except Exception:
+            self.faults.uninstall()
             self._mock.stop()
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         install(None)
+        self.faults.uninstall()
         self._mock.stop()
 
     def _provision(self) -> Settings:
@@ -289,6 +357,11 @@ class LocalPostventa:
             REGISTER_WAIT_ARN: register_wait.lambda_handler,
         }
         self.engine = LocalStepFunctions(start=self.start, invoke=self.invoke)
+        self.ses_events = LocalSesEvents(
+            lambda at, event: self.engine.call_at(at, lambda: self._receive_quietly(event)),
+            lambda: self.engine.now,
+        )
+        self.faults.on_accepted.append(self.ses_events.taken)
         state_machines = {
             name: self.engine.create_state_machine(
                 name=f"postventa-{name}",
@@ -312,10 +385,29 @@ class LocalPostventa:
         return settings
 
     def invoke(self, function_arn: str, payload: dict[str, Any]) -> Any:
+        """Step Functions calling a Lambda: an invocation that died reaches it as the platform's error."""
         try:
-            return self.handlers[function_arn](payload, _FakeLambdaContext(function_arn.rsplit(":", 1)[-1]))
+            with self.faults.invocation():
+                return self.handlers[function_arn](
+                    payload, _FakeLambdaContext(function_arn.rsplit(":", 1)[-1])
+                )
+        except InvocationCrashed as crash:
+            self._expire_in_progress()
+            raise platform_error(crash.platform_error) from None
         finally:
             _discard_metrics()
+
+    def _expire_in_progress(self) -> None:
+        """A dead invocation's idempotency record expires with its timeout (Powertools registers
+        the remaining time); the virtual clock jumps past that at once."""
+        table = boto3.resource("dynamodb").Table(self.settings.idempotency_table_name)
+        for item in table.scan()["Items"]:
+            if item.get("status") == "INPROGRESS":
+                table.update_item(
+                    Key={"id": item["id"]},
+                    UpdateExpression="SET in_progress_expiration = :gone",
+                    ExpressionAttributeValues={":gone": 0},
+                )
 
     def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
         """EventBridge -> SQS -> on_order, at the event's own time on the virtual clock."""
@@ -323,15 +415,34 @@ class LocalPostventa:
         return self.receive(event)
 
     def receive(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The event's handler alone (SES engagement or storefront), the clock where it is."""
-        batch = _sqs_batch(event, next(self._deliveries))
+        """The event's handler alone (SES engagement or storefront), the clock where it is. A
+        receive that fails is delivered again once visible, up to the queue's receive limit."""
         handler = (
             on_engagement if event.get("source") == "aws.ses" or "originationNumber" in event else on_order
         )
-        try:
-            return dict(handler.lambda_handler(batch, _FakeLambdaContext(f"postventa-{handler.__name__}")))
-        finally:
-            _discard_metrics()
+        index = next(self._deliveries)
+        response: dict[str, Any] = {}
+        for receive_count in range(1, MAX_RECEIVES + 1):
+            batch = _sqs_batch(event, index, receive_count)
+            try:
+                with self.faults.invocation():
+                    context = _FakeLambdaContext(f"postventa-{handler.__name__}")
+                    response = dict(handler.lambda_handler(batch, context))
+            except InvocationCrashed:
+                self._expire_in_progress()
+                response = {"batchItemFailures": [{"itemIdentifier": f"local-{index}"}]}
+            except BatchProcessingError as error:  # the whole batch (of one) failed
+                response = {"batchItemFailures": [{"itemIdentifier": f"local-{index}"}], "error": str(error)}
+            finally:
+                _discard_metrics()
+            if not response.get("batchItemFailures"):
+                return response
+            self.engine.run_until(self.engine.now + VISIBILITY_TIMEOUT)
+        self.redriven.append(event)
+        return response
+
+    def _receive_quietly(self, event: dict[str, Any]) -> None:
+        self.receive(event)
 
     def messages(self) -> list[MessageRecord]:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
@@ -347,6 +458,20 @@ class LocalPostventa:
             messages=self.messages(),
             decisions=(d for c in customers for d in store.decisions_of(c)),
             answers=(a for c in customers for a in store.answers_of(c)),
+        )
+
+    def final_state(self) -> FinalState:
+        """What the guarantee is checked on once every journey has run out."""
+        store = self.wiring.store
+        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        profiles = {c: p for c in customers if (p := store.get_profile(c)) is not None}
+        return FinalState(
+            messages=self.messages(),
+            consent={c: consent_of(p) for c, p in profiles.items()},
+            orders_counted={c: p.orders_count for c, p in profiles.items()},
+            orders_stored={c: len(store.orders_of(c)) for c in profiles},
+            failed_executions=[e.name for e in self.engine.executions.values() if e.status == "FAILED"],
+            redriven=len(self.redriven),
         )
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -369,29 +494,39 @@ class LocalPostventa:
     def http(self, event: dict[str, Any]) -> dict[str, Any]:
         """One request to the preference centre (API Gateway HTTP API event), then its effects."""
         try:
-            return dict(preferences.lambda_handler(event, _FakeLambdaContext("postventa-preferences")))
+            with self.faults.invocation():
+                return dict(preferences.lambda_handler(event, _FakeLambdaContext("postventa-preferences")))
         finally:
             _discard_metrics()
 
 
 def run_simulation(
-    events: list[dict[str, Any]], journeys: dict[str, Journey] | None = None, archive: Path | None = None
+    events: list[dict[str, Any]],
+    journeys: dict[str, Journey] | None = None,
+    archive: Path | None = None,
+    faults: FaultInjector | None = None,
 ) -> SimulationResult:
-    """archive: also write the analytics archive there (orders, messages, assignments, surveys)."""
+    """archive: also write the analytics archive there (orders, messages, assignments, surveys).
+    faults: inject them at every AWS call and into the deliveries (duplicated, late), and check
+    the delivery guarantee against a run of the same events without them."""
     ordered = [
         event for _, event in sorted(enumerate(events), key=lambda pair: (_event_time(pair[1]), pair[0]))
     ]
     started_wall = time.perf_counter()
     start = _event_time(ordered[0]) if ordered else None
-    with LocalPostventa(journeys, start) as local:
-        for event in ordered:
-            local.deliver(event)
+    deliveries = delivery_schedule(ordered, faults) if faults else [(_event_time(e), e) for e in ordered]
+    with LocalPostventa(journeys, start, faults) as local:
+        for at, event in deliveries:
+            local.engine.run_until(at)
+            local.receive(event)
         local.engine.run_until_idle()
         messages = local.messages()
         dead = local.dead_letters()
+        outcome = local.final_state()
         if archive is not None:
             local.write_archive(archive)
         decisions, engine, start = local.decisions, local.engine, local.start
+        handed_over = local.faults.handed_over
 
     timeline = [TimelineEntry.of_message(m, start) for m in messages] + [
         TimelineEntry.of_decision(d, start) for d in decisions
@@ -416,8 +551,15 @@ def run_simulation(
         "simulated_days": (engine.now - start) // timedelta(days=1),
         "wall_seconds": round(time.perf_counter() - started_wall, 2),
     }
+    guarantee = (
+        check_guarantee(outcome, handed_over, run_simulation(events, journeys).final, faults)
+        if faults
+        else None
+    )
     executions = {execution.name: execution.path for execution in engine.executions.values()}
-    return SimulationResult(timeline=timeline, summary=summary, executions=executions)
+    return SimulationResult(
+        timeline=timeline, summary=summary, executions=executions, final=outcome, guarantee=guarantee
+    )
 
 
 def format_timeline(result: SimulationResult) -> str:
@@ -438,6 +580,8 @@ def format_timeline(result: SimulationResult) -> str:
     lines.append("Summary")
     for key, value in result.summary.items():
         lines.append(f"  {key.replace('_', ' ')}: {value}")
+    if result.guarantee is not None:
+        lines.extend(["", result.guarantee.describe()])
     return "\n".join(lines)
 
 
