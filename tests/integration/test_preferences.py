@@ -90,7 +90,7 @@ def test_a_bad_link_gets_a_clear_page_and_changes_nothing(local, ana, tamper, mo
 
 def test_the_preference_page_saves_channels_topics_and_consent(local, ana):
     store = local.wiring.store
-    store.put_profile(ana.model_copy(update={"phone": "+34612345678"}))
+    assert store.save_profile(ana.model_copy(update={"phone": "+34612345678"}), ana)
     link = local.wiring.links.link("preferences", c="cus-ana")
     page = request(local, "GET", link)
     assert page["statusCode"] == 200 and 'name="channels" value="sms"' in page["body"]

@@ -51,10 +51,11 @@ def request(execution: str, step: str) -> StepRequest:
 
 def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time():
     store = RacingStore()
-    store.put_profile(
+    store.save_profile(
         CustomerProfile(
             customer_id="c1", email="c1@example.com", email_marketing=ConsentState.SUBSCRIBED, updated_at=NOON
-        )
+        ),
+        None,
     )
     sender = CountingSender()
     runner = StepRunner(

@@ -6,7 +6,14 @@ The class names are the error names Step Functions sees: the journey's Retry and
 
 from __future__ import annotations
 
-from botocore.exceptions import BotoCoreError, ClientError, ConnectionClosedError, ReadTimeoutError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectionError,
+    HTTPClientError,
+    ReadTimeoutError,
+)
 
 THROTTLING_CODES = frozenset(
     {
@@ -85,8 +92,8 @@ def is_transient(error: BaseException) -> bool:
         code = error.response.get("Error", {}).get("Code", "")
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         return code in THROTTLING_CODES or code in PAUSED_CODES or status >= 500 or code.endswith("Timeout")
-    if isinstance(error, BotoCoreError):
-        return True  # connection errors, timeouts, credential refreshes that failed
+    if isinstance(error, ConnectionError | HTTPClientError):
+        return True  # a connection not made, a timeout, a connection closed mid-answer
     if type(error).__name__ in _TRANSIENT_POWERTOOLS:
         return True
     cause = error.__cause__

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter
 
@@ -23,6 +23,7 @@ from postventa.models.records import (
     MessageRecord,
     MessageStatus,
     NpsAnswer,
+    OrderOutcome,
     OrderRecord,
     PendingWait,
     ProfileScore,
@@ -57,6 +58,14 @@ def _iso(moment: datetime | None) -> str | None:
     return _TIME.dump_python(moment, mode="json") if moment else None
 
 
+def _versioned(profile: CustomerProfile, read: CustomerProfile | None) -> CustomerProfile:
+    return profile.model_copy(update={"version": (read.version if read else 0) + 1})
+
+
+def _read_version(read: CustomerProfile | None) -> ConditionBase:
+    return Attr("pk").not_exists() if read is None else Attr("version").eq(read.version)
+
+
 def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
@@ -70,8 +79,61 @@ class Store:
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return _model(CustomerProfile, self._get(_customer(customer_id), "PROFILE"))
 
-    def put_profile(self, profile: CustomerProfile) -> None:
-        self._table.put_item(Item=_item(profile, _customer(profile.customer_id), "PROFILE"))
+    def save_profile(self, profile: CustomerProfile, read: CustomerProfile | None) -> CustomerProfile | None:
+        """Write over the version read (None: there was none); None if another write came first."""
+        written = _versioned(profile, read)
+        try:
+            self._table.put_item(
+                Item=_item(written, _customer(profile.customer_id), "PROFILE"),
+                ConditionExpression=_read_version(read),
+            )
+        except ClientError as error:
+            if _conditional_failed(error):
+                return None
+            raise
+        return written
+
+    def place_order(
+        self, order: OrderRecord, profile: CustomerProfile, read: CustomerProfile | None
+    ) -> CustomerProfile | OrderOutcome:
+        """A new order and the profile that counts it, in one transaction: an order is counted
+        once, whatever retries and concurrent duplicates do. The profile written, or why not."""
+        written = _versioned(profile, read)
+        # The resource's client serializes plain values itself; conditions inside a transaction
+        # it leaves alone, so they are written out.
+        version = (
+            {"ConditionExpression": "attribute_not_exists(pk)"}
+            if read is None
+            else {
+                "ConditionExpression": "#version = :version",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": {":version": read.version},
+            }
+        )
+        profile_put = {
+            "TableName": self._table.name,
+            "Item": _item(written, _customer(profile.customer_id), "PROFILE"),
+            **version,
+        }
+        order_put = {
+            "TableName": self._table.name,
+            "Item": self._order_item(order),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        try:
+            self._table.meta.client.transact_write_items(
+                TransactItems=[{"Put": order_put}, {"Put": profile_put}]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            codes = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return OrderOutcome.KNOWN
+            if "ConditionalCheckFailed" in codes:
+                return OrderOutcome.PROFILE_CHANGED
+            raise  # a conflict with another transaction: transient, retried
+        return written
 
     # calendar: who has which date, so the occasions run looks days up instead of scanning
     def link_phone(self, phone: str, customer_id: str) -> None:
@@ -111,14 +173,16 @@ class Store:
         return _model(OrderRecord, self._get(f"ORDER#{order_id}", "ORDER"))
 
     def put_order(self, order: OrderRecord) -> None:
-        self._table.put_item(
-            Item=_item(
-                order,
-                f"ORDER#{order.order_id}",
-                "ORDER",
-                gsi1pk=_customer(order.customer_id),
-                gsi1sk=f"ORDER#{order.placed_at.isoformat()}",
-            )
+        self._table.put_item(Item=self._order_item(order))
+
+    @staticmethod
+    def _order_item(order: OrderRecord) -> dict[str, Any]:
+        return _item(
+            order,
+            f"ORDER#{order.order_id}",
+            "ORDER",
+            gsi1pk=_customer(order.customer_id),
+            gsi1sk=f"ORDER#{order.placed_at.isoformat()}",
         )
 
     def orders_of(self, customer_id: str) -> list[OrderRecord]:
@@ -247,9 +311,15 @@ class Store:
             try:
                 self._table.update_item(
                     Key={"pk": _customer(score.customer_id), "sk": "PROFILE"},
-                    UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in fields),
-                    ExpressionAttributeNames={f"#{name}": name for name in fields},
-                    ExpressionAttributeValues={f":{name}": value for name, value in fields.items()},
+                    # The version moves too, so a profile change read before this write is redone.
+                    UpdateExpression="SET "
+                    + ", ".join(f"#{name} = :{name}" for name in fields)
+                    + " ADD #version :one",
+                    ExpressionAttributeNames={f"#{name}": name for name in [*fields, "version"]},
+                    ExpressionAttributeValues={
+                        **{f":{name}": value for name, value in fields.items()},
+                        ":one": 1,
+                    },
                     ConditionExpression=Attr("pk").exists(),
                 )
             except ClientError as error:

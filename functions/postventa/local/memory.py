@@ -22,6 +22,7 @@ from postventa.models.records import (
     MessageRecord,
     MessageStatus,
     NpsAnswer,
+    OrderOutcome,
     OrderRecord,
     PendingWait,
     StepDecision,
@@ -51,8 +52,24 @@ class MemoryStore:
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return self.customers[customer_id].profile
 
-    def put_profile(self, profile: CustomerProfile) -> None:
-        self.customers[profile.customer_id].profile = profile
+    def save_profile(self, profile: CustomerProfile, read: CustomerProfile | None) -> CustomerProfile | None:
+        stored = self.customers[profile.customer_id].profile
+        if (stored.version if stored else None) != (read.version if read else None):
+            return None
+        written = profile.model_copy(update={"version": (read.version if read else 0) + 1})
+        self.customers[profile.customer_id].profile = written
+        return written
+
+    def place_order(
+        self, order: OrderRecord, profile: CustomerProfile, read: CustomerProfile | None
+    ) -> CustomerProfile | OrderOutcome:
+        if order.order_id in self.orders:
+            return OrderOutcome.KNOWN
+        written = self.save_profile(profile, read)
+        if written is None:
+            return OrderOutcome.PROFILE_CHANGED
+        self.put_order(order)
+        return written
 
     def link_phone(self, phone: str, customer_id: str) -> None:
         self.phones[phone] = customer_id

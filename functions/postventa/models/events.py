@@ -82,6 +82,11 @@ class CustomerV1(_Detail):
     channels: list[Channel] | None = Field(
         default=None, description="The channels the customer chose, in order of preference"
     )
+    consent_updated_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the consent and channel choices stated here were given; default: the "
+        "event's own time. An older statement never overrides a newer one.",
+    )
 
 
 class PushTokenV1(_Detail):

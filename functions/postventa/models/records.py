@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -65,16 +66,39 @@ class CustomerProfile(_Record):
         description="Complements of what they bought, strongest first (co-purchase rules)",
     )
     scored_at: AwareDatetime | None = None
+    consent_at: dict[str, AwareDatetime] = Field(
+        default_factory=dict,
+        description="When each consent or channel choice held was stated: an older one never overrides it",
+    )
+    version: int = Field(default=0, description="Bumped on every write; writes check it")
     updated_at: AwareDatetime
 
     def merged_with(self, update: CustomerV1, at: AwareDatetime) -> CustomerProfile:
-        """An update only overrides what it states; omitted fields keep what is stored."""
+        """An update only overrides what it states; omitted fields keep what is stored; consent
+        and channel choices only if stated later than what is held (at: the event's time)."""
         changes = {
-            field: value for field, value in update.model_dump(exclude={"id"}).items() if value is not None
+            field: value
+            for field, value in update.model_dump(exclude={"id", "consent_updated_at"}).items()
+            if value is not None
         }
+        consents = {field: changes.pop(field) for field in CONSENT_FIELDS & changes.keys()}
+        merged = self.with_consents(consents, update.consent_updated_at or at)
         if changes.keys() <= _PLAIN_FIELDS:
-            return self.model_copy(update={**changes, "updated_at": at})
-        return type(self).model_validate({**dict(self), **changes, "updated_at": at})  # nested: validate
+            return merged.model_copy(update={**changes, "updated_at": at})
+        return type(self).model_validate({**dict(merged), **changes, "updated_at": at})  # nested: validate
+
+    def with_consents(self, consents: dict[str, Any], stated_at: AwareDatetime) -> CustomerProfile:
+        """Each consent or choice as stated at `stated_at`, unless what is held was stated later."""
+        newer = {
+            field: value
+            for field, value in consents.items()
+            if field not in self.consent_at or stated_at >= self.consent_at[field]
+        }
+        if not newer:
+            return self
+        return self.model_copy(
+            update={**newer, "consent_at": {**self.consent_at, **dict.fromkeys(newer, stated_at)}}
+        )
 
     def with_order(
         self, placed_at: AwareDatetime, total: float, categories: Iterable[str]
@@ -97,10 +121,20 @@ class CustomerProfile(_Record):
         return cls(customer_id=customer.id, updated_at=at).merged_with(customer, at)
 
 
+# What the customer says about being contacted: each kept with the time it was stated.
+CONSENT_FIELDS = frozenset(
+    {"email_marketing", "sms_marketing", "sms_transactional", "push_marketing", "channels"}
+)
 _PLAIN_FIELDS = frozenset(
     {"email", "phone", "first_name", "last_name", "locale", "timezone", "country", "birthday"}
-    | {"email_marketing", "sms_marketing", "sms_transactional", "push_marketing"}
 )
+
+
+class OrderOutcome(StrEnum):
+    """Why a new order was not placed: it was placed before, or the profile changed meanwhile."""
+
+    KNOWN = "known"
+    PROFILE_CHANGED = "profile_changed"
 
 
 class OrderStatus(StrEnum):

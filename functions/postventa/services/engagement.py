@@ -14,7 +14,7 @@ from postventa.adapters.workflows import JourneyWorkflows
 from postventa.models.engagement import InboundSms, SesRecord
 from postventa.models.events import DetailType
 from postventa.models.records import MessageRecord, MessageStatus
-from postventa.services.ports import CustomerStore
+from postventa.services.ports import CustomerStore, change_profile
 
 SUPPRESSING = {"Bounce": "permanent bounce", "Complaint": "complaint"}
 # The carriers' and AWS's opt-out and opt-in keywords (AWS also keeps its own opt-out list).
@@ -67,9 +67,18 @@ class EngagementService:
         if "clicked_at" in update:
             self._resume(message, DetailType.MESSAGE_CLICKED)
         if suppression:
-            profile = self._store.get_profile(customer_id)
-            if profile is not None and profile.email_suppressed is None:
-                self._store.put_profile(profile.model_copy(update={"email_suppressed": suppression}))
+            change_profile(
+                self._store,
+                customer_id,
+                lambda stored: (
+                    stored
+                    and (
+                        stored
+                        if stored.email_suppressed
+                        else stored.model_copy(update={"email_suppressed": suppression})
+                    )
+                ),
+            )
         return {"message_id": message_id, "event": record.eventType, "recorded": sorted(update)}
 
     def reply(self, sms: InboundSms) -> dict[str, Any]:
@@ -77,11 +86,18 @@ class EngagementService:
         if sms.keyword not in STOP_WORDS | START_WORDS:
             return {"ignored": "not an opt-out or opt-in keyword"}
         customer_id = self._store.customer_by_phone(sms.originationNumber)
-        profile = self._store.get_profile(customer_id) if customer_id else None
+        opted_out = f"replied {sms.keyword}" if sms.keyword in STOP_WORDS else None
+        _, profile = (
+            change_profile(
+                self._store,
+                customer_id,
+                lambda stored: stored and stored.model_copy(update={"sms_opted_out": opted_out}),
+            )
+            if customer_id
+            else (None, None)
+        )
         if profile is None:
             return {"ignored": "number not known to Postventa"}
-        opted_out = f"replied {sms.keyword}" if sms.keyword in STOP_WORDS else None
-        self._store.put_profile(profile.model_copy(update={"sms_opted_out": opted_out}))
         return {"customer_id": profile.customer_id, "sms_opted_out": opted_out is not None}
 
     def _resume(self, message: MessageRecord, event: DetailType) -> None:

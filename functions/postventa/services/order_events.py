@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from postventa.adapters.errors import StepRetryable
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
@@ -15,6 +16,7 @@ from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
     CustomerUpdatedV1,
+    CustomerV1,
     InboundEvent,
     OrderCancelledV1,
     OrderFulfilledV1,
@@ -33,7 +35,7 @@ from postventa.models.records import (
     OrderRecord,
     OrderStatus,
 )
-from postventa.services.ports import CustomerStore, DeadLetters
+from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, change_profile
 
 Emit = Callable[[Decision], None]
 Apply = Callable[..., dict[str, Any]]
@@ -110,8 +112,13 @@ class OrderEventService:
             decide("ignored", order_id=event.order_id, reason="order not known to Postventa")
             return decisions
 
-        new_order = isinstance(event.detail, OrderPlacedV1) and order is None
-        profile = self._update_profile(event, customer_id, new_order)
+        new_order = False
+        profile: CustomerProfile | None
+        if isinstance(event.detail, OrderPlacedV1):
+            profile, order, new_order = self._place(event, event.detail, customer_id)
+        else:
+            profile = self._update_profile(event, customer_id)
+            order = self._update_order(event, order, customer_id)
         if isinstance(event.detail, SurveyAnsweredV1):
             answer = event.detail
             self._store.save_nps(
@@ -122,7 +129,6 @@ class OrderEventService:
                     at=answer.answered_at,
                 )
             )
-        order = self._update_order(event, order, customer_id)
         entries = self._store.entries_of(customer_id) if self._needs_entries(event) else []
         if profile is None:
             decide(
@@ -220,40 +226,58 @@ class OrderEventService:
             journey.trigger.matches(event.detail_type, event.detail) for journey in self._spaced
         )
 
-    def _update_profile(
-        self, event: InboundEvent, customer_id: str, new_order: bool
-    ) -> CustomerProfile | None:
-        detail = event.detail
-        stored = self._store.get_profile(customer_id)
-        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1):
-            profile = (
-                stored.merged_with(detail.customer, event.received_at)
-                if stored
-                else CustomerProfile.from_contract(detail.customer, event.received_at)
+    def _place(
+        self, event: InboundEvent, detail: OrderPlacedV1, customer_id: str
+    ) -> tuple[CustomerProfile, OrderRecord, bool]:
+        """A new order is stored and counted on the profile in one transaction; one placed before
+        (a retry, or the same order under another event id) changes nothing, consent included."""
+        record = OrderRecord.placed(detail, customer_id)
+        for _ in range(PROFILE_ATTEMPTS):
+            known = self._store.get_order(detail.order_id)
+            stored = self._store.get_profile(customer_id)
+            if known is not None:
+                profile = stored or self._update_profile(event, customer_id)
+                assert profile is not None  # an order event always makes a profile
+                self._move_calendar(None, profile)  # what an interrupted first attempt may have left undone
+                self._link_phone(None, profile)
+                return profile, known, False
+            profile = self._merged(stored, detail.customer, event.received_at).with_order(
+                detail.placed_at,
+                float(detail.total.amount),
+                (category for item in detail.items for category in item.categories),
             )
-            if new_order and isinstance(detail, OrderPlacedV1):
-                profile = profile.with_order(
-                    detail.placed_at,
-                    float(detail.total.amount),
-                    (category for item in detail.items for category in item.categories),
-                )
+            placed = self._store.place_order(record, profile, stored)
+            if isinstance(placed, CustomerProfile):
+                self._move_calendar(stored, placed)
+                self._link_phone(stored, placed)
+                return placed, record, True
+        raise StepRetryable(f"order {detail.order_id}: its customer's profile kept changing")
+
+    @staticmethod
+    def _merged(stored: CustomerProfile | None, customer: CustomerV1, at: datetime) -> CustomerProfile:
+        return stored.merged_with(customer, at) if stored else CustomerProfile.from_contract(customer, at)
+
+    def _update_profile(self, event: InboundEvent, customer_id: str) -> CustomerProfile | None:
+        detail = event.detail
+        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1):
+            customer = detail.customer
+            if isinstance(detail, CustomerUpdatedV1) and customer.consent_updated_at is None:
+                customer = customer.model_copy(update={"consent_updated_at": detail.updated_at})
+            stored, profile = change_profile(
+                self._store, customer_id, lambda stored: self._merged(stored, customer, event.received_at)
+            )
+            assert profile is not None
             if profile != stored:
-                self._store.put_profile(profile)
                 self._move_calendar(stored, profile)
                 self._link_phone(stored, profile)
             return profile
-        if isinstance(detail, SupportCaseOpenedV1 | SupportCaseClosedV1) and stored is not None:
-            cases = set(stored.open_cases)
-            if isinstance(detail, SupportCaseOpenedV1):
-                cases.add(detail.case_id)
-            else:
-                cases.discard(detail.case_id)
-            if cases != set(stored.open_cases):
-                stored = stored.model_copy(
-                    update={"open_cases": sorted(cases), "updated_at": event.received_at}
-                )
-                self._store.put_profile(stored)
-        return stored
+        if isinstance(detail, SupportCaseOpenedV1 | SupportCaseClosedV1):
+            return change_profile(
+                self._store,
+                customer_id,
+                lambda stored: stored and _with_case(stored, detail, event.received_at),
+            )[1]
+        return self._store.get_profile(customer_id)
 
     def _link_phone(self, stored: CustomerProfile | None, profile: CustomerProfile) -> None:
         """SMS replies carry only the number: keep it pointing at the customer. Parsed only when the
@@ -280,11 +304,7 @@ class OrderEventService:
         self, event: InboundEvent, order: OrderRecord | None, customer_id: str
     ) -> OrderRecord | None:
         detail = event.detail
-        if isinstance(detail, OrderPlacedV1):
-            if order is not None:
-                return order  # a replay must not reopen a refunded order
-            order = OrderRecord.placed(detail, customer_id)
-        elif order is None or order.is_closed:
+        if order is None or order.is_closed:
             return order  # nothing to update, or closed for good whatever arrives late
         elif isinstance(detail, OrderFulfilledV1):
             order = order.model_copy(
@@ -304,6 +324,19 @@ class OrderEventService:
             return order
         self._store.put_order(order)
         return order
+
+
+def _with_case(
+    profile: CustomerProfile, case: SupportCaseOpenedV1 | SupportCaseClosedV1, at: datetime
+) -> CustomerProfile:
+    cases = set(profile.open_cases)
+    if isinstance(case, SupportCaseOpenedV1):
+        cases.add(case.case_id)
+    else:
+        cases.discard(case.case_id)
+    if cases == set(profile.open_cases):
+        return profile
+    return profile.model_copy(update={"open_cases": sorted(cases), "updated_at": at})
 
 
 def _time_or_now(value: Any) -> datetime:

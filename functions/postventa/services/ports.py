@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from postventa.adapters.errors import StepRetryable
 from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel
 from postventa.models.records import (
@@ -14,6 +15,7 @@ from postventa.models.records import (
     JourneyEntry,
     MessageRecord,
     NpsAnswer,
+    OrderOutcome,
     OrderRecord,
     PendingWait,
     StepDecision,
@@ -22,7 +24,12 @@ from postventa.models.records import (
 
 class CustomerStore(Protocol):
     def get_profile(self, customer_id: str) -> CustomerProfile | None: ...
-    def put_profile(self, profile: CustomerProfile) -> None: ...
+    def save_profile(
+        self, profile: CustomerProfile, read: CustomerProfile | None
+    ) -> CustomerProfile | None: ...
+    def place_order(
+        self, order: OrderRecord, profile: CustomerProfile, read: CustomerProfile | None
+    ) -> CustomerProfile | OrderOutcome: ...
     def link_phone(self, phone: str, customer_id: str) -> None: ...
     def customer_by_phone(self, phone: str) -> str | None: ...
     def calendar(self, key: str) -> list[tuple[str, str]]: ...
@@ -77,3 +84,24 @@ class Links(Protocol):
 
 class DeadLetters(Protocol):
     def send(self, body: str, reason: str) -> None: ...
+
+
+PROFILE_ATTEMPTS = 5
+
+
+def change_profile(
+    store: CustomerStore,
+    customer_id: str,
+    change: Callable[[CustomerProfile | None], CustomerProfile | None],
+) -> tuple[CustomerProfile | None, CustomerProfile | None]:
+    """Read, change, write over the version read; a write in between means changing what it
+    wrote instead, so no change is lost. (before, after); after is before when nothing changed."""
+    for _ in range(PROFILE_ATTEMPTS):
+        stored = store.get_profile(customer_id)
+        changed = change(stored)
+        if changed is None or changed == stored:
+            return stored, stored
+        written = store.save_profile(changed, stored)
+        if written is not None:
+            return stored, written
+    raise StepRetryable(f"profile {customer_id} kept changing under concurrent writes")

@@ -13,7 +13,7 @@ from postventa.logic.channels import reachable_channels
 from postventa.logic.links import InvalidLink, LinkSigner
 from postventa.models.events import Channel, ConsentState, SurveyAnsweredV1
 from postventa.models.records import CustomerProfile
-from postventa.services.ports import CustomerStore
+from postventa.services.ports import CustomerStore, change_profile
 
 _MARKETING_CONSENT = {
     Channel.EMAIL: "email_marketing",
@@ -85,23 +85,35 @@ class PreferenceCentre:
             if channel in reachable
         }
         kept = set(form.topics) & set(self.topics)
-        update: dict[str, Any] = {
-            **consents,
-            "channels": chosen,
-            "topics_unsubscribed": sorted(set(self.topics) - kept),
-            "updated_at": now,
-        }
+        choices: dict[str, Any] = {**consents, "channels": chosen}
         if Channel.SMS in chosen:
-            update["sms_transactional"] = ConsentState.SUBSCRIBED
-        updated = profile.model_copy(update=update)
-        self._store.put_profile(updated)
+            choices["sms_transactional"] = ConsentState.SUBSCRIBED
+        return self._choose(
+            profile.customer_id,
+            choices,
+            now,
+            topics_unsubscribed=sorted(set(self.topics) - kept),
+        )
+
+    def _choose(
+        self, customer_id: str, choices: dict[str, Any], now: datetime, **fields: Any
+    ) -> CustomerProfile:
+        """The customer's own choices, stated now: later than anything an event could bring."""
+        _, updated = change_profile(
+            self._store,
+            customer_id,
+            lambda stored: (
+                stored and stored.with_consents(choices, now).model_copy(update={**fields, "updated_at": now})
+            ),
+        )
+        if updated is None:
+            raise InvalidLink("this link is not valid")
         return updated
 
     def unsubscribe(self, token: str, now: datetime) -> CustomerProfile:
         """From a marketing email (its link or RFC 8058 one-click): no more marketing email."""
         profile, claims = self.customer(token, "unsubscribe")
-        updated = profile.model_copy(update={"email_marketing": ConsentState.UNSUBSCRIBED, "updated_at": now})
-        self._store.put_profile(updated)
+        updated = self._choose(profile.customer_id, {"email_marketing": ConsentState.UNSUBSCRIBED}, now)
         message = self._store.get_message(profile.customer_id, str(claims.get("m")))
         if message is not None and message.unsubscribed_at is None:  # the unsubscribe rate's numerator
             self._store.save_message(message.model_copy(update={"unsubscribed_at": now}))

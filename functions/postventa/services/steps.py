@@ -43,7 +43,7 @@ from postventa.models.records import (
     OrderRecord,
     StepDecision,
 )
-from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender
+from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender, change_profile
 
 LEDGER_ATTEMPTS = 5
 # How long a claim is another attempt's before it counts as abandoned: well past run_step's
@@ -446,11 +446,8 @@ class StepRunner:
 
     def _opted_out(self, customer_id: str, channel: Channel, reason: str) -> None:
         """The provider says the customer stopped this channel: never try it again for them."""
-        profile = self._store.get_profile(customer_id)
-        if profile is None:
-            return
         change: dict[str, Any] = {"sms_opted_out": reason} if channel is Channel.SMS else {"push_tokens": []}
-        self._store.put_profile(profile.model_copy(update=change))
+        change_profile(self._store, customer_id, lambda stored: stored and stored.model_copy(update=change))
 
     def _judge(
         self, candidate: Candidate, now: datetime, profile: CustomerProfile
