@@ -97,7 +97,7 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     summary = demo.summary
     # Ana's redelivered event; Ben's retried webhook for three journeys (post-purchase, welcome, cross-sell).
     assert summary["duplicates_ignored"] == 4
-    assert summary["invalid_events_in_dead_letter_queue"] == 1
+    assert summary["events_in_dead_letter_queue"] == 1
     assert summary["journeys_started"] == 24  # 8 customers x (post-purchase, welcome, cross-sell)
     assert summary["messages"] == {"sent": 38, "suppressed": 10}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]

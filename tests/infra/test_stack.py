@@ -55,6 +55,7 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
         "refunds/create",
         "customers/update",
         "customers_marketing_consent/update",
+        "customers_email_marketing_consent/update",
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from botocore.exceptions import ClientError
+
 from postventa.logic.entry import execution_name
 from postventa.models.events import ConsentState
 from postventa.models.records import OrderStatus
@@ -156,3 +158,47 @@ def test_every_new_order_keeps_the_customers_segments_current(local):
     profile = local.wiring.store.get_profile("cus-ana")
     assert (profile.orders_count, profile.total_spent) == (2, 200.0)
     assert "hats" in profile.categories_bought and len(profile.categories_bought) >= 2
+
+
+def test_an_older_consent_statement_delivered_late_never_undoes_an_unsubscribe(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    unsubscribed = load_json(EVENTS / "customer-updated.json")  # 2026-03-10 08:00: unsubscribed
+    local.deliver(unsubscribed)
+    older = json.loads(json.dumps(unsubscribed))
+    older["id"] = "evt-late"
+    older["detail"]["updated_at"] = "2026-03-09T08:00:00Z"  # stated a day before, delivered after
+    older["detail"]["customer"]["email_marketing"] = "subscribed"
+    local.receive(older)
+    replayed = load_json(EVENTS / "order-placed.json")
+    replayed["id"] = "shopify-retry"  # the same order again, its consent copied from before
+    local.receive(replayed)
+    profile = local.wiring.store.get_profile("cus-ana")
+    assert profile.email_marketing is ConsentState.UNSUBSCRIBED
+    assert profile.orders_count == 1
+
+
+def test_an_order_delivered_again_while_its_first_attempt_failed_is_counted_once(local, monkeypatch):
+    store = local.wiring.store
+    calendar = store.move_calendar
+    # a 5xx after the order was written: SQS delivers the event again
+    failures = iter(
+        [
+            ClientError(
+                {"Error": {"Code": "InternalServerError"}, "ResponseMetadata": {"HTTPStatusCode": 500}},
+                "BatchWriteItem",
+            )
+        ]
+    )
+
+    def fail_once(*args, **kwargs):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return calendar(*args, **kwargs)
+
+    monkeypatch.setattr(store, "move_calendar", fail_once)
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    profile = store.get_profile("cus-ana")
+    assert (profile.orders_count, len(store.orders_of("cus-ana"))) == (1, 1)
+    assert local.dead_letters() == []
+    assert [d.kind for d in local.decisions if d.kind == "started"] == ["started"]  # entered once

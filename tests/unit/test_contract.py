@@ -85,7 +85,19 @@ def test_shopify_sms_consent_change_becomes_a_customer_update():
         "subscribed",
     )
     assert customer.email_marketing is None
-    assert event.detail.updated_at.isoformat() == "2026-03-09T04:30:00-05:00"
+    assert customer.consent_updated_at.isoformat() == "2026-03-09T04:30:00-05:00"  # when it was given
+
+
+def test_shopify_email_consent_change_becomes_a_dated_customer_update():
+    """Since API version 2025-01 customers/update carries no consent: this topic does."""
+    envelope = load_json(EVENTS / "shopify" / "customers-email-marketing-consent-update.json")
+    consent = envelope["detail"]["payload"]["email_marketing_consent"]
+    consent.update(state="unsubscribed", consent_updated_at="2026-03-09T10:00:00Z")
+    event = parse_inbound(envelope)
+    assert event.detail_type is DetailType.CUSTOMER_UPDATED
+    customer = event.detail.customer
+    assert (customer.id, customer.email_marketing) == ("706405506930370000", "unsubscribed")
+    assert customer.consent_updated_at.isoformat() == "2026-03-09T10:00:00+00:00"
 
 
 @pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")

@@ -33,7 +33,7 @@ JOURNEY_END = "Journey ended"  # not a valid step id, so it never collides with 
 TRANSIENT_RETRY = {
     "ErrorEquals": [*PLATFORM_TRANSIENT, "StepRetryable"],
     "IntervalSeconds": 2,
-    "MaxAttempts": 12,
+    "MaxAttempts": 20,
     "BackoffRate": 2,
     "MaxDelaySeconds": 300,
     "JitterStrategy": "FULL",

@@ -42,6 +42,7 @@ from postventa.local.faults import (
     platform_error,
 )
 from postventa.models.events import DetailType
+from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import Decision, MessageRecord
 from postventa.models.settings import Settings
 
@@ -460,19 +461,31 @@ class LocalPostventa:
             answers=(a for c in customers for a in store.answers_of(c)),
         )
 
-    def final_state(self) -> FinalState:
+    def final_state(self, dead_letters: list[dict[str, Any]]) -> FinalState:
         """What the guarantee is checked on once every journey has run out."""
         store = self.wiring.store
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         profiles = {c: p for c in customers if (p := store.get_profile(c)) is not None}
+        waiting = [json.loads(message["Body"]) for message in dead_letters] + self.redriven
         return FinalState(
             messages=self.messages(),
             consent={c: consent_of(p) for c, p in profiles.items()},
             orders_counted={c: p.orders_count for c, p in profiles.items()},
             orders_stored={c: len(store.orders_of(c)) for c in profiles},
             failed_executions=[e.name for e in self.engine.executions.values() if e.status == "FAILED"],
+            dead_lettered=len(dead_letters),
             redriven=len(self.redriven),
+            waiting_customers=frozenset(filter(None, map(self._customer_of, waiting))),
         )
+
+    def _customer_of(self, raw: Any) -> str | None:
+        """Whose event it is, for one that waits in a dead-letter queue (None: not an event)."""
+        try:
+            event = parse_inbound(raw)
+        except InvalidEvent:
+            return None
+        order = self.wiring.store.get_order(event.order_id) if event.order_id else None
+        return event.customer_id or (order.customer_id if order else None)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         return _drain(self.settings.invalid_events_queue_url)
@@ -522,7 +535,7 @@ def run_simulation(
         local.engine.run_until_idle()
         messages = local.messages()
         dead = local.dead_letters()
-        outcome = local.final_state()
+        outcome = local.final_state(dead)
         if archive is not None:
             local.write_archive(archive)
         decisions, engine, start = local.decisions, local.engine, local.start
@@ -537,7 +550,7 @@ def run_simulation(
     sent = outcomes.get("sent", 0)
     summary = {
         "events": len(events),
-        "invalid_events_in_dead_letter_queue": len(dead),
+        "events_in_dead_letter_queue": len(dead),
         "duplicates_ignored": sum(1 for d in decisions if d.kind == "duplicate"),
         "journeys_started": sum(1 for d in decisions if d.kind == "started"),
         "journeys_ended_by_exit_goal": sum(1 for d in decisions if d.kind == "ended"),

@@ -152,4 +152,5 @@ _SHOPIFY_TOPIC_TYPES = {
     "refunds/create": DetailType.ORDER_REFUNDED,
     "customers/update": DetailType.CUSTOMER_UPDATED,
     "customers_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
+    "customers_email_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
 }

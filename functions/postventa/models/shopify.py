@@ -244,16 +244,48 @@ class ShopifySmsConsentChange(_Shopify):
 
 
 class CustomersMarketingConsentUpdate(_WebhookDetail):
-    """Shopify's topic for a change of SMS marketing consent (email consent comes with customers/update)."""
+    """Shopify's topic for a change of SMS marketing consent."""
 
     payload: ShopifySmsConsentChange
 
     def to_contract(self, received_at: datetime) -> EventDetail:
         change = self.payload
         consent = change.sms_marketing_consent
+        stated_at = (consent.consent_updated_at if consent else None) or received_at
         return CustomerUpdatedV1(
-            customer=CustomerV1(id=change.id, phone=change.phone, sms_marketing=_consent(consent)),
-            updated_at=(consent.consent_updated_at if consent else None) or received_at,
+            customer=CustomerV1(
+                id=change.id,
+                phone=change.phone,
+                sms_marketing=_consent(consent),
+                consent_updated_at=stated_at,
+            ),
+            updated_at=received_at,
+        )
+
+
+class ShopifyEmailConsentChange(_Shopify):
+    customer_id: ExternalId
+    email_address: str | None = None
+    email_marketing_consent: ShopifySmsConsent | None = None
+
+
+class CustomersEmailMarketingConsentUpdate(_WebhookDetail):
+    """Shopify's topic for a change of email marketing consent (customers/update carries none
+    since API version 2025-01)."""
+
+    payload: ShopifyEmailConsentChange
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        change = self.payload
+        consent = change.email_marketing_consent
+        stated_at = (consent.consent_updated_at if consent else None) or received_at
+        return CustomerUpdatedV1(
+            customer=CustomerV1(
+                id=change.customer_id,
+                email_marketing=_consent(consent),
+                consent_updated_at=stated_at,
+            ),
+            updated_at=received_at,
         )
 
 
@@ -278,6 +310,7 @@ SHOPIFY_TOPICS = (
     "refunds/create",
     "customers/update",
     "customers_marketing_consent/update",
+    "customers_email_marketing_consent/update",
 )
 
 ShopifyWebhookDetail = Annotated[
@@ -286,7 +319,8 @@ ShopifyWebhookDetail = Annotated[
     | Annotated[OrdersCancelled, Tag("orders/cancelled")]
     | Annotated[RefundsCreate, Tag("refunds/create")]
     | Annotated[CustomersUpdate, Tag("customers/update")]
-    | Annotated[CustomersMarketingConsentUpdate, Tag("customers_marketing_consent/update")],
+    | Annotated[CustomersMarketingConsentUpdate, Tag("customers_marketing_consent/update")]
+    | Annotated[CustomersEmailMarketingConsentUpdate, Tag("customers_email_marketing_consent/update")],
     Discriminator(
         _topic,
         custom_error_type="unsupported_shopify_topic",

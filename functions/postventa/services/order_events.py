@@ -241,7 +241,9 @@ class OrderEventService:
                 self._move_calendar(None, profile)  # what an interrupted first attempt may have left undone
                 self._link_phone(None, profile)
                 return profile, known, False
-            profile = self._merged(stored, detail.customer, event.received_at).with_order(
+            profile = self._merged(
+                stored, _undated_consent_fills_gaps(detail.customer), event.received_at
+            ).with_order(
                 detail.placed_at,
                 float(detail.total.amount),
                 (category for item in detail.items for category in item.categories),
@@ -324,6 +326,15 @@ class OrderEventService:
             return order
         self._store.put_order(order)
         return order
+
+
+def _undated_consent_fills_gaps(customer: CustomerV1) -> CustomerV1:
+    """Consent on an order, stated without its own time (a checkout's accepts-marketing box, a
+    storefront's copy of the state), may be stale: it only fills what is not known yet, so an
+    unsubscribe made elsewhere is never undone by the next order. Changes come as Customer Updated."""
+    if customer.consent_updated_at is not None:
+        return customer
+    return customer.model_copy(update={"consent_updated_at": datetime.min.replace(tzinfo=UTC)})
 
 
 def _with_case(
