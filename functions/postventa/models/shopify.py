@@ -233,14 +233,14 @@ class RefundsCreate(_WebhookDetail):
         return self.payload.to_order_refunded()
 
 
-class ShopifySmsConsent(ShopifyConsent):
+class ShopifyDatedConsent(ShopifyConsent):
     consent_updated_at: AwareDatetime | None = None
 
 
 class ShopifySmsConsentChange(_Shopify):
     id: ExternalId
     phone: str | None = None
-    sms_marketing_consent: ShopifySmsConsent | None = None
+    sms_marketing_consent: ShopifyDatedConsent | None = None
 
 
 class CustomersMarketingConsentUpdate(_WebhookDetail):
@@ -250,23 +250,15 @@ class CustomersMarketingConsentUpdate(_WebhookDetail):
 
     def to_contract(self, received_at: datetime) -> EventDetail:
         change = self.payload
-        consent = change.sms_marketing_consent
-        stated_at = (consent.consent_updated_at if consent else None) or received_at
-        return CustomerUpdatedV1(
-            customer=CustomerV1(
-                id=change.id,
-                phone=change.phone,
-                sms_marketing=_consent(consent),
-                consent_updated_at=stated_at,
-            ),
-            updated_at=received_at,
+        return _dated_consent(
+            change.id, "sms_marketing", change.sms_marketing_consent, received_at, phone=change.phone
         )
 
 
 class ShopifyEmailConsentChange(_Shopify):
     customer_id: ExternalId
     email_address: str | None = None
-    email_marketing_consent: ShopifySmsConsent | None = None
+    email_marketing_consent: ShopifyDatedConsent | None = None
 
 
 class CustomersEmailMarketingConsentUpdate(_WebhookDetail):
@@ -277,16 +269,24 @@ class CustomersEmailMarketingConsentUpdate(_WebhookDetail):
 
     def to_contract(self, received_at: datetime) -> EventDetail:
         change = self.payload
-        consent = change.email_marketing_consent
-        stated_at = (consent.consent_updated_at if consent else None) or received_at
-        return CustomerUpdatedV1(
-            customer=CustomerV1(
-                id=change.customer_id,
-                email_marketing=_consent(consent),
-                consent_updated_at=stated_at,
-            ),
-            updated_at=received_at,
+        return _dated_consent(
+            change.customer_id, "email_marketing", change.email_marketing_consent, received_at
         )
+
+
+def _dated_consent(
+    customer_id: str, field: str, consent: ShopifyDatedConsent | None, received_at: datetime, **contact: Any
+) -> CustomerUpdatedV1:
+    """One channel's consent change, stated when Shopify says it was given (else when received)."""
+    return CustomerUpdatedV1(
+        customer=CustomerV1(
+            id=customer_id,
+            **contact,
+            **{field: _consent(consent)},
+            consent_updated_at=(consent.consent_updated_at if consent else None) or received_at,
+        ),
+        updated_at=received_at,
+    )
 
 
 class ShopifyUpdatedCustomer(ShopifyCustomer):
