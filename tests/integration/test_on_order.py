@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 from botocore.exceptions import ClientError
 
 from postventa.logic.entry import execution_name
+from postventa.models.common import Money
 from postventa.models.events import ConsentState
 from postventa.models.records import OrderStatus
 from tests.conftest import EVENTS, load_json
@@ -26,7 +28,11 @@ def test_order_placed_keeps_the_customer_and_order_and_starts_the_journey(local)
         ConsentState.SUBSCRIBED,
     )
     order = store.get_order("A-1001")
-    assert order.customer_id == "cus-ana" and str(order.total) == "158.00 EUR" and len(order.items) == 2
+    assert (
+        order.customer_id == "cus-ana"
+        and order.total == Money(amount=Decimal("158.00"), currency="EUR")
+        and len(order.items) == 2
+    )
     assert [o.order_id for o in store.orders_of("cus-ana")] == ["A-1001"]
 
     journey = local.journeys["post-purchase"]
@@ -69,37 +75,60 @@ def test_invalid_events_land_in_the_dead_letter_queue_with_their_reason(local):
     assert local.engine.executions == {}
 
 
-def test_a_body_that_is_not_json_is_dead_lettered_too(local):
+def deliver_body(body: str) -> dict:
+    """One SQS record with this body, straight to on_order: what no EventBridge event could be."""
     from postventa.handlers import on_order
     from postventa.local.simulate import _FakeLambdaContext
 
-    batch = {
-        "Records": [
-            {
-                "messageId": "m1",
-                "receiptHandle": "r",
-                "body": "{not json",
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1",
-            }
-        ]
+    record = {
+        "messageId": "m1",
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1",
     }
-    assert on_order.lambda_handler(batch, _FakeLambdaContext("on-order")) == {"batchItemFailures": []}
+    return on_order.lambda_handler({"Records": [record]}, _FakeLambdaContext("on-order"))
+
+
+def test_a_body_that_is_not_json_is_dead_lettered_too(local):
+    assert deliver_body("{not json") == {"batchItemFailures": []}
     (dead,) = local.dead_letters()
     assert dead["Body"] == "{not json"
     assert dead["MessageAttributes"]["reason"]["StringValue"].startswith("event: not JSON")
+
+
+def test_bodies_too_deep_or_too_large_for_any_event_are_dead_lettered_with_their_reason(local):
+    placed = load_json(EVENTS / "order-placed.json")
+    deep = json.dumps({**placed, "detail": {**placed["detail"], "note": "[" * 5000 + "]" * 5000}})
+    deep = deep.replace('"[[[', "[[[", 1).replace(']]]"', "]]]", 1)  # a real 5,000-deep array
+    large = json.dumps({**placed, "detail": {**placed["detail"], "note": "x" * 300_000}})
+    for body in (deep, large):
+        assert deliver_body(body) == {"batchItemFailures": []}
+    reasons = [d["MessageAttributes"]["reason"]["StringValue"] for d in local.dead_letters()]
+    assert reasons == [
+        "event: nested deeper than 32 levels",
+        f"event: {len(large)} bytes, over EventBridge's 262144",
+    ]
+    assert (
+        local.wiring.store.get_order("A-1001") is None and local.wiring.store.get_profile("cus-ana") is None
+    )
 
 
 def test_a_refund_ends_the_journey_before_the_review_request(local):
     local.deliver(load_json(EVENTS / "order-placed.json"))  # Ana, A-1001, 2026-03-02
     local.deliver(load_json(EVENTS / "order-fulfilled.json"))  # 2026-03-04: tips due 03-07
     refund = load_json(EVENTS / "order-refunded.json")
+    whole = {"amount": "158.00", "currency": "EUR"}
     local.deliver(
-        {**refund, "time": "2026-03-08T10:00:00Z", "detail": {**refund["detail"], "order_id": "A-1001"}}
+        {
+            **refund,
+            "time": "2026-03-08T10:00:00Z",
+            "detail": {**refund["detail"], "order_id": "A-1001", "amount": whole},
+        }
     )
     local.engine.run_until_idle()
 
@@ -202,3 +231,97 @@ def test_an_order_delivered_again_while_its_first_attempt_failed_is_counted_once
     assert (profile.orders_count, len(store.orders_of("cus-ana"))) == (1, 1)
     assert local.dead_letters() == []
     assert [d.kind for d in local.decisions if d.kind == "started"] == ["started"]  # entered once
+
+
+def refund_of(order_id: str, at: str, amount=None, refund_id=None, event_id="evt-refund") -> dict:
+    refund = load_json(EVENTS / "order-refunded.json")
+    detail = {"schema_version": "1", "order_id": order_id, "refunded_at": at, "amount": amount}
+    if refund_id:
+        detail["refund_id"] = refund_id
+    return {**refund, "id": event_id, "time": at, "detail": detail}
+
+
+def test_a_partial_refund_is_recorded_once_and_the_journey_goes_on(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))  # 158.00 EUR
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    socks = {"amount": "29.00", "currency": "EUR"}
+    local.deliver(refund_of("A-1001", "2026-03-05T10:00:00Z", socks, refund_id="r-1"))
+    local.deliver(refund_of("A-1001", "2026-03-05T10:05:00Z", socks, refund_id="r-1", event_id="evt-again"))
+    local.engine.run_until_idle()
+
+    order = local.wiring.store.get_order("A-1001")
+    assert order.status is OrderStatus.FULFILLED and list(order.refunds) == ["r-1"]
+    (entry,) = local.wiring.store.entries_of("cus-ana")
+    assert entry.ended_reason is None
+    assert [m.step for m in local.messages()] == [
+        "order_confirmation",
+        "product_tips",
+        "review_request",
+        "nps_survey",
+    ]
+
+
+def test_partial_refunds_that_add_up_to_the_order_end_its_journey(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))  # 158.00 EUR
+    local.deliver(refund_of("A-1001", "2026-03-03T10:00:00Z", "100.00", refund_id="r-1"))  # order currency
+    local.deliver(refund_of("A-1001", "2026-03-03T11:00:00Z", "58.00", refund_id="r-2", event_id="evt-r2"))
+    local.engine.run_until_idle()
+    order = local.wiring.store.get_order("A-1001")
+    assert order.status is OrderStatus.REFUNDED and order.closed_at.hour == 11
+    assert [m.step for m in local.messages()] == ["order_confirmation"]
+    assert [d.kind for d in local.decisions] == ["started", "ended"]
+
+
+def test_a_fulfilment_that_comes_before_its_order_is_kept_and_applied_when_the_order_arrives(local):
+    placed = load_json(EVENTS / "order-placed.json")
+    local.deliver({**load_json(EVENTS / "order-fulfilled.json"), "time": "2026-03-02T09:10:00Z"})
+    assert [d.kind for d in local.decisions] == ["kept"]
+    assert local.decisions[0].reason == "order not known yet: kept until 2026-04-01, applied when it arrives"
+    local.deliver(placed)
+    local.engine.run_until_idle()
+
+    order = local.wiring.store.get_order("A-1001")
+    assert order.status is OrderStatus.FULFILLED and order.fulfilled_at.day == 4
+    assert local.wiring.store.early_events("A-1001") == []
+    # The wait for the fulfilment finds it happened: tips, review and survey go out, no delay apology.
+    assert [m.step for m in local.messages()] == [
+        "order_confirmation",
+        "product_tips",
+        "review_request",
+        "nps_survey",
+    ]
+
+
+def test_a_shopify_refund_that_comes_before_its_order_ends_the_journey_it_starts(local):
+    local.deliver({**load_json(EVENTS / "shopify" / "refunds-create.json"), "time": "2026-03-04T09:00:00Z"})
+    local.deliver(load_json(EVENTS / "shopify" / "orders-create.json"))
+    local.engine.run_until_idle()
+    assert [d.kind for d in local.decisions] == ["kept", "started", "ended"]
+    assert local.messages() == []  # refunded before Postventa heard of it: nothing to confirm
+    assert local.wiring.store.get_order("9007199254740993123").status is OrderStatus.REFUNDED
+
+
+def test_a_shopify_refund_without_a_transaction_currency_is_read_in_the_order_currency(local):
+    local.deliver(load_json(EVENTS / "shopify" / "orders-create.json"))
+    refund = load_json(EVENTS / "shopify" / "refunds-create.json")
+    (transaction,) = refund["detail"]["payload"]["transactions"]
+    transaction.update(amount="10.00", currency=None)
+    local.deliver(refund)
+    order = local.wiring.store.get_order("9007199254740993123")
+    assert order.refunds == {"509562969": Money(amount=Decimal("10.00"), currency=order.total.currency)}
+    assert not order.is_closed
+
+
+def test_shopify_test_orders_and_orders_cancelled_at_creation_start_nothing(local):
+    placed = load_json(EVENTS / "shopify" / "orders-create.json")
+    payload = placed["detail"]["payload"]
+    local.deliver({**placed, "detail": {**placed["detail"], "payload": {**payload, "test": True}}})
+    cancelled = {**payload, "id": 1, "cancelled_at": payload["created_at"], "cancel_reason": "fraud"}
+    local.deliver({**placed, "id": "evt-2", "detail": {**placed["detail"], "payload": cancelled}})
+    local.engine.run_until_idle()
+    assert [(d.kind, d.reason) for d in local.decisions] == [
+        ("ignored", "a test order (settings: test_orders_start_journeys)"),
+        ("ignored", "cancelled before it was announced"),
+    ]
+    assert local.messages() == [] and local.engine.executions == {}
+    assert local.wiring.store.get_profile(local.decisions[0].customer_id) is None

@@ -15,14 +15,14 @@ from postventa.models.records import CustomerProfile, OrderRecord
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
 
-def context(first_name="Ana", unsubscribe=None, recommended=()):
-    usd = lambda amount: Money(amount=Decimal(amount), currency="USD")  # noqa: E731
+def context(first_name="Ana", unsubscribe=None, recommended=(), currency="USD", total="158.00"):
+    usd = lambda amount: Money(amount=Decimal(amount), currency=currency)  # noqa: E731
     order = OrderRecord(
         order_id="A-1",
         customer_id="c1",
         order_number="#1001",
         placed_at=NOW,
-        total=usd("158.00"),
+        total=usd(total),
         items=[
             LineItemV1(name="Trail shoes <b>", quantity=1, unit_price=usd("129.00")),
             LineItemV1(name="Merino socks", quantity=2, unit_price=usd("14.50")),
@@ -46,9 +46,35 @@ def test_order_confirmation_lists_items_and_total_in_both_parts():
     email = MessageRenderer().render(Channel.EMAIL, "order_confirmation", "en", context())
     assert email.subject == "Thank you for your order #1001, Ana"
     for part in (email.html, email.text):
-        assert "Merino socks" in part and "14.50 USD" in part and "158.00 USD" in part
-    assert "2 x Merino socks: 14.50 USD" in email.text
-    assert "Total: 158.00 USD" in email.text
+        assert "Merino socks" in part and "$14.50" in part and "$158.00" in part
+    assert "2 x Merino socks: $14.50" in email.text
+    assert "Total: $158.00" in email.text
+
+
+@pytest.mark.parametrize(
+    ("currency", "total", "locale", "shown"),
+    [
+        ("JPY", "1500", "en", "¥1,500"),  # no minor unit: never "1,500.00"
+        ("KWD", "12.345", "en", "KWD12.345"),  # three: never rounded to 12.34
+        ("EUR", "1500", "es", "1.500,00\xa0€"),  # Spanish order of symbol and separators
+        ("MXN", "1500", "es-MX", "$1,500.00"),  # the customer's regional variant of the language
+        ("EUR", "1500", "de", "€1,500.00"),  # no German template: the English message's format
+    ],
+)
+def test_amounts_are_written_in_the_currency_minor_units_and_the_message_locale(
+    currency, total, locale, shown
+):
+    email = MessageRenderer().render(
+        Channel.EMAIL, "order_confirmation", locale, context(currency=currency, total=total)
+    )
+    assert shown in email.text
+
+
+def test_control_characters_never_reach_a_header():
+    email = MessageRenderer().render(
+        Channel.EMAIL, "order_confirmation", "en", context(first_name="Ana\x00\r\nBcc: x")
+    )
+    assert email.subject == "Thank you for your order #1001, Ana Bcc: x"
 
 
 def test_cross_sell_names_the_complements_the_order_did_not_already_bring():

@@ -17,8 +17,10 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter
 
 from postventa.models.records import (
+    EARLY_RETENTION,
     ContactLedger,
     CustomerProfile,
+    EarlyEvent,
     JourneyEntry,
     MessageRecord,
     MessageStatus,
@@ -184,6 +186,20 @@ class Store:
             gsi1pk=_customer(order.customer_id),
             gsi1sk=f"ORDER#{order.placed_at.isoformat()}",
         )
+
+    def keep_early(self, early: EarlyEvent) -> None:
+        expires = int((early.kept_at + EARLY_RETENTION).timestamp())
+        self._table.put_item(
+            Item=_item(early, f"ORDER#{early.order_id}", f"EARLY#{early.event.event_id}", expires_at=expires)
+        )
+
+    def early_events(self, order_id: str) -> list[EarlyEvent]:
+        """Oldest first, as they happened."""
+        kept = self._query(EarlyEvent, f"ORDER#{order_id}", "EARLY#")
+        return sorted(kept, key=lambda early: early.event.received_at)
+
+    def forget_early(self, early: EarlyEvent) -> None:
+        self._table.delete_item(Key={"pk": f"ORDER#{early.order_id}", "sk": f"EARLY#{early.event.event_id}"})
 
     def orders_of(self, customer_id: str) -> list[OrderRecord]:
         response = self._table.query(

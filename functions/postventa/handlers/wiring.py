@@ -130,6 +130,7 @@ class Wiring:
             journeys=self.journeys,
             emit=self._emit,
             default_timezone=self.settings.default_timezone,
+            test_orders_start_journeys=self.settings.test_orders_start_journeys,
             once=self.once("event_id"),
         )
 

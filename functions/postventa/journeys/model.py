@@ -357,6 +357,10 @@ class ExitGoal(_Strict):
     event: DetailType
     same_order: bool = True
     converts: bool = Field(default=False, description="Reaching it counts as a conversion of the journey")
+    partial_refund: bool = Field(
+        default=False,
+        description="For Order Refunded: a partial refund reaches it too (else only a whole one)",
+    )
 
 
 class Phase(IntEnum):

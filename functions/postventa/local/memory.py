@@ -18,6 +18,7 @@ from postventa.models.events import Channel
 from postventa.models.records import (
     ContactLedger,
     CustomerProfile,
+    EarlyEvent,
     JourneyEntry,
     MessageRecord,
     MessageStatus,
@@ -44,6 +45,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.customers: defaultdict[str, _Customer] = defaultdict(_Customer)
         self.orders: dict[str, OrderRecord] = {}
+        self.early: defaultdict[str, dict[str, EarlyEvent]] = defaultdict(dict)  # order -> event id -> event
         self.phones: dict[str, str] = {}
         self.calendar_entries: defaultdict[str, dict[str, str]] = defaultdict(
             dict
@@ -91,6 +93,15 @@ class MemoryStore:
 
     def put_order(self, order: OrderRecord) -> None:
         self.orders[order.order_id] = order
+
+    def keep_early(self, early: EarlyEvent) -> None:
+        self.early[early.order_id][early.event.event_id] = early
+
+    def early_events(self, order_id: str) -> list[EarlyEvent]:
+        return sorted(self.early.get(order_id, {}).values(), key=lambda early: early.event.received_at)
+
+    def forget_early(self, early: EarlyEvent) -> None:
+        self.early.get(early.order_id, {}).pop(early.event.event_id, None)
 
     def claim_entry(self, entry: JourneyEntry) -> bool:
         entries = self.customers[entry.customer_id].entries

@@ -105,11 +105,14 @@ def journeys_to_enter(
     return starts
 
 
-def journeys_to_exit(event: InboundEvent, journeys: Iterable[Journey]) -> list[tuple[Journey, ExitGoal]]:
-    """Journeys this event is an exit goal of, with the goal (same order only? a conversion?)."""
+def journeys_to_exit(
+    event: InboundEvent, journeys: Iterable[Journey], partial_refund: bool = False
+) -> list[tuple[Journey, ExitGoal]]:
+    """Journeys this event is an exit goal of, with the goal (same order only? a conversion?).
+    A partial refund reaches only the goals that say so."""
     exits = []
     for journey in journeys:
         goal = journey.exits_on(event.detail_type)
-        if goal is not None:
+        if goal is not None and (goal.partial_refund or not partial_refund):
             exits.append((journey, goal))
     return exits

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from postventa.models.common import Money
@@ -39,9 +42,33 @@ _PARTS = {
 _ONE_LINE = {"subject", "title"}
 
 
-def format_money(value: Money | dict[str, Any]) -> str:
+def format_money(value: Money | dict[str, Any], locale: str = "en") -> str:
+    """In the currency's own minor units (ISO 4217) and the locale's way of writing them:
+    JPY 1500 as ¥1,500, KWD 12.345 as KWD 12.345, EUR 1500 as 1.500,00 € in German."""
     money = value if isinstance(value, Money) else Money.model_validate(value)
-    return f"{money.amount.quantize(Decimal('0.01')):,} {money.currency}"
+    try:
+        babel_locale = Locale.parse(locale, sep="-")
+    except (UnknownLocaleError, ValueError):
+        babel_locale = Locale.parse("en")
+    return str(format_currency(money.amount, money.currency, locale=babel_locale))
+
+
+@pass_context
+def _money_filter(context: Context, value: Money | dict[str, Any]) -> str:
+    return format_money(value, context.get("locale") or "en")
+
+
+def _number_locale(customer_locale: str | None, chosen: str) -> str:
+    """The customer's own regional variant when the message is in their language, else the message's."""
+    if customer_locale and customer_locale.split("-")[0].lower() == chosen.split("-")[0].lower():
+        return customer_locale
+    return chosen
+
+
+def one_line(text: str) -> str:
+    """A header (subject, push title): one line, no control characters (a NUL, a CR injecting headers)."""
+    kept = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
+    return " ".join(kept.split())
 
 
 def message_context(
@@ -79,7 +106,7 @@ class MessageRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self._env.filters["money"] = format_money
+        self._env.filters["money"] = _money_filter
 
     def locale_for(self, channel: Channel, template: str, locale: str | None) -> str:
         return self._first_locale(f"{channel.value}/{{}}/{template}.{_PARTS[channel][0]}", locale)
@@ -108,9 +135,9 @@ class MessageRenderer:
     ) -> RenderedMessage:
         """`context` may be a function: built only when rendering (a backtest never renders)."""
         chosen = self.locale_for(channel, template, locale)
-        data = context() if callable(context) else context
+        data = {**(context() if callable(context) else context), "locale": _number_locale(locale, chosen)}
         parts: dict[str, Any] = {}
         for part, suffix in _PARTS[channel][1].items():
             rendered = self._env.get_template(f"{channel.value}/{chosen}/{template}.{suffix}").render(data)
-            parts[part] = " ".join(rendered.split()) if part in _ONE_LINE else rendered.strip()
+            parts[part] = one_line(rendered) if part in _ONE_LINE else rendered.strip()
         return RenderedMessage(**parts)

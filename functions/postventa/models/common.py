@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from babel.numbers import get_currency_precision, is_currency
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+# What a storefront event may say happened when: anything outside is a broken clock or a test
+# value (year 9999), and would overflow date arithmetic far from the edge.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
 
 
 def _external_id(value: Any) -> str:
@@ -26,6 +33,27 @@ def _exact_decimal(value: Any) -> Any:
     return value
 
 
+def _sane_year(value: date) -> date:
+    low = EARLIEST_YEAR if isinstance(value, datetime) else 1900  # birthdays go back further
+    if not low <= value.year <= LATEST_YEAR:
+        raise ValueError(f"year {value.year} is outside {low}-{LATEST_YEAR}")
+    return value
+
+
+def _iso_4217(value: str) -> str:
+    if not (len(value) == 3 and value.isupper() and is_currency(value)):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return value
+
+
+def _web_link(value: str) -> str:
+    """Only http(s) becomes a link in a message: javascript:, data: and the like never do."""
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise ValueError("links must be absolute http(s) URLs")
+    return value.strip()
+
+
 def _known_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
@@ -35,9 +63,12 @@ def _known_timezone(value: str) -> str:
 
 
 ExternalId = Annotated[str, BeforeValidator(_external_id)]
-CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+CurrencyCode = Annotated[str, AfterValidator(_iso_4217)]
 Amount = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 TimezoneName = Annotated[str, AfterValidator(_known_timezone)]
+Moment = Annotated[AwareDatetime, AfterValidator(_sane_year)]
+Day = Annotated[date, AfterValidator(_sane_year)]
+WebLink = Annotated[str, AfterValidator(_web_link)]
 
 
 class Money(BaseModel):
@@ -45,8 +76,10 @@ class Money(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    amount: Amount
+    amount: Annotated[Amount, Field(ge=0, description="Never negative: a refund is its own event")]
     currency: CurrencyCode
 
-    def __str__(self) -> str:
-        return f"{self.amount:,.2f} {self.currency}"
+    @property
+    def minor_units(self) -> int:
+        """Digits after the decimal point in this currency (ISO 4217): JPY 0, USD 2, KWD 3."""
+        return int(get_currency_precision(self.currency))

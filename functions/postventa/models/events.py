@@ -7,13 +7,21 @@ JSON Schema of each into events/schemas/.
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from postventa.models.common import CurrencyCode, ExternalId, Money, TimezoneName
+from postventa.models.common import (
+    Amount,
+    CurrencyCode,
+    Day,
+    ExternalId,
+    Moment,
+    Money,
+    TimezoneName,
+    WebLink,
+)
 
 
 class DetailType(StrEnum):
@@ -67,7 +75,7 @@ class CustomerV1(_Detail):
     locale: str | None = Field(default=None, description="BCP 47 tag, e.g. en or es-MX")
     timezone: TimezoneName | None = Field(default=None, description="IANA name, e.g. America/Chicago")
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
-    birthday: date | None = None
+    birthday: Day | None = None
     email_marketing: ConsentState | None = Field(
         default=None, description="Consent to marketing email; None keeps what is stored"
     )
@@ -82,7 +90,7 @@ class CustomerV1(_Detail):
     channels: list[Channel] | None = Field(
         default=None, description="The channels the customer chose, in order of preference"
     )
-    consent_updated_at: AwareDatetime | None = Field(
+    consent_updated_at: Moment | None = Field(
         default=None,
         description="When the consent and channel choices stated here were given; default: the "
         "event's own time. An older statement never overrides a newer one.",
@@ -107,44 +115,57 @@ class OrderPlacedV1(_Detail):
     schema_version: Literal["1"] = "1"
     order_id: ExternalId
     order_number: str | None = Field(default=None, description="What the customer sees, e.g. #1001")
-    placed_at: AwareDatetime
+    placed_at: Moment
     customer: CustomerV1
     currency: CurrencyCode
     total: Money
     items: list[LineItemV1] = Field(min_length=1)
-    status_url: str | None = None
+    status_url: WebLink | None = None
+    test: bool = Field(
+        default=False, description="A test order (Shopify's test: true): starts no journey by default"
+    )
+    cancelled_at: Moment | None = Field(
+        default=None,
+        description="Set when the order was cancelled before it was announced: starts no journey",
+    )
 
 
 class OrderFulfilledV1(_Detail):
     schema_version: Literal["1"] = "1"
     order_id: ExternalId
     customer_id: ExternalId | None = Field(default=None, description="Looked up from the order if absent")
-    fulfilled_at: AwareDatetime
+    fulfilled_at: Moment
     carrier: str | None = None
     tracking_number: str | None = None
-    tracking_url: str | None = None
+    tracking_url: WebLink | None = None
 
 
 class OrderRefundedV1(_Detail):
     schema_version: Literal["1"] = "1"
     order_id: ExternalId
     customer_id: ExternalId | None = None
-    refunded_at: AwareDatetime
-    amount: Money | None = None
+    refunded_at: Moment
+    refund_id: ExternalId | None = Field(
+        default=None, description="Identifies the refund: the same refund delivered again is counted once"
+    )
+    amount: Annotated[Money | Amount | None, Field(union_mode="left_to_right")] = Field(
+        default=None,
+        description="What was refunded, or a bare amount in the order's currency; absent: the whole order",
+    )
 
 
 class OrderCancelledV1(_Detail):
     schema_version: Literal["1"] = "1"
     order_id: ExternalId
     customer_id: ExternalId | None = None
-    cancelled_at: AwareDatetime
+    cancelled_at: Moment
     reason: str | None = None
 
 
 class CustomerUpdatedV1(_Detail):
     schema_version: Literal["1"] = "1"
     customer: CustomerV1
-    updated_at: AwareDatetime
+    updated_at: Moment
 
 
 class OccasionReachedV1(_Detail):
@@ -156,7 +177,7 @@ class OccasionReachedV1(_Detail):
     occasion_id: str = Field(
         description="Unique per customer and occasion, e.g. birthday-2026 or inactive-90-2026-05-01"
     )
-    reached_at: AwareDatetime
+    reached_at: Moment
     days: int | None = Field(default=None, description="For inactive: days since the last order")
 
 
@@ -166,7 +187,7 @@ class SurveyAnsweredV1(_Detail):
     schema_version: Literal["1"] = "1"
     customer_id: ExternalId
     score: int = Field(ge=0, le=10)
-    answered_at: AwareDatetime
+    answered_at: Moment
     message_id: str | None = Field(default=None, description="The survey message answered, when known")
 
 
@@ -176,14 +197,14 @@ class SupportCaseOpenedV1(_Detail):
     schema_version: Literal["1"] = "1"
     customer_id: ExternalId
     case_id: ExternalId
-    opened_at: AwareDatetime
+    opened_at: Moment
 
 
 class SupportCaseClosedV1(_Detail):
     schema_version: Literal["1"] = "1"
     customer_id: ExternalId
     case_id: ExternalId
-    closed_at: AwareDatetime
+    closed_at: Moment
 
 
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
@@ -217,7 +238,7 @@ class InboundEvent(BaseModel):
     event_id: str
     source: str
     detail_type: DetailType
-    received_at: AwareDatetime
+    received_at: Moment
     detail: Annotated[EventDetail, Field(union_mode="left_to_right")]
 
     @property

@@ -6,12 +6,14 @@ InboundEvent, or raises InvalidEvent naming each bad field and why.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import Field, ValidationError
 
+from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
 from postventa.models.events import (
     CustomerUpdatedV1,
     DetailType,
@@ -28,6 +30,8 @@ from postventa.models.events import (
 from postventa.models.shopify import ShopifyWebhookDetail
 
 SHOPIFY_DETAIL_TYPE = "shopifyWebhook"
+MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit: a larger body did not come from the bus
+MAX_NESTING = 32  # deeper than any event of either contract; far deeper would exhaust the parser's stack
 
 
 class InvalidEvent(ValueError):
@@ -112,6 +116,32 @@ def describe_validation_error(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def load_event(body: str) -> Any:
+    """The queued body as JSON, refused with its reason if no event could be that large or deep."""
+    size = len(body.encode())
+    if size > MAX_EVENT_BYTES:
+        raise InvalidEvent(f"event: {size} bytes, over EventBridge's {MAX_EVENT_BYTES}")
+    try:
+        raw = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise InvalidEvent(f"event: not JSON ({error.msg} at position {error.pos})") from error
+    except RecursionError as error:
+        raise InvalidEvent(f"event: nested deeper than {MAX_NESTING} levels") from error
+    if _nesting(raw) > MAX_NESTING:
+        raise InvalidEvent(f"event: nested deeper than {MAX_NESTING} levels")
+    return raw
+
+
+def _nesting(value: Any) -> int:
+    deepest, level = 0, [(value, 1)]
+    while level:
+        node, depth = level.pop()
+        deepest = max(deepest, depth)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        level.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
 def parse_inbound(raw: Any) -> InboundEvent:
     if not isinstance(raw, dict):
         raise InvalidEvent("event: expected a JSON object as EventBridge delivers it")
@@ -136,6 +166,8 @@ def parse_inbound(raw: Any) -> InboundEvent:
     else:
         detail = envelope.detail
         detail_type = DetailType(envelope.detail_type)
+    if not EARLIEST_YEAR <= envelope.time.year <= LATEST_YEAR:
+        raise InvalidEvent(f"time: year {envelope.time.year} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
     return InboundEvent(
         event_id=envelope.id,
         source=envelope.source,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,8 +14,10 @@ from postventa.models.events import (
     Channel,
     ConsentState,
     CustomerV1,
+    InboundEvent,
     LineItemV1,
     OrderPlacedV1,
+    OrderRefundedV1,
     PushTokenV1,
 )
 
@@ -156,10 +158,27 @@ class OrderRecord(_Record):
     fulfilled_at: AwareDatetime | None = None
     tracking_url: str | None = None
     closed_at: AwareDatetime | None = Field(default=None, description="When it was refunded or cancelled")
+    refunds: dict[str, Money] = Field(
+        default_factory=dict,
+        description="Each refund by its id (or its event's): counted once however often it comes",
+    )
 
     @property
     def is_closed(self) -> bool:
         return self.status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
+
+    def with_refund(self, refund: OrderRefundedV1, event_id: str) -> OrderRecord:
+        """A refund of the whole order closes it; a partial one is recorded and leaves it open.
+        Refunds in a currency other than the order's cannot be compared: taken as whole."""
+        if refund.amount is None:
+            return self.model_copy(update={"status": OrderStatus.REFUNDED, "closed_at": refund.refunded_at})
+        amount = refund.amount
+        money = amount if isinstance(amount, Money) else Money(amount=amount, currency=self.total.currency)
+        refunds = {**self.refunds, refund.refund_id or event_id: money}
+        comparable = all(m.currency == self.total.currency for m in refunds.values())
+        whole = not comparable or sum(m.amount for m in refunds.values()) >= self.total.amount
+        closed = {"status": OrderStatus.REFUNDED, "closed_at": refund.refunded_at} if whole else {}
+        return self.model_copy(update={"refunds": refunds, **closed})
 
     @classmethod
     def placed(cls, detail: OrderPlacedV1, customer_id: str) -> OrderRecord:
@@ -172,6 +191,17 @@ class OrderRecord(_Record):
             items=detail.items,
             status_url=detail.status_url,
         )
+
+
+EARLY_RETENTION = timedelta(days=30)  # an order this late is not coming: Shopify retries for 48 hours
+
+
+class EarlyEvent(_Record):
+    """A fulfilment, refund or cancellation that came before its order: applied when the order does."""
+
+    order_id: str
+    event: InboundEvent
+    kept_at: AwareDatetime
 
 
 class JourneyEntry(_Record):
@@ -264,7 +294,7 @@ class Decision(_Record):
 
     at: AwareDatetime
     kind: str = Field(
-        description="started, duplicate, not_entered, ended, converted, resumed, invalid, ignored"
+        description="started, duplicate, not_entered, ended, converted, resumed, kept, invalid, ignored"
     )
     customer_id: str | None = None
     journey: str | None = None

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     support_email: str = "support@shop.example"
     default_locale: str = "en"
     default_timezone: TimezoneName = "UTC"
+    test_orders_start_journeys: bool = Field(
+        default=False, description="Shopify test orders (test: true) start journeys like real ones"
+    )
     event_bus_name: str = "postventa"
     archive_bucket: str | None = Field(
         default=None, description="The analytics archive; the scoring job's model"

@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from postventa.models.common import Amount, CurrencyCode, ExternalId, Money
+from postventa.models.common import Amount, CurrencyCode, ExternalId, Moment, Money
 from postventa.models.events import (
     ConsentState,
     CustomerUpdatedV1,
@@ -90,7 +90,7 @@ class ShopifyLineItem(_Shopify):
 
 
 class ShopifyFulfillment(_Shopify):
-    created_at: AwareDatetime
+    created_at: Moment
     tracking_company: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = None
@@ -101,9 +101,9 @@ class ShopifyOrder(_Shopify):
     name: str | None = None
     email: str | None = None
     contact_email: str | None = None
-    created_at: AwareDatetime
-    updated_at: AwareDatetime | None = None
-    cancelled_at: AwareDatetime | None = None
+    created_at: Moment
+    updated_at: Moment | None = None
+    cancelled_at: Moment | None = None
     cancel_reason: str | None = None
     currency: CurrencyCode
     current_total_price: Amount | None = None
@@ -114,6 +114,7 @@ class ShopifyOrder(_Shopify):
     line_items: list[ShopifyLineItem] = Field(min_length=1)
     fulfillments: list[ShopifyFulfillment] = Field(default_factory=list)
     order_status_url: str | None = None
+    test: bool = False
 
     def customer_contract(self) -> CustomerV1:
         email = self.email or self.contact_email
@@ -155,6 +156,8 @@ class ShopifyOrder(_Shopify):
                 for item in self.line_items
             ],
             status_url=self.order_status_url,
+            test=self.test,
+            cancelled_at=self.cancelled_at,
         )
 
 
@@ -168,17 +171,21 @@ class ShopifyRefundTransaction(_Shopify):
 class ShopifyRefund(_Shopify):
     id: ExternalId
     order_id: ExternalId
-    created_at: AwareDatetime
+    created_at: Moment
     transactions: list[ShopifyRefundTransaction] = Field(default_factory=list)
 
     def to_order_refunded(self) -> OrderRefundedV1:
         settled = [
             t for t in self.transactions if t.kind in (None, "refund") and t.status in (None, "success")
         ]
-        amount = None
-        if settled and settled[0].currency:
-            amount = Money(amount=sum((t.amount for t in settled), Decimal(0)), currency=settled[0].currency)
-        return OrderRefundedV1(order_id=self.order_id, refunded_at=self.created_at, amount=amount)
+        total = sum((t.amount for t in settled), Decimal(0))
+        currency = next((t.currency for t in settled if t.currency), None)
+        # A transaction without its currency is in the order's: on_order reads it from the order.
+        # No settled transaction: nothing was paid back (a restock, a failed refund), not the whole order.
+        amount = Money(amount=total, currency=currency) if currency else total
+        return OrderRefundedV1(
+            order_id=self.order_id, refund_id=self.id, refunded_at=self.created_at, amount=amount
+        )
 
 
 def _topic(value: Any) -> str | None:
@@ -234,7 +241,7 @@ class RefundsCreate(_WebhookDetail):
 
 
 class ShopifyDatedConsent(ShopifyConsent):
-    consent_updated_at: AwareDatetime | None = None
+    consent_updated_at: Moment | None = None
 
 
 class ShopifySmsConsentChange(_Shopify):
@@ -290,7 +297,7 @@ def _dated_consent(
 
 
 class ShopifyUpdatedCustomer(ShopifyCustomer):
-    updated_at: AwareDatetime | None = None
+    updated_at: Moment | None = None
 
 
 class CustomersUpdate(_WebhookDetail):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +25,12 @@ from postventa.models.events import (
     SupportCaseOpenedV1,
     SurveyAnsweredV1,
 )
-from postventa.models.inbound import InvalidEvent, parse_inbound
+from postventa.models.inbound import InvalidEvent, load_event, parse_inbound
 from postventa.models.records import (
+    EARLY_RETENTION,
     CustomerProfile,
     Decision,
+    EarlyEvent,
     JourneyEntry,
     NpsAnswer,
     OrderRecord,
@@ -38,6 +39,7 @@ from postventa.models.records import (
 from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, change_profile
 
 Emit = Callable[[Decision], None]
+OrderFollowUp = OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
 Apply = Callable[..., dict[str, Any]]
 
 
@@ -55,6 +57,7 @@ class OrderEventService:
         journeys: dict[str, Journey],
         emit: Emit,
         default_timezone: str = "UTC",
+        test_orders_start_journeys: bool = False,
         once: Callable[[Apply], Apply] = run_every_time,
     ):
         """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS)."""
@@ -67,15 +70,14 @@ class OrderEventService:
         self._spaced = [journey for journey in journeys.values() if journey.reentry_after is not None]
         self._emit = emit
         self._default_timezone = default_timezone
+        self._test_orders_start_journeys = test_orders_start_journeys
         self._apply_once = once(self._apply_and_report)
 
     def handle(self, body: str) -> dict[str, Any]:
         """One message from the ingest queue: the EventBridge event as JSON."""
+        raw: Any = {}
         try:
-            raw = json.loads(body)
-        except json.JSONDecodeError as error:
-            return self._refuse(body, {}, f"event: not JSON ({error.msg} at position {error.pos})")
-        try:
+            raw = load_event(body)
             event = parse_inbound(raw)
         except InvalidEvent as error:
             return self._refuse(body, raw if isinstance(raw, dict) else {}, error.reason)
@@ -106,7 +108,13 @@ class OrderEventService:
             decisions.append(decision)
             self._emit(decision)
 
+        detail = event.detail
+        if isinstance(detail, OrderPlacedV1) and (passed_over := self._passed_over(detail)):
+            decide("ignored", customer_id=detail.customer.id, order_id=detail.order_id, reason=passed_over)
+            return decisions
         order = self._store.get_order(event.order_id) if event.order_id else None
+        if order is None and isinstance(detail, OrderFollowUp):
+            return self._keep_until_placed(event, detail, decide)
         customer_id = event.customer_id or (order.customer_id if order else None)
         if customer_id is None:
             decide("ignored", order_id=event.order_id, reason="order not known to Postventa")
@@ -114,11 +122,12 @@ class OrderEventService:
 
         new_order = False
         profile: CustomerProfile | None
-        if isinstance(event.detail, OrderPlacedV1):
-            profile, order, new_order = self._place(event, event.detail, customer_id)
+        if isinstance(detail, OrderPlacedV1):
+            profile, order, new_order = self._place(event, detail, customer_id)
         else:
             profile = self._update_profile(event, customer_id)
             order = self._update_order(event, order, customer_id)
+        partial_refund = isinstance(detail, OrderRefundedV1) and order is not None and not order.is_closed
         if isinstance(event.detail, SurveyAnsweredV1):
             answer = event.detail
             self._store.save_nps(
@@ -186,8 +195,9 @@ class OrderEventService:
             )
 
         # A replayed order (known already, under a new event id) is nobody's goal: nothing happened.
-        replayed_order = isinstance(event.detail, OrderPlacedV1) and not new_order
-        for journey, goal in [] if replayed_order else journeys_to_exit(event, self._journeys.values()):
+        replayed_order = isinstance(detail, OrderPlacedV1) and not new_order
+        exits = [] if replayed_order else journeys_to_exit(event, self._journeys.values(), partial_refund)
+        for journey, goal in exits:
             for entry in entries:
                 if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
                     continue
@@ -218,6 +228,42 @@ class OrderEventService:
                     reason=f"{event.detail_type.value} arrived at step {wait.step}",
                 )
             self._store.delete_wait(wait)
+        if isinstance(detail, OrderPlacedV1):
+            decisions.extend(self._apply_kept(detail.order_id))
+        return decisions
+
+    def _passed_over(self, order: OrderPlacedV1) -> str | None:
+        """Orders that start nothing and count for nothing: tests, and orders cancelled at once."""
+        if order.cancelled_at is not None:
+            return "cancelled before it was announced"
+        if order.test and not self._test_orders_start_journeys:
+            return "a test order (settings: test_orders_start_journeys)"
+        return None
+
+    def _keep_until_placed(
+        self, event: InboundEvent, detail: OrderFollowUp, decide: Callable[..., None]
+    ) -> list[Decision]:
+        """EventBridge and Shopify do not promise order: a follow-up of an order not seen yet is kept
+        and applied when the order is placed. Kept first, then looked for, as waits are: an order
+        placed meanwhile is seen by one side or both, and applying twice changes nothing."""
+        self._store.keep_early(EarlyEvent(order_id=detail.order_id, event=event, kept_at=event.received_at))
+        if self._store.get_order(detail.order_id) is not None:
+            return self._apply_kept(detail.order_id)
+        until = event.received_at + EARLY_RETENTION
+        decide(
+            "kept",
+            customer_id=detail.customer_id,
+            order_id=detail.order_id,
+            reason=f"order not known yet: kept until {until:%Y-%m-%d}, applied when it arrives",
+        )
+        return []
+
+    def _apply_kept(self, order_id: str) -> list[Decision]:
+        """What came before the order, applied now in the order it happened."""
+        decisions = []
+        for early in self._store.early_events(order_id):
+            decisions.extend(self.apply(early.event))
+            self._store.forget_early(early)
         return decisions
 
     def _needs_entries(self, event: InboundEvent) -> bool:
@@ -317,7 +363,7 @@ class OrderEventService:
                 }
             )
         elif isinstance(detail, OrderRefundedV1):
-            order = order.model_copy(update={"status": OrderStatus.REFUNDED, "closed_at": detail.refunded_at})
+            order = order.with_refund(detail, event.event_id)
         elif isinstance(detail, OrderCancelledV1):
             order = order.model_copy(
                 update={"status": OrderStatus.CANCELLED, "closed_at": detail.cancelled_at}
