@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from botocore.exceptions import ClientError
@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from postventa.logic.entry import execution_name
 from postventa.models.common import Money
 from postventa.models.events import ConsentState
-from postventa.models.records import OrderStatus
+from postventa.models.records import MessageStatus, OrderStatus
 from tests.conftest import EVENTS, load_json
 from tests.integration.conftest import sent_emails
 
@@ -325,3 +325,17 @@ def test_shopify_test_orders_and_orders_cancelled_at_creation_start_nothing(loca
     ]
     assert local.messages() == [] and local.engine.executions == {}
     assert local.wiring.store.get_profile(local.decisions[0].customer_id) is None
+
+
+def test_a_message_held_for_quiet_hours_ends_suppressed_when_its_journey_is_stopped(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.deliver({**load_json(EVENTS / "order-fulfilled.json"), "time": "2026-03-04T22:00:00Z"})
+    local.engine.run_until(datetime(2026, 3, 8, 1, 0, tzinfo=UTC))  # tips due 23:00 Madrid: held to 09:00
+    tips = local.wiring.store.get_message("cus-ana", local.messages()[-1].message_id)
+    assert (tips.step, tips.status) == ("product_tips", MessageStatus.DEFERRED)
+    local.deliver(refund_of("A-1001", "2026-03-08T02:00:00Z"))  # the whole order, while it is held
+    local.engine.run_until_idle()
+
+    tips = local.wiring.store.get_message("cus-ana", tips.message_id)
+    assert (tips.status, tips.reason) == (MessageStatus.SUPPRESSED, "exit goal: Order Refunded")
+    assert [m.subject for m in sent_emails()] == ["Gracias por tu pedido #1001, Ana"]

@@ -7,7 +7,7 @@ an order, indexed by customer (GSI1) for the order history.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -64,12 +64,32 @@ def _versioned(profile: CustomerProfile, read: CustomerProfile | None) -> Custom
     return profile.model_copy(update={"version": (read.version if read else 0) + 1})
 
 
+def _message_key(customer_id: str, message_id: str) -> dict[str, str]:
+    return {"pk": _customer(customer_id), "sk": f"MESSAGE#{message_id}"}
+
+
+def _claimed_at(claimed_at: datetime | None) -> ConditionBase:
+    """Still the claim made at that time: not sent, released or taken over since."""
+    return Attr("status").eq(MessageStatus.SENDING.value) & Attr("claimed_at").eq(_iso(claimed_at))
+
+
 def _read_version(read: CustomerProfile | None) -> ConditionBase:
     return Attr("pk").not_exists() if read is None else Attr("version").eq(read.version)
 
 
 def _conditional_failed(error: ClientError) -> bool:
     return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def _held(write: Callable[..., Any], **request: Any) -> bool:
+    """Make a conditional write: True if it was made, False if its condition did not hold."""
+    try:
+        write(**request)
+    except ClientError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
 
 
 class Store:
@@ -84,16 +104,12 @@ class Store:
     def save_profile(self, profile: CustomerProfile, read: CustomerProfile | None) -> CustomerProfile | None:
         """Write over the version read (None: there was none); None if another write came first."""
         written = _versioned(profile, read)
-        try:
-            self._table.put_item(
-                Item=_item(written, _customer(profile.customer_id), "PROFILE"),
-                ConditionExpression=_read_version(read),
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return None
-            raise
-        return written
+        item = _item(written, _customer(profile.customer_id), "PROFILE")
+        return (
+            written
+            if _held(self._table.put_item, Item=item, ConditionExpression=_read_version(read))
+            else None
+        )
 
     def place_order(
         self, order: OrderRecord, profile: CustomerProfile, read: CustomerProfile | None
@@ -210,16 +226,11 @@ class Store:
     # journey entries
     def claim_entry(self, entry: JourneyEntry) -> bool:
         """True when this entry is new, or an earlier attempt claimed it but never started the execution."""
-        try:
-            self._table.put_item(
-                Item=_item(entry, _customer(entry.customer_id), f"ENTRY#{entry.journey}#{entry.trigger_id}"),
-                ConditionExpression=Attr("pk").not_exists() | Attr("execution_arn").not_exists(),
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        return _held(
+            self._table.put_item,
+            Item=_item(entry, _customer(entry.customer_id), f"ENTRY#{entry.journey}#{entry.trigger_id}"),
+            ConditionExpression=Attr("pk").not_exists() | Attr("execution_arn").not_exists(),
+        )
 
     def save_entry(self, entry: JourneyEntry) -> None:
         self._table.put_item(
@@ -234,16 +245,10 @@ class Store:
         """Write the message once (a deferred one may be claimed again when it is due); if it is
         already there, return what is stored instead."""
         item = _item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
-        try:
-            self._table.put_item(
-                Item=item,
-                ConditionExpression=Attr("pk").not_exists() | Attr("status").eq(MessageStatus.DEFERRED.value),
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return _model(MessageRecord, self._get(item["pk"], item["sk"]))
-            raise
-        return None
+        new = Attr("pk").not_exists() | Attr("status").eq(MessageStatus.DEFERRED.value)
+        if _held(self._table.put_item, Item=item, ConditionExpression=new):
+            return None
+        return _model(MessageRecord, self._get(item["pk"], item["sk"]))
 
     def save_message(self, message: MessageRecord) -> None:
         self._table.put_item(
@@ -252,62 +257,53 @@ class Store:
 
     def reclaim_message(self, message: MessageRecord, claimed_at: datetime) -> bool:
         """Take over a claim abandoned since claimed_at; False if another attempt took it first."""
-        try:
-            self._table.put_item(
-                Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"),
-                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
-                & Attr("claimed_at").eq(_iso(claimed_at)),
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        return _held(
+            self._table.put_item,
+            Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"),
+            ConditionExpression=_claimed_at(claimed_at),
+        )
 
     def hand_over(self, message: MessageRecord, channel: str, at: datetime) -> bool:
         """Mark the claim as about to reach a provider; False if another attempt took it over."""
-        try:
-            self._table.update_item(
-                Key={"pk": _customer(message.customer_id), "sk": f"MESSAGE#{message.message_id}"},
-                UpdateExpression="SET handed_over_at = :at, channel = :channel",
-                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
-                & Attr("claimed_at").eq(_iso(message.claimed_at)),
-                ExpressionAttributeValues={":at": at.isoformat(), ":channel": channel},
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        return _held(
+            self._table.update_item,
+            Key=_message_key(message.customer_id, message.message_id),
+            UpdateExpression="SET handed_over_at = :at, channel = :channel",
+            ConditionExpression=_claimed_at(message.claimed_at),
+            ExpressionAttributeValues={":at": at.isoformat(), ":channel": channel},
+        )
 
     def confirm_sent(self, customer_id: str, message_id: str, provider_message_id: str) -> bool:
         """The provider's proof that a message still claimed was taken (SES's Send event)."""
-        try:
-            self._table.update_item(
-                Key={"pk": _customer(customer_id), "sk": f"MESSAGE#{message_id}"},
-                UpdateExpression="SET #status = :sent, provider_message_id = :id",
-                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value),
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":sent": MessageStatus.SENT.value, ":id": provider_message_id},
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        return _held(
+            self._table.update_item,
+            Key=_message_key(customer_id, message_id),
+            UpdateExpression="SET #status = :sent, provider_message_id = :id",
+            ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":sent": MessageStatus.SENT.value, ":id": provider_message_id},
+        )
+
+    def drop_deferred(self, message: MessageRecord, reason: str) -> bool:
+        """A message held for later that will never be due (its execution ended): suppressed with
+        the reason; False if it was claimed again meanwhile."""
+        return _held(
+            self._table.update_item,
+            Key=_message_key(message.customer_id, message.message_id),
+            UpdateExpression="SET #status = :suppressed, reason = :reason",
+            ConditionExpression=Attr("status").eq(MessageStatus.DEFERRED.value),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":suppressed": MessageStatus.SUPPRESSED.value, ":reason": reason},
+        )
 
     def release_message(self, message: MessageRecord) -> None:
         """Drop this attempt's claim, whose send never happened, so the retry may send; a claim
         another attempt took over since is left alone."""
-        try:
-            self._table.delete_item(
-                Key={"pk": _customer(message.customer_id), "sk": f"MESSAGE#{message.message_id}"},
-                ConditionExpression=Attr("status").eq(MessageStatus.SENDING.value)
-                & Attr("claimed_at").eq(_iso(message.claimed_at)),
-            )
-        except ClientError as error:
-            if not _conditional_failed(error):
-                raise
+        _held(
+            self._table.delete_item,
+            Key=_message_key(message.customer_id, message.message_id),
+            ConditionExpression=_claimed_at(message.claimed_at),
+        )
 
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
         return _model(MessageRecord, self._get(_customer(customer_id), f"MESSAGE#{message_id}"))
@@ -324,25 +320,21 @@ class Store:
         for score in scores:
             fields = _attributes(score, exclude={"customer_id"})
             fields["scored_at"] = scored_at.isoformat()
-            try:
-                self._table.update_item(
-                    Key={"pk": _customer(score.customer_id), "sk": "PROFILE"},
-                    # The version moves too, so a profile change read before this write is redone.
-                    UpdateExpression="SET "
-                    + ", ".join(f"#{name} = :{name}" for name in fields)
-                    + " ADD #version :one",
-                    ExpressionAttributeNames={f"#{name}": name for name in [*fields, "version"]},
-                    ExpressionAttributeValues={
-                        **{f":{name}": value for name, value in fields.items()},
-                        ":one": 1,
-                    },
-                    ConditionExpression=Attr("pk").exists(),
-                )
-            except ClientError as error:
-                if not _conditional_failed(error):
-                    raise
-                continue  # a customer known only to the archive (erased, or never profiled)
-            written += 1
+            # A customer known only to the archive (erased, or never profiled) is skipped.
+            written += _held(
+                self._table.update_item,
+                Key={"pk": _customer(score.customer_id), "sk": "PROFILE"},
+                # The version moves too, so a profile change read before this write is redone.
+                UpdateExpression="SET "
+                + ", ".join(f"#{name} = :{name}" for name in fields)
+                + " ADD #version :one",
+                ExpressionAttributeNames={f"#{name}": name for name in [*fields, "version"]},
+                ExpressionAttributeValues={
+                    **{f":{name}": value for name, value in fields.items()},
+                    ":one": 1,
+                },
+                ConditionExpression=Attr("pk").exists(),
+            )
         return written
 
     # the contact ledger (logic/policy.py)
@@ -354,15 +346,8 @@ class Store:
         """Written only over the version it was read at (its version - 1); False if another send won."""
         read_at = ledger.version - 1
         condition = Attr("pk").not_exists() if read_at == 0 else Attr("version").eq(read_at)
-        try:
-            self._table.put_item(
-                Item=_item(ledger, _customer(ledger.customer_id), "CONTACTS"), ConditionExpression=condition
-            )
-        except ClientError as error:
-            if _conditional_failed(error):
-                return False
-            raise
-        return True
+        item = _item(ledger, _customer(ledger.customer_id), "CONTACTS")
+        return _held(self._table.put_item, Item=item, ConditionExpression=condition)
 
     # decisions of branch and split steps, and survey answers
     def save_decision(self, decision: StepDecision) -> None:

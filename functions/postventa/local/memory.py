@@ -149,6 +149,16 @@ class MemoryStore:
         messages[message.message_id] = known.model_copy(update={"handed_over_at": at, "channel": channel})
         return True
 
+    def drop_deferred(self, message: MessageRecord, reason: str) -> bool:
+        messages = self.customers[message.customer_id].messages
+        known = messages.get(message.message_id)
+        if known is None or known.status is not MessageStatus.DEFERRED:
+            return False
+        messages[message.message_id] = known.model_copy(
+            update={"status": MessageStatus.SUPPRESSED, "reason": reason}
+        )
+        return True
+
     def confirm_sent(self, customer_id: str, message_id: str, provider_message_id: str) -> bool:
         messages = self.customers[customer_id].messages
         known = messages.get(message_id)

@@ -32,6 +32,7 @@ from postventa.models.records import (
     Decision,
     EarlyEvent,
     JourneyEntry,
+    MessageStatus,
     NpsAnswer,
     OrderRecord,
     OrderStatus,
@@ -205,6 +206,7 @@ class OrderEventService:
                     continue  # same_order: only this entry's order; otherwise only another order
                 reason = f"{'goal reached' if goal.converts else 'exit goal'}: {event.detail_type.value}"
                 self._workflows.stop(entry.execution_arn, reason)
+                self._drop_deferred(customer_id, entry.execution_arn, reason)
                 self._store.save_entry(
                     entry.model_copy(update={"ended_reason": reason, "converted": goal.converts})
                 )
@@ -231,6 +233,12 @@ class OrderEventService:
         if isinstance(detail, OrderPlacedV1):
             decisions.extend(self._apply_kept(detail.order_id))
         return decisions
+
+    def _drop_deferred(self, customer_id: str, execution_arn: str, reason: str) -> None:
+        """A message the stopped execution held for later will never be due: the goal is its outcome."""
+        for message in self._store.messages_of(customer_id):
+            if message.execution_id == execution_arn and message.status is MessageStatus.DEFERRED:
+                self._store.drop_deferred(message, reason)
 
     def _passed_over(self, order: OrderPlacedV1) -> str | None:
         """Orders that start nothing and count for nothing: tests, and orders cancelled at once."""
