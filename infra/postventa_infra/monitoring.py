@@ -1,4 +1,6 @@
-"""Alarms: anything in a dead-letter queue, any failed journey execution, handler errors."""
+"""Alarms: anything in a dead-letter queue, any failed journey execution, handler errors, and
+anything that ends outside the delivery guarantee's happy outcomes (a step given up, an event
+dead-lettered, a message failed)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,24 @@ from postventa.models.events import Channel
 NAMESPACE, SERVICE = "Postventa", "postventa"  # the handlers' Powertools Metrics settings
 CHANNELS = [channel.value for channel in Channel]
 HOLD_RULES = ["quiet_hours", "min_gap", "priority"]  # the policy's rules that defer (the others drop)
+# The handlers' metrics that mean a message or event ended outside sent, suppressed or applied.
+GUARANTEE_ALARMS = {
+    "StepFailed": "A journey step failed after its retries: the journey went on; the message log says why",
+    "EventDeadLettered": "An event could not be applied: it waits in a dead-letter queue with its reason",
+    "Message_failed": "A message failed for good (rejected, or its outcome unknown after a crash)",
+}
+
+
+def app_metric(name: str, label: str | None = None) -> cloudwatch.Metric:
+    """A count the handlers publish through Powertools Metrics, per five minutes."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE},
+        statistic="Sum",
+        period=Duration.minutes(5),
+        label=label,  # an alarm's metric has none: a labelled one would synthesize as metric math
+    )
 
 
 class Monitoring(Construct):
@@ -75,20 +95,12 @@ class Monitoring(Construct):
             alarm(
                 f"{name}Errors", function.metric_errors(period=Duration.minutes(5)), f"{name} raised errors"
             )
+        for metric_name, description in GUARANTEE_ALARMS.items():
+            alarm(f"{metric_name.replace('_', '')}Guarantee", app_metric(metric_name), description)
 
     def dashboard(self, *, ingest_queue: sqs.IQueue) -> cloudwatch.Dashboard:
         """Operations at a glance: events in, sends by channel, messages held back by reason,
         dead-letter depth, errors. Business KPIs are in Athena and `postventa report`."""
-
-        def app_metric(name: str, label: str) -> cloudwatch.Metric:
-            return cloudwatch.Metric(
-                namespace=NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": SERVICE},
-                statistic="Sum",
-                period=Duration.minutes(5),
-                label=label,
-            )
 
         def graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(title=title, left=metrics, width=12, height=6, stacked=True)
@@ -122,7 +134,11 @@ class Monitoring(Construct):
             ),
             graph(
                 "Errors",
-                [alarm.metric for alarm in self.alarms if alarm.node.id.endswith(("Errors", "Failed"))],
+                [
+                    alarm.metric
+                    for alarm in self.alarms
+                    if alarm.node.id.endswith(("Errors", "Failed", "Guarantee"))
+                ],
             ),
         )
         return board

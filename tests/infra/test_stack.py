@@ -189,12 +189,17 @@ def test_least_privilege_for_starting_stopping_and_sending(template):
     )
 
 
-def test_alarms_cover_dead_letters_failed_journeys_and_errors(template):
+def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(template):
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
-    assert metrics == ["ApproximateNumberOfMessagesVisible"] * 7 + ["Errors"] * 9 + ["ExecutionsFailed"] * (
-        len(load_journeys()) + 1
-    )  # every journey and the scoring job
+    assert metrics == sorted(
+        ["ApproximateNumberOfMessagesVisible"] * 7
+        + ["Errors"] * 9
+        + ["ExecutionsFailed"] * (len(load_journeys()) + 1)  # every journey and the scoring job
+        + ["EventDeadLettered", "Message_failed", "StepFailed"]  # outside the guarantee's happy ends
+    )
+    guarantee = [a for a in alarms.values() if a["Properties"].get("Namespace") == "Postventa"]
+    assert {tuple(d["Value"] for d in a["Properties"]["Dimensions"]) for a in guarantee} == {("postventa",)}
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
 
