@@ -203,3 +203,108 @@ def test_branch_split_and_wait_until_take_the_same_path_in_moto_and_locally():
         assert [
             e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
         ] == expected
+
+
+TWO_SENDS = """
+name: two-sends
+version: 1
+trigger: {event: Order Placed}
+steps:
+  - id: hello
+    send: {channel: email, template: order_confirmation, purpose: transactional}
+  - id: bye
+    send: {channel: email, template: product_tips, purpose: marketing}
+"""
+SENT = {"message_id": "m", "status": "sent"}
+
+
+class Failure(Exception):
+    """What a scripted run_step answer raises: its name is the error Step Functions sees."""
+
+
+def _failure(error: str) -> dict:
+    return {"errorType": error, "errorMessage": f"scripted {error}"}
+
+
+def _local_failure_path(answers: list[dict]) -> tuple[list[str], list[tuple[str, str]]]:
+    script, calls = iter(answers), []
+
+    def invoke(function: str, payload: dict) -> dict:
+        calls.append((payload["step"], payload["action"]["kind"]))
+        answer = next(script)
+        if "errorType" in answer:
+            raise type(answer["errorType"], (Failure,), {})(answer["errorMessage"])
+        return answer
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    engine = LocalStepFunctions(start=start, invoke=invoke)
+    asl = compile_journey(
+        parse_journey(TWO_SENDS, "two-sends.yaml"), run_step_arn="arn:run", register_wait_arn="arn:wait"
+    )
+    machine = engine.create_state_machine(name="two-sends", definition=json.dumps(asl))["stateMachineArn"]
+    arn = engine.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+        "executionArn"
+    ]
+    engine.run_until_idle()
+    assert engine.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    return engine.executions[arn].path, calls
+
+
+def _moto_failure_path(answers: list[dict], monkeypatch) -> tuple[list[str], list[tuple[str, str]]]:
+    """moto's interpreter, its Lambda answering from the script: an error answer as Lambda reports
+    an unhandled exception (X-Amz-Function-Error and the error document)."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    script, calls = iter(answers), []
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        payload = json.loads(body)
+        calls.append((payload["step"], payload["action"]["kind"]))
+        answer = next(script)
+        if "errorType" in answer:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return json.dumps(answer).encode()
+
+    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
+    with mock_aws(config=MOTO):
+        function, role = echo_function()
+        sfn = boto3.client("stepfunctions")
+        asl = compile_journey(
+            parse_journey(TWO_SENDS, "two-sends.yaml"), run_step_arn=function, register_wait_arn=function
+        )
+        machine = sfn.create_state_machine(name="two-sends", definition=json.dumps(asl), roleArn=role)[
+            "stateMachineArn"
+        ]
+        arn = sfn.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+            "executionArn"
+        ]
+        deadline = time.monotonic() + 30
+        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+        history = sfn.get_execution_history(executionArn=arn)["events"]
+        return [
+            e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+        ], calls
+
+
+@pytest.mark.parametrize(
+    ("answers", "path", "calls"),
+    [
+        pytest.param(
+            [_failure("StepRetryable"), SENT, SENT],
+            ["hello", "bye"],
+            [("hello", "send"), ("hello", "send"), ("bye", "send")],
+            id="transient-retried",
+        ),
+        pytest.param(
+            [_failure("SendRejected"), {"status": "failed"}, SENT],
+            ["hello", "hello (failed)", "bye"],
+            [("hello", "send"), ("hello", "give_up"), ("bye", "send")],
+            id="permanent-caught-and-the-journey-goes-on",
+        ),
+    ],
+)
+def test_retry_and_catch_take_the_same_path_in_moto_and_locally(answers, path, calls, monkeypatch):
+    assert _local_failure_path(answers) == (path, calls)
+    assert _moto_failure_path(answers, monkeypatch) == (path, calls)

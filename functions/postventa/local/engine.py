@@ -255,9 +255,9 @@ class LocalStepFunctions:
             assert name is not None
             state = execution.definition["States"][name]
             self.transitions[execution.state_machine_arn] += 1  # retries are billed as transitions too
-            if not execution.attempts:
+            if not execution.attempts:  # a retry runs the state again without entering it again
                 execution.entered_at = self.now
-            execution.path.append(name)
+                execution.path.append(name)
             entering = self._enter(execution, name, state)
 
     def _enter(self, execution: Execution, name: str, state: dict[str, Any]) -> bool:

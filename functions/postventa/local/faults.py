@@ -225,7 +225,7 @@ class Guarantee:
     faults: dict[str, int]
     messages: int
     duplicates: int  # messages handed to a provider more than once
-    lost: int  # decided and never ended: still sending or held, a dead execution
+    lost: int  # decided and never ended (still sending or held, a dead execution) or never decided
     dead_lettered: int  # events more than the clean run's waiting in a dead-letter queue
     consent_regressions: list[str]
     miscounted_orders: list[str]
@@ -256,11 +256,15 @@ def check_guarantee(
     guarantee for that event is that it waits there, not that it was applied."""
     reasons = [m.reason or "" for m in run.messages if m.status.value == "failed"]
     compared = set(clean.consent) - run.waiting_customers
+    decided = {m.message_id for m in run.messages}
+    never_decided = [m for m in clean.messages if m.customer_id in compared and m.message_id not in decided]
     return Guarantee(
         faults=dict(faults.injected),
         messages=len(run.messages),
         duplicates=sum(count - 1 for count in handed_over.values() if count > 1),
-        lost=sum(m.status.value not in _TERMINAL for m in run.messages) + len(run.failed_executions),
+        lost=sum(m.status.value not in _TERMINAL for m in run.messages)
+        + len(run.failed_executions)
+        + len(never_decided),
         dead_lettered=run.dead_lettered + run.redriven - clean.dead_lettered,
         consent_regressions=sorted(c for c in compared if run.consent.get(c) != clean.consent[c]),
         miscounted_orders=sorted(
