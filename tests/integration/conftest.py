@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 from moto.ses.models import ses_backends
+from moto.sns.models import sns_backends
 
 from postventa.local.simulate import LocalPostventa
 from tests.conftest import phase1_journeys
@@ -20,3 +21,10 @@ def local():
 def sent_emails() -> list:
     """What moto's SES accepted: SES v2 sends land in the SES backend."""
     return list(ses_backends["123456789012"]["us-east-1"].sent_messages)
+
+
+def sent_sms() -> list[tuple[str, str]]:
+    """What moto's SNS was asked to text: (number, text)."""
+    return [
+        (phone, text) for phone, text, *_ in sns_backends["123456789012"]["us-east-1"].sms_messages.values()
+    ]

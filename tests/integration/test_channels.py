@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto.sns.models import sns_backends
 
 from postventa.adapters.errors import RecipientOptedOut, SendRejected, SendThrottled
 from postventa.adapters.push import PinpointPushSender
@@ -19,16 +18,10 @@ from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel, ConsentState, PushPlatform, PushTokenV1
 from postventa.models.records import MessageStatus
 from tests.conftest import EVENTS, load_json
-from tests.integration.conftest import T0
+from tests.integration.conftest import T0, sent_sms
 
 APNS = PushTokenV1(platform=PushPlatform.APNS, token="a" * 64)
 FCM = PushTokenV1(platform=PushPlatform.FCM, token="f" * 64)
-
-
-def sent_sms() -> list[tuple[str, str]]:
-    return [
-        (phone, text) for phone, text, *_ in sns_backends["123456789012"]["us-east-1"].sms_messages.values()
-    ]
 
 
 @pytest.fixture

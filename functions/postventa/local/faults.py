@@ -31,7 +31,21 @@ _PROVIDER_SENDS = {("sesv2", "SendEmail"), ("sns", "Publish"), ("pinpoint", "Sen
 _ERRORS = {
     "throttled": (400, "ThrottlingException", "Rate exceeded"),
     "server_error": (500, "InternalFailure", "We encountered an internal error. Please try again."),
+    # Only where a test places them: what a concurrent writer or a paused account answers.
+    "conditional_failed": (400, "ConditionalCheckFailedException", "The conditional request failed"),
+    "sending_paused": (400, "SendingPausedException", "Email sending is disabled for this account"),
 }
+
+
+@dataclass
+class PlacedFault:
+    """A fault at a chosen call: each of the first `times` calls of `operation` ("sesv2.SendEmail",
+    "dynamodb.PutItem") whose parameters satisfy `where`, made inside a handler invocation."""
+
+    operation: str
+    kind: str
+    where: Callable[[dict[str, Any]], bool] = lambda params: True
+    times: int = 1
 
 
 class InvocationCrashed(BaseException):
@@ -52,6 +66,7 @@ class FaultInjector:
     # Told of every message a provider took, before any fault is raised: what the provider does
     # next (SES publishing its Send event) happens whether or not its answer is lost.
     on_accepted: list[Callable[[dict[str, Any], dict[str, Any]], None]] = field(default_factory=list)
+    placed: list[PlacedFault] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -111,10 +126,12 @@ class FaultInjector:
     def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
         if not self._active:
             return None
+        kind = self._placed_fault(f"{model.service_model.service_id.hyphenize()}.{model.name}", params)
         index, self._calls = self._calls, self._calls + 1
-        if self._planned is None or self._planned[0] != index:
+        if kind is None and self._planned is not None and self._planned[0] == index:
+            kind = self._planned[1]
+        if kind is None:
             return None
-        kind = self._planned[1]
         self.injected[kind] += 1
         if kind in _ERRORS:
             status, code, message = _ERRORS[kind]
@@ -130,6 +147,13 @@ class FaultInjector:
         if kind == "crash_before":
             raise InvocationCrashed()
         context["postventa_after"] = kind  # lost_answer, crash_after: once the service has acted
+        return None
+
+    def _placed_fault(self, operation: str, params: dict[str, Any]) -> str | None:
+        for placed in self.placed:
+            if placed.times and placed.operation == operation and placed.where(params):
+                placed.times -= 1
+                return placed.kind
         return None
 
     def _after_call(self, model: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
