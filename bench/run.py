@@ -82,6 +82,34 @@ def warm_event_seconds() -> tuple[float, float]:
     return per_event, baseline
 
 
+def guarantee_cost() -> None:
+    """What the delivery guarantee costs on the demo: the handlers' AWS calls per message sent
+    (each provider call is preceded by one hand-over write, each email confirmed by SES's Send
+    event in one more on_engagement invocation), transitions, and the calls a faulted replay makes
+    as a ratio of the clean one's."""
+    from postventa.local.faults import FaultInjector
+    from postventa.local.simulate import DEMO_EVENTS, read_events, run_simulation
+
+    events = read_events(DEMO_EVENTS)
+    clean, faulted = FaultInjector(rate=0.0), FaultInjector(rate=0.2, seed=7)
+    result = run_simulation(events, faults=clean)
+    faulted_result = run_simulation(events, faults=faulted)
+    sent = result.summary["messages"].get("sent", 0)
+
+    def per_message(prefix: str) -> float:
+        return sum(n for name, n in clean.calls.items() if name.startswith(prefix)) / sent
+
+    print(f"the delivery guarantee on the demo ({sent} messages sent)")
+    print(f"  DynamoDB calls per message sent:    {per_message('dynamodb.'):8.2f}")
+    print(f"    hand-over writes per message:     {sum(clean.handed_over.values()) / sent:8.2f}")
+    print(f"  provider calls per message sent:    {per_message(('sesv2.', 'sns.Publish', 'pinpoint.')):8.2f}")
+    print(f"  transitions per message sent:       {result.summary['transitions_per_message_sent']:8.2f}")
+    ratio = sum(faulted.calls.values()) / sum(clean.calls.values())
+    print(f"  AWS calls under faults (0.2, seed 7), to the clean run's: {ratio:.2f} x")
+    assert faulted_result.guarantee is not None
+    print(f"  {faulted_result.guarantee.describe()}")
+
+
 def backtest_throughput() -> None:
     from postventa.journeys.loader import load_journeys
     from postventa.local.backtest import run_backtest, synthetic_history
@@ -158,6 +186,7 @@ def main() -> None:
     print(f"  per event:                          {per_event * 1000:8.2f} ms")
     print(f"  one moto DynamoDB put+get (floor):  {baseline * 1000:8.2f} ms")
     print(f"  ratio to the floor:                 {per_event / baseline:8.2f} x")
+    guarantee_cost()
     backtest_throughput()
     report_timing()
 

@@ -67,6 +67,7 @@ class FaultInjector:
     # next (SES publishing its Send event) happens whether or not its answer is lost.
     on_accepted: list[Callable[[dict[str, Any], dict[str, Any]], None]] = field(default_factory=list)
     placed: list[PlacedFault] = field(default_factory=list)
+    calls: Counter[str] = field(default_factory=Counter)  # the handlers' AWS calls, by operation
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
@@ -126,7 +127,9 @@ class FaultInjector:
     def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
         if not self._active:
             return None
-        kind = self._placed_fault(f"{model.service_model.service_id.hyphenize()}.{model.name}", params)
+        operation = f"{model.service_model.service_id.hyphenize()}.{model.name}"
+        self.calls[operation] += 1
+        kind = self._placed_fault(operation, params)
         index, self._calls = self._calls, self._calls + 1
         if kind is None and self._planned is not None and self._planned[0] == index:
             kind = self._planned[1]
