@@ -7,10 +7,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from postventa.local.faults import FaultInjector
+from postventa.local.faults import FaultInjector, scaled_history
 from postventa.local.simulate import DEMO_EVENTS, read_events, run_simulation
 
 DEMO = read_events(DEMO_EVENTS)
+HISTORY = scaled_history(DEMO, copies=3)  # 27 customers, 63 events over seven weeks
 
 
 def _guarantee(events: list[dict], rate: float, seed: int):
@@ -33,3 +34,20 @@ def test_the_demo_under_a_fifth_of_invocations_faulted_loses_nothing_and_sends_n
 def test_any_fault_schedule_on_the_demo_keeps_the_guarantee(rate, seed):
     guarantee = _guarantee(DEMO, rate, seed)
     assert guarantee.holds, guarantee.describe()
+
+
+def test_a_larger_history_under_a_thousand_faults_loses_nothing_and_sends_nothing_twice(capsys):
+    clean = run_simulation(HISTORY).final  # one clean run, shared by the four schedules
+    runs = [
+        run_simulation(HISTORY, faults=FaultInjector(rate=0.55, seed=seed), clean=clean).guarantee
+        for seed in (101, 202, 303, 404)
+    ]
+    faults = sum(sum(g.faults.values()) for g in runs if g)
+    with capsys.disabled():
+        print(
+            f"\n{faults:,} faults injected: {sum(g.duplicates for g in runs if g)} duplicates, {sum(g.lost for g in runs if g)} lost"
+        )
+    assert faults >= 1_000
+    for guarantee in runs:
+        assert guarantee is not None and guarantee.holds, guarantee and guarantee.describe()
+        assert guarantee.messages >= len(clean.messages)

@@ -211,6 +211,33 @@ def delivery_schedule(
     return [(at, event) for at, _, event in sorted(schedule, key=lambda item: (item[0], item[1]))]
 
 
+# What makes one customer's history their own: renamed in each copy of a scaled history.
+_RENAMED_FIELDS = frozenset({"id", "order_id", "customer_id", "case_id", "email", "phone"})
+
+
+def scaled_history(events: list[dict[str, Any]], copies: int) -> list[dict[str, Any]]:
+    """`copies` histories like `events`, at the same times, each with its own customers, orders,
+    cases, event ids, addresses and numbers: a larger history with the same shapes."""
+    return [_renamed(event, copy) for copy in range(copies) for event in events]
+
+
+def _renamed(node: Any, copy: int, key: str | None = None) -> Any:
+    if isinstance(node, dict):
+        return {k: _renamed(v, copy, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_renamed(v, copy, key) for v in node]
+    if copy == 0 or key not in _RENAMED_FIELDS or node is None or isinstance(node, bool):
+        return node
+    if isinstance(node, int):
+        return node + copy * 1_000_000  # Shopify's integer ids stay integers, and distinct
+    if key == "email" and "@" in node:
+        local, domain = node.split("@", 1)
+        return f"{local}+{copy}@{domain}"
+    if key == "phone":
+        return f"{node[:-2]}{copy % 100:02d}"
+    return f"{node}-{copy}"
+
+
 def _time_of(event: dict[str, Any]) -> datetime:
     try:
         moment = datetime.fromisoformat(str(event.get("time", "")).replace("Z", "+00:00"))
