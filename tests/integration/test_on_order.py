@@ -339,3 +339,21 @@ def test_a_message_held_for_quiet_hours_ends_suppressed_when_its_journey_is_stop
     tips = local.wiring.store.get_message("cus-ana", tips.message_id)
     assert (tips.status, tips.reason) == (MessageStatus.SUPPRESSED, "exit goal: Order Refunded")
     assert [m.subject for m in sent_emails()] == ["Gracias por tu pedido #1001, Ana"]
+
+
+def test_a_shopify_email_unsubscribe_stops_the_marketing_steps_of_a_running_journey(local):
+    local.deliver(load_json(EVENTS / "shopify" / "orders-create.json"))  # Ben, subscribed
+    local.deliver(load_json(EVENTS / "shopify" / "orders-fulfilled.json"))
+    update = load_json(EVENTS / "shopify" / "customers-email-marketing-consent-update.json")
+    payload = update["detail"]["payload"]
+    payload.update(customer_id=9007199254740993001, email_address="ben@example.com")
+    payload["email_marketing_consent"].update(state="unsubscribed", consent_updated_at="2026-03-05T10:00:00Z")
+    local.deliver({**update, "time": "2026-03-05T10:00:05Z"})
+    local.engine.run_until_idle()
+
+    assert [m.destinations["ToAddresses"] for m in sent_emails()] == [["ben@example.com"]]  # the receipt
+    outcomes = {m.step: (m.status, m.reason) for m in local.messages()}
+    assert outcomes["order_confirmation"][0] is MessageStatus.SENT
+    assert {outcomes[step] for step in ("product_tips", "review_request", "nps_survey")} == {
+        (MessageStatus.SUPPRESSED, "email: unsubscribed from marketing email")
+    }

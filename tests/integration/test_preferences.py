@@ -126,3 +126,28 @@ def test_a_survey_link_records_the_score_and_thanks_the_customer(local, ana):
     local.relay_bus()  # Survey Answered went to the bus, and comes back through on_order
     answer = local.wiring.store.latest_nps("cus-ana")
     assert (answer.score, answer.message_id) == (3, "m-survey")
+
+
+def test_an_unsubscribe_landing_between_an_orders_read_and_write_is_kept(local, ana, monkeypatch):
+    """on_order reads the profile, the customer unsubscribes, on_order writes: the write checks the
+    version it read, so it redoes its change over the unsubscribe instead of writing over it."""
+    (confirmation,) = local.messages()
+    link = local.wiring.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
+    store = local.wiring.store
+    read_profile, raced = store.get_profile, []
+
+    def read_then_unsubscribe(customer_id):
+        profile = read_profile(customer_id)
+        if not raced:
+            raced.append(customer_id)
+            assert request(local, "POST", link, "List-Unsubscribe=One-Click")["statusCode"] == 200
+        return profile
+
+    monkeypatch.setattr(store, "get_profile", read_then_unsubscribe)
+    second = load_json(EVENTS / "order-placed.json")
+    second["id"], second["detail"]["order_id"] = "evt-second-order", "A-1002"
+    local.deliver(second)
+    monkeypatch.undo()
+
+    profile = store.get_profile("cus-ana")
+    assert raced and (profile.email_marketing, profile.orders_count) == (ConsentState.UNSUBSCRIBED, 2)
