@@ -187,22 +187,25 @@ def test_branch_split_and_wait_until_take_the_same_path_in_moto_and_locally():
         function, role = echo_function()
         for answer in _scripted_answers(datetime.now(UTC) + timedelta(seconds=2)):
             moto_api_backend.set_lambda_simple_result(json.dumps(answer), "123456789012", "us-east-1")
-        sfn = boto3.client("stepfunctions")
-        asl = compile_journey(journey, run_step_arn=function, register_wait_arn=function)
-        machine = sfn.create_state_machine(name="engaged", definition=json.dumps(asl), roleArn=role)[
-            "stateMachineArn"
-        ]
-        arn = sfn.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
-            "executionArn"
-        ]
-        deadline = time.monotonic() + 30
-        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
-        history = sfn.get_execution_history(executionArn=arn)["events"]
-        assert [
-            e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
-        ] == expected
+        assert _moto_states(journey, function, role) == expected
+
+
+def _moto_states(journey, function: str, role: str) -> list[str]:
+    """Run the compiled journey to its end in moto's interpreter (real time): the states entered."""
+    sfn = boto3.client("stepfunctions")
+    asl = compile_journey(journey, run_step_arn=function, register_wait_arn=function)
+    machine = sfn.create_state_machine(name=journey.name, definition=json.dumps(asl), roleArn=role)[
+        "stateMachineArn"
+    ]
+    arn = sfn.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
+        "executionArn"
+    ]
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    history = sfn.get_execution_history(executionArn=arn)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
 
 
 TWO_SENDS = """
@@ -268,24 +271,7 @@ def _moto_failure_path(answers: list[dict], monkeypatch) -> tuple[list[str], lis
     monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
     with mock_aws(config=MOTO):
         function, role = echo_function()
-        sfn = boto3.client("stepfunctions")
-        asl = compile_journey(
-            parse_journey(TWO_SENDS, "two-sends.yaml"), run_step_arn=function, register_wait_arn=function
-        )
-        machine = sfn.create_state_machine(name="two-sends", definition=json.dumps(asl), roleArn=role)[
-            "stateMachineArn"
-        ]
-        arn = sfn.start_execution(stateMachineArn=machine, name="x", input=json.dumps(EXECUTION_INPUT))[
-            "executionArn"
-        ]
-        deadline = time.monotonic() + 30
-        while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
-        history = sfn.get_execution_history(executionArn=arn)["events"]
-        return [
-            e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
-        ], calls
+        return _moto_states(parse_journey(TWO_SENDS, "two-sends.yaml"), function, role), calls
 
 
 @pytest.mark.parametrize(
