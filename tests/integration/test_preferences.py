@@ -3,6 +3,8 @@ links, what each page changes, one-click unsubscribe, survey answers, and tamper
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +15,7 @@ from postventa.local.web import http_api_event
 from postventa.models.events import Channel, ConsentState
 from postventa.models.records import MessageStatus
 from tests.conftest import EVENTS, load_json
-from tests.integration.conftest import T0
+from tests.integration.conftest import T0, sent_emails
 
 
 def request(local, method: str, link: str, body: str = "") -> dict:
@@ -119,13 +121,27 @@ def test_unsubscribe_all_from_the_page_withdraws_every_marketing_consent(local, 
     assert profile.channels == [] and profile.email_marketing is ConsentState.UNSUBSCRIBED
 
 
-def test_a_survey_link_records_the_score_and_thanks_the_customer(local, ana):
+def test_a_survey_link_shows_the_score_and_its_button_records_it(local, ana):
     link = local.wiring.links.link("nps", c="cus-ana", m="m-survey", s=3)
-    response = request(local, "GET", link)
+    opened = request(local, "GET", link)
+    assert opened["statusCode"] == 200 and "Has elegido <strong>3</strong>" in opened["body"]
+    local.relay_bus()
+    assert local.wiring.store.latest_nps("cus-ana") is None  # opening the link answers nothing
+    response = request(local, "POST", link)
     assert response["statusCode"] == 200 and "Nos has puesto un 3" in response["body"]
     local.relay_bus()  # Survey Answered went to the bus, and comes back through on_order
     answer = local.wiring.store.latest_nps("cus-ana")
     assert (answer.score, answer.message_id) == (3, "m-survey")
+
+
+def test_one_answer_per_survey_the_latest_wins_and_its_follow_up_starts_once(local, ana):
+    for score in (2, 3, 9):
+        request(local, "POST", local.wiring.links.link("nps", c="cus-ana", m="m-survey", s=score))
+        local.relay_bus()
+    store = local.wiring.store
+    assert [(a.score, a.message_id) for a in store.answers_of("cus-ana")] == [(9, "m-survey")]
+    entered = sorted(e.journey for e in store.entries_of("cus-ana") if e.journey.startswith("nps-"))
+    assert entered == ["nps-detractor", "nps-promoter"]  # once each for this survey, not per click
 
 
 def test_an_unsubscribe_landing_between_an_orders_read_and_write_is_kept(local, ana, monkeypatch):
@@ -151,3 +167,32 @@ def test_an_unsubscribe_landing_between_an_orders_read_and_write_is_kept(local, 
 
     profile = store.get_profile("cus-ana")
     assert raced and (profile.email_marketing, profile.orders_count) == (ConsentState.UNSUBSCRIBED, 2)
+
+
+def test_a_mail_scanner_opening_every_link_of_every_message_twice_changes_nothing(local, ana):
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.engine.run_until_idle()  # every step sent: confirmation, tips, review request, survey...
+    base = local.settings.links_base_url
+    links = sorted(
+        {html.unescape(link) for m in sent_emails() for link in re.findall(r'href="([^"]+)"', m.body)}
+    )
+    ours = [link for link in links if link.startswith(base)]
+    assert len(ours) >= 14  # eleven score links, unsubscribe, preferences, review among them
+    store = local.wiring.store
+
+    def state() -> tuple:
+        return (
+            store.get_profile("cus-ana"),
+            store.answers_of("cus-ana"),
+            sorted(e.execution_name for e in store.entries_of("cus-ana")),
+            [m.model_dump() for m in local.messages()],
+            len(local.engine.executions),
+            len(sent_emails()),
+        )
+
+    before = state()
+    for link in ours * 2:  # a gateway opens each, and another layer opens it again
+        assert request(local, "GET", link)["statusCode"] in (200, 404)  # /review: no page yet
+    local.relay_bus()
+    local.engine.run_until_idle()
+    assert state() == before

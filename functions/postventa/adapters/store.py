@@ -358,20 +358,18 @@ class Store:
         return self._query(StepDecision, _customer(customer_id), "DECISION#")
 
     def save_nps(self, answer: NpsAnswer) -> None:
-        self._table.put_item(
-            Item=_item(answer, _customer(answer.customer_id), f"NPS#{answer.at.isoformat()}")
-        )
+        """One answer per survey message (the latest given wins); an answer sent without its
+        message (by a storefront) is kept on its own."""
+        key = f"NPS#{answer.message_id}" if answer.message_id else f"NPS#at#{_iso(answer.at)}"
+        item = _item(answer, _customer(answer.customer_id), key)
+        later = Attr("pk").not_exists() | Attr("at").lt(_iso(answer.at))
+        _held(self._table.put_item, Item=item, ConditionExpression=later)
 
     def answers_of(self, customer_id: str) -> list[NpsAnswer]:
         return self._query(NpsAnswer, _customer(customer_id), "NPS#")
 
     def latest_nps(self, customer_id: str) -> NpsAnswer | None:
-        response = self._table.query(
-            KeyConditionExpression=Key("pk").eq(_customer(customer_id)) & Key("sk").begins_with("NPS#"),
-            ScanIndexForward=False,
-            Limit=1,
-        )
-        return _model(NpsAnswer, next(iter(response["Items"]), None))
+        return max(self.answers_of(customer_id), key=lambda answer: answer.at, default=None)
 
     # waits
     def put_wait(self, wait: PendingWait) -> None:

@@ -1,8 +1,8 @@
 """API Gateway HTTP API -> here: the preference centre, one-click unsubscribe and survey answers.
 
-GET never changes anything but a survey answer (the click is the answer); unsubscribing from a
-link needs the page's button or the mailbox provider's RFC 8058 POST, so link scanners that
-open every URL in an email cannot unsubscribe anyone.
+GET never changes anything: a survey score or an unsubscribe needs the page's button (a POST), or
+for unsubscribing the mailbox provider's RFC 8058 one-click POST, so the link scanners of mail
+gateways, which open every URL in a message, can neither answer a survey nor unsubscribe anyone.
 """
 
 from __future__ import annotations
@@ -122,6 +122,15 @@ def unsubscribe() -> Response:
 
 
 @app.get("/nps")
+def confirm_survey_answer() -> Response:
+    try:
+        profile, score, _ = wiring().preferences.survey(_token())
+    except InvalidLink as error:
+        return _invalid(error)
+    return _page("survey", profile, score=score, token=_token())
+
+
+@app.post("/nps")
 def answer_survey() -> Response:
     try:
         profile, score = wiring().preferences.answer(_token(), datetime.now(UTC))

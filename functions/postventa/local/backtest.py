@@ -499,7 +499,7 @@ def _archive(store: MemoryStore, root: Path, part: str) -> None:
         orders=store.orders.values(),
         messages=(m for c in customers for m in c.messages.values()),
         decisions=(d for c in customers for d in c.decisions),
-        answers=(a for c in customers for a in c.nps),
+        answers=(a for c in customers for a in c.nps.values()),
         part=part,
     )
 

@@ -36,7 +36,7 @@ class _Customer:
     entries: dict[tuple[str, str], JourneyEntry] = field(default_factory=dict)
     messages: dict[str, MessageRecord] = field(default_factory=dict)
     decisions: list[StepDecision] = field(default_factory=list)
-    nps: list[NpsAnswer] = field(default_factory=list)
+    nps: dict[str, NpsAnswer] = field(default_factory=dict)  # by survey message (or time)
     waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
     ledger: ContactLedger | None = None
 
@@ -203,11 +203,13 @@ class MemoryStore:
         return list(self.customers[customer_id].decisions)
 
     def save_nps(self, answer: NpsAnswer) -> None:
-        self.customers[answer.customer_id].nps.append(answer)
+        answers = self.customers[answer.customer_id].nps
+        key = answer.message_id or answer.at.isoformat()
+        if key not in answers or answers[key].at < answer.at:
+            answers[key] = answer
 
     def latest_nps(self, customer_id: str) -> NpsAnswer | None:
-        answers = self.customers[customer_id].nps
-        return max(answers, key=lambda answer: answer.at) if answers else None
+        return max(self.customers[customer_id].nps.values(), key=lambda answer: answer.at, default=None)
 
     def put_wait(self, wait: PendingWait) -> None:
         key = (wait.order_id or ANY_ORDER, wait.event, wait.execution_id, wait.step)

@@ -247,8 +247,14 @@ class InboundEvent(BaseModel):
 
     @property
     def trigger_id(self) -> str:
-        """What makes an entry unique: the order, the occasion, or else the event itself."""
-        return self.order_id or getattr(self.detail, "occasion_id", None) or self.event_id
+        """What makes an entry unique: the order, the occasion, the survey answered, or else the
+        event itself (a survey answered again, or changed, starts its follow-up once)."""
+        return (
+            self.order_id
+            or getattr(self.detail, "occasion_id", None)
+            or getattr(self.detail, "message_id", None)
+            or self.event_id
+        )
 
     @property
     def customer_id(self) -> str | None:

@@ -119,12 +119,17 @@ class PreferenceCentre:
             self._store.save_message(message.model_copy(update={"unsubscribed_at": now}))
         return updated
 
-    def answer(self, token: str, now: datetime) -> tuple[CustomerProfile, int]:
-        """A score link from the survey email: published as Survey Answered, which on_order records."""
+    def survey(self, token: str) -> tuple[CustomerProfile, int, dict[str, Any]]:
+        """A score link from the survey email, opened: what it would answer (opening changes nothing)."""
         profile, claims = self.customer(token, "nps")
         score = claims.get("s")
         if not isinstance(score, int) or not 0 <= score <= 10:
             raise InvalidLink("this link is not valid")
+        return profile, score, claims
+
+    def answer(self, token: str, now: datetime) -> tuple[CustomerProfile, int]:
+        """The survey page's button: published as Survey Answered, which on_order records."""
+        profile, score, claims = self.survey(token)
         self._publish_answer(
             SurveyAnsweredV1(
                 customer_id=profile.customer_id, score=score, answered_at=now, message_id=claims.get("m")
