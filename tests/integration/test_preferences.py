@@ -196,3 +196,62 @@ def test_a_mail_scanner_opening_every_link_of_every_message_twice_changes_nothin
     local.relay_bus()
     local.engine.run_until_idle()
     assert state() == before
+
+
+def test_a_page_never_mints_a_token_that_outlives_the_link_that_opened_it(local, ana, monkeypatch):
+    signer = local.wiring.links
+    opened = signer.link("preferences", c="cus-ana")
+    opened_until = signer.verify(token_of(opened), "preferences")["x"]
+    # Eighty-nine days later the page is opened again: its form token ends with the link, not 90 days on.
+    later = time.time() + 89 * 24 * 3600
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    monkeypatch.setattr("postventa.logic.links.time.time", lambda: later)
+    page = request(local, "GET", opened)["body"]
+    (minted,) = set(re.findall(r'name="t" value="([^"]+)"', page)) or set(re.findall(r"\?t=([^\"&]+)", page))
+    assert signer.verify(html.unescape(minted), "preferences")["x"] == opened_until
+    monkeypatch.setattr("postventa.logic.links.time.time", lambda: opened_until + 1)
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: opened_until + 1)
+    assert (
+        request(local, "GET", f"{local.settings.links_base_url}/preferences?t={minted}")["statusCode"] == 400
+    )
+
+
+def test_traces_keep_no_page_token_or_personal_data(local, ana, monkeypatch):
+    """What X-Ray would store: the Tracer's subsegments, recorded here for every handler that ran."""
+    from contextlib import contextmanager
+
+    from postventa.handlers.observability import tracer
+
+    recorded: list[dict] = []
+
+    class Subsegment:
+        def __init__(self):
+            self.kept = {}
+            recorded.append(self.kept)
+
+        def put_metadata(self, key, value, namespace=None):
+            self.kept[key] = value
+
+        def put_annotation(self, key, value):
+            self.kept[key] = value
+
+        def add_exception(self, exception, stack, remote=False):
+            self.kept["exception"] = str(exception)
+
+    class Provider:
+        @contextmanager
+        def in_subsegment(self, name, **_):
+            yield Subsegment()
+
+    monkeypatch.setattr(tracer, "provider", Provider())
+    (confirmation,) = local.messages()
+    link = local.wiring.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
+    request(local, "GET", link)
+    request(local, "POST", link, "List-Unsubscribe=One-Click")
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    local.engine.run_until_idle()
+
+    assert len(recorded) >= 4  # the preference centre, on_order and run_step all ran traced
+    text = repr(recorded)
+    for secret in (token_of(link), "ana@example.com", "Ana", "<html"):
+        assert secret not in text

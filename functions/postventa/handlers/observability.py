@@ -1,4 +1,7 @@
-"""Powertools Logger, Tracer and Metrics, set up once for every handler (settings by environment)."""
+"""Powertools Logger, Tracer and Metrics, set up once for every handler (settings by environment).
+
+Every handler is traced without its response (capture_response=False): responses carry pages with
+signed tokens, subjects with first names, addresses; X-Ray keeps what it is given for 30 days."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit

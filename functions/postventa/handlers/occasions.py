@@ -18,7 +18,7 @@ class ScheduledRun(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_parser(model=ScheduledRun)
 def lambda_handler(event: ScheduledRun, context: LambdaContext) -> dict[str, Any]:

@@ -66,17 +66,17 @@ def _invalid(error: InvalidLink) -> Response:
     return _page("invalid", None, status=400, problem=str(error))
 
 
-def _preferences_page(profile: CustomerProfile, *, saved: bool = False) -> Response:
-    return _page("preferences", profile, saved=saved, **wiring().preferences.view(profile))
+def _preferences_page(profile: CustomerProfile, claims: dict[str, Any], *, saved: bool = False) -> Response:
+    return _page("preferences", profile, saved=saved, **wiring().preferences.view(profile, claims))
 
 
 @app.get("/preferences")
 def show_preferences() -> Response:
     try:
-        profile, _ = wiring().preferences.customer(_token(), "preferences")
+        profile, claims = wiring().preferences.customer(_token(), "preferences")
     except InvalidLink as error:
         return _invalid(error)
-    return _preferences_page(profile)
+    return _preferences_page(profile, claims)
 
 
 @app.post("/preferences")
@@ -88,23 +88,22 @@ def save_preferences() -> Response:
         unsubscribe_all=form.get("unsubscribe_all") == ["true"],
     )
     try:
-        profile = wiring().preferences.save(_token(), choice, datetime.now(UTC))
+        profile, claims = wiring().preferences.save(_token(), choice, datetime.now(UTC))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Preferences_saved", unit="Count", value=1)
-    return _preferences_page(profile, saved=True)
+    return _preferences_page(profile, claims, saved=True)
 
 
 @app.get("/unsubscribe")
 def confirm_unsubscribe() -> Response:
     centre = wiring().preferences
     try:
-        profile, _ = centre.customer(_token(), "unsubscribe")
+        profile, claims = centre.customer(_token(), "unsubscribe")
     except InvalidLink as error:
         return _invalid(error)
-    return _page(
-        "unsubscribe", profile, token=_token(), preferences_token=centre.page_link(profile), done=False
-    )
+    link = centre.page_link(profile, claims)
+    return _page("unsubscribe", profile, token=_token(), preferences_token=link, done=False)
 
 
 @app.post("/unsubscribe")
@@ -112,13 +111,12 @@ def unsubscribe() -> Response:
     """The page's button, or the mailbox provider's one-click POST (body List-Unsubscribe=One-Click)."""
     centre = wiring().preferences
     try:
-        profile = centre.unsubscribe(_token(), datetime.now(UTC))
+        profile, claims = centre.unsubscribe(_token(), datetime.now(UTC))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Unsubscribed", unit="Count", value=1)
-    return _page(
-        "unsubscribe", profile, token=_token(), preferences_token=centre.page_link(profile), done=True
-    )
+    link = centre.page_link(profile, claims)
+    return _page("unsubscribe", profile, token=_token(), preferences_token=link, done=True)
 
 
 @app.get("/nps")
@@ -141,7 +139,7 @@ def answer_survey() -> Response:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

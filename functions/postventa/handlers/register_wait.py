@@ -12,7 +12,7 @@ from postventa.services.waits import WaitRequest
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @event_parser(model=WaitRequest)
 def lambda_handler(event: WaitRequest, context: LambdaContext) -> dict[str, Any]:
     # Registering twice is harmless (same item; a second resume is refused), so no idempotency layer.

@@ -14,7 +14,7 @@ from postventa.services.steps import StepRequest
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_parser(model=StepRequest)
 def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]:

@@ -24,7 +24,7 @@ class ScoreBatch(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_parser(model=ScoreBatch)
 def lambda_handler(event: ScoreBatch, context: LambdaContext) -> dict[str, Any]:

@@ -19,7 +19,7 @@ class FitRequest(BaseModel):
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 @event_parser(model=FitRequest)
 def lambda_handler(event: FitRequest, context: LambdaContext) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class PreferenceCentre:
             raise InvalidLink("this link is not valid")
         return profile, claims
 
-    def view(self, profile: CustomerProfile) -> dict[str, Any]:
+    def view(self, profile: CustomerProfile, opened_with: dict[str, Any]) -> dict[str, Any]:
         """What the page shows: channels (chosen first, in order), topics, and the form's token."""
         reachable = reachable_channels(profile)
         chosen = profile.channels
@@ -62,7 +62,7 @@ class PreferenceCentre:
                 c for c in Channel if getattr(profile, _MARKETING_CONSENT[c]) is ConsentState.SUBSCRIBED
             ]
         return {
-            "token": self.page_link(profile),
+            "token": self.page_link(profile, opened_with),
             "channels": [
                 {"name": c.value, "chosen": c in chosen and c in reachable, "reachable": c in reachable}
                 for c in [*chosen, *(c for c in Channel if c not in chosen)]
@@ -70,12 +70,13 @@ class PreferenceCentre:
             "topics": [{"name": t, "kept": t not in profile.topics_unsubscribed} for t in self.topics],
         }
 
-    def page_link(self, profile: CustomerProfile) -> str:
-        """The preference page's own token, for the form it posts and the unsubscribe page's link."""
-        return self._links.token("preferences", c=profile.customer_id)
+    def page_link(self, profile: CustomerProfile, opened_with: dict[str, Any]) -> str:
+        """The preference page's token, for the form it posts and the unsubscribe page's link:
+        it ends when the token that opened the page does."""
+        return self._links.token("preferences", expires=opened_with["x"], c=profile.customer_id)
 
-    def save(self, token: str, form: PreferenceForm, now: datetime) -> CustomerProfile:
-        profile, _ = self.customer(token, "preferences")
+    def save(self, token: str, form: PreferenceForm, now: datetime) -> tuple[CustomerProfile, dict[str, Any]]:
+        profile, claims = self.customer(token, "preferences")
         reachable = reachable_channels(profile)
         chosen = [] if form.unsubscribe_all else [c for c in form.channels if c in reachable]
         consents = {
@@ -88,12 +89,10 @@ class PreferenceCentre:
         choices: dict[str, Any] = {**consents, "channels": chosen}
         if Channel.SMS in chosen:
             choices["sms_transactional"] = ConsentState.SUBSCRIBED
-        return self._choose(
-            profile.customer_id,
-            choices,
-            now,
-            topics_unsubscribed=sorted(set(self.topics) - kept),
+        updated = self._choose(
+            profile.customer_id, choices, now, topics_unsubscribed=sorted(set(self.topics) - kept)
         )
+        return updated, claims
 
     def _choose(
         self, customer_id: str, choices: dict[str, Any], now: datetime, **fields: Any
@@ -110,14 +109,14 @@ class PreferenceCentre:
             raise InvalidLink("this link is not valid")
         return updated
 
-    def unsubscribe(self, token: str, now: datetime) -> CustomerProfile:
+    def unsubscribe(self, token: str, now: datetime) -> tuple[CustomerProfile, dict[str, Any]]:
         """From a marketing email (its link or RFC 8058 one-click): no more marketing email."""
         profile, claims = self.customer(token, "unsubscribe")
         updated = self._choose(profile.customer_id, {"email_marketing": ConsentState.UNSUBSCRIBED}, now)
         message = self._store.get_message(profile.customer_id, str(claims.get("m")))
         if message is not None and message.unsubscribed_at is None:  # the unsubscribe rate's numerator
             self._store.save_message(message.model_copy(update={"unsubscribed_at": now}))
-        return updated
+        return updated, claims
 
     def survey(self, token: str) -> tuple[CustomerProfile, int, dict[str, Any]]:
         """A score link from the survey email, opened: what it would answer (opening changes nothing)."""
