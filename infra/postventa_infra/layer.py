@@ -1,4 +1,9 @@
-"""The dependency layer, built without Docker: pip picks Linux wheels for the Lambda runtime."""
+"""The dependency layers, built without Docker: pip picks Linux wheels for the Lambda runtime, and
+what no function can load is left out, so code and layers stay far below Lambda's 250 MB.
+
+The runtime is the one the build machine can check: x86_64 with the Python version below, which
+tests/infra/test_assets.py runs to import every handler from the built assets alone.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +11,58 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "build" / "lambda-layer"
-# boto3 ships with the Lambda runtime; the layer carries what it lacks.
-PROVIDED_BY_RUNTIME = ("boto3",)
+TEMPLATES = ROOT / "functions" / "postventa" / "templates"
+RUNTIME_PYTHON = "3.13"
+# numpy and scipy's newer wheels are manylinux_2_28 (Lambda's Amazon Linux 2023 has glibc 2.34).
+PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64"]
+# The AWS services the functions call (boto3.client / boto3.resource), and X-Ray, whose SDK makes a
+# client for its sampling rules at import: botocore keeps their models only.
+# tests/infra/test_assets.py fails when the code calls one that is not here.
+AWS_SERVICES = frozenset(
+    {"dynamodb", "events", "pinpoint", "s3", "secretsmanager", "sesv2", "sns", "sqs", "stepfunctions", "sts", "xray"}
+)
 
 
 def runtime_requirements(extra: str | None = None) -> list[str]:
     """The project's runtime dependencies, or one optional group of them (e.g. "analytics")."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    requirements = project["optional-dependencies"][extra] if extra else project["dependencies"]
-    return [req for req in requirements if not req.startswith(PROVIDED_BY_RUNTIME)]
+    return list(project["optional-dependencies"][extra] if extra else project["dependencies"])
 
 
-def build_layer(python_version: str, platforms: list[str], extra: str | None = None) -> Path:
-    """Install the requirements into build/lambda-layer[-extra]/python, reusing a build of the same inputs."""
+def tested_versions() -> list[str]:
+    """Every distribution installed where the tests run, pinned: the layer gets the versions the
+    tests ran with, not whatever is newest within the ranges on the day of the build."""
+    pins = {dist.metadata["Name"].lower(): dist.version for dist in metadata.distributions()}
+    pins.pop("postventa", None)
+    return sorted(f"{name}=={version}" for name, version in pins.items())
+
+
+def template_languages() -> set[str]:
+    """The languages messages and pages are written in: the only ones amounts are formatted for."""
+    return {folder.name.split("-")[0] for folder in TEMPLATES.glob("*/*") if folder.is_dir()}
+
+
+def build_layer(extra: str | None = None) -> Path:
+    """Install the requirements into build/lambda-layer[-extra]/python, reusing a build of the same
+    inputs. No byte-code: the build machine's Python would compile it for its own version."""
     requirements = runtime_requirements(extra)
+    constraints = tested_versions()
     layer_dir = LAYER_DIR.with_name(f"{LAYER_DIR.name}-{extra}") if extra else LAYER_DIR
-    fingerprint = hashlib.sha256("\n".join([python_version, *platforms, *requirements]).encode()).hexdigest()
+    inputs = [RUNTIME_PYTHON, *PLATFORMS, *requirements, *constraints, *sorted(template_languages())]
+    fingerprint = hashlib.sha256("\n".join([*inputs, Path(__file__).read_text()]).encode()).hexdigest()
     stamp = layer_dir.with_suffix(".fingerprint")  # beside the layer, so it is not shipped in it
     if stamp.exists() and stamp.read_text() == fingerprint:
         return layer_dir
     shutil.rmtree(layer_dir, ignore_errors=True)
+    pinned = Path(tempfile.mkdtemp()) / "constraints.txt"
+    pinned.write_text("\n".join(constraints) + "\n")
     subprocess.run(
         [
             sys.executable,
@@ -39,17 +71,38 @@ def build_layer(python_version: str, platforms: list[str], extra: str | None = N
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-compile",
             "--target",
             str(layer_dir / "python"),
-            *[option for platform in platforms for option in ("--platform", platform)],
+            *[option for platform in PLATFORMS for option in ("--platform", platform)],
             "--python-version",
-            python_version,
+            RUNTIME_PYTHON,
             "--implementation",
             "cp",
             "--only-binary=:all:",
+            "--constraint",
+            str(pinned),
             *requirements,
         ],
         check=True,
     )
+    shutil.rmtree(pinned.parent)
+    prune(layer_dir / "python")
     stamp.write_text(fingerprint)
     return layer_dir
+
+
+def prune(site: Path) -> None:
+    """Leave out what no function loads: test suites, scripts, the models of AWS services never
+    called, and the locale data of languages no template is written in."""
+    for folder in [*site.rglob("tests"), site / "bin"]:
+        if folder.is_dir():
+            shutil.rmtree(folder)
+    for models in (site / "botocore" / "data", site / "boto3" / "data"):
+        for service in models.glob("*/") if models.is_dir() else []:
+            if service.name not in AWS_SERVICES:
+                shutil.rmtree(service)
+    languages = template_languages()
+    for data in (site / "babel" / "locale-data").glob("*.dat"):
+        if data.stem != "root" and data.stem.split("_")[0] not in languages:
+            data.unlink()

@@ -104,7 +104,7 @@ def test_tables_have_recovery_encryption_and_ttl(template):
     )
 
 
-def test_functions_are_traced_arm64_with_typed_settings(template):
+def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(template):
     functions = {
         name: f["Properties"]
         for name, f in resources(template, "AWS::Lambda::Function").items()
@@ -122,7 +122,7 @@ def test_functions_are_traced_arm64_with_typed_settings(template):
         "postventa.handlers.score_fit.lambda_handler",
     ]
     for properties in functions.values():
-        assert properties["Runtime"] == "python3.14" and properties["Architectures"] == ["arm64"]
+        assert properties["Runtime"] == "python3.13" and properties["Architectures"] == ["x86_64"]
         assert properties["TracingConfig"] == {"Mode": "Active"}
         variables = properties["Environment"]["Variables"]
         assert {"POSTVENTA_TABLE_NAME", "POSTVENTA_IDEMPOTENCY_TABLE_NAME", "POWERTOOLS_SERVICE_NAME"} <= set(

@@ -1,0 +1,111 @@
+"""The assets `cdk deploy` uploads, as synth built them: every function's code and layers fit Lambda
+with room to spare, carry no byte-code, and import on the runtime's own Python from those files alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from postventa_infra.layer import AWS_SERVICES, RUNTIME_PYTHON
+from tests.conftest import ROOT
+
+BUDGET = 200 * 1024 * 1024  # unzipped code and layers; Lambda refuses more than 262,144,000 bytes
+
+
+def _size(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def _asset(assembly: Path, code: dict) -> Path:
+    return assembly / f"asset.{code['S3Key'].removesuffix('.zip')}"
+
+
+@pytest.fixture(scope="module")
+def functions(synthesized) -> dict[str, tuple[str, list[Path]]]:
+    """Each of Postventa's functions: its handler, and the folders it runs from (code, then layers)."""
+    path, template = synthesized
+    assembly = path.parent
+    resources = template["Resources"]
+    found = {}
+    for name, resource in resources.items():
+        properties = resource["Properties"]
+        if resource["Type"] != "AWS::Lambda::Function" or not properties.get("Handler", "").startswith(
+            "postventa."
+        ):
+            continue
+        layers = [
+            _asset(assembly, resources[layer["Ref"]]["Properties"]["Content"])
+            for layer in properties.get("Layers", [])
+        ]
+        found[name] = (
+            properties["Handler"],
+            [_asset(assembly, properties["Code"]), *(layer / "python" for layer in layers)],
+        )
+    assert len(found) == 9
+    return found
+
+
+def test_every_function_with_its_layers_stays_far_below_lambdas_size_limit(functions):
+    sizes = {name: sum(_size(folder) for folder in folders) for name, (_, folders) in functions.items()}
+    assert all(size < BUDGET for size in sizes.values()), {n: f"{s / 2**20:.0f} MB" for n, s in sizes.items()}
+
+
+def test_no_byte_code_ships_for_a_python_other_than_the_runtime(functions):
+    shipped = {folder for _, folders in functions.values() for folder in folders}
+    assert [str(pyc) for folder in shipped for pyc in folder.rglob("*.pyc")] == []
+
+
+def test_every_aws_service_the_code_calls_keeps_its_botocore_model():
+    called = {
+        service
+        for source in (ROOT / "functions" / "postventa").rglob("*.py")
+        if "/local/" not in source.as_posix() and source.name != "cli.py"
+        for service in re.findall(r'boto3\.(?:client|resource)\(\s*"([a-z0-9-]+)"', source.read_text())
+    }
+    assert called and called <= AWS_SERVICES
+
+
+def _runtime_python() -> str:
+    """The Lambda runtime's Python version, as pyenv installs it on the build machines."""
+    found = sorted(
+        Path(os.path.expanduser("~/.pyenv/versions")).glob(f"{RUNTIME_PYTHON}.*/bin/python{RUNTIME_PYTHON}")
+    )
+    assert found, (
+        f"Python {RUNTIME_PYTHON} (the Lambda runtime's) is needed to check the assets: pyenv install {RUNTIME_PYTHON}"
+    )
+    return str(found[-1])
+
+
+# Run as `python -I -S`: no environment, no site-packages of that interpreter: the assets or nothing.
+IMPORT_CHECK = """
+import importlib, json, sys
+module, path = sys.argv[1], json.loads(sys.argv[2])
+sys.path[:0] = path
+assert callable(importlib.import_module(module).lambda_handler)
+if "score" in module:
+    importlib.import_module("postventa.analytics.scoring")  # numpy and scipy's compiled parts
+print(module, "%d.%d" % sys.version_info[:2])
+"""
+
+
+@pytest.mark.parametrize("name", ["OnOrder", "RunStep", "Preferences", "ScoreFit", "ScoreBatch", "Archive"])
+def test_a_handler_imports_from_its_built_assets_alone_on_the_runtimes_python(functions, name):
+    (handler, folders), *_ = [
+        found for logical, found in functions.items() if logical.startswith(f"Handlers{name}")
+    ]
+    module = handler.rsplit(".", 1)[0]
+    environment = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "postventa"}
+    result = subprocess.run(
+        [_runtime_python(), "-I", "-S", "-c", IMPORT_CHECK, module, json.dumps([str(f) for f in folders])],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == [module, RUNTIME_PYTHON]
