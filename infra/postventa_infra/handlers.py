@@ -140,13 +140,26 @@ class Handlers(Construct):
             self.run_step,
             self.register_wait,
             self.on_engagement,
-            self.preferences,
         ):
             storage.table.grant_read_write_data(handler)
+        # Internet-facing: one customer's profile and message, read and written back; no scan,
+        # query, batch or delete (the signed link names the customer, the code reads only them).
+        storage.table.grant(self.preferences, "dynamodb:GetItem", "dynamodb:PutItem")
+        storage.key.grant_encrypt_decrypt(self.preferences)
         ingest.invalid_events.grant_send_messages(self.on_engagement)
         storage.table.grant_read_data(self.occasions)
-        for publisher in (self.occasions, self.preferences):  # occasions; survey answers
-            ingest.bus.grant_put_events_to(publisher)
+        # Each publisher may put its own events only: its source and detail-type, on our bus.
+        for publisher, source, detail_type in (
+            (self.occasions, "postventa.occasions", "Occasion Reached"),
+            (self.preferences, "postventa.preferences", "Survey Answered"),
+        ):
+            publisher.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["events:PutEvents"],
+                    resources=[ingest.bus.event_bus_arn],
+                    conditions={"StringEquals": {"events:source": source, "events:detail-type": detail_type}},
+                )
+            )
         for handler in (self.on_order, self.run_step):
             storage.idempotency_table.grant_read_write_data(handler)
         ingest.invalid_events.grant_send_messages(self.on_order)
@@ -173,9 +186,13 @@ class Handlers(Construct):
 
     def allow_texts_and_push(self, push_app_arn: str | None) -> None:
         """SMS, and push when the shop has an End User Messaging push application."""
-        # SMS to a phone number has no resource ARN: SNS authorizes Publish and the opt-out check on "*".
+        # SMS to a phone number has no resource ARN: Publish is allowed on everything but a topic
+        # (NotResource), so only phone numbers; the opt-out check has no resource at all.
         self.run_step.add_to_role_policy(
-            iam.PolicyStatement(actions=["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"])
+            iam.PolicyStatement(actions=["sns:Publish"], not_resources=["arn:*:sns:*:*:*"])
+        )
+        self.run_step.add_to_role_policy(
+            iam.PolicyStatement(actions=["sns:CheckIfPhoneNumberIsOptedOut"], resources=["*"])
         )
         if push_app_arn:
             self.run_step.add_to_role_policy(

@@ -26,7 +26,19 @@ PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64"]
 # client for its sampling rules at import: botocore keeps their models only.
 # tests/infra/test_assets.py fails when the code calls one that is not here.
 AWS_SERVICES = frozenset(
-    {"dynamodb", "events", "pinpoint", "s3", "secretsmanager", "sesv2", "sns", "sqs", "stepfunctions", "sts", "xray"}
+    {
+        "dynamodb",
+        "events",
+        "pinpoint",
+        "s3",
+        "secretsmanager",
+        "sesv2",
+        "sns",
+        "sqs",
+        "stepfunctions",
+        "sts",
+        "xray",
+    }
 )
 
 

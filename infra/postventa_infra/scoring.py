@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -38,15 +38,22 @@ class ScoringJob(Construct):
     ):
         super().__init__(scope, construct_id)
         bucket = analytics.bucket
-        summarize = tasks.AthenaStartQueryExecution(
+        # A custom state, not CDK's Athena task: that task grants s3:CreateBucket and GetObject on
+        # "*" and Glue's writes; the job needs to run one query in its workgroup and read the tables.
+        summarize = sfn.CustomState(
             self,
             "Summarize customers",
-            query_string=query_text("summary", NOW_IN_ATHENA),
-            query_execution_context=tasks.QueryExecutionContext(database_name=DATABASE),
-            work_group=analytics.workgroup.ref,
-            integration_pattern=sfn.IntegrationPattern.RUN_JOB,
-            result_selector={"id.$": "$.QueryExecution.QueryExecutionId"},
-            result_path="$.summary",
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
+                "Parameters": {
+                    "QueryString": query_text("summary", NOW_IN_ATHENA),
+                    "QueryExecutionContext": {"Database": DATABASE},
+                    "WorkGroup": analytics.workgroup.ref,
+                },
+                "ResultSelector": {"id.$": "$.QueryExecution.QueryExecutionId"},
+                "ResultPath": "$.summary",
+            },
         )
         summary_key = sfn.JsonPath.format("athena-results/{}.csv", sfn.JsonPath.string_at("$.summary.id"))
         fit_model = tasks.LambdaInvoke(
@@ -88,6 +95,7 @@ class ScoringJob(Construct):
                 destination=log_group(self, "Logs"), level=sfn.LogLevel.ALL, include_execution_data=False
             ),
         )
+        self._allow_the_query(analytics.workgroup.ref)
         # Athena reads the archive and writes results with the job's own credentials.
         bucket.grant_read(self.machine, "archive/*")
         bucket.grant_read_write(self.machine, "athena-results/*")
@@ -99,6 +107,31 @@ class ScoringJob(Construct):
             key.grant_encrypt_decrypt(function)
             function.add_environment("POSTVENTA_ARCHIVE_BUCKET", bucket.bucket_name)
         self._schedule()
+
+    def _allow_the_query(self, workgroup: str) -> None:
+        """Run, watch and stop a query in our workgroup; read the postventa database's tables."""
+        stack = Stack.of(self)
+        arn = lambda service, resource: stack.format_arn(  # noqa: E731
+            service=service, resource=resource, arn_format=ArnFormat.SLASH_RESOURCE_NAME
+        )
+        statements = [
+            (
+                ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"],
+                [arn("athena", f"workgroup/{workgroup}")],
+            ),
+            (["athena:GetDataCatalog"], [arn("athena", "datacatalog/AwsDataCatalog")]),
+            (
+                ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
+                [
+                    arn("glue", "catalog"),
+                    arn("glue", f"database/{DATABASE}"),
+                    arn("glue", f"table/{DATABASE}/*"),
+                ],
+            ),
+            (["lakeformation:GetDataAccess"], ["*"]),  # no resource-level permissions
+        ]
+        for actions, resources in statements:
+            self.machine.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
 
     def _schedule(self) -> None:
         self.dead_letters = queue(self, "MissedRuns")

@@ -297,13 +297,12 @@ class PostventaStack(Stack):
             {
                 **ARCHIVE_KEY_GRANTS,
                 **bucket_reads,
-                "IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery APIs have no resource-level permissions",
+                "IAM5[Resource::*]": "X-Ray tracing, CloudWatch Logs delivery and Lake Formation's GetDataAccess (Athena's table access check) have no resource-level permissions",
                 f"IAM5[Resource::{bucket}/*]": "Athena's own S3 access check on the workgroup's bucket",
                 f"IAM5[Resource::{bucket}/archive/*]": "Athena reads the archive's day partitions",
                 f"IAM5[Resource::{bucket}/athena-results/*]": "Athena writes results; the map reads the summary",
-                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/*]": "Athena reads archive/ and writes athena-results/ in our bucket",
+                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/*]": "GetObject only: the Distributed Map reads the summary CSV Athena wrote under athena-results/, whose key is the query id known at run time; CDK's item reader names the bucket's objects",
                 "IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/postventa/*]": "Athena reads the postventa database's tables",
-                "IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:userDefinedFunction/postventa/*]": "CDK's Athena task grant; the database has no functions",
                 **{
                     f"IAM5[Resource::<{self.get_logical_id(function.node.default_child)}.Arn>:*]": (  # type: ignore[arg-type]
                         "CDK's grantInvoke also covers the function's versions and aliases"
@@ -389,8 +388,8 @@ class PostventaStack(Stack):
         _acknowledge(
             handlers.run_step.role,  # type: ignore[arg-type]
             {
-                "IAM5[Resource::*]": "X-Ray tracing, and SMS: SNS authorizes Publish to a phone number and "
-                "CheckIfPhoneNumberIsOptedOut only on resource *",
+                "IAM5[Resource::*]": "X-Ray tracing, and SNS's CheckIfPhoneNumberIsOptedOut, which has no "
+                "resource (Publish is allowed on NotResource topics: phone numbers only)",
             },
         )
         _acknowledge(

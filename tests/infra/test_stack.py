@@ -307,8 +307,11 @@ def test_run_step_may_text_and_push_and_links_point_at_the_preference_centre(tem
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
     actions = {json.dumps(s["Action"]) for s in statements}
-    assert json.dumps(["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"]) in actions
-    assert '"mobiletargeting:SendMessages"' in actions
+    assert {
+        '"sns:Publish"',
+        '"sns:CheckIfPhoneNumberIsOptedOut"',
+        '"mobiletargeting:SendMessages"',
+    } <= actions
 
 
 def test_sms_replies_reach_the_engagement_queue_raw_and_encrypted(template):
@@ -457,3 +460,85 @@ def test_the_daily_scoring_job_summarizes_in_athena_fits_once_and_fans_out_batch
         if s["Properties"]["ScheduleExpression"].startswith("cron")
     ]
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)" and "DeadLetterConfig" in schedule["Target"]
+
+
+# Actions that name no resource in IAM (the service authorizes them on "*" only).
+NO_RESOURCE_LEVEL = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "dynamodb:ListStreams",
+    "lakeformation:GetDataAccess",
+    "sns:CheckIfPhoneNumberIsOptedOut",
+}
+
+
+def _statements(template) -> list[tuple[str, dict]]:
+    found = []
+    for name, resource in {
+        **resources(template, "AWS::IAM::Policy"),
+        **resources(template, "AWS::IAM::Role"),
+    }.items():
+        properties = resource["Properties"]
+        documents = [properties.get("PolicyDocument")] + [
+            p["PolicyDocument"] for p in properties.get("Policies", [])
+        ]
+        found += [
+            (name, statement) for document in filter(None, documents) for statement in document["Statement"]
+        ]
+    return found
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_resource_star_is_granted_only_for_actions_that_name_no_resource(template):
+    starred = {
+        (name, action)
+        for name, statement in _statements(template)
+        if "*" in _listed(statement.get("Resource", []))
+        for action in _listed(statement["Action"])
+    }
+    assert starred and {action for _, action in starred} <= NO_RESOURCE_LEVEL, sorted(
+        (name, action) for name, action in starred if action not in NO_RESOURCE_LEVEL
+    )
+
+
+def test_the_internet_facing_function_reads_and_writes_one_item_and_publishes_only_survey_answers(template):
+    statements = [s for name, s in _statements(template) if name.startswith("HandlersPreferencesRole")]
+    actions = {action for s in statements for action in _listed(s["Action"])}
+    assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    (put_events,) = [s for s in statements if "events:PutEvents" in _listed(s["Action"])]
+    assert put_events["Condition"] == {
+        "StringEquals": {"events:source": "postventa.preferences", "events:detail-type": "Survey Answered"}
+    }
+
+
+def test_sms_may_be_published_to_phone_numbers_only_never_to_a_topic(template):
+    publishes = [s for _, s in _statements(template) if "sns:Publish" in _listed(s["Action"])]
+    assert publishes and all(
+        s.get("NotResource") == "arn:*:sns:*:*:*" and "Resource" not in s for s in publishes
+    )
+
+
+def test_the_scoring_job_touches_only_its_bucket_prefixes_and_creates_nothing(template):
+    statements = [s for name, s in _statements(template) if name.startswith("ScoringMachineRole")]
+    actions = {action for s in statements for action in _listed(s["Action"])}
+    assert not {
+        a
+        for a in actions
+        if a.startswith("s3:Create") or a.startswith("glue:Create") or a.startswith("glue:Delete")
+    }
+    for statement in statements:
+        if any(a.startswith("s3:") for a in _listed(statement["Action"])):
+            assert "*" not in _listed(statement["Resource"])
