@@ -46,9 +46,23 @@ class Analytics(Construct):
         transform: lambda_.IFunction,
     ):
         super().__init__(scope, construct_id)
+        # Who read or wrote the archive: S3 server access logs, kept a year. Log delivery writes
+        # with S3-managed keys only, so this bucket cannot use ours.
+        self.access_logs = s3.Bucket(
+            self,
+            "ArchiveAccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        )
         self.bucket = s3.Bucket(
             self,
             "Archive",
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="archive/",
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,

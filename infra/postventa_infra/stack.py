@@ -339,10 +339,9 @@ class PostventaStack(Stack):
             },
         )
         _acknowledge(
-            analytics.bucket,
+            analytics.access_logs,
             {
-                "S1": "Written only by Firehose and read only through Athena under IAM; CloudTrail data events, "
-                "not a second bucket, are the audit trail for an archive of pseudonymous rows"
+                "S1": "This bucket receives the archive's server access logs; logging it into itself would loop"
             },
         )
         _acknowledge(

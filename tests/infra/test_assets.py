@@ -93,12 +93,23 @@ print(module, "%d.%d" % sys.version_info[:2])
 """
 
 
-@pytest.mark.parametrize("name", ["OnOrder", "RunStep", "Preferences", "ScoreFit", "ScoreBatch", "Archive"])
+HANDLERS = [
+    "archive",
+    "occasions",
+    "on_engagement",
+    "on_order",
+    "preferences",
+    "register_wait",
+    "run_step",
+    "score_batch",
+    "score_fit",
+]
+
+
+@pytest.mark.parametrize("name", HANDLERS)
 def test_a_handler_imports_from_its_built_assets_alone_on_the_runtimes_python(functions, name):
-    (handler, folders), *_ = [
-        found for logical, found in functions.items() if logical.startswith(f"Handlers{name}")
-    ]
-    module = handler.rsplit(".", 1)[0]
+    module = f"postventa.handlers.{name}"
+    (folders,) = [folders for handler, folders in functions.values() if handler == f"{module}.lambda_handler"]
     environment = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "postventa"}
     result = subprocess.run(
         [_runtime_python(), "-I", "-S", "-c", IMPORT_CHECK, module, json.dumps([str(f) for f in folders])],
