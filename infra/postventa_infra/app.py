@@ -9,7 +9,6 @@ from cdk_nag import AwsSolutionsChecks
 
 from postventa_infra.stack import PostventaStack, StackOptions
 
-
 # Feature flags the stack relies on, for the tests' apps as for cdk.json's: access logs are
 # delivered under a bucket policy, not the legacy log-delivery ACL.
 FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
