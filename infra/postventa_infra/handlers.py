@@ -9,6 +9,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
+from postventa.logic.links import ROTATION_DAYS
 from postventa_infra.ingest import Ingest
 from postventa_infra.layer import ROOT, RUNTIME_PYTHON, build_layer
 from postventa_infra.log_groups import log_group
@@ -120,6 +121,7 @@ class Handlers(Construct):
         self.archive = function("Archive", "archive", Duration.minutes(1))  # Firehose's transformation
         # The scoring job: a fit that streams the whole summary once, and batches that score and write.
         self.score_fit = function("ScoreFit", "score_fit", Duration.minutes(15), memory=3008, analytics=True)
+        self.rotate_link_key = function("RotateLinkKey", "rotate_link_key", Duration.seconds(30))
         self.score_batch = function(
             "ScoreBatch", "score_batch", Duration.minutes(5), memory=1024, analytics=True
         )
@@ -165,6 +167,10 @@ class Handlers(Construct):
         ingest.invalid_events.grant_send_messages(self.on_order)
         for signer in (self.run_step, self.preferences):
             signing_secret.grant_read(signer)
+        # Rotated every 30 days; links live 90, and the value keeps the keys that signed them.
+        signing_secret.add_rotation_schedule(
+            "Rotation", rotation_lambda=self.rotate_link_key, automatically_after=Duration.days(ROTATION_DAYS)
+        )
 
         machines = list(state_machine_arns.values())
         executions = [arn.replace(":stateMachine:", ":execution:", 1) + ":*" for arn in machines]

@@ -46,7 +46,7 @@ def functions(synthesized) -> dict[str, tuple[str, list[Path]]]:
             properties["Handler"],
             [_asset(assembly, properties["Code"]), *(layer / "python" for layer in layers)],
         )
-    assert len(found) == 9
+    assert len(found) == len(HANDLERS)
     return found
 
 
@@ -100,6 +100,7 @@ HANDLERS = [
     "on_order",
     "preferences",
     "register_wait",
+    "rotate_link_key",
     "run_step",
     "score_batch",
     "score_fit",

@@ -117,6 +117,7 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         "postventa.handlers.on_order.lambda_handler",
         "postventa.handlers.preferences.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
+        "postventa.handlers.rotate_link_key.lambda_handler",
         "postventa.handlers.run_step.lambda_handler",
         "postventa.handlers.score_batch.lambda_handler",
         "postventa.handlers.score_fit.lambda_handler",
@@ -194,7 +195,7 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 7
-        + ["Errors"] * 9
+        + ["Errors"] * 10
         + ["ExecutionsFailed"] * (len(load_journeys()) + 1)  # every journey and the scoring job
         + ["EventDeadLettered", "Message_failed", "StepFailed"]  # outside the guarantee's happy ends
     )
@@ -479,6 +480,7 @@ NO_RESOURCE_LEVEL = {
     "dynamodb:ListStreams",
     "lakeformation:GetDataAccess",
     "sns:CheckIfPhoneNumberIsOptedOut",
+    "secretsmanager:GetRandomPassword",
 }
 
 

@@ -25,7 +25,7 @@ from postventa.adapters.events import BusPublisher
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.queues import InvalidEventQueue
 from postventa.adapters.rate import DynamoRateLimiter
-from postventa.adapters.secrets import read_secret
+from postventa.adapters.secrets import KeyRotation, read_secret
 from postventa.adapters.sms import SnsSmsSender
 from postventa.adapters.store import Store
 from postventa.adapters.workflows import JourneyWorkflows
@@ -153,6 +153,10 @@ class Wiring:
     @cached_property
     def links(self) -> LinkSigner:
         return LinkSigner(read_secret(self.settings.link_signing_secret_id), self.settings.links_base_url)
+
+    @cached_property
+    def key_rotation(self) -> KeyRotation:
+        return KeyRotation(boto3.client("secretsmanager"))
 
     @cached_property
     def renderer(self) -> MessageRenderer:
