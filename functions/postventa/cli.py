@@ -152,6 +152,24 @@ def _end_of(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _customers(args: argparse.Namespace) -> int:
+    """Export or erase one customer in a deployed stack (the caller's AWS credentials)."""
+    from postventa.handlers.wiring import erasure_for_table
+
+    if not args.table:
+        print("name the stack's table: --table NAME (the stack output TableName)", file=sys.stderr)
+        return 2
+    erasure = erasure_for_table(args.table)
+    if args.action == "export":
+        print(json.dumps(erasure.export(args.customer_id), indent=2, ensure_ascii=False))
+        return 0
+    if not args.yes:
+        print(f"erase {args.customer_id} for good? repeat with --yes", file=sys.stderr)
+        return 2
+    print(json.dumps({"customer_id": args.customer_id, **erasure.erase(args.customer_id)}))
+    return 0
+
+
 def _preview(args: argparse.Namespace) -> int:
     for key, value in LOCAL_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
@@ -297,6 +315,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     template.add_argument("--html", action="store_true", help="email: print the HTML part, not the text")
     template.set_defaults(run=_render_template)
+
+    customers = commands.add_parser(
+        "customers", help="one customer's data in a deployed stack: export it, or erase it"
+    ).add_subparsers(dest="action", required=True)
+    for action, help_text in (
+        ("export", "print everything kept about the customer as JSON"),
+        ("erase", "delete everything kept about the customer and stop their journeys"),
+    ):
+        command = customers.add_parser(action, help=help_text)
+        command.add_argument("customer_id")
+        command.add_argument(
+            "--table", default=os.environ.get("POSTVENTA_TABLE_NAME"), help="stack output TableName"
+        )
+        if action == "erase":
+            command.add_argument("--yes", action="store_true", help="really erase")
+        command.set_defaults(run=_customers)
 
     schemas = commands.add_parser("schemas", help="event contract").add_subparsers(
         dest="action", required=True

@@ -19,12 +19,15 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from postventa_infra.ingest import queue
 from postventa_infra.log_groups import log_group
 
+# Every route handlers/preferences.py serves (a test compares the two).
 PREFERENCE_ROUTES = {
     "/preferences": [apigateway.HttpMethod.GET, apigateway.HttpMethod.POST],
     "/unsubscribe": [apigateway.HttpMethod.GET, apigateway.HttpMethod.POST],
-    "/nps": [apigateway.HttpMethod.GET],
+    "/nps": [apigateway.HttpMethod.GET, apigateway.HttpMethod.POST],
+    "/shopify/compliance": [apigateway.HttpMethod.POST],
 }
 
 
@@ -38,8 +41,12 @@ class Channels(Construct):
         key.grant_encrypt_decrypt(sms_service)
         self.sms_replies = sns.Topic(self, "SmsReplies", master_key=key, enforce_ssl=True)
         self.sms_replies.grant_publish(sms_service)
+        # A reply SNS cannot deliver (a STOP among them) waits here, alarmed, instead of being lost.
+        self.undelivered_replies = queue(self, "UndeliveredReplies")
         self.sms_replies.add_subscription(
-            subscriptions.SqsSubscription(replies_queue, raw_message_delivery=True)
+            subscriptions.SqsSubscription(
+                replies_queue, raw_message_delivery=True, dead_letter_queue=self.undelivered_replies
+            )
         )
 
     def preference_centre(self, function: lambda_.IFunction) -> apigateway.HttpApi:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -150,18 +151,8 @@ class Handlers(Construct):
         storage.key.grant_encrypt_decrypt(self.preferences)
         ingest.invalid_events.grant_send_messages(self.on_engagement)
         storage.table.grant_read_data(self.occasions)
-        # Each publisher may put its own events only: its source and detail-type, on our bus.
-        for publisher, source, detail_type in (
-            (self.occasions, "postventa.occasions", "Occasion Reached"),
-            (self.preferences, "postventa.preferences", "Survey Answered"),
-        ):
-            publisher.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["events:PutEvents"],
-                    resources=[ingest.bus.event_bus_arn],
-                    conditions={"StringEquals": {"events:source": source, "events:detail-type": detail_type}},
-                )
-            )
+        self._may_publish(self.occasions, ingest.bus, "postventa.occasions", "Occasion Reached")
+        self._may_publish(self.preferences, ingest.bus, "postventa.preferences", "Survey Answered")
         for handler in (self.on_order, self.run_step):
             storage.idempotency_table.grant_read_write_data(handler)
         ingest.invalid_events.grant_send_messages(self.on_order)
@@ -189,6 +180,25 @@ class Handlers(Construct):
                 actions=["ses:SendEmail"], resources=[sender_identity_arn, configuration_set_arn]
             )
         )
+
+    @staticmethod
+    def _may_publish(
+        function: lambda_.Function, bus: events.IEventBus, source: str, detail_type: str
+    ) -> None:
+        """A publisher may put its own events only: its source and detail-type, on our bus."""
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"],
+                resources=[bus.event_bus_arn],
+                conditions={"StringEquals": {"events:source": source, "events:detail-type": detail_type}},
+            )
+        )
+
+    def accept_shopify_compliance(self, secret: secretsmanager.ISecret, bus: events.IEventBus) -> None:
+        """The preference centre's API also takes Shopify's compliance webhooks (HTTPS only)."""
+        secret.grant_read(self.preferences)
+        self.preferences.add_environment("POSTVENTA_SHOPIFY_WEBHOOK_SECRET_ID", secret.secret_arn)
+        self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Erasure Requested")
 
     def allow_texts_and_push(self, push_app_arn: str | None) -> None:
         """SMS, and push when the shop has an End User Messaging push application."""

@@ -11,7 +11,7 @@ from constructs import Construct
 from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.models.engagement import ENGAGEMENT_DETAIL_TYPES
 from postventa.models.events import DetailType
-from postventa.models.shopify import SHOPIFY_TOPICS
+from postventa.models.shopify import PARTNER_TOPICS
 
 INGEST_VISIBILITY = Duration.seconds(int(VISIBILITY_TIMEOUT.total_seconds()))
 
@@ -69,7 +69,7 @@ class Ingest(Construct):
                     description="Shopify's partner event source: the topics Postventa understands",
                     event_pattern=events.EventPattern(
                         detail_type=["shopifyWebhook"],
-                        detail={"metadata": {"X-Shopify-Topic": list(SHOPIFY_TOPICS)}},
+                        detail={"metadata": {"X-Shopify-Topic": list(PARTNER_TOPICS)}},
                     ),
                     targets=[target],
                 )

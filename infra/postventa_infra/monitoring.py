@@ -26,6 +26,7 @@ GUARANTEE_ALARMS = {
     "StepFailed": "A journey step failed after its retries: the journey went on; the message log says why",
     "EventDeadLettered": "An event could not be applied: it waits in a dead-letter queue with its reason",
     "Message_failed": "A message failed for good (rejected, or its outcome unknown after a crash)",
+    "CeilingReached": "A customer reached the daily ceiling of messages: a journey may be looping",
 }
 
 

@@ -43,6 +43,7 @@ class StackOptions:
     account: str | None = None
     region: str | None = None
     sender_domain: str = "shop.example"
+    mail_from_domain: str | None = None  # e.g. mail.shop.example: a subdomain of sender_domain
     sender: str = "Postventa Demo Shop <orders@shop.example>"
     links_base_url: str | None = None  # default: the preference centre's own API endpoint
     shop_name: str = "Postventa Demo Shop"
@@ -68,6 +69,7 @@ class StackOptions:
             "account": "account",
             "region": "region",
             "sender_domain": "senderDomain",
+            "mail_from_domain": "mailFromDomain",
             "sender": "sender",
             "links_base_url": "linksBaseUrl",
             "shop_name": "shopName",
@@ -101,8 +103,13 @@ class PostventaStack(Stack):
         )
 
         identity = ses.EmailIdentity(
-            self, "SenderIdentity", identity=ses.Identity.domain(options.sender_domain)
+            self,
+            "SenderIdentity",
+            identity=ses.Identity.domain(options.sender_domain),
+            # A custom MAIL FROM (e.g. mail.shop.example) aligns SPF with the sender's domain for DMARC.
+            mail_from_domain=options.mail_from_domain,
         )
+        self._deliverability_outputs(identity, options)
         configuration_set = ses.ConfigurationSet(
             self,
             "ConfigurationSet",
@@ -195,6 +202,19 @@ class PostventaStack(Stack):
             if options.push_application_id
             else None
         )
+        if options.shopify_event_source:
+            # The Shopify app's client secret, which signs its compliance webhooks: set its value
+            # from the Partner Dashboard (Shopify rotates it there, not this stack).
+            shopify_secret = secretsmanager.Secret(
+                self, "ShopifyWebhookSecret", description="The Shopify app's client secret (webhook HMAC)"
+            )
+            handlers.accept_shopify_compliance(shopify_secret, ingest.bus)
+            _acknowledge(
+                shopify_secret,
+                {
+                    "SMG4": "The Shopify app's client secret: Shopify issues and rotates it in the Partner Dashboard"
+                },
+            )
         preference_api = channels.preference_centre(handlers.preferences)
         _acknowledge(
             preference_api,
@@ -240,6 +260,7 @@ class PostventaStack(Stack):
                 "EngagementDeadLetters": ingest.engagement_dead_letters,
                 "ArchiveDeadLetters": analytics.dead_letters,
                 "MissedScoringRuns": scoring.dead_letters,
+                "UndeliveredSmsReplies": channels.undelivered_replies,
             },
             machines={**machines.machines, "scoring": scoring.machine},
             functions={
@@ -258,12 +279,21 @@ class PostventaStack(Stack):
         )
         monitoring.dashboard(ingest_queue=ingest.ingest_queue)
         CfnOutput(self, "EventBusName", value=ingest.bus.event_bus_name)
+        CfnOutput(self, "TableName", value=storage.table.table_name)  # postventa customers --table
         CfnOutput(self, "InvalidEventsQueueUrl", value=ingest.invalid_events.queue_url)
         CfnOutput(self, "PreferenceCentreUrl", value=links_base_url)
+        if options.shopify_event_source:  # the URL for the app's compliance_topics (shopify.app.toml)
+            CfnOutput(self, "ShopifyComplianceWebhookUrl", value=f"{links_base_url}/shopify/compliance")
         CfnOutput(self, "SmsRepliesTopicArn", value=channels.sms_replies.topic_arn)
         CfnOutput(self, "ArchiveBucketName", value=analytics.bucket.bucket_name)
         CfnOutput(self, "AthenaWorkGroup", value=analytics.workgroup.ref)
         self._acknowledge(storage, ingest, handlers, machines, signing_secret, schedule)
+        _acknowledge(
+            channels.undelivered_replies,
+            {
+                "SQS3": "This queue is itself the SMS replies subscription's dead-letter queue; its depth is alarmed"
+            },
+        )
         self._acknowledge_analytics(analytics, handlers)
         self._acknowledge_scoring(scoring, analytics, storage, handlers)
 
@@ -367,6 +397,30 @@ class PostventaStack(Stack):
                 "rotation functions and which has no resource"
             },
         )
+
+    def _deliverability_outputs(self, identity: ses.EmailIdentity, options: StackOptions) -> None:
+        """The DNS records the shop adds so SES may send as its domain: Easy DKIM's three CNAMEs,
+        and for a custom MAIL FROM domain its MX and SPF records."""
+        for number, (name, value) in enumerate(
+            [
+                (identity.dkim_dns_token_name1, identity.dkim_dns_token_value1),
+                (identity.dkim_dns_token_name2, identity.dkim_dns_token_value2),
+                (identity.dkim_dns_token_name3, identity.dkim_dns_token_value3),
+            ],
+            start=1,
+        ):
+            CfnOutput(self, f"DkimRecord{number}", value=f"{name} CNAME {value}")
+        if options.mail_from_domain:
+            CfnOutput(
+                self,
+                "MailFromMxRecord",
+                value=f"{options.mail_from_domain} MX 10 feedback-smtp.{self.region}.amazonses.com",
+            )
+            CfnOutput(
+                self,
+                "MailFromSpfRecord",
+                value=f'{options.mail_from_domain} TXT "v=spf1 include:amazonses.com ~all"',
+            )
 
     def _acknowledge(
         self,

@@ -14,6 +14,7 @@ import pytest
 from postventa_infra.layer import AWS_SERVICES, RUNTIME_PYTHON
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.xdist_group("infra")  # the same worker as test_stack: one synth, one layer build
 BUDGET = 200 * 1024 * 1024  # unzipped code and layers; Lambda refuses more than 262,144,000 bytes
 
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from aws_cdk import App, Stack, Validations
 from aws_cdk import aws_sqs as sqs
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.models.events import DetailType
+from tests.conftest import ROOT
 from tests.infra.conftest import SHOPIFY_SOURCE
 
 pytestmark = pytest.mark.xdist_group("infra")  # one worker, one synth
@@ -62,7 +64,7 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
     assert (
-        len(queues) == 9
+        len(queues) == 10
     )  # ingest, engagement, and seven dead-letter queues (archive pipe, scoring schedule)
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
@@ -194,10 +196,10 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
-        ["ApproximateNumberOfMessagesVisible"] * 7
+        ["ApproximateNumberOfMessagesVisible"] * 8
         + ["Errors"] * 10
         + ["ExecutionsFailed"] * (len(load_journeys()) + 1)  # every journey and the scoring job
-        + ["EventDeadLettered", "Message_failed", "StepFailed"]  # outside the guarantee's happy ends
+        + ["CeilingReached", "EventDeadLettered", "Message_failed", "StepFailed"]  # outside the happy ends
     )
     guarantee = [a for a in alarms.values() if a["Properties"].get("Namespace") == "Postventa"]
     assert {tuple(d["Value"] for d in a["Properties"]["Dimensions"]) for a in guarantee} == {("postventa",)}
@@ -243,8 +245,8 @@ def test_occasions_run_hourly_with_the_scheduled_time_and_may_only_publish_to_ou
         for p in resources(template, "AWS::IAM::Policy").values()
     ]
     put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
-    # occasions and the preference centre (survey answers) publish, to the bus's ARN, nothing wider
-    assert len(put_events) == 2 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
+    # occasions, and the preference centre (survey answers; Shopify's redactions), to the bus's ARN only
+    assert len(put_events) == 3 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
 
 
 def test_ses_engagement_reaches_the_engagement_queue_for_our_configuration_set_only(template):
@@ -284,13 +286,11 @@ def test_the_preference_centre_is_an_http_api_with_logs_and_throttling(template)
     routes = sorted(
         r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
     )
-    assert routes == [
-        "GET /nps",
-        "GET /preferences",
-        "GET /unsubscribe",
-        "POST /preferences",
-        "POST /unsubscribe",
-    ]
+    served = re.findall(
+        r'@app\.(get|post)\("([^"]+)"\)', (ROOT / "functions/postventa/handlers/preferences.py").read_text()
+    )
+    assert routes == sorted(f"{method.upper()} {path}" for method, path in served)
+    assert "POST /nps" in routes and "POST /shopify/compliance" in routes
 
 
 def test_run_step_may_text_and_push_and_links_point_at_the_preference_centre(template):
@@ -323,6 +323,7 @@ def test_sms_replies_reach_the_engagement_queue_raw_and_encrypted(template):
     ]
     (replies,) = subscriptions
     assert replies["RawMessageDelivery"] is True  # on_engagement reads the reply itself
+    assert "deadLetterTargetArn" in replies["RedrivePolicy"]  # a STOP SNS cannot deliver is kept
     topic = resources(template, "AWS::SNS::Topic")[replies["TopicArn"]["Ref"]]
     assert "KmsMasterKeyId" in topic["Properties"]
 
@@ -516,14 +517,15 @@ def test_resource_star_is_granted_only_for_actions_that_name_no_resource(templat
     )
 
 
-def test_the_internet_facing_function_reads_and_writes_one_item_and_publishes_only_survey_answers(template):
+def test_the_internet_facing_function_reads_and_writes_one_item_and_publishes_only_its_own_events(template):
     statements = [s for name, s in _statements(template) if name.startswith("HandlersPreferencesRole")]
     actions = {action for s in statements for action in _listed(s["Action"])}
     assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem", "dynamodb:PutItem"}
-    (put_events,) = [s for s in statements if "events:PutEvents" in _listed(s["Action"])]
-    assert put_events["Condition"] == {
-        "StringEquals": {"events:source": "postventa.preferences", "events:detail-type": "Survey Answered"}
-    }
+    put_events = [s for s in statements if "events:PutEvents" in _listed(s["Action"])]
+    assert sorted(tuple(s["Condition"]["StringEquals"].values()) for s in put_events) == [
+        ("postventa.preferences", "Survey Answered"),
+        ("postventa.shopify", "Customer Erasure Requested"),
+    ]
 
 
 def test_sms_may_be_published_to_phone_numbers_only_never_to_a_topic(template):
@@ -544,3 +546,20 @@ def test_the_scoring_job_touches_only_its_bucket_prefixes_and_creates_nothing(te
     for statement in statements:
         if any(a.startswith("s3:") for a in _listed(statement["Action"])):
             assert "*" not in _listed(statement["Resource"])
+
+
+def test_dkim_records_are_stack_outputs_and_a_custom_mail_from_is_a_context_value():
+    from postventa_infra.app import FEATURE_FLAGS
+    from postventa_infra.stack import PostventaStack, StackOptions
+
+    app = App(
+        context={**FEATURE_FLAGS, "mailFromDomain": "mail.shop.example", "senderDomain": "shop.example"}
+    )
+    stack = PostventaStack(app, "Mail", options=StackOptions.from_context(app.node))
+    outputs = Template.from_stack(stack).to_json()["Outputs"]
+    assert {"DkimRecord1", "DkimRecord2", "DkimRecord3", "MailFromMxRecord", "MailFromSpfRecord"} <= set(
+        outputs
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::SES::EmailIdentity", {"MailFromAttributes": {"MailFromDomain": "mail.shop.example"}}
+    )

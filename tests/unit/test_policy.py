@@ -146,3 +146,11 @@ def test_quiet_hours_within_one_day_also_work():
     lunch = ContactPolicy(quiet_from=time(12, 0), quiet_until=time(14, 0))
     assert judge(candidate(), NOON, ledger(), [], lunch).until == NOON + timedelta(hours=2)
     assert judge(candidate(), NOON + timedelta(hours=2), ledger(), [], lunch).send
+
+
+def test_a_ceiling_on_all_messages_a_day_stops_a_looping_journey_receipts_included():
+    looping = ledger(*[("transactional", NOON - timedelta(hours=h)) for h in range(8)])
+    assert judge(candidate(Purpose.TRANSACTIONAL), NOON, looping, [], POLICY) == Verdict(
+        False, reason="daily ceiling: 8 messages in 24 h, receipts included", rule="ceiling"
+    )
+    assert judge(candidate(Purpose.TRANSACTIONAL), NOON + timedelta(hours=17), looping, [], POLICY).send

@@ -158,6 +158,14 @@ class Store:
         """Inbound SMS carry only the number (E.164): the customer is found through this item."""
         self._table.put_item(Item={"pk": f"PHONE#{phone}", "sk": "CUSTOMER", "customer_id": customer_id})
 
+    def unlink_phone(self, phone: str, customer_id: str) -> None:
+        """Only if the number still points at this customer (another may have taken it since)."""
+        _held(
+            self._table.delete_item,
+            Key={"pk": f"PHONE#{phone}", "sk": "CUSTOMER"},
+            ConditionExpression=Attr("customer_id").eq(customer_id),
+        )
+
     def customer_by_phone(self, phone: str) -> str | None:
         item = self._get(f"PHONE#{phone}", "CUSTOMER")
         return str(item["customer_id"]) if item else None
@@ -392,6 +400,29 @@ class Store:
     @staticmethod
     def _wait_key(wait: PendingWait) -> str:
         return f"WAIT#{wait.order_id or ANY_ORDER}#{wait.event}#{wait.execution_id}#{wait.step}"
+
+    # erasure
+    def keys_of(self, customer_id: str) -> list[dict[str, str]]:
+        """Every item kept under the customer, and their orders with what came before them."""
+        keys = self._keys(Key("pk").eq(_customer(customer_id)))
+        for order in self.orders_of(customer_id):
+            keys += self._keys(Key("pk").eq(f"ORDER#{order.order_id}"))
+        return keys
+
+    def delete(self, keys: list[dict[str, str]]) -> None:
+        with self._table.batch_writer() as batch:
+            for key in keys:
+                batch.delete_item(Key=key)
+
+    def _keys(self, condition: ConditionBase) -> list[dict[str, str]]:
+        keys: list[dict[str, str]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ProjectionExpression": "pk, sk"}
+        while True:
+            response = self._table.query(ConsistentRead=True, **kwargs)
+            keys += [{"pk": item["pk"], "sk": item["sk"]} for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return keys
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # plumbing
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ gateways, which open every URL in a message, can neither answer a survey nor uns
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,6 +21,7 @@ from postventa.handlers.wiring import wiring
 from postventa.logic.links import InvalidLink
 from postventa.models.events import Channel
 from postventa.models.records import CustomerProfile
+from postventa.services.compliance import NotFromShopify
 from postventa.services.preferences import PreferenceForm
 
 app = APIGatewayHttpResolver()
@@ -136,6 +139,28 @@ def answer_survey() -> Response:
         return _invalid(error)
     metrics.add_metric(name="Survey_answered", unit="Count", value=1)
     return _page("thanks", profile, score=score)
+
+
+@app.post("/shopify/compliance")
+def shopify_compliance() -> Response:
+    """Shopify's compliance webhooks (customers/redact, customers/data_request, shop/redact)."""
+    webhooks = wiring().compliance
+    if webhooks is None:
+        return Response(404, "text/plain", "no Shopify app is set up for this shop")
+    event = app.current_event
+    body = base64.b64decode(event.body or "") if event.is_base64_encoded else (event.body or "").encode()
+    topic = event.get_header_value("x-shopify-topic") or ""
+    try:
+        done = webhooks.receive(
+            topic, body, event.get_header_value("x-shopify-hmac-sha256") or "", datetime.now(UTC)
+        )
+    except NotFromShopify:
+        return Response(401, "text/plain", "unauthorized")
+    except ValueError as error:
+        return Response(400, "text/plain", str(error))
+    logger.info("compliance webhook", extra={"topic": topic, "done": done})  # ids only, never the body
+    metrics.add_metric(name="Compliance_webhook", unit="Count", value=1)
+    return Response(200, "application/json", json.dumps({"done": done}))
 
 
 @logger.inject_lambda_context(clear_state=True)

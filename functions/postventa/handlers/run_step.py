@@ -10,6 +10,7 @@ from postventa.adapters.errors import SendDeferred
 from postventa.handlers.failures import retried_when_transient
 from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
+from postventa.logic.policy import CEILING
 from postventa.services.steps import StepRequest
 
 
@@ -33,6 +34,8 @@ def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]
         metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
     elif kind == "send":
         metrics.add_metric(name=f"Message_{outcome['status']}", unit=MetricUnit.Count, value=1)
+        if str(outcome.get("reason") or "").startswith(CEILING):
+            metrics.add_metric(name="CeilingReached", unit=MetricUnit.Count, value=1)
         if outcome["status"] == "sent":
             metrics.add_metric(name=f"Sent_{outcome['channel']}", unit=MetricUnit.Count, value=1)
     else:

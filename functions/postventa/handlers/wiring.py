@@ -37,7 +37,9 @@ from postventa.logic.render import MessageRenderer
 from postventa.models.events import Channel, DetailType
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
+from postventa.services.compliance import ComplianceWebhooks
 from postventa.services.engagement import EngagementService
+from postventa.services.erasure import CustomerErasure
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
 from postventa.services.ports import Sender
@@ -155,6 +157,26 @@ class Wiring:
         return LinkSigner(read_secret(self.settings.link_signing_secret_id), self.settings.links_base_url)
 
     @cached_property
+    def customer_erasure(self) -> CustomerErasure:
+        return CustomerErasure(
+            store=self.store, workflows=self.workflows, default_timezone=self.settings.default_timezone
+        )
+
+    @cached_property
+    def compliance(self) -> ComplianceWebhooks | None:
+        """Shopify's compliance webhooks, where the shop set up its app's secret."""
+        secret_id = self.settings.shopify_webhook_secret_id
+        if secret_id is None:
+            return None
+        publisher = self.publisher("postventa.shopify")
+        return ComplianceWebhooks(
+            secret=lambda: read_secret(secret_id),
+            request_erasure=lambda erasure: publisher.publish(
+                DetailType.CUSTOMER_ERASURE_REQUESTED, [(erasure, erasure.requested_at)]
+            ),
+        )
+
+    @cached_property
     def key_rotation(self) -> KeyRotation:
         return KeyRotation(boto3.client("secretsmanager"))
 
@@ -269,3 +291,10 @@ def wiring() -> Wiring:
 def install(custom: Wiring | None) -> None:
     global _wiring
     _wiring = custom
+
+
+def erasure_for_table(table_name: str) -> CustomerErasure:
+    """For `postventa customers`: a deployed stack's table (and the journeys it names), with the
+    caller's AWS credentials; nothing else of the stack's settings is needed to export or erase."""
+    store = Store(boto3.resource("dynamodb").Table(table_name))
+    return CustomerErasure(store=store, workflows=JourneyWorkflows(boto3.client("stepfunctions"), {}))

@@ -88,6 +88,30 @@ class MemoryStore:
         for key in added:
             self.calendar_entries[key][customer_id] = timezone
 
+    def unlink_phone(self, phone: str, customer_id: str) -> None:
+        if self.phones.get(phone) == customer_id:
+            del self.phones[phone]
+
+    def orders_of(self, customer_id: str) -> list[OrderRecord]:
+        return [order for order in self.orders.values() if order.customer_id == customer_id]
+
+    def answers_of(self, customer_id: str) -> list[NpsAnswer]:
+        return list(self.customers[customer_id].nps.values())
+
+    def keys_of(self, customer_id: str) -> list[dict[str, str]]:
+        """One key per customer and per order: each stands for all that is kept under it."""
+        orders = [{"pk": f"ORDER#{order.order_id}", "sk": "*"} for order in self.orders_of(customer_id)]
+        return [{"pk": f"CUSTOMER#{customer_id}", "sk": "*"}, *orders]
+
+    def delete(self, keys: list[dict[str, str]]) -> None:
+        for key in keys:
+            kind, _, name = key["pk"].partition("#")
+            if kind == "CUSTOMER":
+                self.customers.pop(name, None)
+            else:
+                self.orders.pop(name, None)
+                self.early.pop(name, None)
+
     def get_order(self, order_id: str) -> OrderRecord | None:
         return self.orders.get(order_id)
 

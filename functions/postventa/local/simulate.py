@@ -50,6 +50,7 @@ from postventa.models.settings import Settings
 DEMO_EVENTS = Path(__file__).with_name("demo_events.json")
 RUN_STEP_ARN = "arn:aws:lambda:local:000000000000:function:postventa-run-step"
 REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-register-wait"
+LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
 LOCAL_SETTINGS = {
     "table_name": "postventa",
     "idempotency_table_name": "postventa-idempotency",
@@ -58,6 +59,7 @@ LOCAL_SETTINGS = {
     "configuration_set": "postventa",
     "links_base_url": "https://shop.example/postventa",
     "link_signing_secret_id": "postventa/link-signing",
+    "shopify_webhook_secret_id": "postventa/shopify-webhooks",
     "event_bus_name": "postventa",
     "push_application_id": "local-push-app",
     "archive_bucket": "postventa-archive",
@@ -292,9 +294,9 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     ses = boto3.client("sesv2")
     ses.create_email_identity(EmailIdentity="shop.example")
     ses.create_configuration_set(ConfigurationSetName=settings["configuration_set"])
-    boto3.client("secretsmanager").create_secret(
-        Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key"
-    )
+    secrets = boto3.client("secretsmanager")
+    secrets.create_secret(Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key")
+    secrets.create_secret(Name=settings["shopify_webhook_secret_id"], SecretString=LOCAL_SHOPIFY_SECRET)
     return {**settings, "invalid_events_queue_url": queue_url, "ingest_queue_url": ingest_url}
 
 

@@ -1,6 +1,7 @@
 """The contact policy: one judgement every message goes through before any channel is tried.
 
-Across all journeys and channels of one customer: marketing frequency caps, quiet hours in the
+Across all journeys and channels of one customer: a ceiling on all messages a day (a journey that
+loops is stopped there, with an alarm), marketing frequency caps, quiet hours in the
 customer's own timezone, a minimum gap between two messages, priority when journeys collide,
 and no marketing while a support case is open. Held messages are deferred, never dropped; a
 message over a frequency cap is dropped (a deferred promotion would only queue behind the
@@ -22,6 +23,12 @@ from postventa.models.records import ContactLedger, HeldMessage, SentContact
 class ContactPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    messages_per_day: int = Field(
+        default=8,
+        ge=1,
+        description="A ceiling on all messages per rolling 24 h, receipts included: past it a journey "
+        "is likely looping, so the message is suppressed and an alarm raised instead",
+    )
     marketing_per_day: int = Field(default=1, ge=0, description="Marketing messages per rolling 24 h")
     marketing_per_week: int = Field(default=3, ge=0, description="Marketing messages per rolling 7 days")
     quiet_from: time = Field(default=time(21, 0), description="Local time quiet hours start")
@@ -61,7 +68,7 @@ class Verdict:
     send: bool
     until: datetime | None = None
     reason: str | None = None
-    rule: str | None = None  # which rule: support_case, frequency_cap, quiet_hours, min_gap, priority
+    rule: str | None = None  # ceiling, support_case, frequency_cap, quiet_hours, min_gap, priority
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class Candidate:
 
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
+CEILING = "daily ceiling"  # the reason's start: run_step raises the CeilingReached alarm on it
 
 
 def judge(
@@ -86,6 +94,12 @@ def judge(
             False, reason="support case open: no marketing until it is closed", rule="support_case"
         )
     sent = [s for s in ledger.sent if s.message_id != candidate.message_id]
+    if sum(s.at > now - DAY for s in sent) >= policy.messages_per_day:
+        return Verdict(
+            False,
+            reason=f"{CEILING}: {policy.messages_per_day} messages in 24 h, receipts included",
+            rule="ceiling",
+        )
     if marketing:
         promotions = [s.at for s in sent if s.purpose == Purpose.MARKETING]
         if sum(at > now - DAY for at in promotions) >= policy.marketing_per_day:

@@ -34,6 +34,7 @@ class DetailType(StrEnum):
     SURVEY_ANSWERED = "Survey Answered"
     SUPPORT_CASE_OPENED = "Support Case Opened"
     SUPPORT_CASE_CLOSED = "Support Case Closed"
+    CUSTOMER_ERASURE_REQUESTED = "Customer Erasure Requested"
     # Not on the bus: on_engagement resumes wait_for_event steps awaiting an open or click itself.
     MESSAGE_OPENED = "Message Opened"
     MESSAGE_CLICKED = "Message Clicked"
@@ -207,6 +208,15 @@ class SupportCaseClosedV1(_Detail):
     closed_at: Moment
 
 
+class CustomerErasureRequestedV1(_Detail):
+    """The customer asked to be forgotten (a storefront, a help desk, Shopify's customers/redact):
+    everything Postventa keeps about them is deleted and their running journeys stopped."""
+
+    schema_version: Literal["1"] = "1"
+    customer_id: ExternalId
+    requested_at: Moment
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
 EventDetail = (
     OrderEventDetail
@@ -215,6 +225,7 @@ EventDetail = (
     | SurveyAnsweredV1
     | SupportCaseOpenedV1
     | SupportCaseClosedV1
+    | CustomerErasureRequestedV1
 )
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
@@ -227,6 +238,7 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.SURVEY_ANSWERED: SurveyAnsweredV1,
     DetailType.SUPPORT_CASE_OPENED: SupportCaseOpenedV1,
     DetailType.SUPPORT_CASE_CLOSED: SupportCaseClosedV1,
+    DetailType.CUSTOMER_ERASURE_REQUESTED: CustomerErasureRequestedV1,
 }
 
 

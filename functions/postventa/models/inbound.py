@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
 from postventa.models.events import (
+    CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     DetailType,
     InboundEvent,
@@ -87,6 +88,11 @@ class SupportCaseClosedEvent(EventBridgeModel):
     detail: SupportCaseClosedV1
 
 
+class CustomerErasureRequestedEvent(EventBridgeModel):
+    detail_type: Literal["Customer Erasure Requested"] = Field(alias="detail-type")
+    detail: CustomerErasureRequestedV1
+
+
 class ShopifyWebhookEvent(EventBridgeModel):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -102,6 +108,7 @@ InboundEnvelope = Annotated[
     | SurveyAnsweredEvent
     | SupportCaseOpenedEvent
     | SupportCaseClosedEvent
+    | CustomerErasureRequestedEvent
     | ShopifyWebhookEvent,
     Field(discriminator="detail_type"),
 ]
@@ -185,4 +192,5 @@ _SHOPIFY_TOPIC_TYPES = {
     "customers/update": DetailType.CUSTOMER_UPDATED,
     "customers_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
     "customers_email_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
+    "customers/redact": DetailType.CUSTOMER_ERASURE_REQUESTED,
 }

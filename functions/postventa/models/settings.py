@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     support_email: str = "support@shop.example"
     default_locale: str = "en"
     default_timezone: TimezoneName = "UTC"
+    shopify_webhook_secret_id: str | None = Field(
+        default=None, description="The Shopify app's client secret, which signs its compliance webhooks"
+    )
     test_orders_start_journeys: bool = Field(
         default=False, description="Shopify test orders (test: true) start journeys like real ones"
     )

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from postventa.models.common import Amount, CurrencyCode, ExternalId, Moment, Money
 from postventa.models.events import (
     ConsentState,
+    CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     CustomerV1,
     EventDetail,
@@ -127,9 +128,7 @@ class ShopifyOrder(_Shopify):
             )
         if not email:
             raise ValueError("a guest order needs an email: it has neither customer nor email")
-        # Guest checkout: a stable pseudonymous id, so the address itself never becomes a key.
-        guest_id = "guest-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:20]
-        return CustomerV1(id=guest_id, email=email, locale=self.customer_locale)
+        return CustomerV1(id=guest_customer_id(email), email=email, locale=self.customer_locale)
 
     def to_order_placed(self) -> OrderPlacedV1:
         def money(amount: Decimal) -> Money:
@@ -186,6 +185,11 @@ class ShopifyRefund(_Shopify):
         return OrderRefundedV1(
             order_id=self.order_id, refund_id=self.id, refunded_at=self.created_at, amount=amount
         )
+
+
+def guest_customer_id(email: str) -> str:
+    """Guest checkout: a stable pseudonymous id, so the address itself never becomes a key."""
+    return "guest-" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:20]
 
 
 def _topic(value: Any) -> str | None:
@@ -310,6 +314,28 @@ class CustomersUpdate(_WebhookDetail):
         )
 
 
+class ShopifyRedactedCustomer(_Shopify):
+    id: ExternalId | None = None
+    email: str | None = None
+
+
+class ShopifyCustomerRedaction(_Shopify):
+    customer: ShopifyRedactedCustomer
+
+
+class CustomersRedact(_WebhookDetail):
+    """Shopify's mandatory compliance topic: the shop was asked to forget a customer."""
+
+    payload: ShopifyCustomerRedaction
+
+    def to_contract(self, received_at: datetime) -> CustomerErasureRequestedV1:
+        customer = self.payload.customer
+        if customer.id is None and not customer.email:
+            raise ValueError("customers/redact names neither a customer id nor an email")
+        customer_id = customer.id or guest_customer_id(customer.email or "")
+        return CustomerErasureRequestedV1(customer_id=customer_id, requested_at=received_at)
+
+
 SHOPIFY_TOPICS = (
     "orders/create",
     "orders/fulfilled",
@@ -318,7 +344,10 @@ SHOPIFY_TOPICS = (
     "customers/update",
     "customers_marketing_consent/update",
     "customers_email_marketing_consent/update",
+    "customers/redact",
 )
+# What the partner event source carries: compliance topics come over HTTPS only (services/compliance.py).
+PARTNER_TOPICS = tuple(topic for topic in SHOPIFY_TOPICS if topic != "customers/redact")
 
 ShopifyWebhookDetail = Annotated[
     Annotated[OrdersCreate, Tag("orders/create")]
@@ -327,7 +356,8 @@ ShopifyWebhookDetail = Annotated[
     | Annotated[RefundsCreate, Tag("refunds/create")]
     | Annotated[CustomersUpdate, Tag("customers/update")]
     | Annotated[CustomersMarketingConsentUpdate, Tag("customers_marketing_consent/update")]
-    | Annotated[CustomersEmailMarketingConsentUpdate, Tag("customers_email_marketing_consent/update")],
+    | Annotated[CustomersEmailMarketingConsentUpdate, Tag("customers_email_marketing_consent/update")]
+    | Annotated[CustomersRedact, Tag("customers/redact")],
     Discriminator(
         _topic,
         custom_error_type="unsupported_shopify_topic",

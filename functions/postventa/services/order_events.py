@@ -14,6 +14,7 @@ from postventa.logic.occasions import calendar_keys
 from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
+    CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     CustomerV1,
     InboundEvent,
@@ -37,6 +38,7 @@ from postventa.models.records import (
     OrderRecord,
     OrderStatus,
 )
+from postventa.services.erasure import CustomerErasure
 from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, change_profile
 
 Emit = Callable[[Decision], None]
@@ -72,6 +74,7 @@ class OrderEventService:
         self._emit = emit
         self._default_timezone = default_timezone
         self._test_orders_start_journeys = test_orders_start_journeys
+        self._erasure = CustomerErasure(store=store, workflows=workflows, default_timezone=default_timezone)
         self._apply_once = once(self._apply_and_report)
 
     def handle(self, body: str) -> dict[str, Any]:
@@ -110,6 +113,11 @@ class OrderEventService:
             self._emit(decision)
 
         detail = event.detail
+        if isinstance(detail, CustomerErasureRequestedV1):
+            erased = self._erasure.erase(detail.customer_id)
+            reason = f"{erased['items_deleted']} items deleted, {erased['journeys_stopped']} journeys stopped"
+            decide("erased", customer_id=detail.customer_id, reason=reason)
+            return decisions
         if isinstance(detail, OrderPlacedV1) and (passed_over := self._passed_over(detail)):
             decide("ignored", customer_id=detail.customer.id, order_id=detail.order_id, reason=passed_over)
             return decisions
