@@ -44,7 +44,9 @@ class Analytics(Construct):
         table: dynamodb.Table,
         key: kms.IKey,
         transform: lambda_.IFunction,
+        retention: Duration,
     ):
+        """retention: how long archived rows are kept (then S3 deletes them)."""
         super().__init__(scope, construct_id)
         # Who read or wrote the archive: S3 server access logs, kept a year. Log delivery writes
         # with S3-managed keys only, so this bucket cannot use ours.
@@ -72,6 +74,7 @@ class Analytics(Construct):
             lifecycle_rules=[
                 s3.LifecycleRule(
                     prefix=f"{ARCHIVE_PREFIX}/",
+                    expiration=retention,
                     transitions=[
                         s3.Transition(
                             storage_class=s3.StorageClass.INTELLIGENT_TIERING,

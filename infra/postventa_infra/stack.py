@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Stack, Validations
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Validations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct, Node
@@ -44,6 +44,8 @@ class StackOptions:
     region: str | None = None
     sender_domain: str = "shop.example"
     mail_from_domain: str | None = None  # e.g. mail.shop.example: a subdomain of sender_domain
+    message_retention_days: int = 730  # messages, decisions, survey answers (DynamoDB TTL)
+    archive_retention_days: int = 1095  # the analytics archive's rows (S3 lifecycle)
     sender: str = "Postventa Demo Shop <orders@shop.example>"
     links_base_url: str | None = None  # default: the preference centre's own API endpoint
     shop_name: str = "Postventa Demo Shop"
@@ -62,6 +64,10 @@ class StackOptions:
             ContactPolicy.model_validate_json(self.contact_policy)
         if self.max_send_rate:
             TypeAdapter(Settings.model_fields["max_send_rate"].annotation).validate_json(self.max_send_rate)
+        for days in ("message_retention_days", "archive_retention_days"):  # `-c` passes strings
+            object.__setattr__(self, days, int(getattr(self, days)))
+        if self.message_retention_days < 30:  # Settings' own bound: refused at synth, not at run time
+            raise ValueError("messageRetentionDays: at least 30 (journeys read a month of messages)")
 
     @classmethod
     def from_context(cls, node: Node) -> StackOptions:
@@ -70,6 +76,8 @@ class StackOptions:
             "region": "region",
             "sender_domain": "senderDomain",
             "mail_from_domain": "mailFromDomain",
+            "message_retention_days": "messageRetentionDays",
+            "archive_retention_days": "archiveRetentionDays",
             "sender": "sender",
             "links_base_url": "linksBaseUrl",
             "shop_name": "shopName",
@@ -173,6 +181,7 @@ class PostventaStack(Stack):
                 "POSTVENTA_SHOP_NAME": options.shop_name,
                 "POSTVENTA_SUPPORT_EMAIL": options.support_email,
                 "POSTVENTA_DEFAULT_TIMEZONE": options.default_timezone,
+                "POSTVENTA_MESSAGE_RETENTION_DAYS": str(options.message_retention_days),
                 "POSTVENTA_EVENT_BUS_NAME": ingest.bus.event_bus_name,
                 **{
                     f"POSTVENTA_{name.upper()}": value
@@ -236,7 +245,12 @@ class PostventaStack(Stack):
         handlers.on_order.node.add_dependency(machines)
         schedule = OccasionSchedule(self, "Occasions", function=handlers.occasions)
         analytics = Analytics(
-            self, "Analytics", table=storage.table, key=storage.key, transform=handlers.archive
+            self,
+            "Analytics",
+            table=storage.table,
+            key=storage.key,
+            transform=handlers.archive,
+            retention=Duration.days(options.archive_retention_days),
         )
         # The Firehose construct maps its service's CIDR blocks for Redshift and HTTP destinations; ours is S3.
         self.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")  # "/" in ids becomes "--"

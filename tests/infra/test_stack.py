@@ -563,3 +563,19 @@ def test_dkim_records_are_stack_outputs_and_a_custom_mail_from_is_a_context_valu
     Template.from_stack(stack).has_resource_properties(
         "AWS::SES::EmailIdentity", {"MailFromAttributes": {"MailFromDomain": "mail.shop.example"}}
     )
+
+
+def test_the_archive_expires_after_its_retention_and_messages_carry_theirs(template):
+    (bucket,) = [
+        b["Properties"]
+        for b in resources(template, "AWS::S3::Bucket").values()
+        if "LoggingConfiguration" in b["Properties"]  # the archive; its access-log bucket has none
+    ]
+    archive_rule = next(r for r in bucket["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "archive/")
+    assert archive_rule["ExpirationInDays"] == 1095
+    run_step = next(
+        f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "postventa.handlers.run_step.lambda_handler"
+    )
+    assert run_step["Environment"]["Variables"]["POSTVENTA_MESSAGE_RETENTION_DAYS"] == "730"

@@ -198,3 +198,13 @@ def test_marketing_email_carries_rfc8058_one_click_unsubscribe_headers():
             to="ana@example.com", message=message, tags={}
         )
         stub.assert_no_pending_responses()
+
+
+def test_messages_expire_after_the_retention_period(local):
+    """DynamoDB's TTL deletes messages (and decisions, answers) this long after they were recorded."""
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now)
+    table = boto3.resource("dynamodb").Table(local.settings.table_name)
+    (item,) = [i for i in table.scan()["Items"] if str(i["sk"]).startswith("MESSAGE#")]
+    (message,) = local.messages()
+    assert int(item["expires_at"]) == int((message.at + timedelta(days=730)).timestamp())

@@ -35,6 +35,7 @@ from postventa.models.records import (
 Model = TypeVar("Model", bound=BaseModel)
 _TIME = TypeAdapter(datetime)
 ANY_ORDER = "*"
+MESSAGE_RETENTION = timedelta(days=730)  # two years of message history, decisions and answers
 WAIT_RETENTION = timedelta(days=400)  # past the longest wait Step Functions allows (a year)
 
 
@@ -93,9 +94,19 @@ def _held(write: Callable[..., Any], **request: Any) -> bool:
 
 
 class Store:
-    def __init__(self, table: Any):
-        """table: a boto3 DynamoDB Table resource."""
+    def __init__(self, table: Any, retention: timedelta = MESSAGE_RETENTION):
+        """table: a boto3 DynamoDB Table resource. retention: how long messages, decisions and
+        survey answers are kept after they were recorded (DynamoDB's TTL deletes them)."""
         self._table = table
+        self._retention = retention
+
+    def _expiring(self, model: BaseModel, pk: str, sk: str, at: datetime) -> dict[str, Any]:
+        return _item(model, pk, sk, expires_at=int((at + self._retention).timestamp()))
+
+    def _message_item(self, message: MessageRecord) -> dict[str, Any]:
+        return self._expiring(
+            message, _customer(message.customer_id), f"MESSAGE#{message.message_id}", message.at
+        )
 
     # profiles
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
@@ -252,22 +263,20 @@ class Store:
     def claim_message(self, message: MessageRecord) -> MessageRecord | None:
         """Write the message once (a deferred one may be claimed again when it is due); if it is
         already there, return what is stored instead."""
-        item = _item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
+        item = self._message_item(message)
         new = Attr("pk").not_exists() | Attr("status").eq(MessageStatus.DEFERRED.value)
         if _held(self._table.put_item, Item=item, ConditionExpression=new):
             return None
         return _model(MessageRecord, self._get(item["pk"], item["sk"]))
 
     def save_message(self, message: MessageRecord) -> None:
-        self._table.put_item(
-            Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}")
-        )
+        self._table.put_item(Item=self._message_item(message))
 
     def reclaim_message(self, message: MessageRecord, claimed_at: datetime) -> bool:
         """Take over a claim abandoned since claimed_at; False if another attempt took it first."""
         return _held(
             self._table.put_item,
-            Item=_item(message, _customer(message.customer_id), f"MESSAGE#{message.message_id}"),
+            Item=self._message_item(message),
             ConditionExpression=_claimed_at(claimed_at),
         )
 
@@ -360,7 +369,7 @@ class Store:
     # decisions of branch and split steps, and survey answers
     def save_decision(self, decision: StepDecision) -> None:
         key = f"DECISION#{decision.execution_id}#{decision.step}"
-        self._table.put_item(Item=_item(decision, _customer(decision.customer_id), key))
+        self._table.put_item(Item=self._expiring(decision, _customer(decision.customer_id), key, decision.at))
 
     def decisions_of(self, customer_id: str) -> list[StepDecision]:
         return self._query(StepDecision, _customer(customer_id), "DECISION#")
@@ -369,7 +378,7 @@ class Store:
         """One answer per survey message (the latest given wins); an answer sent without its
         message (by a storefront) is kept on its own."""
         key = f"NPS#{answer.message_id}" if answer.message_id else f"NPS#at#{_iso(answer.at)}"
-        item = _item(answer, _customer(answer.customer_id), key)
+        item = self._expiring(answer, _customer(answer.customer_id), key, answer.at)
         later = Attr("pk").not_exists() | Attr("at").lt(_iso(answer.at))
         _held(self._table.put_item, Item=item, ConditionExpression=later)
 

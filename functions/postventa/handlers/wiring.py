@@ -7,7 +7,7 @@ the Step Functions client, a decision collector) with ``install``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +86,8 @@ class Wiring:
 
     @cached_property
     def store(self) -> Store:
-        return Store(boto3.resource("dynamodb").Table(self.settings.table_name))
+        retention = timedelta(days=self.settings.message_retention_days)
+        return Store(boto3.resource("dynamodb").Table(self.settings.table_name), retention)
 
     @cached_property
     def workflows(self) -> JourneyWorkflows:

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     shopify_webhook_secret_id: str | None = Field(
         default=None, description="The Shopify app's client secret, which signs its compliance webhooks"
     )
+    message_retention_days: int = Field(
+        default=730, ge=30, description="Messages, decisions and survey answers are deleted this long after"
+    )
     test_orders_start_journeys: bool = Field(
         default=False, description="Shopify test orders (test: true) start journeys like real ones"
     )
