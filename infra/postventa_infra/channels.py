@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import custom_resources as cr
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
@@ -47,6 +48,33 @@ class Channels(Construct):
             subscriptions.SqsSubscription(
                 replies_queue, raw_message_delivery=True, dead_letter_queue=self.undelivered_replies
             )
+        )
+
+    def limit_sms_spend(self, monthly_usd: int) -> cr.AwsCustomResource:
+        """The account's SMS spend limit a month (SNS's MonthlySpendLimit): past it SNS sends no
+        more texts, whatever a journey does. It must not exceed the account's SMS quota."""
+        attributes = {"attributes": {"MonthlySpendLimit": str(monthly_usd)}}
+        call = cr.AwsSdkCall(
+            service="SNS",
+            action="setSMSAttributes",
+            parameters=attributes,
+            physical_resource_id=cr.PhysicalResourceId.of("postventa-sms-spend-limit"),
+        )
+        # Its own role, writing to its own log group only (not the managed basic execution role).
+        role = iam.Role(self, "SmsSpendLimitRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        logs = log_group(self, "SmsSpendLimitLogs")
+        logs.grant_write(role)
+        return cr.AwsCustomResource(
+            self,
+            "SmsSpendLimit",
+            on_create=call,
+            on_update=call,
+            role=role,
+            log_group=logs,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["sns:SetSMSAttributes"], resources=["*"])]
+            ),
+            install_latest_aws_sdk=False,
         )
 
     def preference_centre(self, function: lambda_.IFunction) -> apigateway.HttpApi:

@@ -44,6 +44,7 @@ class StackOptions:
     region: str | None = None
     sender_domain: str = "shop.example"
     mail_from_domain: str | None = None  # e.g. mail.shop.example: a subdomain of sender_domain
+    sms_monthly_spend_limit: int | None = None  # USD a month for all SMS in the account (SNS)
     message_retention_days: int = 730  # messages, decisions, survey answers (DynamoDB TTL)
     archive_retention_days: int = 1095  # the analytics archive's rows (S3 lifecycle)
     sender: str = "Postventa Demo Shop <orders@shop.example>"
@@ -64,8 +65,9 @@ class StackOptions:
             ContactPolicy.model_validate_json(self.contact_policy)
         if self.max_send_rate:
             TypeAdapter(Settings.model_fields["max_send_rate"].annotation).validate_json(self.max_send_rate)
-        for days in ("message_retention_days", "archive_retention_days"):  # `-c` passes strings
-            object.__setattr__(self, days, int(getattr(self, days)))
+        for number in ("message_retention_days", "archive_retention_days", "sms_monthly_spend_limit"):
+            if getattr(self, number) is not None:  # `-c` passes strings
+                object.__setattr__(self, number, int(getattr(self, number)))
         if self.message_retention_days < 30:  # Settings' own bound: refused at synth, not at run time
             raise ValueError("messageRetentionDays: at least 30 (journeys read a month of messages)")
 
@@ -76,6 +78,7 @@ class StackOptions:
             "region": "region",
             "sender_domain": "senderDomain",
             "mail_from_domain": "mailFromDomain",
+            "sms_monthly_spend_limit": "smsMonthlySpendLimit",
             "message_retention_days": "messageRetentionDays",
             "archive_retention_days": "archiveRetentionDays",
             "sender": "sender",
@@ -154,6 +157,12 @@ class PostventaStack(Stack):
         )
 
         channels = Channels(self, "Channels", replies_queue=ingest.engagement_queue)
+        if options.sms_monthly_spend_limit is not None:
+            spend_limit = channels.limit_sms_spend(options.sms_monthly_spend_limit)
+            _acknowledge(
+                spend_limit,
+                {"IAM5[Resource::*]": "sns:SetSMSAttributes is an account setting: it has no resource"},
+            )
         state_machine_arns = {
             name: self.format_arn(
                 service="states",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from aws_cdk import App, Stack, Validations
@@ -579,3 +580,14 @@ def test_the_archive_expires_after_its_retention_and_messages_carry_theirs(templ
         if f["Properties"].get("Handler") == "postventa.handlers.run_step.lambda_handler"
     )
     assert run_step["Environment"]["Variables"]["POSTVENTA_MESSAGE_RETENTION_DAYS"] == "730"
+
+
+def test_an_sms_spend_limit_is_set_on_the_account_when_given():
+    from postventa_infra.app import build_app
+
+    assembly = build_app({"smsMonthlySpendLimit": "50"}).synth()  # cdk-nag runs: true reasons only
+    template = json.loads(Path(assembly.get_stack_by_name("Postventa").template_full_path).read_text())
+    (limit,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::AWS"]
+    create = json.loads(limit["Properties"]["Create"])
+    assert create["action"] == "setSMSAttributes"
+    assert create["parameters"] == {"attributes": {"MonthlySpendLimit": "50"}}
