@@ -83,6 +83,7 @@ class Analytics(Construct):
                     ],
                 ),
                 s3.LifecycleRule(prefix="athena-results/", expiration=Duration.days(30)),
+                s3.LifecycleRule(prefix="exports/", expiration=Duration.days(30)),  # Shopify's 30 days
             ],
         )
         self.stream = firehose.DeliveryStream(

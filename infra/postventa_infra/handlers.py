@@ -199,6 +199,7 @@ class Handlers(Construct):
         secret.grant_read(self.preferences)
         self.preferences.add_environment("POSTVENTA_SHOPIFY_WEBHOOK_SECRET_ID", secret.secret_arn)
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Erasure Requested")
+        self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Data Requested")
 
     def allow_texts_and_push(self, push_app_arn: str | None) -> None:
         """SMS, and push when the shop has an End User Messaging push application."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, Duration, Stack, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from constructs import Construct, Node
@@ -260,6 +261,21 @@ class PostventaStack(Stack):
             key=storage.key,
             transform=handlers.archive,
             retention=Duration.days(options.archive_retention_days),
+        )
+        # Customers' data exports (Customer Data Requested): written by on_order under exports/.
+        handlers.on_order.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[analytics.bucket.arn_for_objects("exports/*")]
+            )
+        )
+        handlers.on_order.add_environment("POSTVENTA_ARCHIVE_BUCKET", analytics.bucket.bucket_name)
+        _acknowledge(
+            handlers.on_order.role,  # type: ignore[arg-type]
+            {
+                f"IAM5[Resource::<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>/exports/*]": (  # type: ignore[arg-type]
+                    "PutObject only: one data export per request under exports/, named by the request id"
+                )
+            },
         )
         # The Firehose construct maps its service's CIDR blocks for Redshift and HTTP destinations; ours is S3.
         self.node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")  # "/" in ids becomes "--"

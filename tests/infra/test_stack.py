@@ -246,8 +246,8 @@ def test_occasions_run_hourly_with_the_scheduled_time_and_may_only_publish_to_ou
         for p in resources(template, "AWS::IAM::Policy").values()
     ]
     put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
-    # occasions, and the preference centre (survey answers; Shopify's redactions), to the bus's ARN only
-    assert len(put_events) == 3 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
+    # occasions, and the preference centre (survey answers; Shopify's requests), to the bus's ARN only
+    assert len(put_events) == 4 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
 
 
 def test_ses_engagement_reaches_the_engagement_queue_for_our_configuration_set_only(template):
@@ -525,6 +525,7 @@ def test_the_internet_facing_function_reads_and_writes_one_item_and_publishes_on
     put_events = [s for s in statements if "events:PutEvents" in _listed(s["Action"])]
     assert sorted(tuple(s["Condition"]["StringEquals"].values()) for s in put_events) == [
         ("postventa.preferences", "Survey Answered"),
+        ("postventa.shopify", "Customer Data Requested"),
         ("postventa.shopify", "Customer Erasure Requested"),
     ]
 

@@ -109,7 +109,16 @@ def test_shopify_compliance_webhooks_over_https_erase_only_when_signed_by_the_ap
     assert _items_about(local, "9007199254740993001")  # nothing erased
 
     data_request = {**redact, "data_request": {"id": 9999}}
-    assert _compliance(local, "customers/data_request", data_request)["statusCode"] == 200
+    requested = _compliance(local, "customers/data_request", data_request)
+    assert requested["statusCode"] == 200 and json.loads(requested["body"]) == {"done": "export requested"}
+    local.relay_bus()
+    (exported,) = [d for d in local.decisions if d.kind == "exported"]
+    export = boto3.client("s3").get_object(Bucket=local.settings.archive_bucket, Key="exports/9999.json")
+    data = json.loads(export["Body"].read())
+    assert exported.reason == f"s3://{local.settings.archive_bucket}/exports/9999.json"
+    assert data["profile"]["email"] == "ben@example.com" and [o["order_id"] for o in data["orders"]] == [
+        "9007199254740993123"
+    ]
 
     response = _compliance(local, "customers/redact", redact)
     assert response["statusCode"] == 200 and json.loads(response["body"]) == {"done": "erasure requested"}

@@ -22,6 +22,7 @@ from botocore.config import Config
 
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.events import BusPublisher
+from postventa.adapters.files import ExportFiles
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.queues import InvalidEventQueue
 from postventa.adapters.rate import DynamoRateLimiter
@@ -34,7 +35,7 @@ from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey, SendStep
 from postventa.logic.links import LinkSigner
 from postventa.logic.render import MessageRenderer
-from postventa.models.events import Channel, DetailType
+from postventa.models.events import Channel, CustomerDataRequestedV1, CustomerErasureRequestedV1, DetailType
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
 from postventa.services.compliance import ComplianceWebhooks
@@ -134,6 +135,9 @@ class Wiring:
             emit=self._emit,
             default_timezone=self.settings.default_timezone,
             test_orders_start_journeys=self.settings.test_orders_start_journeys,
+            exports=ExportFiles(boto3.client("s3"), self.settings.archive_bucket)
+            if self.settings.archive_bucket
+            else None,
             once=self.once("event_id"),
         )
 
@@ -170,10 +174,14 @@ class Wiring:
         if secret_id is None:
             return None
         publisher = self.publisher("postventa.shopify")
+        kinds = {
+            CustomerErasureRequestedV1: DetailType.CUSTOMER_ERASURE_REQUESTED,
+            CustomerDataRequestedV1: DetailType.CUSTOMER_DATA_REQUESTED,
+        }
         return ComplianceWebhooks(
             secret=lambda: read_secret(secret_id),
-            request_erasure=lambda erasure: publisher.publish(
-                DetailType.CUSTOMER_ERASURE_REQUESTED, [(erasure, erasure.requested_at)]
+            publish=lambda request: publisher.publish(
+                kinds[type(request)], [(request, request.requested_at)]
             ),
         )
 

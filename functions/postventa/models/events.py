@@ -35,6 +35,7 @@ class DetailType(StrEnum):
     SUPPORT_CASE_OPENED = "Support Case Opened"
     SUPPORT_CASE_CLOSED = "Support Case Closed"
     CUSTOMER_ERASURE_REQUESTED = "Customer Erasure Requested"
+    CUSTOMER_DATA_REQUESTED = "Customer Data Requested"
     # Not on the bus: on_engagement resumes wait_for_event steps awaiting an open or click itself.
     MESSAGE_OPENED = "Message Opened"
     MESSAGE_CLICKED = "Message Clicked"
@@ -217,6 +218,16 @@ class CustomerErasureRequestedV1(_Detail):
     requested_at: Moment
 
 
+class CustomerDataRequestedV1(_Detail):
+    """The customer asked what is kept about them (Shopify's customers/data_request): everything
+    is written as JSON to the archive bucket, under exports/, for the shop to send them."""
+
+    schema_version: Literal["1"] = "1"
+    customer_id: ExternalId
+    request_id: ExternalId
+    requested_at: Moment
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
 EventDetail = (
     OrderEventDetail
@@ -226,6 +237,7 @@ EventDetail = (
     | SupportCaseOpenedV1
     | SupportCaseClosedV1
     | CustomerErasureRequestedV1
+    | CustomerDataRequestedV1
 )
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
@@ -239,6 +251,7 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.SUPPORT_CASE_OPENED: SupportCaseOpenedV1,
     DetailType.SUPPORT_CASE_CLOSED: SupportCaseClosedV1,
     DetailType.CUSTOMER_ERASURE_REQUESTED: CustomerErasureRequestedV1,
+    DetailType.CUSTOMER_DATA_REQUESTED: CustomerDataRequestedV1,
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
 from postventa.models.events import (
+    CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     DetailType,
@@ -93,6 +94,11 @@ class CustomerErasureRequestedEvent(EventBridgeModel):
     detail: CustomerErasureRequestedV1
 
 
+class CustomerDataRequestedEvent(EventBridgeModel):
+    detail_type: Literal["Customer Data Requested"] = Field(alias="detail-type")
+    detail: CustomerDataRequestedV1
+
+
 class ShopifyWebhookEvent(EventBridgeModel):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -109,6 +115,7 @@ InboundEnvelope = Annotated[
     | SupportCaseOpenedEvent
     | SupportCaseClosedEvent
     | CustomerErasureRequestedEvent
+    | CustomerDataRequestedEvent
     | ShopifyWebhookEvent,
     Field(discriminator="detail_type"),
 ]

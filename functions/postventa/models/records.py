@@ -294,7 +294,7 @@ class Decision(_Record):
 
     at: AwareDatetime
     kind: str = Field(
-        description="started, duplicate, not_entered, ended, converted, resumed, kept, erased, invalid, ignored"
+        description="started, duplicate, not_entered, ended, converted, resumed, kept, erased, exported, invalid, ignored"
     )
     customer_id: str | None = None
     journey: str | None = None

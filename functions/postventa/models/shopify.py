@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from postventa.models.common import Amount, CurrencyCode, ExternalId, Moment, Money
 from postventa.models.events import (
     ConsentState,
+    CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     CustomerV1,
@@ -334,6 +335,23 @@ class CustomersRedact(_WebhookDetail):
             raise ValueError("customers/redact names neither a customer id nor an email")
         customer_id = customer.id or guest_customer_id(customer.email or "")
         return CustomerErasureRequestedV1(customer_id=customer_id, requested_at=received_at)
+
+
+class ShopifyDataRequestId(_Shopify):
+    id: ExternalId
+
+
+class ShopifyCustomerDataRequest(ShopifyCustomerRedaction):
+    data_request: ShopifyDataRequestId
+
+    def to_contract(self, received_at: datetime) -> CustomerDataRequestedV1:
+        customer = self.customer
+        if customer.id is None and not customer.email:
+            raise ValueError("customers/data_request names neither a customer id nor an email")
+        customer_id = customer.id or guest_customer_id(customer.email or "")
+        return CustomerDataRequestedV1(
+            customer_id=customer_id, request_id=self.data_request.id, requested_at=received_at
+        )
 
 
 SHOPIFY_TOPICS = (

@@ -14,6 +14,7 @@ from postventa.logic.occasions import calendar_keys
 from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
+    CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     CustomerV1,
@@ -39,7 +40,7 @@ from postventa.models.records import (
     OrderStatus,
 )
 from postventa.services.erasure import CustomerErasure
-from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, change_profile
+from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, Exports, change_profile
 
 Emit = Callable[[Decision], None]
 OrderFollowUp = OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
@@ -61,6 +62,7 @@ class OrderEventService:
         emit: Emit,
         default_timezone: str = "UTC",
         test_orders_start_journeys: bool = False,
+        exports: Exports | None = None,
         once: Callable[[Apply], Apply] = run_every_time,
     ):
         """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS)."""
@@ -74,6 +76,7 @@ class OrderEventService:
         self._emit = emit
         self._default_timezone = default_timezone
         self._test_orders_start_journeys = test_orders_start_journeys
+        self._exports = exports
         self._erasure = CustomerErasure(store=store, workflows=workflows, default_timezone=default_timezone)
         self._apply_once = once(self._apply_and_report)
 
@@ -117,6 +120,14 @@ class OrderEventService:
             erased = self._erasure.erase(detail.customer_id)
             reason = f"{erased['items_deleted']} items deleted, {erased['journeys_stopped']} journeys stopped"
             decide("erased", customer_id=detail.customer_id, reason=reason)
+            return decisions
+        if isinstance(detail, CustomerDataRequestedV1):
+            if self._exports is None:
+                raise ValueError(
+                    "Customer Data Requested: no archive bucket is set up to write the export to"
+                )
+            written = self._exports.save(detail.request_id, self._erasure.export(detail.customer_id))
+            decide("exported", customer_id=detail.customer_id, reason=written)
             return decisions
         if isinstance(detail, OrderPlacedV1) and (passed_over := self._passed_over(detail)):
             decide("ignored", customer_id=detail.customer.id, order_id=detail.order_id, reason=passed_over)

@@ -116,3 +116,7 @@ def change_profile(
         if written is not None:
             return stored, written
     raise StepRetryable(f"profile {customer_id} kept changing under concurrent writes")
+
+
+class Exports(Protocol):
+    def save(self, request_id: str, data: dict[str, Any]) -> str: ...
