@@ -159,7 +159,7 @@ def _customers(args: argparse.Namespace) -> int:
     if not args.table:
         print("name the stack's table: --table NAME (the stack output TableName)", file=sys.stderr)
         return 2
-    erasure = erasure_for_table(args.table)
+    erasure = erasure_for_table(args.table, args.archive_bucket)
     if args.action == "export":
         print(json.dumps(erasure.export(args.customer_id), indent=2, ensure_ascii=False))
         return 0
@@ -330,6 +330,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         if action == "erase":
             command.add_argument("--yes", action="store_true", help="really erase")
+            command.add_argument(
+                "--archive-bucket",
+                default=os.environ.get("POSTVENTA_ARCHIVE_BUCKET"),
+                help="stack output ArchiveBucketName: the customer's archive rows go too",
+            )
+        else:
+            command.set_defaults(archive_bucket=None)
         command.set_defaults(run=_customers)
 
     schemas = commands.add_parser("schemas", help="event contract").add_subparsers(

@@ -268,13 +268,29 @@ class PostventaStack(Stack):
                 actions=["s3:PutObject"], resources=[analytics.bucket.arn_for_objects("exports/*")]
             )
         )
+        # Erasure: the archive objects holding an erased customer's rows are read and rewritten.
+        handlers.on_order.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[analytics.bucket.arn_for_objects("archive/*")],
+            )
+        )
+        handlers.on_order.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[analytics.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["archive/*"]}},
+            )
+        )
         handlers.on_order.add_environment("POSTVENTA_ARCHIVE_BUCKET", analytics.bucket.bucket_name)
+        archive_arn = f"<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>"  # type: ignore[arg-type]
         _acknowledge(
             handlers.on_order.role,  # type: ignore[arg-type]
             {
-                f"IAM5[Resource::<{self.get_logical_id(analytics.bucket.node.default_child)}.Arn>/exports/*]": (  # type: ignore[arg-type]
-                    "PutObject only: one data export per request under exports/, named by the request id"
-                )
+                f"IAM5[Resource::{archive_arn}/exports/*]": "PutObject only: one data export per request under "
+                "exports/, named by the request id",
+                f"IAM5[Resource::{archive_arn}/archive/*]": "Erasure: reads and rewrites the archive objects that "
+                "hold an erased customer's rows; day partitions are named at delivery time",
             },
         )
         # The Firehose construct maps its service's CIDR blocks for Redshift and HTTP destinations; ours is S3.

@@ -4,6 +4,7 @@ customers/redact, the CLI) removes everything Postventa keeps about them and sto
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
@@ -125,3 +126,21 @@ def test_shopify_compliance_webhooks_over_https_erase_only_when_signed_by_the_ap
     local.relay_bus()  # Customer Erasure Requested went to the bus and comes back through on_order
     assert [d.kind for d in local.decisions][-1] == "erased"
     assert _items_about(local, "9007199254740993001", "ben@example.com") == []
+
+
+def test_erasure_removes_the_customers_rows_from_the_analytics_archive_and_keeps_the_rest(local):
+    _ana(local)
+    s3 = boto3.client("s3")
+    bucket = local.settings.archive_bucket
+    rows = [{"customer_id": "cus-ana", "order_id": "A-1001"}, {"customer_id": "cus-bob", "order_id": "B-1"}]
+    body = gzip.compress("".join(json.dumps(row) + "\n" for row in rows).encode())
+    s3.put_object(Bucket=bucket, Key="archive/orders/dt=2026-03-02/part-1.gz", Body=body)
+    s3.put_object(Bucket=bucket, Key="archive/surveys/dt=2026-03-02/part-1.gz", Body=gzip.compress(b""))
+
+    local.deliver(_erasure_event("cus-ana"))
+    (erased,) = [d for d in local.decisions if d.kind == "erased"]
+    assert "1 archive rows deleted" in erased.reason
+    kept = gzip.decompress(
+        s3.get_object(Bucket=bucket, Key="archive/orders/dt=2026-03-02/part-1.gz")["Body"].read()
+    )
+    assert [json.loads(line)["customer_id"] for line in kept.decode().splitlines()] == ["cus-bob"]

@@ -4,11 +4,15 @@ the scoring job, and customers' data exports."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterator
 from typing import Any
 
+from postventa.analytics.archive import rows_without
+
 MODEL_KEY = "models/scoring.json"
+ARCHIVE_PREFIX = "archive/"
 
 
 class ScoringFiles:
@@ -47,3 +51,30 @@ class ExportFiles:
         body = json.dumps(data, indent=2, ensure_ascii=False).encode()
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
         return f"s3://{self._bucket}/{key}"
+
+
+class ArchiveRows:
+    """The analytics archive's objects (gzipped JSON lines, as Firehose writes them): a customer's
+    rows are removed by rewriting each object that holds any, the rest of it unchanged."""
+
+    def __init__(self, s3: Any, bucket: str):
+        self._s3 = s3
+        self._bucket = bucket
+
+    def erase(self, customer_id: str) -> int:
+        removed = 0
+        for page in self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=ARCHIVE_PREFIX
+        ):
+            for entry in page.get("Contents", []):
+                removed += self._rewrite(entry["Key"], customer_id)
+        return removed
+
+    def _rewrite(self, key: str, customer_id: str) -> int:
+        raw = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        zipped = raw[:2] == b"\x1f\x8b"
+        kept, removed = rows_without(customer_id, (gzip.decompress(raw) if zipped else raw).decode())
+        if removed:
+            body = gzip.compress(kept.encode()) if zipped else kept.encode()
+            self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
+        return removed

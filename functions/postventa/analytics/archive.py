@@ -97,6 +97,17 @@ def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]], par
     return sum(len(lines) for lines in by_day.values())
 
 
+def rows_without(customer_id: str, lines: str) -> tuple[str, int]:
+    """An archive object's JSON lines less the customer's rows, and how many were removed."""
+    kept, removed = [], 0
+    for line in lines.splitlines():
+        if line.strip() and json.loads(line).get("customer_id") == customer_id:
+            removed += 1
+        elif line.strip():
+            kept.append(line)
+    return "".join(f"{line}\n" for line in kept), removed
+
+
 def order_row(order: OrderRecord) -> dict[str, Any]:
     return {
         "customer_id": order.customer_id,

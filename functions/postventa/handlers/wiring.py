@@ -22,7 +22,7 @@ from botocore.config import Config
 
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.events import BusPublisher
-from postventa.adapters.files import ExportFiles
+from postventa.adapters.files import ArchiveRows, ExportFiles
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.queues import InvalidEventQueue
 from postventa.adapters.rate import DynamoRateLimiter
@@ -138,6 +138,7 @@ class Wiring:
             exports=ExportFiles(boto3.client("s3"), self.settings.archive_bucket)
             if self.settings.archive_bucket
             else None,
+            erasure=self.customer_erasure,
             once=self.once("event_id"),
         )
 
@@ -163,8 +164,12 @@ class Wiring:
 
     @cached_property
     def customer_erasure(self) -> CustomerErasure:
+        bucket = self.settings.archive_bucket
         return CustomerErasure(
-            store=self.store, workflows=self.workflows, default_timezone=self.settings.default_timezone
+            store=self.store,
+            workflows=self.workflows,
+            archive=ArchiveRows(boto3.client("s3"), bucket) if bucket else None,
+            default_timezone=self.settings.default_timezone,
         )
 
     @cached_property
@@ -302,8 +307,11 @@ def install(custom: Wiring | None) -> None:
     _wiring = custom
 
 
-def erasure_for_table(table_name: str) -> CustomerErasure:
-    """For `postventa customers`: a deployed stack's table (and the journeys it names), with the
-    caller's AWS credentials; nothing else of the stack's settings is needed to export or erase."""
+def erasure_for_table(table_name: str, archive_bucket: str | None = None) -> CustomerErasure:
+    """For `postventa customers`: a deployed stack's table and archive bucket, with the caller's
+    AWS credentials; nothing else of the stack's settings is needed to export or erase."""
     store = Store(boto3.resource("dynamodb").Table(table_name))
-    return CustomerErasure(store=store, workflows=JourneyWorkflows(boto3.client("stepfunctions"), {}))
+    archive = ArchiveRows(boto3.client("s3"), archive_bucket) if archive_bucket else None
+    return CustomerErasure(
+        store=store, workflows=JourneyWorkflows(boto3.client("stepfunctions"), {}), archive=archive
+    )

@@ -2,8 +2,8 @@
 
 Erasure deletes every item Postventa keeps under the customer (profile, contact ledger, journey
 entries, messages, pending waits, decisions, survey answers), their orders and the events kept for
-those orders, their calendar entries and phone link, and stops their running journeys first so no
-step writes after the deletion. What stays, and why, is in docs/architecture.md ("Erasure").
+those orders, their calendar entries and phone link, and their rows in the analytics archive, and
+stops their running journeys first so no step writes after the deletion. What stays, and why, is in docs/architecture.md ("Erasure").
 """
 
 from __future__ import annotations
@@ -13,15 +13,24 @@ from typing import Any
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.logic.occasions import calendar_keys
 from postventa.logic.sms import e164
-from postventa.services.ports import CustomerStore
+from postventa.services.ports import ArchiveEraser, CustomerStore
 
 ERASED = "customer erased"
 
 
 class CustomerErasure:
-    def __init__(self, *, store: CustomerStore, workflows: JourneyWorkflows, default_timezone: str = "UTC"):
+    def __init__(
+        self,
+        *,
+        store: CustomerStore,
+        workflows: JourneyWorkflows,
+        archive: ArchiveEraser | None = None,
+        default_timezone: str = "UTC",
+    ):
+        """archive: the analytics archive, where one is kept (its rows of the customer go too)."""
         self._store = store
         self._workflows = workflows
+        self._archive = archive
         self._default_timezone = default_timezone
 
     def export(self, customer_id: str) -> dict[str, Any]:
@@ -57,4 +66,9 @@ class CustomerErasure:
                 store.unlink_phone(number, customer_id)
         keys = store.keys_of(customer_id)
         store.delete(keys)
-        return {"items_deleted": len(keys), "journeys_stopped": len(running)}
+        archived = self._archive.erase(customer_id) if self._archive else 0
+        return {
+            "items_deleted": len(keys),
+            "journeys_stopped": len(running),
+            "archive_rows_deleted": archived,
+        }

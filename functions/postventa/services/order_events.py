@@ -63,6 +63,7 @@ class OrderEventService:
         default_timezone: str = "UTC",
         test_orders_start_journeys: bool = False,
         exports: Exports | None = None,
+        erasure: CustomerErasure | None = None,
         once: Callable[[Apply], Apply] = run_every_time,
     ):
         """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS)."""
@@ -77,7 +78,9 @@ class OrderEventService:
         self._default_timezone = default_timezone
         self._test_orders_start_journeys = test_orders_start_journeys
         self._exports = exports
-        self._erasure = CustomerErasure(store=store, workflows=workflows, default_timezone=default_timezone)
+        self._erasure = erasure or CustomerErasure(
+            store=store, workflows=workflows, default_timezone=default_timezone
+        )
         self._apply_once = once(self._apply_and_report)
 
     def handle(self, body: str) -> dict[str, Any]:
@@ -118,7 +121,10 @@ class OrderEventService:
         detail = event.detail
         if isinstance(detail, CustomerErasureRequestedV1):
             erased = self._erasure.erase(detail.customer_id)
-            reason = f"{erased['items_deleted']} items deleted, {erased['journeys_stopped']} journeys stopped"
+            reason = (
+                f"{erased['items_deleted']} items deleted, {erased['journeys_stopped']} journeys stopped, "
+                f"{erased['archive_rows_deleted']} archive rows deleted"
+            )
             decide("erased", customer_id=detail.customer_id, reason=reason)
             return decisions
         if isinstance(detail, CustomerDataRequestedV1):

@@ -120,3 +120,7 @@ def change_profile(
 
 class Exports(Protocol):
     def save(self, request_id: str, data: dict[str, Any]) -> str: ...
+
+
+class ArchiveEraser(Protocol):
+    def erase(self, customer_id: str) -> int: ...
