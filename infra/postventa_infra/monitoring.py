@@ -17,6 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from postventa.models.events import Channel
+from postventa_infra.ingest import queue
 
 NAMESPACE, SERVICE = "Postventa", "postventa"  # the handlers' Powertools Metrics settings
 CHANNELS = [channel.value for channel in Channel]
@@ -27,6 +28,7 @@ GUARANTEE_ALARMS = {
     "EventDeadLettered": "An event could not be applied: it waits in a dead-letter queue with its reason",
     "Message_failed": "A message failed for good (rejected, or its outcome unknown after a crash)",
     "CeilingReached": "A customer reached the daily ceiling of messages: a journey may be looping",
+    "ShopRedactRequested": "Shopify asked for the shop's data to be erased (shop/redact): remove the stack's data",
 }
 
 
@@ -59,8 +61,13 @@ class Monitoring(Construct):
         )
         key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
         self.topic = sns.Topic(self, "Alarms", master_key=key, enforce_ssl=True)
+        self.undelivered_alarms: sqs.Queue | None = None
         if alarm_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+            # An alarm SNS could not mail is kept here (14 days), not lost.
+            self.undelivered_alarms = queue(self, "UndeliveredAlarms")
+            self.topic.add_subscription(
+                subscriptions.EmailSubscription(alarm_email, dead_letter_queue=self.undelivered_alarms)
+            )
         action = actions.SnsAction(self.topic)
         self.alarms: list[cloudwatch.Alarm] = []
 
@@ -78,10 +85,10 @@ class Monitoring(Construct):
             created.add_alarm_action(action)
             self.alarms.append(created)
 
-        for name, queue in dead_letter_queues.items():
+        for name, dead_letters in dead_letter_queues.items():
             alarm(
                 f"{name}Depth",
-                queue.metric_approximate_number_of_messages_visible(
+                dead_letters.metric_approximate_number_of_messages_visible(
                     period=Duration.minutes(5), statistic="Maximum"
                 ),
                 f"Messages are waiting in {name}: read the reason attribute, fix, then redrive",

@@ -332,6 +332,11 @@ class PostventaStack(Stack):
             },
             alarm_email=options.alarm_email,
         )
+        if monitoring.undelivered_alarms is not None:
+            _acknowledge(
+                monitoring.undelivered_alarms,
+                {"SQS3": "This queue is itself the alarm email subscription's dead-letter queue"},
+            )
         monitoring.dashboard(ingest_queue=ingest.ingest_queue)
         CfnOutput(self, "EventBusName", value=ingest.bus.event_bus_name)
         CfnOutput(self, "TableName", value=storage.table.table_name)  # postventa customers --table

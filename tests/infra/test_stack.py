@@ -200,7 +200,7 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
         ["ApproximateNumberOfMessagesVisible"] * 8
         + ["Errors"] * 10
         + ["ExecutionsFailed"] * (len(load_journeys()) + 1)  # every journey and the scoring job
-        + ["CeilingReached", "EventDeadLettered", "Message_failed", "StepFailed"]  # outside the happy ends
+        + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
     guarantee = [a for a in alarms.values() if a["Properties"].get("Namespace") == "Postventa"]
     assert {tuple(d["Value"] for d in a["Properties"]["Dimensions"]) for a in guarantee} == {("postventa",)}
@@ -583,12 +583,19 @@ def test_the_archive_expires_after_its_retention_and_messages_carry_theirs(templ
     assert run_step["Environment"]["Variables"]["POSTVENTA_MESSAGE_RETENTION_DAYS"] == "730"
 
 
-def test_an_sms_spend_limit_is_set_on_the_account_when_given():
+def test_an_sms_spend_limit_is_set_and_alarm_mail_that_bounces_is_kept_when_given():
     from postventa_infra.app import build_app
 
-    assembly = build_app({"smsMonthlySpendLimit": "50"}).synth()  # cdk-nag runs: true reasons only
+    context = {"smsMonthlySpendLimit": "50", "alarmEmail": "ops@shop.example"}
+    assembly = build_app(context).synth()  # cdk-nag runs: true reasons only
     template = json.loads(Path(assembly.get_stack_by_name("Postventa").template_full_path).read_text())
     (limit,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::AWS"]
     create = json.loads(limit["Properties"]["Create"])
     assert create["action"] == "setSMSAttributes"
     assert create["parameters"] == {"attributes": {"MonthlySpendLimit": "50"}}
+    (mail,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SNS::Subscription" and r["Properties"]["Protocol"] == "email"
+    ]
+    assert "deadLetterTargetArn" in mail["RedrivePolicy"]

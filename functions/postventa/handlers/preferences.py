@@ -160,6 +160,8 @@ def shopify_compliance() -> Response:
         return Response(400, "text/plain", str(error))
     logger.info("compliance webhook", extra={"topic": topic, "done": done})  # ids only, never the body
     metrics.add_metric(name="Compliance_webhook", unit="Count", value=1)
+    if topic == "shop/redact":  # for the operator: the alarm says to remove the stack's data
+        metrics.add_metric(name="ShopRedactRequested", unit="Count", value=1)
     return Response(200, "application/json", json.dumps({"done": done}))
 
 
