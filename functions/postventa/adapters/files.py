@@ -6,7 +6,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cached_property
 from typing import Any
 
 from postventa.analytics.archive import rows_without
@@ -38,30 +39,29 @@ class ScoringFiles:
         return str(self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read().decode())
 
 
-class ExportFiles:
-    """A customer's data export, as JSON under exports/ (encrypted with the bucket's key, expired
-    with its lifecycle): the shop sends it on to the customer."""
+class ArchiveObjects:
+    """Customers' objects in the archive bucket: their data exports (JSON under exports/, expired
+    with the bucket's lifecycle) and their rows in the archive (gzipped JSON lines, as Firehose
+    writes them), removed by rewriting each object that holds any. The S3 client is made at first
+    use: most on_order invocations never touch the bucket, and their cold start need not pay for it."""
 
-    def __init__(self, s3: Any, bucket: str):
-        self._s3 = s3
+    def __init__(self, bucket: str, make_client: Callable[[], Any]):
         self._bucket = bucket
+        self._make_client = make_client
+
+    @cached_property
+    def _s3(self) -> Any:
+        return self._make_client()
 
     def save(self, request_id: str, data: dict[str, Any]) -> str:
+        """A data export; where it was written."""
         key = f"exports/{request_id}.json"
         body = json.dumps(data, indent=2, ensure_ascii=False).encode()
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=body, ContentType="application/json")
         return f"s3://{self._bucket}/{key}"
 
-
-class ArchiveRows:
-    """The analytics archive's objects (gzipped JSON lines, as Firehose writes them): a customer's
-    rows are removed by rewriting each object that holds any, the rest of it unchanged."""
-
-    def __init__(self, s3: Any, bucket: str):
-        self._s3 = s3
-        self._bucket = bucket
-
     def erase(self, customer_id: str) -> int:
+        """The customer's archive rows removed; how many."""
         removed = 0
         for page in self._s3.get_paginator("list_objects_v2").paginate(
             Bucket=self._bucket, Prefix=ARCHIVE_PREFIX

@@ -69,6 +69,10 @@ def _message_key(customer_id: str, message_id: str) -> dict[str, str]:
     return {"pk": _customer(customer_id), "sk": f"MESSAGE#{message_id}"}
 
 
+def _early_key(early: EarlyEvent) -> dict[str, str]:
+    return {"pk": f"ORDER#{early.order_id}", "sk": f"EARLY#{early.event.event_id}"}
+
+
 def _claimed_at(claimed_at: datetime | None) -> ConditionBase:
     """Still the claim made at that time: not sent, released or taken over since."""
     return Attr("status").eq(MessageStatus.SENDING.value) & Attr("claimed_at").eq(_iso(claimed_at))
@@ -225,7 +229,7 @@ class Store:
     def keep_early(self, early: EarlyEvent) -> None:
         expires = int((early.kept_at + EARLY_RETENTION).timestamp())
         self._table.put_item(
-            Item=_item(early, f"ORDER#{early.order_id}", f"EARLY#{early.event.event_id}", expires_at=expires)
+            Item={**_attributes(early, exclude_none=True), **_early_key(early), "expires_at": expires}
         )
 
     def early_events(self, order_id: str) -> list[EarlyEvent]:
@@ -234,7 +238,7 @@ class Store:
         return sorted(kept, key=lambda early: early.event.received_at)
 
     def forget_early(self, early: EarlyEvent) -> None:
-        self._table.delete_item(Key={"pk": f"ORDER#{early.order_id}", "sk": f"EARLY#{early.event.event_id}"})
+        self._table.delete_item(Key=_early_key(early))
 
     def orders_of(self, customer_id: str) -> list[OrderRecord]:
         response = self._table.query(

@@ -22,7 +22,7 @@ from botocore.config import Config
 
 from postventa.adapters.email import SesEmailSender
 from postventa.adapters.events import BusPublisher
-from postventa.adapters.files import ArchiveRows, ExportFiles
+from postventa.adapters.files import ArchiveObjects
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.queues import InvalidEventQueue
 from postventa.adapters.rate import DynamoRateLimiter
@@ -135,9 +135,7 @@ class Wiring:
             emit=self._emit,
             default_timezone=self.settings.default_timezone,
             test_orders_start_journeys=self.settings.test_orders_start_journeys,
-            exports=ExportFiles(boto3.client("s3"), self.settings.archive_bucket)
-            if self.settings.archive_bucket
-            else None,
+            exports=self.archive_objects,
             erasure=self.customer_erasure,
             once=self.once("event_id"),
         )
@@ -163,12 +161,16 @@ class Wiring:
         return LinkSigner(read_secret(self.settings.link_signing_secret_id), self.settings.links_base_url)
 
     @cached_property
-    def customer_erasure(self) -> CustomerErasure:
+    def archive_objects(self) -> ArchiveObjects | None:
         bucket = self.settings.archive_bucket
+        return ArchiveObjects(bucket, lambda: boto3.client("s3")) if bucket else None
+
+    @cached_property
+    def customer_erasure(self) -> CustomerErasure:
         return CustomerErasure(
             store=self.store,
             workflows=self.workflows,
-            archive=ArchiveRows(boto3.client("s3"), bucket) if bucket else None,
+            archive=self.archive_objects,
             default_timezone=self.settings.default_timezone,
         )
 
@@ -311,7 +313,7 @@ def erasure_for_table(table_name: str, archive_bucket: str | None = None) -> Cus
     """For `postventa customers`: a deployed stack's table and archive bucket, with the caller's
     AWS credentials; nothing else of the stack's settings is needed to export or erase."""
     store = Store(boto3.resource("dynamodb").Table(table_name))
-    archive = ArchiveRows(boto3.client("s3"), archive_bucket) if archive_bucket else None
+    archive = ArchiveObjects(archive_bucket, lambda: boto3.client("s3")) if archive_bucket else None
     return CustomerErasure(
         store=store, workflows=JourneyWorkflows(boto3.client("stepfunctions"), {}), archive=archive
     )

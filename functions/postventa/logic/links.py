@@ -17,12 +17,17 @@ ROTATION_DAYS = 30
 KEYS_KEPT = math.ceil(LINK_MAX_AGE_SECONDS / 86400 / ROTATION_DAYS) + 1
 
 
+def _keys(secret: str) -> dict[str, Any]:
+    """The secret's value: {"current", "next", "previous"}, or a plain string as the one key."""
+    return dict(json.loads(secret)) if secret.lstrip().startswith("{") else {"current": secret}
+
+
 def signing_keys(secret: str) -> list[str]:
     """The secret's keys, oldest first and the signing key last, as itsdangerous takes them:
     previous keys (links they signed are still alive), the next key (already accepted, so a
     function still holding the previous secret value accepts what a newer one signs), the current.
     A plain string is a single key."""
-    value = json.loads(secret) if secret.lstrip().startswith("{") else {"current": secret}
+    value = _keys(secret)
     upcoming = [value["next"]] if value.get("next") else []
     return [*reversed(value.get("previous", [])), *upcoming, value["current"]]
 
@@ -30,7 +35,7 @@ def signing_keys(secret: str) -> list[str]:
 def rotated(secret: str, new_key: str) -> str:
     """One rotation: the next key starts signing, a new next key is announced, the key that
     signed until now is kept for the links it signed (KEYS_KEPT of them)."""
-    value = json.loads(secret) if secret.lstrip().startswith("{") else {"current": secret}
+    value = _keys(secret)
     if not value.get("next"):  # the first rotation only announces a next key
         return json.dumps({**value, "next": new_key})
     previous = [value["current"], *value.get("previous", [])][:KEYS_KEPT]

@@ -3,7 +3,8 @@
 Erasure deletes every item Postventa keeps under the customer (profile, contact ledger, journey
 entries, messages, pending waits, decisions, survey answers), their orders and the events kept for
 those orders, their calendar entries and phone link, and their rows in the analytics archive, and
-stops their running journeys first so no step writes after the deletion. What stays, and why, is in docs/architecture.md ("Erasure").
+stops their running journeys first so no step writes after the deletion. What stays, and why, is
+in docs/architecture.md ("Erasure and export").
 """
 
 from __future__ import annotations
@@ -54,9 +55,13 @@ class CustomerErasure:
     def erase(self, customer_id: str) -> dict[str, int]:
         """Idempotent: erasing again finds nothing more to delete."""
         store = self._store
-        running = [e for e in store.entries_of(customer_id) if e.execution_arn and not e.ended_reason]
-        for entry in running:
-            self._workflows.stop(entry.execution_arn or "", ERASED)  # a finished one stays as it was
+        running = [
+            arn
+            for entry in store.entries_of(customer_id)
+            if (arn := entry.execution_arn) and not entry.ended_reason
+        ]
+        for arn in running:
+            self._workflows.stop(arn, ERASED)  # one that has finished stays as it was
         profile = store.get_profile(customer_id)
         if profile is not None:
             zone = profile.timezone or self._default_timezone

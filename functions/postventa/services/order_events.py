@@ -223,6 +223,7 @@ class OrderEventService:
         # A replayed order (known already, under a new event id) is nobody's goal: nothing happened.
         replayed_order = isinstance(detail, OrderPlacedV1) and not new_order
         exits = [] if replayed_order else journeys_to_exit(event, self._journeys.values(), partial_refund)
+        stopped: dict[str, str] = {}  # execution -> the goal that stopped it
         for journey, goal in exits:
             for entry in entries:
                 if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
@@ -231,7 +232,7 @@ class OrderEventService:
                     continue  # same_order: only this entry's order; otherwise only another order
                 reason = f"{'goal reached' if goal.converts else 'exit goal'}: {event.detail_type.value}"
                 self._workflows.stop(entry.execution_arn, reason)
-                self._drop_deferred(customer_id, entry.execution_arn, reason)
+                stopped[entry.execution_arn] = reason
                 self._store.save_entry(
                     entry.model_copy(update={"ended_reason": reason, "converted": goal.converts})
                 )
@@ -243,6 +244,8 @@ class OrderEventService:
                     reason=reason,
                 )
 
+        if stopped:
+            self._drop_deferred(customer_id, stopped)
         awaited = event.detail_type in self._awaited
         for wait in (
             self._store.waits_for(customer_id, event.order_id, event.detail_type.value) if awaited else []
@@ -259,11 +262,12 @@ class OrderEventService:
             decisions.extend(self._apply_kept(detail.order_id))
         return decisions
 
-    def _drop_deferred(self, customer_id: str, execution_arn: str, reason: str) -> None:
-        """A message the stopped execution held for later will never be due: the goal is its outcome."""
+    def _drop_deferred(self, customer_id: str, stopped: dict[str, str]) -> None:
+        """A message a stopped execution held for later will never be due: its goal is the outcome.
+        One read of the customer's messages for all the executions the event stopped."""
         for message in self._store.messages_of(customer_id):
-            if message.execution_id == execution_arn and message.status is MessageStatus.DEFERRED:
-                self._store.drop_deferred(message, reason)
+            if message.execution_id in stopped and message.status is MessageStatus.DEFERRED:
+                self._store.drop_deferred(message, stopped[message.execution_id])
 
     def _passed_over(self, order: OrderPlacedV1) -> str | None:
         """Orders that start nothing and count for nothing: tests, and orders cancelled at once."""
