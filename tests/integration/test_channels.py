@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from postventa.adapters.errors import RecipientOptedOut, SendRejected, SendThrottled
 from postventa.adapters.push import PinpointPushSender
 from postventa.adapters.rate import DynamoRateLimiter
 from postventa.adapters.sms import SnsSmsSender
@@ -17,6 +16,7 @@ from postventa.local.simulate import LocalPostventa
 from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel, ConsentState, PushPlatform, PushTokenV1
 from postventa.models.records import MessageStatus
+from postventa.services.errors import RecipientOptedOut, SendRejected, SendThrottled
 from tests.conftest import EVENTS, load_json
 from tests.integration.conftest import T0, sent_sms
 

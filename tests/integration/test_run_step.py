@@ -9,13 +9,14 @@ import pytest
 from botocore.stub import Stubber
 
 from postventa.adapters.email import SesEmailSender
-from postventa.adapters.errors import SendThrottled
 from postventa.handlers import run_step
+from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.local.simulate import _FakeLambdaContext
 from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel
 from postventa.models.records import MessageStatus
-from postventa.services.waits import WaitRegistrar, WaitRequest
+from postventa.services.errors import SendThrottled
+from postventa.services.waits import WaitRegistrar
 from tests.conftest import EVENTS, load_json
 from tests.integration.conftest import sent_emails
 
@@ -178,7 +179,7 @@ def test_a_wait_registered_after_its_event_resumes_at_once(local):
     request = WaitRequest(
         **step_payload(local, "await_fulfilment"), task_token="late-token", event="Order Fulfilled"
     )
-    assert registrar.register(request) == {"waiting": False}
+    assert registrar.register(request) == WaitResult(waiting=False)
     assert resumed == ["late-token"]
     assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
 

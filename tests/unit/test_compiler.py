@@ -168,7 +168,6 @@ def test_wait_until_computes_a_timestamp_then_waits_on_it():
     assert states["next_morning"]["Parameters"]["Payload"]["action"] == {
         "kind": "wait_until",
         "at": "10:00",
-        "date_field": None,
         "offset": "0s",
         "yearly": False,
     }
@@ -225,3 +224,45 @@ def test_a_branch_that_cannot_decide_ends_the_journey_after_recording_why():
     failed = states[give_up["Next"]]
     assert failed["Parameters"]["Payload"]["action"]["step_kind"] == "branch"
     assert failed["Next"] == JOURNEY_END
+
+
+def _resolved(payload: dict, values: dict[str, object]) -> dict:
+    """A Task's Payload as Step Functions hands it over: each `name.$` path replaced by its value."""
+    return {
+        key.removesuffix(".$"): values[value] if key.endswith(".$") else value
+        for key, value in payload.items()
+        for value in [_resolved(value, values) if isinstance(value, dict) else value]
+    }
+
+
+def test_every_task_of_every_journey_parses_as_the_request_its_handler_reads():
+    """The compiler dumps journeys/tasks.py's models; the handlers parse them back: one schema."""
+    from postventa.journeys.loader import load_journeys
+    from postventa.journeys.tasks import StepRequest, WaitRequest
+
+    at = "2026-03-02T10:00:00Z"
+    values = {
+        "$$.Execution.Id": "arn:aws:states:us-east-1:1:execution:m:e",
+        "$$.Execution.StartTime": at,
+        "$$.State.Name": "a_step",
+        "$$.State.EnteredTime": at,
+        "$$.Task.Token": "token",
+        "$.journey": "j",
+        "$.version": 1,
+        "$.customer_id": "c1",
+        "$.order_id": "o1",
+        "$.failure.Error": "States.Timeout",
+        "$.failure.Cause": "{}",
+    }
+    kinds = set()
+    for journey in load_journeys().values():
+        asl = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)
+        for state in asl["States"].values():
+            if state["Type"] != "Task":
+                continue
+            payload = _resolved(state["Parameters"]["Payload"], values)
+            if state["Resource"] == LAMBDA_CALLBACK:
+                kinds.add(WaitRequest.model_validate(payload).event.value)
+            else:
+                kinds.add(StepRequest.model_validate(payload).action.kind)
+    assert {"send", "branch", "split", "wait_until", "give_up"} <= kinds

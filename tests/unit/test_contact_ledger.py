@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from postventa.journeys.model import Purpose
+from postventa.journeys.tasks import StepRequest
 from postventa.local.memory import (
     CountingSender,
     MemoryStore,
@@ -16,7 +17,7 @@ from postventa.local.memory import (
 from postventa.logic.policy import ContactPolicy
 from postventa.models.events import Channel, ConsentState
 from postventa.models.records import CustomerProfile, MessageStatus
-from postventa.services.steps import StepRequest, StepRunner
+from postventa.services.steps import StepRunner
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -73,6 +74,6 @@ def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time(
     store.race = runner
     outcome = runner.run(request("first-execution", "first_promotion"))
     assert sender.sent == 1
-    assert (outcome["status"], outcome["reason"]) == ("suppressed", "frequency cap: 1 marketing a day")
+    assert (outcome.status, outcome.reason) == ("suppressed", "frequency cap: 1 marketing a day")
     statuses = {m.step: m.status for m in store.messages_of("c1")}
     assert statuses == {"first_promotion": MessageStatus.SUPPRESSED, "other_promotion": MessageStatus.SENT}

@@ -1,8 +1,5 @@
-"""Domain errors the adapters raise instead of botocore's, and the one place that says which
-failures are transient (retry with backoff) and which are permanent.
-
-The class names are the error names Step Functions sees: the journey's Retry and Catch match them.
-"""
+"""The one place that says which failures are transient (retry with backoff) and which are
+permanent, and which of the services' errors (services/errors.py) a provider's answer means."""
 
 from __future__ import annotations
 
@@ -14,6 +11,8 @@ from botocore.exceptions import (
     HTTPClientError,
     ReadTimeoutError,
 )
+
+from postventa.services.errors import SendRejected, SendThrottled, SendUnknown, StepRetryable
 
 THROTTLING_CODES = frozenset(
     {
@@ -34,49 +33,6 @@ THROTTLING_CODES = frozenset(
 PAUSED_CODES = frozenset({"SendingPausedException"})
 
 
-class SendThrottled(RuntimeError):
-    """The provider is throttling or paused: retry later with backoff; nothing was sent."""
-
-
-class SendRejected(RuntimeError):
-    """The provider refused this message for good (bad address, unverified sender...)."""
-
-
-class RecipientOptedOut(SendRejected):
-    """The recipient told the provider to stop (an SMS STOP reply, an uninstalled app)."""
-
-
-class SendUnknown(RuntimeError):
-    """The provider's answer was lost (read timeout, connection closed): it may have accepted the
-    message. The claim stays in place, so the message is never handed over again blindly."""
-
-
-class StepRetryable(RuntimeError):
-    """A transient failure (throttling, 5xx, timeout, connection, another attempt in progress).
-    Nothing the step decided was kept: the journey retries it with backoff."""
-
-
-class SendDeferred(RuntimeError):
-    """The contact policy holds the message until the time given as the message (ISO 8601 UTC).
-
-    The journey catches it, waits until then and runs the step again (see journeys/compiler.py).
-    """
-
-    def __init__(self, until: str, rule: str):
-        super().__init__(until)
-        self.rule = rule  # the policy rule that held it, for the held-back metric
-
-
-# Retried by the journey without a word from the handler: Lambda's own and the runtime's.
-PLATFORM_TRANSIENT = (
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Lambda.ClientExecutionTimeoutException",
-    "Lambda.Unknown",
-    "Sandbox.Timedout",
-)
 _TRANSIENT_POWERTOOLS = {
     "IdempotencyAlreadyInProgressError",  # the loser of two concurrent invocations
     "IdempotencyPersistenceLayerError",  # the idempotency table did not answer
@@ -98,11 +54,6 @@ def is_transient(error: BaseException) -> bool:
         return True
     cause = error.__cause__
     return cause is not None and is_transient(cause)
-
-
-def describe(error: BaseException) -> str:
-    """For a dead-letter reason or a message log: the error's type and text, never the event."""
-    return f"{type(error).__name__}: {str(error)[:300]}"
 
 
 def provider_error(

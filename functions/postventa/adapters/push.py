@@ -7,15 +7,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from postventa.adapters.errors import (
-    THROTTLING_CODES,
-    RecipientOptedOut,
-    SendRejected,
-    SendThrottled,
-    provider_error,
-)
+from postventa.adapters.errors import THROTTLING_CODES, provider_error
 from postventa.logic.render import RenderedMessage
 from postventa.models.events import PushPlatform, PushTokenV1
+from postventa.services.errors import RecipientOptedOut, SendRejected, SendThrottled
 
 _CHANNEL_TYPES = {PushPlatform.APNS: "APNS", PushPlatform.FCM: "GCM"}  # Pinpoint still calls FCM "GCM"
 _REJECTED = {"BadRequestException", "NotFoundException", "ForbiddenException"}

@@ -7,8 +7,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from postventa.adapters.errors import THROTTLING_CODES, RecipientOptedOut, provider_error
+from postventa.adapters.errors import THROTTLING_CODES, provider_error
 from postventa.logic.render import RenderedMessage
+from postventa.services.errors import RecipientOptedOut
 
 _REJECTED = {
     "InvalidParameter",

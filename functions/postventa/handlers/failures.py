@@ -10,9 +10,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from postventa.adapters.errors import SendThrottled, StepRetryable, describe, is_transient
+from postventa.adapters.errors import is_transient
 from postventa.adapters.queues import MAX_RECEIVES
 from postventa.handlers.observability import logger, metrics
+from postventa.services.errors import SendThrottled, StepRetryable, describe
 from postventa.services.ports import DeadLetters
 
 

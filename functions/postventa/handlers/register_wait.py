@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from postventa.handlers.failures import retried_when_transient
 from postventa.handlers.observability import logger, tracer
 from postventa.handlers.wiring import wiring
-from postventa.services.waits import WaitRequest
+from postventa.journeys.tasks import WaitRequest
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -17,4 +17,4 @@ from postventa.services.waits import WaitRequest
 def lambda_handler(event: WaitRequest, context: LambdaContext) -> dict[str, Any]:
     # Registering twice is harmless (same item; a second resume is refused), so no idempotency layer.
     with retried_when_transient():
-        return wiring().wait_registrar.register(event)
+        return wiring().wait_registrar.register(event).model_dump(mode="json")

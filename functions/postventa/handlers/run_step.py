@@ -6,12 +6,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from postventa.adapters.errors import SendDeferred
 from postventa.handlers.failures import retried_when_transient
 from postventa.handlers.observability import logger, metrics, tracer
 from postventa.handlers.wiring import wiring
+from postventa.journeys.tasks import StepOutcome, StepRequest
 from postventa.logic.policy import CEILING
-from postventa.services.steps import StepRequest
+from postventa.models.records import MessageStatus
+from postventa.services.errors import SendDeferred
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -30,14 +31,16 @@ def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]
         raise
     kind = event.action.kind
     if kind == "give_up":
-        logger.error("step gave up", extra={"failed_step": event.step, "reason": outcome.get("reason")})
+        failed = StepOutcome.model_validate(outcome)
+        logger.error("step gave up", extra={"failed_step": event.step, "reason": failed.reason})
         metrics.add_metric(name="StepFailed", unit=MetricUnit.Count, value=1)
     elif kind == "send":
-        metrics.add_metric(name=f"Message_{outcome['status']}", unit=MetricUnit.Count, value=1)
-        if str(outcome.get("reason") or "").startswith(CEILING):
+        sent = StepOutcome.model_validate(outcome)
+        metrics.add_metric(name=f"Message_{sent.status.value}", unit=MetricUnit.Count, value=1)
+        if (sent.reason or "").startswith(CEILING):
             metrics.add_metric(name="CeilingReached", unit=MetricUnit.Count, value=1)
-        if outcome["status"] == "sent":
-            metrics.add_metric(name=f"Sent_{outcome['channel']}", unit=MetricUnit.Count, value=1)
+        if sent.status is MessageStatus.SENT:
+            metrics.add_metric(name=f"Sent_{sent.channel}", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name=f"Step_{kind}", unit=MetricUnit.Count, value=1)
     return outcome

@@ -255,7 +255,7 @@ class Wiring:
         runner = self.step_runner
 
         def run_step(event: StepRequest) -> dict[str, Any]:
-            return runner.run(event)
+            return runner.run(event).model_dump(mode="json")
 
         return self.once("[execution_id, step]")(run_step)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from postventa.adapters.errors import PLATFORM_TRANSIENT
+from pydantic import BaseModel
+
 from postventa.journeys.model import (
     Branch,
     BranchStep,
@@ -20,10 +21,37 @@ from postventa.journeys.model import (
     WaitStep,
     WaitUntilStep,
 )
+from postventa.journeys.tasks import (
+    BranchResult,
+    BranchTask,
+    CaseTask,
+    GiveUpTask,
+    SendTask,
+    SplitResult,
+    SplitTask,
+    StepRequest,
+    VariantTask,
+    WaitRequest,
+    WaitUntilResult,
+    WaitUntilTask,
+    result_field,
+    task_payload,
+)
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 LAMBDA_CALLBACK = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 JOURNEY_END = "Journey ended"  # not a valid step id, so it never collides with one
+
+# Retried by the journey without a word from the handler: Lambda's own and the runtime's.
+PLATFORM_TRANSIENT = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
+)
 
 # Transient failures: Lambda's own, a timed-out or crashed invocation, and what run_step reports
 # as StepRetryable (throttling of any service, 5xx, connection errors, another attempt in
@@ -50,20 +78,6 @@ THROTTLED_RETRY = {
 }
 # When the retries run out, or the error is permanent: the step's outcome is recorded as failed.
 GIVE_UP = {"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure"}
-
-
-def _payload(**extra: Any) -> dict[str, Any]:
-    return {
-        "execution_id.$": "$$.Execution.Id",
-        "started_at.$": "$$.Execution.StartTime",
-        "step.$": "$$.State.Name",
-        "now.$": "$$.State.EnteredTime",
-        "journey.$": "$.journey",
-        "version.$": "$.version",
-        "customer_id.$": "$.customer_id",
-        "order_id.$": "$.order_id",
-        **extra,
-    }
 
 
 def _then(next_state: str | None) -> dict[str, Any]:
@@ -105,35 +119,31 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
     def give_up(step_id: str, step_kind: str, next_state: str | None, **facts: Any) -> dict[str, Any]:
         """The Catch of a step whose retries ran out: one Task that records the failure (only a
         failing step passes it), then the journey goes on, or ends after a failed decision."""
-        payload = _payload(
-            action={
-                "kind": "give_up",
-                "step_kind": step_kind,
-                "error.$": "$.failure.Error",
-                "cause.$": "$.failure.Cause",
-                **facts,
-            }
-        )
-        del payload["step.$"]
+        # `step` is the failing step's id, not this state's name.
+        payload = task_payload(StepRequest, step=step_id, action=GiveUpTask(step_kind=step_kind, **facts))
         states[failed_state(step_id)] = {
             "Type": "Task",
             "Resource": LAMBDA_INVOKE,
-            "Parameters": {"FunctionName": run_step_arn, "Payload": {**payload, "step": step_id}},
+            "Parameters": {"FunctionName": run_step_arn, "Payload": payload},
             "ResultPath": "$.failure",
             "Retry": [TRANSIENT_RETRY],
             **_then(next_state),
         }
         return {**GIVE_UP, "Next": failed_state(step_id)}
 
-    def decide(step_id: str, action: dict[str, Any], result: str) -> dict[str, Any]:
+    def decide(step_id: str, action: BaseModel, result: type[BaseModel]) -> dict[str, Any]:
+        field = result_field(result)
         return {
             "Type": "Task",
             "Resource": LAMBDA_INVOKE,
-            "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
-            "ResultSelector": {f"{result}.$": f"$.Payload.{result}"},
+            "Parameters": {
+                "FunctionName": run_step_arn,
+                "Payload": task_payload(StepRequest, action=action),
+            },
+            "ResultSelector": {f"{field}.$": f"$.Payload.{field}"},
             "ResultPath": f"$.decisions.{step_id}",
             "Retry": [TRANSIENT_RETRY],
-            "Catch": [give_up(step_id, action["kind"], end_state())],
+            "Catch": [give_up(step_id, action.kind, end_state())],  # type: ignore[attr-defined]
         }
 
     def choose(step_id: str, field: str, targets: dict[str, str], default: str) -> None:
@@ -148,16 +158,16 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
 
     def compile_step(step: Any, next_state: str | None, experiment: dict[str, str]) -> None:
         if isinstance(step, SendStep):
-            action = {
-                **step.send.model_dump(mode="json", exclude_none=True),
-                **experiment,
-                "phase": int(journey.phase),
-                "priority": journey.priority,
-            }
+            action = SendTask(
+                **step.send.model_dump(), **experiment, phase=journey.phase, priority=journey.priority
+            )
             states[step.id] = {
                 "Type": "Task",
                 "Resource": LAMBDA_INVOKE,
-                "Parameters": {"FunctionName": run_step_arn, "Payload": _payload(action=action)},
+                "Parameters": {
+                    "FunctionName": run_step_arn,
+                    "Payload": task_payload(StepRequest, action=action),
+                },
                 "ResultPath": None,
                 "Retry": [TRANSIENT_RETRY, THROTTLED_RETRY],
                 # Held by the contact policy: wait until the time it names, then try the step again.
@@ -191,8 +201,8 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
             # Its date is known when the customer enters: on_order computes it (execution input "schedule").
             states[step.id] = {"Type": "Wait", "TimestampPath": f"$.schedule.{step.id}", **_then(next_state)}
         elif isinstance(step, WaitUntilStep):
-            action = {"kind": "wait_until", **step.wait_until.model_dump(mode="json")}
-            states[step.id] = {**decide(step.id, action, "until"), "Next": f"{step.id} (wait)"}
+            until = WaitUntilTask(**step.wait_until.model_dump())
+            states[step.id] = {**decide(step.id, until, WaitUntilResult), "Next": f"{step.id} (wait)"}
             states[f"{step.id} (wait)"] = {
                 "Type": "Wait",
                 "TimestampPath": f"$.decisions.{step.id}.until",
@@ -200,30 +210,29 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
             }
         elif isinstance(step, BranchStep):
             cases = step.branch.cases
-            action = {
-                "kind": "branch",
-                "cases": [
-                    {"name": c.name, "when": [w.model_dump(mode="json") for w in c.when]} for c in cases
-                ],
-            }
-            states[step.id] = {**decide(step.id, action, "case"), "Next": choice_state(step.id)}
+            decision = BranchTask(cases=[CaseTask(name=c.name, when=c.when) for c in cases])
+            states[step.id] = {**decide(step.id, decision, BranchResult), "Next": choice_state(step.id)}
             targets = {case.name: branch(case, next_state, experiment) for case in cases}
-            choose(step.id, "case", targets, branch(step.branch.otherwise, next_state, experiment))
+            choose(
+                step.id,
+                result_field(BranchResult),
+                targets,
+                branch(step.branch.otherwise, next_state, experiment),
+            )
         elif isinstance(step, SplitStep):
             split = step.split
             name = split.experiment or f"{journey.name}.{step.id}"
-            action = {
-                "kind": "split",
-                "experiment": name,
-                "variants": [{"name": v.name, "weight": v.weight} for v in split.variants],
-                "holdout_percent": split.holdout_percent,
-                **({"winner": split.winner} if split.winner else {}),
-            }
-            states[step.id] = {**decide(step.id, action, "variant"), "Next": choice_state(step.id)}
+            assignment = SplitTask(
+                experiment=name,
+                variants=[VariantTask(name=v.name, weight=v.weight) for v in split.variants],
+                holdout_percent=split.holdout_percent,
+                winner=split.winner,
+            )
+            states[step.id] = {**decide(step.id, assignment, SplitResult), "Next": choice_state(step.id)}
             targets = {
                 v.name: branch(v, next_state, {"experiment": name, "variant": v.name}) for v in split.variants
             }
-            choose(step.id, "variant", targets, end_state())  # the holdout receives nothing
+            choose(step.id, result_field(SplitResult), targets, end_state())  # the holdout receives nothing
         elif isinstance(step, WaitForEventStep):
             awaited = step.wait_for_event
             states[step.id] = {
@@ -231,13 +240,7 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "Resource": LAMBDA_CALLBACK,
                 "Parameters": {
                     "FunctionName": register_wait_arn,
-                    "Payload": _payload(
-                        **{
-                            "task_token.$": "$$.Task.Token",
-                            "event": awaited.event.value,
-                            "same_order": awaited.same_order,
-                        }
-                    ),
+                    "Payload": task_payload(WaitRequest, event=awaited.event, same_order=awaited.same_order),
                 },
                 "TimeoutSeconds": int(awaited.timeout.total_seconds()),
                 "ResultPath": None,

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from postventa.journeys.model import Journey
+from postventa.journeys.model import STEP_KINDS, Journey
 
 DEFINITIONS = Path(__file__).with_name("definitions")
 
@@ -19,16 +19,13 @@ class JourneyError(ValueError):
         self.problems = problems
 
 
-_STEP_KINDS = ("send", "wait", "wait_for_event")
-
-
 def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str | None, str]:
     """Walk the raw document along a pydantic error location: the innermost step id and the field path."""
     step_id: str | None = None
     node, after_step = raw, False
     fields: list[str] = []
     for part in loc:
-        if after_step and part in _STEP_KINDS:
+        if after_step and part in STEP_KINDS:
             after_step = False  # the discriminator's tag, not a field
             continue
         after_step = False

@@ -30,6 +30,7 @@ from postventa.adapters.workflows import JourneyWorkflows
 from postventa.analytics.archive import write_records
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
+from postventa.journeys.tasks import StepRequest, WaitRequest
 from postventa.local.engine import LocalStepFunctions
 from postventa.local.memory import (
     CountingSender,
@@ -57,8 +58,8 @@ from postventa.models.events import (
 from postventa.models.records import Decision, MessageRecord, MessageStatus
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
-from postventa.services.steps import StepRequest, StepRunner
-from postventa.services.waits import WaitRegistrar, WaitRequest
+from postventa.services.steps import StepRunner
+from postventa.services.waits import WaitRegistrar
 
 REQUIRED_COLUMNS = ("customer_id", "placed_at", "total")
 OPTIONAL_COLUMNS = ("order_id", "currency", "email", "items", "categories")
@@ -385,8 +386,8 @@ def _replay_partition(
     def invoke(function: str, payload: dict[str, Any]) -> Any:
         calls[function] += 1
         if function == RUN_STEP:
-            return runner.run(StepRequest.model_validate(payload))
-        return registrar.register(WaitRequest.model_validate(payload))
+            return runner.run(StepRequest.model_validate(payload)).model_dump(mode="json")
+        return registrar.register(WaitRequest.model_validate(payload)).model_dump(mode="json")
 
     engine = LocalStepFunctions(start=min(o.placed_at for o in orders), invoke=invoke)
     machines = {

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from postventa.adapters.errors import StepRetryable
 from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
@@ -40,6 +39,7 @@ from postventa.models.records import (
     OrderStatus,
 )
 from postventa.services.erasure import CustomerErasure
+from postventa.services.errors import StepRetryable
 from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, Exports, change_profile
 
 Emit = Callable[[Decision], None]

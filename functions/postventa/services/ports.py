@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from postventa.adapters.errors import StepRetryable
 from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel
 from postventa.models.records import (
@@ -21,6 +20,7 @@ from postventa.models.records import (
     PendingWait,
     StepDecision,
 )
+from postventa.services.errors import StepRetryable
 
 
 class CustomerStore(Protocol):

@@ -8,21 +8,23 @@ from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property, partial
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from jinja2 import TemplateNotFound
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from postventa.adapters.errors import (
-    RecipientOptedOut,
-    SendDeferred,
-    SendRejected,
-    SendThrottled,
-    SendUnknown,
-    StepRetryable,
-    describe,
+from postventa.journeys.model import Purpose
+from postventa.journeys.tasks import (
+    BranchResult,
+    BranchTask,
+    GiveUpTask,
+    SendTask,
+    SplitResult,
+    SplitTask,
+    StepOutcome,
+    StepRequest,
+    WaitUntilResult,
+    WaitUntilTask,
 )
-from postventa.journeys.model import Condition, Phase, Purpose, SendAction, WaitUntilAction
 from postventa.logic.channels import Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
@@ -43,81 +45,21 @@ from postventa.models.records import (
     OrderRecord,
     StepDecision,
 )
+from postventa.services.errors import (
+    RecipientOptedOut,
+    SendDeferred,
+    SendRejected,
+    SendThrottled,
+    SendUnknown,
+    StepRetryable,
+    describe,
+)
 from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender, change_profile
 
 LEDGER_ATTEMPTS = 5
 # How long a claim is another attempt's before it counts as abandoned: well past run_step's
 # 30-second timeout, so a live attempt is never taken over.
 CLAIM_LEASE = timedelta(minutes=5)
-
-
-class StepContext(BaseModel):
-    """What every Task of a journey passes (see journeys/compiler.py)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    execution_id: str
-    started_at: AwareDatetime | None = None
-    step: str
-    now: AwareDatetime
-    journey: str
-    version: int
-    customer_id: str
-    order_id: str | None = None
-
-
-class SendTask(SendAction):
-    experiment: str | None = None
-    variant: str | None = None
-    phase: Phase = Phase.EMAIL
-    priority: int = 50
-
-
-class CaseTask(BaseModel):
-    name: str
-    when: list[Condition]
-
-
-class BranchTask(BaseModel):
-    kind: Literal["branch"]
-    cases: list[CaseTask]
-
-
-class VariantTask(BaseModel):
-    name: str
-    weight: int
-
-
-class SplitTask(BaseModel):
-    kind: Literal["split"]
-    experiment: str
-    variants: list[VariantTask]
-    holdout_percent: float
-    winner: str | None = None
-
-
-class WaitUntilTask(WaitUntilAction):
-    kind: Literal["wait_until"]
-
-
-class GiveUpTask(BaseModel):
-    """Sent by the journey's Catch when a step's retries ran out (see journeys/compiler.py)."""
-
-    kind: Literal["give_up"]
-    step_kind: str
-    template: str | None = None
-    purpose: str | None = None
-    error: str = "States.ALL"
-    cause: str | None = None
-
-
-class StepRequest(StepContext):
-    """A Task of run_step: the step's own configuration travels with it, so an execution keeps
-    the journey version it started with, whatever is deployed since."""
-
-    action: Annotated[
-        SendTask | BranchTask | SplitTask | WaitUntilTask | GiveUpTask, Field(discriminator="kind")
-    ]
 
 
 @dataclass(frozen=True)
@@ -163,7 +105,7 @@ class StepRunner:
         self._support_email = support_email
         self._default_timezone = default_timezone
 
-    def run(self, request: StepRequest) -> dict[str, Any]:
+    def run(self, request: StepRequest) -> StepOutcome | BranchResult | SplitResult | WaitUntilResult:
         action = request.action
         if isinstance(action, SendTask):
             return self._send(request, action)
@@ -175,23 +117,23 @@ class StepRunner:
             return self.give_up(request, action)
         return self._wait_until(request, action)
 
-    def _branch(self, request: StepRequest, action: BranchTask) -> dict[str, Any]:
+    def _branch(self, request: StepRequest, action: BranchTask) -> BranchResult:
         context = self._facts(request)
         case = next((c.name for c in action.cases if all_hold(c.when, context)), "otherwise")
         self._store.save_decision(self._decision(request, case))
-        return {"case": case}
+        return BranchResult(case=case)
 
-    def _split(self, request: StepRequest, action: SplitTask) -> dict[str, Any]:
+    def _split(self, request: StepRequest, action: SplitTask) -> SplitResult:
         weights = [(variant.name, variant.weight) for variant in action.variants]
         variant = assign(
             request.customer_id, action.experiment, weights, action.holdout_percent, action.winner
         )
         self._store.save_decision(self._decision(request, variant, experiment=action.experiment))
-        return {"variant": variant}
+        return SplitResult(variant=variant)
 
-    def _wait_until(self, request: StepRequest, action: WaitUntilTask) -> dict[str, Any]:
+    def _wait_until(self, request: StepRequest, action: WaitUntilTask) -> WaitUntilResult:
         until = end_of_wait(action, self._facts(request), request.now, self._default_timezone)
-        return {"until": timestamp(until)}
+        return WaitUntilResult(until=timestamp(until))
 
     def _facts(self, request: StepRequest) -> Facts:
         profile = self._store.get_profile(request.customer_id) or CustomerProfile(
@@ -226,7 +168,7 @@ class StepRunner:
             at=request.now,
         )
 
-    def _send(self, request: StepRequest, action: SendTask) -> dict[str, Any]:
+    def _send(self, request: StepRequest, action: SendTask) -> StepOutcome:
         """Plan, claim, judge, deliver. Whatever fails between the claim and the provider's answer
         releases the claim, so the journey's retry sends; only an answer the provider may have
         given keeps it (see _reclaim)."""
@@ -322,7 +264,7 @@ class StepRunner:
                 plan.record.customer_id, lambda ledger: forget(ledger, plan.record.message_id)
             )
 
-    def _hold_or_drop(self, plan: SendPlan, verdict: Verdict, hold: HeldMessage | None) -> dict[str, Any]:
+    def _hold_or_drop(self, plan: SendPlan, verdict: Verdict, hold: HeldMessage | None) -> StepOutcome:
         """Dropped by the policy: the outcome. Held: recorded, then SendDeferred for the journey."""
         held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
         if verdict.until is None:
@@ -347,7 +289,7 @@ class StepRunner:
         )
         raise SendDeferred(timestamp(verdict.until), verdict.rule or "held")
 
-    def _deliver(self, plan: SendPlan, hold: HeldMessage | None) -> dict[str, Any]:
+    def _deliver(self, plan: SendPlan, hold: HeldMessage | None) -> StepOutcome:
         """Each allowed channel in turn until one provider takes the message."""
         request, action, profile, fields = plan.request, plan.action, plan.profile, plan.fields
         held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
@@ -416,13 +358,13 @@ class StepRunner:
         self._store.save_message(record)
         return _outcome(record)
 
-    def give_up(self, request: StepRequest, action: GiveUpTask) -> dict[str, Any]:
+    def give_up(self, request: StepRequest, action: GiveUpTask) -> StepOutcome:
         """The journey's retries of a step ran out: its one outcome is `failed`, with why, and the
         journey goes on past it (a send) or ends (a decision). An outcome already reached stands."""
         reason = f"gave up after retries: {action.error}: {_error_message(action.cause)}"[:500]
         if action.step_kind != "send":
             self._store.save_decision(self._decision(request, "failed", reason=reason))
-            return {"status": "failed", "reason": reason}
+            return StepOutcome(status=MessageStatus.FAILED, reason=reason)
         stored = self._store.get_message(request.customer_id, message_id(request.execution_id, request.step))
         if stored is not None and stored.status not in (MessageStatus.SENDING, MessageStatus.DEFERRED):
             return _outcome(stored)
@@ -532,10 +474,7 @@ def _error_message(cause: str | None) -> str:
     return str(document.get("errorMessage", document))[:300] if isinstance(document, dict) else str(document)
 
 
-def _outcome(record: MessageRecord) -> dict[str, Any]:
-    return {
-        "message_id": record.message_id,
-        "status": record.status.value,
-        "channel": record.channel,
-        "reason": record.reason,
-    }
+def _outcome(record: MessageRecord) -> StepOutcome:
+    return StepOutcome(
+        message_id=record.message_id, status=record.status, channel=record.channel, reason=record.reason
+    )

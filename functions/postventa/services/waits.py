@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from postventa.adapters.workflows import JourneyWorkflows
+from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
 from postventa.models.records import PendingWait
 from postventa.services.ports import CustomerStore
-from postventa.services.steps import StepContext
 
 ENGAGEMENT_FIELDS = {DetailType.MESSAGE_OPENED: "opened_at", DetailType.MESSAGE_CLICKED: "clicked_at"}
-
-
-class WaitRequest(StepContext):
-    task_token: str
-    event: DetailType
-    same_order: bool = True
 
 
 class WaitRegistrar:
@@ -25,7 +17,7 @@ class WaitRegistrar:
         self._store = store
         self._workflows = workflows
 
-    def register(self, request: WaitRequest) -> dict[str, Any]:
+    def register(self, request: WaitRequest) -> WaitResult:
         wait = PendingWait(
             customer_id=request.customer_id,
             order_id=request.order_id if request.same_order else None,
@@ -42,8 +34,8 @@ class WaitRegistrar:
         if already_happened(request.event, order) or self._engaged(request):
             self._workflows.resume(request.task_token, {"already": True})
             self._store.delete_wait(wait)
-            return {"waiting": False}
-        return {"waiting": True}
+            return WaitResult(waiting=False)
+        return WaitResult(waiting=True)
 
     def _engaged(self, request: WaitRequest) -> bool:
         """An open or click of this execution's message that came before the wait was registered."""
