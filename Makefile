@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check functions infra tests bench
 	$(BIN)/ruff format --check functions infra tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/postventa journeys validate
 
 synth: $(STAMP)  ## CloudFormation template in cdk.out/, cdk-nag checked; needs no AWS credentials

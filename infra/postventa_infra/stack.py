@@ -14,7 +14,7 @@ from constructs import Construct, Node
 from pydantic import TypeAdapter
 
 from postventa.journeys.loader import load_journeys
-from postventa.logic.policy import ContactPolicy
+from postventa.models.policy import ContactPolicy
 from postventa.models.settings import Settings
 from postventa_infra.analytics import Analytics
 from postventa_infra.channels import Channels

@@ -19,7 +19,7 @@ from postventa.local.backtest import (
     run_backtest,
     synthetic_history,
 )
-from postventa.logic.policy import ContactPolicy
+from postventa.models.policy import ContactPolicy
 from tests.conftest import EVENTS, phase1_journeys
 
 HISTORY = EVENTS / "backtest" / "small-history.csv"

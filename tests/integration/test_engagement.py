@@ -10,8 +10,8 @@ import pytest
 
 from postventa.journeys.loader import load_journey
 from postventa.local.simulate import LocalPostventa
-from postventa.logic.tags import encode_tag_value
 from postventa.models.records import MessageStatus
+from postventa.models.tags import encode_tag_value
 from tests.conftest import EVENTS, FIXTURES, load_json, phase1_journeys
 
 SHAPES = load_journey(FIXTURES / "engaged.yaml")

@@ -14,8 +14,8 @@ from postventa.local.memory import (
     UnlimitedRate,
     UnsignedLinks,
 )
-from postventa.logic.policy import ContactPolicy
 from postventa.models.events import Channel, ConsentState
+from postventa.models.policy import ContactPolicy
 from postventa.models.records import CustomerProfile, MessageStatus
 from postventa.services.steps import StepRunner
 

@@ -15,11 +15,11 @@ from postventa.logic.conditions import all_hold, holds
 from postventa.logic.entry import execution_name, journeys_to_enter, journeys_to_exit
 from postventa.logic.links import InvalidLink, LinkSigner
 from postventa.logic.messaging import message_id
-from postventa.logic.tags import decode_tag_value, encode_tag_value
 from postventa.models.common import Money
 from postventa.models.events import Channel, ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
 from postventa.models.records import CustomerProfile, OrderRecord, OrderStatus
+from postventa.models.tags import decode_tag_value, encode_tag_value
 from tests.conftest import EVENTS, load_json, phase1_journeys
 
 NOW = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)

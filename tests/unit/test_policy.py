@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from postventa.journeys.model import Purpose
-from postventa.logic.policy import Candidate, ContactPolicy, Verdict, forget, judge, record
+from postventa.logic.policy import Candidate, Verdict, forget, judge, record
+from postventa.models.policy import ContactPolicy
 from postventa.models.records import ContactLedger, HeldMessage, SentContact
 
 POLICY = ContactPolicy()  # 1 marketing a day, 3 a week, quiet 21:00-09:00, 4 h gap

@@ -8,7 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from postventa.adapters.errors import THROTTLING_CODES, provider_error
 from postventa.logic.render import RenderedMessage
-from postventa.logic.tags import encode_tag_value
+from postventa.models.tags import encode_tag_value
 
 _REJECTED = {
     "MessageRejected",

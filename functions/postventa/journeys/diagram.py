@@ -13,8 +13,8 @@ from postventa.journeys.model import (
     WaitForEventStep,
     WaitStep,
     WaitUntilStep,
-    format_duration,
 )
+from postventa.models.common import format_duration
 
 END = "journey_end"
 

@@ -3,7 +3,6 @@ the runtime handlers and the local engine."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from enum import IntEnum, StrEnum
 from functools import cached_property
@@ -11,46 +10,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
     Tag,
     field_validator,
     model_validator,
 )
 
+from postventa.models.common import Duration
 from postventa.models.events import Channel, DetailType, Occasion
 
-_DURATION = re.compile(r"^(?P<value>\d+)\s*(?P<unit>[smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        match = _DURATION.match(value.strip())
-        if not match:
-            raise ValueError(
-                f"{value!r} is not a duration: write a whole number and a unit, e.g. 30m, 12h, 3d, 2w"
-            )
-        return timedelta(seconds=int(match["value"]) * _UNIT_SECONDS[match["unit"]])
-    return value
-
-
-def format_duration(value: timedelta) -> str:
-    """The journey file's own notation, so a duration survives a round trip through a task payload."""
-    seconds = int(value.total_seconds())
-    for unit in ("w", "d", "h", "m"):
-        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
-            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
-    return f"{seconds}s"
-
-
-Duration = Annotated[
-    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, when_used="json")
-]
 
 
 class _Strict(BaseModel):

@@ -41,7 +41,6 @@ from postventa.local.memory import (
     UnsignedLinks,
 )
 from postventa.logic.occasions import in_firing_hour, inactivity_thresholds
-from postventa.logic.policy import ContactPolicy
 from postventa.models.common import Money
 from postventa.models.events import (
     Channel,
@@ -55,6 +54,7 @@ from postventa.models.events import (
     OrderPlacedV1,
     SurveyAnsweredV1,
 )
+from postventa.models.policy import ContactPolicy
 from postventa.models.records import Decision, MessageRecord, MessageStatus
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService

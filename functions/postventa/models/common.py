@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.numbers import get_currency_precision, is_currency
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+)
 
 # What a storefront event may say happened when: anything outside is a broken clock or a test
 # value (year 9999), and would overflow date arithmetic far from the edge.
@@ -83,3 +92,33 @@ class Money(BaseModel):
     def minor_units(self) -> int:
         """Digits after the decimal point in this currency (ISO 4217): JPY 0, USD 2, KWD 3."""
         return int(get_currency_precision(self.currency))
+
+
+# A span of time as journeys and the contact policy write it: 30m, 12h, 3d, 2w.
+_DURATION = re.compile(r"^(?P<value>\d+)\s*(?P<unit>[smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.match(value.strip())
+        if not match:
+            raise ValueError(
+                f"{value!r} is not a duration: write a whole number and a unit, e.g. 30m, 12h, 3d, 2w"
+            )
+        return timedelta(seconds=int(match["value"]) * _UNIT_SECONDS[match["unit"]])
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """The journey file's own notation, so a duration survives a round trip through a task payload."""
+    seconds = int(value.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, when_used="json")
+]

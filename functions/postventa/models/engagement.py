@@ -11,7 +11,7 @@ from typing import Literal
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from postventa.logic.tags import decode_tag_value
+from postventa.models.tags import decode_tag_value
 
 ENGAGEMENT_DETAIL_TYPES = (
     "Email Sent",  # SES took the message: the proof a claim left `sending` was sent
@@ -35,7 +35,7 @@ class SesMail(_Ses):
     tags: dict[str, list[str]] = Field(default_factory=dict)
 
     def tag(self, name: str) -> str | None:
-        """A tag as Postventa set it on the send (see logic/tags.py)."""
+        """A tag as Postventa set it on the send (see models/tags.py)."""
         values = self.tags.get(name)
         return decode_tag_value(values[0]) if values else None
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from postventa.logic.policy import ContactPolicy
 from postventa.models.common import TimezoneName
 from postventa.models.events import Channel
+from postventa.models.policy import ContactPolicy
 
 
 class Settings(BaseSettings):

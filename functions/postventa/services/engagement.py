@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from postventa.adapters.workflows import JourneyWorkflows
 from postventa.models.engagement import InboundSms, SesRecord
 from postventa.models.events import DetailType
 from postventa.models.records import MessageRecord, MessageStatus
-from postventa.services.ports import CustomerStore, change_profile
+from postventa.services.ports import CustomerStore, Workflows, change_profile
 
 SUPPRESSING = {"Bounce": "permanent bounce", "Complaint": "complaint"}
 # The carriers' and AWS's opt-out and opt-in keywords (AWS also keeps its own opt-out list).
@@ -23,7 +22,7 @@ START_WORDS = {"START", "UNSTOP", "YES", "ALTA"}
 
 
 class EngagementService:
-    def __init__(self, *, store: CustomerStore, workflows: JourneyWorkflows):
+    def __init__(self, *, store: CustomerStore, workflows: Workflows):
         self._store = store
         self._workflows = workflows
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from postventa.adapters.workflows import JourneyWorkflows
 from postventa.logic.occasions import calendar_keys
 from postventa.logic.sms import e164
-from postventa.services.ports import ArchiveEraser, CustomerStore
+from postventa.services.ports import ArchiveEraser, CustomerStore, Workflows
 
 ERASED = "customer erased"
 
@@ -24,7 +23,7 @@ class CustomerErasure:
         self,
         *,
         store: CustomerStore,
-        workflows: JourneyWorkflows,
+        workflows: Workflows,
         archive: ArchiveEraser | None = None,
         default_timezone: str = "UTC",
     ):

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.model import Journey
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
 from postventa.logic.occasions import calendar_keys
@@ -40,7 +39,14 @@ from postventa.models.records import (
 )
 from postventa.services.erasure import CustomerErasure
 from postventa.services.errors import StepRetryable
-from postventa.services.ports import PROFILE_ATTEMPTS, CustomerStore, DeadLetters, Exports, change_profile
+from postventa.services.ports import (
+    PROFILE_ATTEMPTS,
+    CustomerStore,
+    DeadLetters,
+    Exports,
+    Workflows,
+    change_profile,
+)
 
 Emit = Callable[[Decision], None]
 OrderFollowUp = OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
@@ -56,7 +62,7 @@ class OrderEventService:
         self,
         *,
         store: CustomerStore,
-        workflows: JourneyWorkflows,
+        workflows: Workflows,
         invalid_events: DeadLetters,
         journeys: dict[str, Journey],
         emit: Emit,

@@ -1,4 +1,4 @@
-"""The small interfaces the services need; the adapters (AWS) and local/memory.py (backtests) fit them."""
+"""The small interfaces the services need; the AWS adapters and the in-memory ones fit them."""
 
 from __future__ import annotations
 
@@ -66,6 +66,17 @@ class CustomerStore(Protocol):
     def put_wait(self, wait: PendingWait) -> None: ...
     def delete_wait(self, wait: PendingWait) -> None: ...
     def waits_for(self, customer_id: str, order_id: str | None, event: str) -> list[PendingWait]: ...
+
+
+class Workflows(Protocol):
+    """The journeys' state machines (Step Functions, or the local engine behind the same adapter)."""
+
+    def deployed(self, journey: str) -> bool: ...
+    def start(
+        self, journey: str, execution_name: str, execution_input: dict[str, Any]
+    ) -> tuple[str, bool]: ...
+    def stop(self, execution_arn: str, cause: str) -> None: ...
+    def resume(self, task_token: str, output: dict[str, Any]) -> bool: ...
 
 
 class Sender(Protocol):

@@ -29,13 +29,14 @@ from postventa.logic.channels import Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
 from postventa.logic.messaging import message_id
-from postventa.logic.policy import Candidate, ContactPolicy, Verdict, forget, held_before, judge
+from postventa.logic.policy import Candidate, Verdict, forget, held_before, judge
 from postventa.logic.policy import record as record_verdict
 from postventa.logic.render import message_context
 from postventa.logic.schedule import end_of_wait, timestamp
 from postventa.logic.sms import sms_size
 from postventa.logic.splits import assign
 from postventa.models.events import Channel
+from postventa.models.policy import ContactPolicy
 from postventa.models.records import (
     ContactLedger,
     CustomerProfile,

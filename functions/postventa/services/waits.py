@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from postventa.adapters.workflows import JourneyWorkflows
 from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
 from postventa.models.records import PendingWait
-from postventa.services.ports import CustomerStore
+from postventa.services.ports import CustomerStore, Workflows
 
 ENGAGEMENT_FIELDS = {DetailType.MESSAGE_OPENED: "opened_at", DetailType.MESSAGE_CLICKED: "clicked_at"}
 
 
 class WaitRegistrar:
-    def __init__(self, *, store: CustomerStore, workflows: JourneyWorkflows):
+    def __init__(self, *, store: CustomerStore, workflows: Workflows):
         self._store = store
         self._workflows = workflows
 
