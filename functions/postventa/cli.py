@@ -154,7 +154,7 @@ def _end_of(text: str) -> datetime:
 
 def _customers(args: argparse.Namespace) -> int:
     """Export or erase one customer in a deployed stack (the caller's AWS credentials)."""
-    from postventa.handlers.wiring import erasure_for_table
+    from postventa.composition import erasure_for_table
 
     if not args.table:
         print("name the stack's table: --table NAME (the stack output TableName)", file=sys.stderr)

@@ -51,7 +51,7 @@ def site():
 
 
 def path_of(local, action: str, **claims) -> str:
-    return local.wiring.links.link(action, **claims).removeprefix(local.settings.links_base_url)
+    return local.services.links.link(action, **claims).removeprefix(local.settings.links_base_url)
 
 
 def test_a_customer_chooses_sms_first_and_drops_offers(browser, site):
@@ -66,7 +66,7 @@ def test_a_customer_chooses_sms_first_and_drops_offers(browser, site):
     page.uncheck("input[name=topics][value=offers]")
     page.click("button[type=submit]")
     assert "Saved." in page.inner_text("#saved")
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert profile.channels == [Channel.SMS]
     assert (profile.email_marketing, profile.sms_marketing) == (
         ConsentState.UNSUBSCRIBED,
@@ -81,10 +81,10 @@ def test_the_unsubscribe_button_unsubscribes_and_offers_the_preferences_instead(
     local, base = site
     page = browser.new_page()
     page.goto(base + path_of(local, "unsubscribe", c="cus-ana", m="m1"))
-    assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.SUBSCRIBED
+    assert local.services.store.get_profile("cus-ana").email_marketing is ConsentState.SUBSCRIBED
     page.click("button[type=submit]")
     assert page.inner_text("#done") == "You are unsubscribed"
-    assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
+    assert local.services.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
     page.click("text=Choose what we send you instead")
     assert page.inner_text("h1") == "What should we send you, Ana?"
     page.close()
@@ -92,11 +92,11 @@ def test_the_unsubscribe_button_unsubscribes_and_offers_the_preferences_instead(
 
 def test_an_altered_link_shows_why_and_changes_nothing(browser, site):
     local, base = site
-    before = local.wiring.store.get_profile("cus-ana")
+    before = local.services.store.get_profile("cus-ana")
     page = browser.new_page()
     response = page.goto(base + path_of(local, "preferences", c="cus-ana")[:-2] + "xx")
     assert response.status == 400
     assert page.inner_text("#invalid") == "This link does not work"
     assert "Nothing was changed." in page.inner_text("main")
-    assert local.wiring.store.get_profile("cus-ana") == before
+    assert local.services.store.get_profile("cus-ana") == before
     page.close()

@@ -62,7 +62,7 @@ def test_without_sms_consent_the_confirmation_falls_back_to_email(default_librar
 
 def test_sms_consent_from_shopify_lets_the_next_order_be_texted(default_library):
     default_library.deliver(load_json(EVENTS / "shopify" / "customers-marketing-consent-update.json"))
-    profile = default_library.wiring.store.get_profile("9007199254740993001")
+    profile = default_library.services.store.get_profile("9007199254740993001")
     assert (profile.phone, profile.sms_marketing) == ("+13125550123", ConsentState.SUBSCRIBED)
     placed = load_json(EVENTS / "order-placed.json")
     placed["detail"]["customer"] = {"id": 9007199254740993001, "email": "ben@example.com", "country": "US"}
@@ -83,7 +83,8 @@ def test_a_number_on_the_opt_out_list_is_never_texted_and_remembered(default_lib
     assert (confirmation.channel, confirmation.status) == ("email", MessageStatus.SENT)
     assert confirmation.reason == "sms: number opted out (replied STOP)"
     assert (
-        default_library.wiring.store.get_profile("cus-ana").sms_opted_out == "number opted out (replied STOP)"
+        default_library.services.store.get_profile("cus-ana").sms_opted_out
+        == "number opted out (replied STOP)"
     )
 
 
@@ -169,7 +170,7 @@ def test_push_goes_to_every_installation_with_the_journeys_context():
 def test_a_customer_on_push_gets_the_confirmation_as_a_notification(default_library):
     local = default_library
     client = boto3.client("pinpoint", region_name="us-east-1")
-    local.wiring.senders[Channel.PUSH] = PinpointPushSender(client, "app-1")
+    local.services.senders[Channel.PUSH] = PinpointPushSender(client, "app-1")
     with Stubber(client) as stub:
         stub.add_response("send_messages", push_response("SUCCESSFUL"))
         order_for(local, push_tokens=[APNS.model_dump()], channels=["push"])
@@ -191,7 +192,7 @@ def test_the_sending_rate_is_shared_per_channel_and_second(local):
 def test_a_send_over_the_rate_is_retried_with_backoff_and_sent_once(local):
     from tests.integration.conftest import sent_emails
 
-    runner = local.wiring.step_runner
+    runner = local.services.step_runner
     table = boto3.resource("dynamodb").Table(local.settings.table_name)
     runner._rate_limiter = DynamoRateLimiter(table, {Channel.EMAIL: 1}, lambda: local.engine.now)
     placed = load_json(EVENTS / "order-placed.json")

@@ -39,7 +39,7 @@ def local():
 def confirmation(local):
     local.deliver(load_json(EVENTS / "order-placed.json"))
     local.engine.run_until(local.engine.now)
-    (message,) = local.wiring.store.messages_of("cus-ana")
+    (message,) = local.services.store.messages_of("cus-ana")
     return message
 
 
@@ -47,7 +47,7 @@ def test_opens_and_clicks_are_recorded_on_the_message(local):
     message = confirmation(local)
     local.deliver(ses_event("open", message, "2026-03-02T10:00:00Z"))
     local.deliver(ses_event("click", message, "2026-03-02T10:05:00Z"))
-    (stored,) = local.wiring.store.messages_of("cus-ana")
+    (stored,) = local.services.store.messages_of("cus-ana")
     assert stored.opened_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     assert stored.clicked_at == datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
     assert stored.status is MessageStatus.SENT
@@ -58,19 +58,19 @@ def test_a_customer_id_ses_cannot_carry_as_it_is_still_finds_its_message(local):
     placed["detail"]["customer"]["id"] = "gid://shopify/Customer/42"
     local.deliver(placed)
     local.engine.run_until(local.engine.now)
-    (message,) = local.wiring.store.messages_of("gid://shopify/Customer/42")
+    (message,) = local.services.store.messages_of("gid://shopify/Customer/42")
     local.deliver(ses_event("click", message, "2026-03-02T10:05:00Z"))
-    (stored,) = local.wiring.store.messages_of("gid://shopify/Customer/42")
+    (stored,) = local.services.store.messages_of("gid://shopify/Customer/42")
     assert stored.clicked_at == datetime(2026, 3, 2, 10, 5, tzinfo=UTC)
 
 
 def test_a_permanent_bounce_suppresses_the_address_for_everything_after(local):
     message = confirmation(local)
     local.deliver(ses_event("bounce", message))
-    assert local.wiring.store.get_profile("cus-ana").email_suppressed == "permanent bounce"
+    assert local.services.store.get_profile("cus-ana").email_suppressed == "permanent bounce"
     local.deliver(load_json(EVENTS / "order-fulfilled.json"))
     local.engine.run_until_idle()
-    later = [(m.step, m.status, m.reason) for m in local.wiring.store.messages_of("cus-ana")][1:]
+    later = [(m.step, m.status, m.reason) for m in local.services.store.messages_of("cus-ana")][1:]
     assert later and all(status is MessageStatus.SUPPRESSED for _, status, _ in later)
     assert {reason for _, _, reason in later} == {"email: address on the suppression list (permanent bounce)"}
 
@@ -78,8 +78,8 @@ def test_a_permanent_bounce_suppresses_the_address_for_everything_after(local):
 def test_a_complaint_suppresses_too(local):
     message = confirmation(local)
     local.deliver(ses_event("complaint", message))
-    assert local.wiring.store.get_profile("cus-ana").email_suppressed == "complaint"
-    (stored,) = local.wiring.store.messages_of("cus-ana")
+    assert local.services.store.get_profile("cus-ana").email_suppressed == "complaint"
+    (stored,) = local.services.store.messages_of("cus-ana")
     assert (stored.status, stored.reason) == (MessageStatus.FAILED, "complaint")
 
 
@@ -88,7 +88,7 @@ def test_a_transient_bounce_changes_nothing(local):
     event = ses_event("bounce", message)
     event["detail"]["bounce"]["bounceType"] = "Transient"
     local.deliver(event)
-    assert local.wiring.store.get_profile("cus-ana").email_suppressed is None
+    assert local.services.store.get_profile("cus-ana").email_suppressed is None
 
 
 def test_mail_that_is_not_ours_is_ignored_and_bad_events_are_dead_lettered(local):
@@ -101,17 +101,17 @@ def test_mail_that_is_not_ours_is_ignored_and_bad_events_are_dead_lettered(local
     local.deliver(broken)
     (dead,) = local.dead_letters()
     assert "detail.mail.messageId: Field required" in dead["MessageAttributes"]["reason"]["StringValue"]
-    assert local.wiring.store.messages_of("cus-ana")[0].opened_at is None
+    assert local.services.store.messages_of("cus-ana")[0].opened_at is None
 
 
 def test_an_open_event_steers_the_branch():
     with LocalPostventa({"engaged": SHAPES}, start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
         local.deliver(load_json(EVENTS / "order-placed.json"))
         local.engine.run_until(datetime(2026, 3, 2, 9, 30, tzinfo=UTC))
-        (hello,) = local.wiring.store.messages_of("cus-ana")
+        (hello,) = local.services.store.messages_of("cus-ana")
         local.deliver(ses_event("open", hello, "2026-03-02T12:00:00Z"))
         local.engine.run_until_idle()
-        steps = [m.step for m in local.wiring.store.messages_of("cus-ana")]
+        steps = [m.step for m in local.services.store.messages_of("cus-ana")]
         assert "tips_for_readers" in steps and "resend_hello" not in steps
 
 
@@ -154,13 +154,13 @@ def test_survey_answers_route_detractors_to_service_and_promoters_to_a_referral(
         local.engine.run_until_idle()
         sent = [
             (m.journey, m.step)
-            for m in local.wiring.store.messages_of("cus-ana")
+            for m in local.services.store.messages_of("cus-ana")
             if m.status is MessageStatus.SENT
         ]
         assert sent == expected
-        assert local.wiring.store.latest_nps("cus-ana").score == score
+        assert local.services.store.latest_nps("cus-ana").score == score
         if score == 10:
-            (referral,) = local.wiring.store.messages_of("cus-ana")
+            (referral,) = local.services.store.messages_of("cus-ana")
             assert referral.at == datetime(2026, 3, 21, 9, 0, tzinfo=UTC)  # 10:00 the next morning in Madrid
 
 
@@ -179,12 +179,12 @@ def test_the_review_request_adapts_to_what_the_customer_did(engagement, expected
         local.engine.run_until(
             datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
         )  # the review request went out at 08:30
-        review = next(m for m in local.wiring.store.messages_of("cus-ana") if m.step == "review_request")
+        review = next(m for m in local.services.store.messages_of("cus-ana") if m.step == "review_request")
         if engagement:
             local.deliver(ses_event(engagement, review, "2026-03-15T10:00:00Z"))
         local.engine.run_until_idle()
         follow_ups = [
-            m.step for m in local.wiring.store.messages_of("cus-ana") if m.step.startswith("review_")
+            m.step for m in local.services.store.messages_of("cus-ana") if m.step.startswith("review_")
         ]
         assert follow_ups == ["review_request", *expected]
 
@@ -193,13 +193,15 @@ def test_delivery_delay_and_reject_are_recorded(local):
     message = confirmation(local)
     local.deliver(ses_event("delivery-delay", message, "2026-03-02T10:00:00Z"))
     local.deliver(ses_event("delivery", message, "2026-03-02T10:30:00Z"))
-    (stored,) = local.wiring.store.messages_of("cus-ana")
+    (stored,) = local.services.store.messages_of("cus-ana")
     assert stored.delayed_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     assert stored.delivered_at == datetime(2026, 3, 2, 10, 30, tzinfo=UTC)
     local.deliver(ses_event("reject", message, "2026-03-02T10:40:00Z"))
-    (stored,) = local.wiring.store.messages_of("cus-ana")
+    (stored,) = local.services.store.messages_of("cus-ana")
     assert (stored.status, stored.reason) == (MessageStatus.FAILED, "rejected by SES (Bad content)")
-    assert local.wiring.store.get_profile("cus-ana").email_suppressed is None  # the message, not the address
+    assert (
+        local.services.store.get_profile("cus-ana").email_suppressed is None
+    )  # the message, not the address
 
 
 @pytest.mark.parametrize("clicks", [True, False])
@@ -210,7 +212,7 @@ def test_a_click_resumes_a_wait_for_message_clicked_in_the_same_execution(clicks
         if clicks:
             local.deliver(ses_event("click", message, "2026-03-03T08:00:00Z"))
         local.engine.run_until_idle()
-        steps = [(m.step, m.status) for m in local.wiring.store.messages_of("cus-ana")]
+        steps = [(m.step, m.status) for m in local.services.store.messages_of("cus-ana")]
     expected = [("offer", MessageStatus.SENT)] + (
         [("thanks_for_clicking", MessageStatus.SENT)] if clicks else []
     )
@@ -223,9 +225,9 @@ def test_an_sms_stop_reply_opts_the_number_out_and_start_opts_it_back_in(local):
     local.deliver(placed)
     stop = load_json(EVENTS / "sms" / "inbound-stop.json")
     assert local.receive(stop)["batchItemFailures"] == []
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert profile.sms_opted_out == "replied STOP"
     local.receive({**stop, "messageBody": "START", "inboundMessageId": "again"})
-    assert local.wiring.store.get_profile("cus-ana").sms_opted_out is None
+    assert local.services.store.get_profile("cus-ana").sms_opted_out is None
     local.receive({**stop, "originationNumber": "+14255550182"})  # a stranger's STOP changes nothing
-    assert local.wiring.store.get_profile("cus-ana").sms_opted_out is None
+    assert local.services.store.get_profile("cus-ana").sms_opted_out is None

@@ -37,18 +37,18 @@ def local():
 def test_wait_until_the_next_local_10am_then_branch_on_no_open(local):
     local.deliver(order_for("ana", 1))
     local.engine.run_until_idle()
-    messages = {m.step: m for m in local.wiring.store.messages_of("ana")}
+    messages = {m.step: m for m in local.services.store.messages_of("ana")}
     assert "tips_for_readers" not in messages  # never opened
     resend = messages["resend_hello"]
     assert resend.at == datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # 10:00 in Madrid the next morning
-    (decision,) = [d for d in local.wiring.store.decisions_of("ana") if d.step == "opened_hello"]
+    (decision,) = [d for d in local.services.store.decisions_of("ana") if d.step == "opened_hello"]
     assert decision.outcome == "otherwise"
 
 
 def test_an_opened_message_takes_the_opened_branch(local):
     local.deliver(order_for("ana", 1))
     local.engine.run_until(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
-    store = local.wiring.store
+    store = local.services.store
     (hello,) = store.messages_of("ana")
     store.save_message(hello.model_copy(update={"opened_at": datetime(2026, 3, 2, 11, 0, tzinfo=UTC)}))
     local.engine.run_until_idle()
@@ -61,7 +61,7 @@ def test_split_assignment_is_recorded_and_the_holdout_gets_nothing(local):
     for index, customer in enumerate(customers):
         local.deliver(order_for(customer, index))
     local.engine.run_until_idle()
-    store = local.wiring.store
+    store = local.services.store
     for customer in customers:
         expected = assign(customer, "engaged.offer_test", [("a", 1), ("b", 1)], 20)
         (decision,) = [d for d in store.decisions_of(customer) if d.step == "offer_test"]
@@ -84,7 +84,7 @@ def test_a_repurchase_is_recorded_as_a_conversion(local):
     local.deliver(order_for("ana", 1))
     local.deliver(order_for("ana", 2, placed_at="2026-03-02T20:00:00Z"))  # before the morning wait ends
     local.engine.run_until_idle()
-    first, second = sorted(local.wiring.store.entries_of("ana"), key=lambda e: e.entered_at)
+    first, second = sorted(local.services.store.entries_of("ana"), key=lambda e: e.entered_at)
     assert first.converted is True and first.ended_reason == "goal reached: Order Placed"
     assert second.converted is False and second.ended_reason is None
     assert [d.kind for d in local.decisions if d.journey == "engaged"] == ["started", "started", "converted"]
@@ -104,15 +104,15 @@ def test_running_executions_finish_on_the_version_they_started_with(local):
     machine = local.settings.state_machines["engaged"]
     asl = compile_journey(v2, run_step_arn=RUN_STEP_ARN, register_wait_arn=REGISTER_WAIT_ARN)
     local.engine.update_state_machine(stateMachineArn=machine, definition=json.dumps(asl))
-    local.wiring.order_events._journeys["engaged"] = v2  # what on_order reads after the deploy
+    local.services.order_events._journeys["engaged"] = v2  # what on_order reads after the deploy
     local.deliver(order_for("ben", 1, placed_at="2026-03-02T09:40:00Z"))
     local.engine.run_until_idle()
 
-    ana = {m.step: m for m in local.wiring.store.messages_of("ana")}
-    ben = {m.step: m for m in local.wiring.store.messages_of("ben")}
+    ana = {m.step: m for m in local.services.store.messages_of("ana")}
+    ben = {m.step: m for m in local.services.store.messages_of("ben")}
     assert (ana["resend_hello"].template, ana["resend_hello"].version) == ("review_request", 1)
     assert any(step.startswith("offer_") for step in ana) or any(
-        d.outcome == "holdout" for d in local.wiring.store.decisions_of("ana")
+        d.outcome == "holdout" for d in local.services.store.decisions_of("ana")
     )
     assert (ben["resend_hello"].template, ben["resend_hello"].version) == ("shipping_delay", 2)
     assert not any(step.startswith("offer_") for step in ben)
@@ -127,5 +127,5 @@ def test_a_replayed_order_is_not_a_repurchase(local):
         {**first, "id": "evt-webhook-retry", "time": "2026-03-02T09:20:00Z"}
     )  # same order, new event id
     local.engine.run_until_idle()
-    (entry,) = local.wiring.store.entries_of("ana")
+    (entry,) = local.services.store.entries_of("ana")
     assert entry.converted is False and entry.ended_reason is None

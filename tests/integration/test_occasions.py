@@ -29,13 +29,13 @@ def ana_with_birthday(birthday: str) -> dict:
 
 def test_a_birthday_enters_the_journey_once_in_the_9am_local_hour(local):
     local.deliver(ana_with_birthday("1990-03-04"))
-    assert local.wiring.store.calendar("birthday#03-04") == [("cus-ana", "Europe/Madrid")]
+    assert local.services.store.calendar("birthday#03-04") == [("cus-ana", "Europe/Madrid")]
 
     # Hourly runs around Ana's birthday: Madrid is UTC+1 in March, so 08:00 UTC is her 09:00.
     runs = {hour: local.run_occasions(datetime(2026, 3, 4, hour, 0, tzinfo=UTC)) for hour in range(5, 12)}
     assert runs == {5: 0, 6: 0, 7: 0, 8: 1, 9: 0, 10: 0, 11: 0}  # published in the 09:00 local hour only
     local.engine.run_until_idle()
-    (greeting,) = [m for m in local.wiring.store.messages_of("cus-ana") if m.journey == "birthday-test"]
+    (greeting,) = [m for m in local.services.store.messages_of("cus-ana") if m.journey == "birthday-test"]
     assert greeting.at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
     assert (
         local.run_occasions(datetime(2026, 3, 4, 8, 30, tzinfo=UTC)) == 1
@@ -49,8 +49,8 @@ def test_a_changed_birthday_moves_the_calendar_entry(local):
     update = load_json(EVENTS / "customer-updated.json")
     update["detail"]["customer"]["birthday"] = "1990-07-01"
     local.deliver(update)
-    assert local.wiring.store.calendar("birthday#03-04") == []
-    assert local.wiring.store.calendar("birthday#07-01") == [("cus-ana", "Europe/Madrid")]
+    assert local.services.store.calendar("birthday#03-04") == []
+    assert local.services.store.calendar("birthday#07-01") == [("cus-ana", "Europe/Madrid")]
     assert local.run_occasions(datetime(2026, 3, 4, 10, 0, tzinfo=UTC)) == 0
 
 
@@ -64,5 +64,5 @@ def test_a_new_timezone_rewrites_the_calendar_entries(local):
     update = load_json(EVENTS / "customer-updated.json")
     update["detail"]["customer"]["timezone"] = "America/Mexico_City"
     local.deliver(update)
-    assert local.wiring.store.calendar("birthday#03-04") == [("cus-ana", "America/Mexico_City")]
-    assert local.wiring.store.calendar("first_order#03-02") == [("cus-ana", "America/Mexico_City")]
+    assert local.services.store.calendar("birthday#03-04") == [("cus-ana", "America/Mexico_City")]
+    assert local.services.store.calendar("first_order#03-02") == [("cus-ana", "America/Mexico_City")]

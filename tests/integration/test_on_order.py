@@ -20,7 +20,7 @@ def test_order_placed_keeps_the_customer_and_order_and_starts_the_journey(local)
     response = local.deliver(load_json(EVENTS / "order-placed.json"))
     assert response == {"batchItemFailures": []}
 
-    store = local.wiring.store
+    store = local.services.store
     profile = store.get_profile("cus-ana")
     assert (profile.email, profile.timezone, profile.email_marketing) == (
         "ana@example.com",
@@ -71,13 +71,12 @@ def test_invalid_events_land_in_the_dead_letter_queue_with_their_reason(local):
     assert json.loads(dead["Body"]) == case["event"]
     reason = dead["MessageAttributes"]["reason"]["StringValue"]
     assert "detail.placed_at" in reason and "timezone" in reason
-    assert local.wiring.store.get_order("A-1001") is None
+    assert local.services.store.get_order("A-1001") is None
     assert local.engine.executions == {}
 
 
-def deliver_body(body: str) -> dict:
+def deliver_body(local, body: str) -> dict:
     """One SQS record with this body, straight to on_order: what no EventBridge event could be."""
-    from postventa.handlers import on_order
     from postventa.local.simulate import _FakeLambdaContext
 
     record = {
@@ -91,11 +90,11 @@ def deliver_body(body: str) -> dict:
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
         "awsRegion": "us-east-1",
     }
-    return on_order.lambda_handler({"Records": [record]}, _FakeLambdaContext("on-order"))
+    return local.lambdas["on_order"]({"Records": [record]}, _FakeLambdaContext("on-order"))
 
 
 def test_a_body_that_is_not_json_is_dead_lettered_too(local):
-    assert deliver_body("{not json") == {"batchItemFailures": []}
+    assert deliver_body(local, "{not json") == {"batchItemFailures": []}
     (dead,) = local.dead_letters()
     assert dead["Body"] == "{not json"
     assert dead["MessageAttributes"]["reason"]["StringValue"].startswith("event: not JSON")
@@ -107,14 +106,15 @@ def test_bodies_too_deep_or_too_large_for_any_event_are_dead_lettered_with_their
     deep = deep.replace('"[[[', "[[[", 1).replace(']]]"', "]]]", 1)  # a real 5,000-deep array
     large = json.dumps({**placed, "detail": {**placed["detail"], "note": "x" * 300_000}})
     for body in (deep, large):
-        assert deliver_body(body) == {"batchItemFailures": []}
+        assert deliver_body(local, body) == {"batchItemFailures": []}
     reasons = [d["MessageAttributes"]["reason"]["StringValue"] for d in local.dead_letters()]
     assert reasons == [
         "event: nested deeper than 32 levels",
         f"event: {len(large)} bytes, over EventBridge's 262144",
     ]
     assert (
-        local.wiring.store.get_order("A-1001") is None and local.wiring.store.get_profile("cus-ana") is None
+        local.services.store.get_order("A-1001") is None
+        and local.services.store.get_profile("cus-ana") is None
     )
 
 
@@ -135,9 +135,9 @@ def test_a_refund_ends_the_journey_before_the_review_request(local):
     assert [m.step for m in local.messages()] == ["order_confirmation", "product_tips"]
     (execution,) = local.engine.executions.values()
     assert execution.status == "ABORTED"
-    (entry,) = local.wiring.store.entries_of("cus-ana")
+    (entry,) = local.services.store.entries_of("cus-ana")
     assert entry.ended_reason == "exit goal: Order Refunded"
-    assert local.wiring.store.get_order("A-1001").status is OrderStatus.REFUNDED
+    assert local.services.store.get_order("A-1001").status is OrderStatus.REFUNDED
 
 
 def test_a_shopify_refund_finds_its_customer_through_the_stored_order(local):
@@ -165,7 +165,7 @@ def test_fulfilment_resumes_the_waiting_journey(local):
     assert at["product_tips"] == fulfilled + timedelta(days=3)
     assert at["review_request"] == at["product_tips"] + timedelta(days=7)
     assert at["nps_survey"] == at["review_request"] + timedelta(days=14)
-    assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
+    assert local.services.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
 
 
 def test_every_new_order_keeps_the_customers_segments_current(local):
@@ -184,7 +184,7 @@ def test_every_new_order_keeps_the_customers_segments_current(local):
     local.deliver(first)
     local.deliver(first)  # delivered again: counted once
     local.deliver(second)
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert (profile.orders_count, profile.total_spent) == (2, 200.0)
     assert "hats" in profile.categories_bought and len(profile.categories_bought) >= 2
 
@@ -201,13 +201,13 @@ def test_an_older_consent_statement_delivered_late_never_undoes_an_unsubscribe(l
     replayed = load_json(EVENTS / "order-placed.json")
     replayed["id"] = "shopify-retry"  # the same order again, its consent copied from before
     local.receive(replayed)
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert profile.email_marketing is ConsentState.UNSUBSCRIBED
     assert profile.orders_count == 1
 
 
 def test_an_order_delivered_again_while_its_first_attempt_failed_is_counted_once(local, monkeypatch):
-    store = local.wiring.store
+    store = local.services.store
     calendar = store.move_calendar
     # a 5xx after the order was written: SQS delivers the event again
     failures = iter(
@@ -249,9 +249,9 @@ def test_a_partial_refund_is_recorded_once_and_the_journey_goes_on(local):
     local.deliver(refund_of("A-1001", "2026-03-05T10:05:00Z", socks, refund_id="r-1", event_id="evt-again"))
     local.engine.run_until_idle()
 
-    order = local.wiring.store.get_order("A-1001")
+    order = local.services.store.get_order("A-1001")
     assert order.status is OrderStatus.FULFILLED and list(order.refunds) == ["r-1"]
-    (entry,) = local.wiring.store.entries_of("cus-ana")
+    (entry,) = local.services.store.entries_of("cus-ana")
     assert entry.ended_reason is None
     assert [m.step for m in local.messages()] == [
         "order_confirmation",
@@ -266,7 +266,7 @@ def test_partial_refunds_that_add_up_to_the_order_end_its_journey(local):
     local.deliver(refund_of("A-1001", "2026-03-03T10:00:00Z", "100.00", refund_id="r-1"))  # order currency
     local.deliver(refund_of("A-1001", "2026-03-03T11:00:00Z", "58.00", refund_id="r-2", event_id="evt-r2"))
     local.engine.run_until_idle()
-    order = local.wiring.store.get_order("A-1001")
+    order = local.services.store.get_order("A-1001")
     assert order.status is OrderStatus.REFUNDED and order.closed_at.hour == 11
     assert [m.step for m in local.messages()] == ["order_confirmation"]
     assert [d.kind for d in local.decisions] == ["started", "ended"]
@@ -280,9 +280,9 @@ def test_a_fulfilment_that_comes_before_its_order_is_kept_and_applied_when_the_o
     local.deliver(placed)
     local.engine.run_until_idle()
 
-    order = local.wiring.store.get_order("A-1001")
+    order = local.services.store.get_order("A-1001")
     assert order.status is OrderStatus.FULFILLED and order.fulfilled_at.day == 4
-    assert local.wiring.store.early_events("A-1001") == []
+    assert local.services.store.early_events("A-1001") == []
     # The wait for the fulfilment finds it happened: tips, review and survey go out, no delay apology.
     assert [m.step for m in local.messages()] == [
         "order_confirmation",
@@ -298,7 +298,7 @@ def test_a_shopify_refund_that_comes_before_its_order_ends_the_journey_it_starts
     local.engine.run_until_idle()
     assert [d.kind for d in local.decisions] == ["kept", "started", "ended"]
     assert local.messages() == []  # refunded before Postventa heard of it: nothing to confirm
-    assert local.wiring.store.get_order("9007199254740993123").status is OrderStatus.REFUNDED
+    assert local.services.store.get_order("9007199254740993123").status is OrderStatus.REFUNDED
 
 
 def test_a_shopify_refund_without_a_transaction_currency_is_read_in_the_order_currency(local):
@@ -307,7 +307,7 @@ def test_a_shopify_refund_without_a_transaction_currency_is_read_in_the_order_cu
     (transaction,) = refund["detail"]["payload"]["transactions"]
     transaction.update(amount="10.00", currency=None)
     local.deliver(refund)
-    order = local.wiring.store.get_order("9007199254740993123")
+    order = local.services.store.get_order("9007199254740993123")
     assert order.refunds == {"509562969": Money(amount=Decimal("10.00"), currency=order.total.currency)}
     assert not order.is_closed
 
@@ -324,19 +324,19 @@ def test_shopify_test_orders_and_orders_cancelled_at_creation_start_nothing(loca
         ("ignored", "cancelled before it was announced"),
     ]
     assert local.messages() == [] and local.engine.executions == {}
-    assert local.wiring.store.get_profile(local.decisions[0].customer_id) is None
+    assert local.services.store.get_profile(local.decisions[0].customer_id) is None
 
 
 def test_a_message_held_for_quiet_hours_ends_suppressed_when_its_journey_is_stopped(local):
     local.deliver(load_json(EVENTS / "order-placed.json"))
     local.deliver({**load_json(EVENTS / "order-fulfilled.json"), "time": "2026-03-04T22:00:00Z"})
     local.engine.run_until(datetime(2026, 3, 8, 1, 0, tzinfo=UTC))  # tips due 23:00 Madrid: held to 09:00
-    tips = local.wiring.store.get_message("cus-ana", local.messages()[-1].message_id)
+    tips = local.services.store.get_message("cus-ana", local.messages()[-1].message_id)
     assert (tips.step, tips.status) == ("product_tips", MessageStatus.DEFERRED)
     local.deliver(refund_of("A-1001", "2026-03-08T02:00:00Z"))  # the whole order, while it is held
     local.engine.run_until_idle()
 
-    tips = local.wiring.store.get_message("cus-ana", tips.message_id)
+    tips = local.services.store.get_message("cus-ana", tips.message_id)
     assert (tips.status, tips.reason) == (MessageStatus.SUPPRESSED, "exit goal: Order Refunded")
     assert [m.subject for m in sent_emails()] == ["Gracias por tu pedido #1001, Ana"]
 

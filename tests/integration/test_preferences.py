@@ -39,15 +39,15 @@ def local():
 def ana(local):
     local.deliver(load_json(EVENTS / "order-placed.json"))
     local.engine.run_until(local.engine.now)
-    return local.wiring.store.get_profile("cus-ana")
+    return local.services.store.get_profile("cus-ana")
 
 
 def test_one_click_unsubscribe_stops_marketing_email_and_only_that(local, ana):
     (confirmation,) = local.messages()
-    link = local.wiring.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
+    link = local.services.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
     response = request(local, "POST", link, "List-Unsubscribe=One-Click")
     assert response["statusCode"] == 200 and 'id="done"' in response["body"]
-    assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
+    assert local.services.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
     assert local.messages()[0].unsubscribed_at is not None  # counted against the message it came from
     local.deliver(load_json(EVENTS / "order-fulfilled.json"))
     local.engine.run_until_idle()
@@ -57,17 +57,17 @@ def test_one_click_unsubscribe_stops_marketing_email_and_only_that(local, ana):
 
 
 def test_opening_the_unsubscribe_link_changes_nothing_until_the_button(local, ana):
-    link = local.wiring.links.link("unsubscribe", c="cus-ana", m="m1")
+    link = local.services.links.link("unsubscribe", c="cus-ana", m="m1")
     page = request(local, "GET", link)
     assert page["statusCode"] == 200 and "Darme de baja" in page["body"]  # Ana reads Spanish
-    assert local.wiring.store.get_profile("cus-ana").email_marketing is ConsentState.SUBSCRIBED
+    assert local.services.store.get_profile("cus-ana").email_marketing is ConsentState.SUBSCRIBED
 
 
 @pytest.mark.parametrize("tamper", ["altered", "forged", "expired", "wrong action", "missing"])
 def test_a_bad_link_gets_a_clear_page_and_changes_nothing(local, ana, tamper, monkeypatch):
     from postventa.logic.links import LinkSigner
 
-    links = local.wiring.links
+    links = local.services.links
     if tamper == "altered":
         token = token_of(links.link("unsubscribe", c="cus-ana"))
         token = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
@@ -85,15 +85,15 @@ def test_a_bad_link_gets_a_clear_page_and_changes_nothing(local, ana, tamper, mo
     response = request(local, "POST", f"https://shop.example/postventa/unsubscribe?t={token}")
     assert response["statusCode"] == 400
     assert 'id="invalid"' in response["body"] and "Nothing was changed" in response["body"]
-    assert local.wiring.store.get_profile("cus-ana") == ana
+    assert local.services.store.get_profile("cus-ana") == ana
     if tamper == "expired":
         assert "It has expired." in response["body"]
 
 
 def test_the_preference_page_saves_channels_topics_and_consent(local, ana):
-    store = local.wiring.store
+    store = local.services.store
     assert store.save_profile(ana.model_copy(update={"phone": "+34612345678"}), ana)
-    link = local.wiring.links.link("preferences", c="cus-ana")
+    link = local.services.links.link("preferences", c="cus-ana")
     page = request(local, "GET", link)
     assert page["statusCode"] == 200 and 'name="channels" value="sms"' in page["body"]
     body = f"t={token_of(link)}&channels=sms&channels=email&topics=offers&topics=tips"
@@ -104,41 +104,41 @@ def test_the_preference_page_saves_channels_topics_and_consent(local, ana):
     assert (profile.sms_marketing, profile.sms_transactional) == (ConsentState.SUBSCRIBED,) * 2
     assert profile.email_marketing is ConsentState.SUBSCRIBED
     assert profile.push_marketing is ConsentState.NOT_SUBSCRIBED  # no app: not offered, not changed
-    assert local.wiring.preferences.topics == ["news", "offers", "reviews", "surveys", "tips"]
+    assert local.services.preferences.topics == ["news", "offers", "reviews", "surveys", "tips"]
     assert profile.topics_unsubscribed == ["news", "reviews", "surveys"]
     assert saved["headers"]["Referrer-Policy"] == "no-referrer"
 
 
 def test_unsubscribe_all_from_the_page_withdraws_every_marketing_consent(local, ana):
-    link = local.wiring.links.link("preferences", c="cus-ana")
+    link = local.services.links.link("preferences", c="cus-ana")
     request(
         local,
         "POST",
         "https://shop.example/postventa/preferences",
         f"t={token_of(link)}&unsubscribe_all=true",
     )
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert profile.channels == [] and profile.email_marketing is ConsentState.UNSUBSCRIBED
 
 
 def test_a_survey_link_shows_the_score_and_its_button_records_it(local, ana):
-    link = local.wiring.links.link("nps", c="cus-ana", m="m-survey", s=3)
+    link = local.services.links.link("nps", c="cus-ana", m="m-survey", s=3)
     opened = request(local, "GET", link)
     assert opened["statusCode"] == 200 and "Has elegido <strong>3</strong>" in opened["body"]
     local.relay_bus()
-    assert local.wiring.store.latest_nps("cus-ana") is None  # opening the link answers nothing
+    assert local.services.store.latest_nps("cus-ana") is None  # opening the link answers nothing
     response = request(local, "POST", link)
     assert response["statusCode"] == 200 and "Nos has puesto un 3" in response["body"]
     local.relay_bus()  # Survey Answered went to the bus, and comes back through on_order
-    answer = local.wiring.store.latest_nps("cus-ana")
+    answer = local.services.store.latest_nps("cus-ana")
     assert (answer.score, answer.message_id) == (3, "m-survey")
 
 
 def test_one_answer_per_survey_the_latest_wins_and_its_follow_up_starts_once(local, ana):
     for score in (2, 3, 9):
-        request(local, "POST", local.wiring.links.link("nps", c="cus-ana", m="m-survey", s=score))
+        request(local, "POST", local.services.links.link("nps", c="cus-ana", m="m-survey", s=score))
         local.relay_bus()
-    store = local.wiring.store
+    store = local.services.store
     assert [(a.score, a.message_id) for a in store.answers_of("cus-ana")] == [(9, "m-survey")]
     entered = sorted(e.journey for e in store.entries_of("cus-ana") if e.journey.startswith("nps-"))
     assert entered == ["nps-detractor", "nps-promoter"]  # once each for this survey, not per click
@@ -148,8 +148,8 @@ def test_an_unsubscribe_landing_between_an_orders_read_and_write_is_kept(local, 
     """on_order reads the profile, the customer unsubscribes, on_order writes: the write checks the
     version it read, so it redoes its change over the unsubscribe instead of writing over it."""
     (confirmation,) = local.messages()
-    link = local.wiring.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
-    store = local.wiring.store
+    link = local.services.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
+    store = local.services.store
     read_profile, raced = store.get_profile, []
 
     def read_then_unsubscribe(customer_id):
@@ -178,7 +178,7 @@ def test_a_mail_scanner_opening_every_link_of_every_message_twice_changes_nothin
     )
     ours = [link for link in links if link.startswith(base)]
     assert len(ours) >= 14  # eleven score links, unsubscribe, preferences, review among them
-    store = local.wiring.store
+    store = local.services.store
 
     def state() -> tuple:
         return (
@@ -199,7 +199,7 @@ def test_a_mail_scanner_opening_every_link_of_every_message_twice_changes_nothin
 
 
 def test_a_page_never_mints_a_token_that_outlives_the_link_that_opened_it(local, ana, monkeypatch):
-    signer = local.wiring.links
+    signer = local.services.links
     opened = signer.link("preferences", c="cus-ana")
     opened_until = signer.verify(token_of(opened), "preferences")["x"]
     # Eighty-nine days later the page is opened again: its form token ends with the link, not 90 days on.
@@ -245,7 +245,7 @@ def test_traces_keep_no_page_token_or_personal_data(local, ana, monkeypatch):
 
     monkeypatch.setattr(tracer, "provider", Provider())
     (confirmation,) = local.messages()
-    link = local.wiring.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
+    link = local.services.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
     request(local, "GET", link)
     request(local, "POST", link, "List-Unsubscribe=One-Click")
     local.deliver(load_json(EVENTS / "order-fulfilled.json"))

@@ -9,7 +9,6 @@ import pytest
 from botocore.stub import Stubber
 
 from postventa.adapters.email import SesEmailSender
-from postventa.handlers import run_step
 from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.local.simulate import _FakeLambdaContext
 from postventa.logic.render import RenderedMessage
@@ -44,7 +43,7 @@ def test_a_retried_step_sends_once_and_answers_the_same(local):
     local.deliver(load_json(EVENTS / "order-placed.json"))
     local.engine.run_until(local.engine.now)  # the confirmation went out
     payload = step_payload(local, "order_confirmation")
-    again = run_step.lambda_handler(payload, _FakeLambdaContext("run-step"))
+    again = local.lambdas["run_step"](payload, _FakeLambdaContext("run-step"))
     assert again["status"] == "sent"
     assert len(sent_emails()) == 1
 
@@ -56,7 +55,7 @@ def test_the_message_log_survives_a_lost_idempotency_record(local):
     table = boto3.resource("dynamodb").Table(local.settings.idempotency_table_name)
     for item in table.scan()["Items"]:
         table.delete_item(Key={"id": item["id"]})
-    outcome = run_step.lambda_handler(
+    outcome = local.lambdas["run_step"](
         step_payload(local, "order_confirmation"), _FakeLambdaContext("run-step")
     )
     assert outcome["status"] == "sent"
@@ -106,7 +105,7 @@ class ThrottledOnce:
 
 
 def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
-    runner = local.wiring.step_runner
+    runner = local.services.step_runner
     flaky = ThrottledOnce(runner._senders[Channel.EMAIL])
     runner._senders[Channel.EMAIL] = flaky
     local.deliver(load_json(EVENTS / "order-placed.json"))
@@ -175,13 +174,13 @@ def test_a_wait_registered_after_its_event_resumes_at_once(local):
             resumed.append(token)
             return True
 
-    registrar = WaitRegistrar(store=local.wiring.store, workflows=Workflows())
+    registrar = WaitRegistrar(store=local.services.store, workflows=Workflows())
     request = WaitRequest(
         **step_payload(local, "await_fulfilment"), task_token="late-token", event="Order Fulfilled"
     )
     assert registrar.register(request) == WaitResult(waiting=False)
     assert resumed == ["late-token"]
-    assert local.wiring.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
+    assert local.services.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
 
 
 def test_marketing_email_carries_rfc8058_one_click_unsubscribe_headers():

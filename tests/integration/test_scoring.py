@@ -19,9 +19,9 @@ def test_scores_land_on_existing_profiles_only_and_become_facts(local):
     _, scores = model.score(ana)
     _, others = model.score(shop)
 
-    written = local.wiring.store.save_scores([*scores, *others], as_of)
+    written = local.services.store.save_scores([*scores, *others], as_of)
     assert written == 1  # the 400 others have no profile here: none is created
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert profile.recommended == ["Running cap"]  # the complement of what she bought
     assert profile.p_alive is not None and profile.predicted_value is not None and profile.rfm
     assert profile.scored_at == as_of and profile.email == "ana@example.com"  # the rest of the profile kept
@@ -39,7 +39,6 @@ def test_the_scheduled_job_fits_once_then_scores_batches_onto_profiles(local):
     import boto3
 
     from postventa.analytics.scoring import SUMMARY_COLUMNS
-    from postventa.handlers import score_batch, score_fit
     from tests.integration.test_archive import _Context
 
     local.deliver(load_json(EVENTS / "order-placed.json"))
@@ -55,7 +54,7 @@ def test_the_scheduled_job_fits_once_then_scores_batches_onto_profiles(local):
     s3 = boto3.client("s3")
     s3.put_object(Bucket="postventa-archive", Key="athena-results/q-1.csv", Body=text.getvalue().encode())
 
-    fitted = score_fit.lambda_handler(
+    fitted = local.lambdas["score_fit"](
         {"bucket": "postventa-archive", "key": "athena-results/q-1.csv"}, _Context()
     )
     assert (fitted["customers"], fitted["fitted_on"], fitted["not_fitted"]) == (601, 601, None)
@@ -69,13 +68,13 @@ def test_the_scheduled_job_fits_once_then_scores_batches_onto_profiles(local):
     batches = [items[start : start + 250] for start in range(0, len(items), 250)]
     scored_at = "2026-06-30T02:00:00Z"
     results = [
-        score_batch.lambda_handler(
+        local.lambdas["score_batch"](
             {"Items": batch, "BatchInput": {"model_key": fitted["model_key"], "scored_at": scored_at}},
             _Context(),
         )
         for batch in batches
     ]
     assert sum(r["customers"] for r in results) == 601 and sum(r["written"] for r in results) == 1
-    profile = local.wiring.store.get_profile("cus-ana")
+    profile = local.services.store.get_profile("cus-ana")
     assert profile.recommended == ["Running cap"] and profile.predicted_value is not None
     assert profile.scored_at == datetime(2026, 6, 30, 2, tzinfo=UTC)

@@ -1,5 +1,6 @@
 """EventBridge Scheduler, hourly: publish the birthdays, anniversaries and lapses due now."""
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -7,8 +8,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel
 
+from postventa.composition import Services, deployed
 from postventa.handlers.observability import logger, metrics, tracer
-from postventa.handlers.wiring import wiring
 
 
 class ScheduledRun(BaseModel):
@@ -17,11 +18,17 @@ class ScheduledRun(BaseModel):
     scheduled_time: AwareDatetime
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-@event_parser(model=ScheduledRun)
-def lambda_handler(event: ScheduledRun, context: LambdaContext) -> dict[str, Any]:
-    due = wiring().occasions.run(event.scheduled_time)
-    metrics.add_metric(name="OccasionsPublished", unit=MetricUnit.Count, value=len(due))
-    return {"published": len(due)}
+def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    @event_parser(model=ScheduledRun)
+    def lambda_handler(event: ScheduledRun, context: LambdaContext) -> dict[str, Any]:
+        due = services().occasions.run(event.scheduled_time)
+        metrics.add_metric(name="OccasionsPublished", unit=MetricUnit.Count, value=len(due))
+        return {"published": len(due)}
+
+    return lambda_handler
+
+
+lambda_handler = build(deployed)

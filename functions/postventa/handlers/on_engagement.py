@@ -2,6 +2,7 @@
 Replies to our SMS number (two-way SNS topic -> the same queue, raw delivery) come here too."""
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,39 +13,47 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from postventa.composition import Services, deployed
 from postventa.handlers.failures import applied_or_dead_lettered
 from postventa.handlers.observability import logger, metrics, tracer
-from postventa.handlers.wiring import wiring
 from postventa.models.engagement import InboundSms, SesEngagementEvent
 from postventa.models.inbound import describe_validation_error
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def record_handler(record: SQSRecord) -> dict[str, Any]:
-    return applied_or_dead_lettered(record, lambda: wiring().invalid_events, lambda: _apply(record))
-
-
-def _apply(record: SQSRecord) -> dict[str, Any]:
+def _apply(current: Services, record: SQSRecord) -> dict[str, Any]:
     try:
         body = json.loads(record.body)
         if isinstance(body, dict) and "originationNumber" in body:
             metrics.add_metric(name="Sms_reply", unit=MetricUnit.Count, value=1)
-            return wiring().engagement.reply(InboundSms.model_validate(body))
+            return current.engagement.reply(InboundSms.model_validate(body))
         event = parse(event=body, model=SesEngagementEvent)
     except (ValueError, ValidationError) as error:
         cause = error.__cause__ if isinstance(error.__cause__, ValidationError) else error
         reason = describe_validation_error(cause) if isinstance(cause, ValidationError) else f"event: {error}"
-        wiring().invalid_events.send(record.body, reason)
+        current.invalid_events.send(record.body, reason)
         return {"invalid": reason}
     metrics.add_metric(name=f"Engagement_{event.detail.eventType}", unit=MetricUnit.Count, value=1)
-    return wiring().engagement.apply(event.detail)
+    return current.engagement.apply(event.detail)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+def build(services: Callable[[], Services]) -> Callable[..., PartialItemFailureResponse]:
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        current = services()
+        return applied_or_dead_lettered(
+            record, lambda: current.invalid_events, lambda: _apply(current, record)
+        )
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return lambda_handler
+
+
+lambda_handler = build(deployed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -16,8 +17,8 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from postventa.composition import Services, deployed
 from postventa.handlers.observability import logger, metrics, tracer
-from postventa.handlers.wiring import wiring
 from postventa.logic.links import InvalidLink
 from postventa.models.events import Channel
 from postventa.models.records import CustomerProfile
@@ -35,8 +36,14 @@ SECURITY_HEADERS = {
 }
 
 
+def _services() -> Services:
+    """This request's services: each built handler hands its own to the routes (append_context)."""
+    services: Services = app.context["services"]
+    return services
+
+
 def _page(name: str, profile: CustomerProfile | None, status: int = 200, **context: Any) -> Response:
-    current = wiring()
+    current = _services()
     settings = current.settings
     locale = profile.locale if profile else _accepted_language()
     body = current.renderer.page(
@@ -70,13 +77,13 @@ def _invalid(error: InvalidLink) -> Response:
 
 
 def _preferences_page(profile: CustomerProfile, claims: dict[str, Any], *, saved: bool = False) -> Response:
-    return _page("preferences", profile, saved=saved, **wiring().preferences.view(profile, claims))
+    return _page("preferences", profile, saved=saved, **_services().preferences.view(profile, claims))
 
 
 @app.get("/preferences")
 def show_preferences() -> Response:
     try:
-        profile, claims = wiring().preferences.customer(_token(), "preferences")
+        profile, claims = _services().preferences.customer(_token(), "preferences")
     except InvalidLink as error:
         return _invalid(error)
     return _preferences_page(profile, claims)
@@ -91,7 +98,7 @@ def save_preferences() -> Response:
         unsubscribe_all=form.get("unsubscribe_all") == ["true"],
     )
     try:
-        profile, claims = wiring().preferences.save(_token(), choice, datetime.now(UTC))
+        profile, claims = _services().preferences.save(_token(), choice, datetime.now(UTC))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Preferences_saved", unit="Count", value=1)
@@ -100,7 +107,7 @@ def save_preferences() -> Response:
 
 @app.get("/unsubscribe")
 def confirm_unsubscribe() -> Response:
-    centre = wiring().preferences
+    centre = _services().preferences
     try:
         profile, claims = centre.customer(_token(), "unsubscribe")
     except InvalidLink as error:
@@ -112,7 +119,7 @@ def confirm_unsubscribe() -> Response:
 @app.post("/unsubscribe")
 def unsubscribe() -> Response:
     """The page's button, or the mailbox provider's one-click POST (body List-Unsubscribe=One-Click)."""
-    centre = wiring().preferences
+    centre = _services().preferences
     try:
         profile, claims = centre.unsubscribe(_token(), datetime.now(UTC))
     except InvalidLink as error:
@@ -125,7 +132,7 @@ def unsubscribe() -> Response:
 @app.get("/nps")
 def confirm_survey_answer() -> Response:
     try:
-        profile, score, _ = wiring().preferences.survey(_token())
+        profile, score, _ = _services().preferences.survey(_token())
     except InvalidLink as error:
         return _invalid(error)
     return _page("survey", profile, score=score, token=_token())
@@ -134,7 +141,7 @@ def confirm_survey_answer() -> Response:
 @app.post("/nps")
 def answer_survey() -> Response:
     try:
-        profile, score = wiring().preferences.answer(_token(), datetime.now(UTC))
+        profile, score = _services().preferences.answer(_token(), datetime.now(UTC))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Survey_answered", unit="Count", value=1)
@@ -144,7 +151,7 @@ def answer_survey() -> Response:
 @app.post("/shopify/compliance")
 def shopify_compliance() -> Response:
     """Shopify's compliance webhooks (customers/redact, customers/data_request, shop/redact)."""
-    webhooks = wiring().compliance
+    webhooks = _services().compliance
     if webhooks is None:
         return Response(404, "text/plain", "no Shopify app is set up for this shop")
     event = app.current_event
@@ -165,8 +172,15 @@ def shopify_compliance() -> Response:
     return Response(200, "application/json", json.dumps({"done": done}))
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        app.append_context(services=services())  # cleared by the resolver after the request
+        return app.resolve(event, context)
+
+    return lambda_handler
+
+
+lambda_handler = build(deployed)

@@ -1,13 +1,14 @@
 """Secrets Manager's rotation schedule -> here: one step of rotating the link-signing key."""
 
+from collections.abc import Callable
 from typing import Literal
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
+from postventa.composition import Services, deployed
 from postventa.handlers.observability import logger, tracer
-from postventa.handlers.wiring import wiring
 
 
 class RotationStep(BaseModel):
@@ -20,9 +21,15 @@ class RotationStep(BaseModel):
     step: Literal["createSecret", "setSecret", "testSecret", "finishSecret"] = Field(alias="Step")
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@event_parser(model=RotationStep)
-def lambda_handler(event: RotationStep, context: LambdaContext) -> None:
-    logger.info("rotation step", extra={"step": event.step})  # never the secret's value
-    wiring().key_rotation.run(event.step, event.secret_id, event.token)
+def build(services: Callable[[], Services]) -> Callable[..., None]:
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @event_parser(model=RotationStep)
+    def lambda_handler(event: RotationStep, context: LambdaContext) -> None:
+        logger.info("rotation step", extra={"step": event.step})  # never the secret's value
+        services().key_rotation.run(event.step, event.secret_id, event.token)
+
+    return lambda_handler
+
+
+lambda_handler = build(deployed)

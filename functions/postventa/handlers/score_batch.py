@@ -1,5 +1,6 @@
 """The scoring job's fan-out: one batch of the customer summary scored and written to profiles."""
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -7,8 +8,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, Field
 
+from postventa.composition import Services, deployed
 from postventa.handlers.observability import logger, metrics, tracer
-from postventa.handlers.wiring import wiring
 
 
 class BatchInput(BaseModel):
@@ -23,11 +24,19 @@ class ScoreBatch(BaseModel):
     batch_input: BatchInput = Field(alias="BatchInput")
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-@event_parser(model=ScoreBatch)
-def lambda_handler(event: ScoreBatch, context: LambdaContext) -> dict[str, Any]:
-    result = wiring().scoring_job.score(event.items, event.batch_input.model_key, event.batch_input.scored_at)
-    metrics.add_metric(name="ProfilesScored", unit=MetricUnit.Count, value=result["written"])
-    return result
+def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    @event_parser(model=ScoreBatch)
+    def lambda_handler(event: ScoreBatch, context: LambdaContext) -> dict[str, Any]:
+        result = services().scoring_job.score(
+            event.items, event.batch_input.model_key, event.batch_input.scored_at
+        )
+        metrics.add_metric(name="ProfilesScored", unit=MetricUnit.Count, value=result["written"])
+        return result
+
+    return lambda_handler
+
+
+lambda_handler = build(deployed)

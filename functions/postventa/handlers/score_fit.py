@@ -1,5 +1,6 @@
 """The scoring job's fit (Step Functions, after Athena wrote the customer summary)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -7,8 +8,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from postventa.composition import Services, deployed
 from postventa.handlers.observability import logger, metrics, tracer
-from postventa.handlers.wiring import wiring
 
 
 class FitRequest(BaseModel):
@@ -18,11 +19,17 @@ class FitRequest(BaseModel):
     key: str
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
-@event_parser(model=FitRequest)
-def lambda_handler(event: FitRequest, context: LambdaContext) -> dict[str, Any]:
-    result = wiring().scoring_job.fit(event.bucket, event.key)
-    metrics.add_metric(name="CustomersSummarized", unit=MetricUnit.Count, value=result["customers"])
-    return {**result, "bucket": event.bucket, "key": event.key}
+def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
+    @metrics.log_metrics
+    @event_parser(model=FitRequest)
+    def lambda_handler(event: FitRequest, context: LambdaContext) -> dict[str, Any]:
+        result = services().scoring_job.fit(event.bucket, event.key)
+        metrics.add_metric(name="CustomersSummarized", unit=MetricUnit.Count, value=result["customers"])
+        return {**result, "bucket": event.bucket, "key": event.key}
+
+    return lambda_handler
+
+
+lambda_handler = build(deployed)

@@ -25,9 +25,19 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.analytics.archive import write_records
-from postventa.handlers import on_engagement, on_order, preferences, register_wait, run_step
+from postventa.composition import Services, StandIns
+from postventa.handlers import (
+    occasions,
+    on_engagement,
+    on_order,
+    preferences,
+    register_wait,
+    rotate_link_key,
+    run_step,
+    score_batch,
+    score_fit,
+)
 from postventa.handlers.observability import metrics
-from postventa.handlers.wiring import Wiring, install
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
@@ -349,17 +359,12 @@ class LocalPostventa:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        install(None)
         self.faults.uninstall()
         self._mock.stop()
 
     def _provision(self) -> Settings:
         values = provision_local_resources(dict(LOCAL_SETTINGS))
         self.ingest_queue_url = values.pop("ingest_queue_url")
-        self.handlers = {
-            RUN_STEP_ARN: run_step.lambda_handler,
-            REGISTER_WAIT_ARN: register_wait.lambda_handler,
-        }
         self.engine = LocalStepFunctions(start=self.start, invoke=self.invoke)
         self.ses_events = LocalSesEvents(
             lambda at, event: self.engine.call_at(at, lambda: self._receive_quietly(event)),
@@ -377,15 +382,32 @@ class LocalPostventa:
         }
         settings = Settings(**values, state_machines=state_machines)
         self.push = LocalPushService()
-        self.wiring = Wiring(
+        self.services = Services(
             settings,
-            stepfunctions=self.engine,
-            pinpoint=self.push,
+            stand_ins=StandIns(stepfunctions=self.engine, pinpoint=self.push),
             emit=self.decisions.append,
             journeys=self.journeys,
             clock=lambda: self.engine.now,
         )
-        install(self.wiring)
+        # Each function as Lambda runs it, bound to this run's services.
+        self.lambdas = {
+            module.__name__.rsplit(".", 1)[-1]: module.build(lambda: self.services)
+            for module in (
+                on_order,
+                on_engagement,
+                run_step,
+                register_wait,
+                preferences,
+                occasions,
+                rotate_link_key,
+                score_fit,
+                score_batch,
+            )
+        }
+        self.handlers = {
+            RUN_STEP_ARN: self.lambdas["run_step"],
+            REGISTER_WAIT_ARN: self.lambdas["register_wait"],
+        }
         return settings
 
     def invoke(self, function_arn: str, payload: dict[str, Any]) -> Any:
@@ -422,7 +444,9 @@ class LocalPostventa:
         """The event's handler alone (SES engagement or storefront), the clock where it is. A
         receive that fails is delivered again once visible, up to the queue's receive limit."""
         handler = (
-            on_engagement if event.get("source") == "aws.ses" or "originationNumber" in event else on_order
+            "on_engagement"
+            if event.get("source") == "aws.ses" or "originationNumber" in event
+            else "on_order"
         )
         index = next(self._deliveries)
         response: dict[str, Any] = {}
@@ -430,8 +454,8 @@ class LocalPostventa:
             batch = _sqs_batch(event, index, receive_count)
             try:
                 with self.faults.invocation():
-                    context = _FakeLambdaContext(f"postventa-{handler.__name__}")
-                    response = dict(handler.lambda_handler(batch, context))
+                    context = _FakeLambdaContext(f"postventa-{handler}")
+                    response = dict(self.lambdas[handler](batch, context))
             except InvocationCrashed:
                 self._expire_in_progress()
                 response = {"batchItemFailures": [{"itemIdentifier": f"local-{index}"}]}
@@ -450,11 +474,11 @@ class LocalPostventa:
 
     def messages(self) -> list[MessageRecord]:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
-        return [message for customer in customers for message in self.wiring.store.messages_of(customer)]
+        return [message for customer in customers for message in self.services.store.messages_of(customer)]
 
     def write_archive(self, root: Path) -> None:
         """What the table's stream feeds Firehose in the cloud, from what this run stored."""
-        store = self.wiring.store
+        store = self.services.store
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         write_records(
             root,
@@ -466,7 +490,7 @@ class LocalPostventa:
 
     def final_state(self, dead_letters: list[dict[str, Any]]) -> FinalState:
         """What the guarantee is checked on once every journey has run out."""
-        store = self.wiring.store
+        store = self.services.store
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         profiles = {c: p for c in customers if (p := store.get_profile(c)) is not None}
         waiting = [json.loads(message["Body"]) for message in dead_letters] + self.redriven
@@ -487,7 +511,7 @@ class LocalPostventa:
             event = parse_inbound(raw)
         except InvalidEvent:
             return None
-        order = self.wiring.store.get_order(event.order_id) if event.order_id else None
+        order = self.services.store.get_order(event.order_id) if event.order_id else None
         return event.customer_id or (order.customer_id if order else None)
 
     def dead_letters(self) -> list[dict[str, Any]]:
@@ -496,7 +520,7 @@ class LocalPostventa:
     def run_occasions(self, now: datetime) -> int:
         """One run of the hourly schedule: what it publishes on the bus comes back through on_order."""
         self.engine.run_until(now)
-        published = self.wiring.occasions.run(now)
+        published = self.services.occasions.run(now)
         self.relay_bus()
         return len(published)
 
@@ -511,7 +535,7 @@ class LocalPostventa:
         """One request to the preference centre (API Gateway HTTP API event), then its effects."""
         try:
             with self.faults.invocation():
-                return dict(preferences.lambda_handler(event, _FakeLambdaContext("postventa-preferences")))
+                return dict(self.lambdas["preferences"](event, _FakeLambdaContext("postventa-preferences")))
         finally:
             _discard_metrics()
 

@@ -1,14 +1,18 @@
-"""Builds each handler's service once per cold start, from the one Settings model.
+"""The composition root: the one place that builds Postventa's services from the one Settings
+model and the adapters behind their ports.
 
-Tests and ``postventa simulate`` install their own Wiring (a moto session, the local engine as
-the Step Functions client, a decision collector) with ``install``.
+Lambda builds `deployed()` once per cold start (each handler module binds it); `postventa
+simulate` and the integration tests build `Services` with the local engine for Step Functions and
+a stand-in for Pinpoint; `postventa backtest` with the in-memory adapters (adapters/memory.py).
+Everything is made at first use, so a cold start builds only what its handler needs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -43,7 +47,7 @@ from postventa.services.engagement import EngagementService
 from postventa.services.erasure import CustomerErasure
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
-from postventa.services.ports import Sender
+from postventa.services.ports import CustomerStore, DeadLetters, Links, RateLimiter, Renderer, Sender
 from postventa.services.preferences import PreferenceCentre
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar
@@ -59,23 +63,36 @@ PROVIDER_CLIENT = Config(
 )
 
 
-class Wiring:
+@dataclass(frozen=True)
+class StandIns:
+    """What a local run puts in place of an AWS client or adapter; None: AWS's own."""
+
+    stepfunctions: Any = None  # a client: the local engine
+    pinpoint: Any = None  # a client: moto has no Pinpoint sends
+    store: CustomerStore | None = None
+    senders: dict[Channel, Sender] | None = None
+    rate_limiter: RateLimiter | None = None
+    renderer: Renderer | None = None
+    links: Links | None = None
+    invalid_events: DeadLetters | None = None
+    idempotency: bool = True  # False: no Powertools Idempotency (a backtest replays each step once)
+
+
+class Services:
     def __init__(
         self,
         settings: Settings,
         *,
-        stepfunctions: Any = None,
-        pinpoint: Any = None,
+        stand_ins: StandIns = StandIns(),
         emit: Callable[[Decision], None] = log_decision,
         journeys: dict[str, Journey] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
-        """stepfunctions, pinpoint: stand-in clients (the local engine; moto has no Pinpoint sends).
+        """emit: where on_order's decisions go (the log; a list locally).
         clock: when sends happen, for the sending rate (the local engine's virtual clock)."""
         self.settings = settings
+        self._stand_ins = stand_ins
         self._clock = clock
-        self._stepfunctions = stepfunctions
-        self._pinpoint = pinpoint
         self._emit = emit
         self._journeys = journeys
         self._idempotency_configs: list[IdempotencyConfig] = []
@@ -86,17 +103,24 @@ class Wiring:
         return self._journeys if self._journeys is not None else load_journeys()
 
     @cached_property
-    def store(self) -> Store:
+    def store(self) -> CustomerStore:
+        return self._stand_ins.store or self.table
+
+    @cached_property
+    def table(self) -> Store:
+        """The DynamoDB store itself, for what only it does (the scoring job's writes)."""
         retention = timedelta(days=self.settings.message_retention_days)
         return Store(boto3.resource("dynamodb").Table(self.settings.table_name), retention)
 
     @cached_property
     def workflows(self) -> JourneyWorkflows:
-        client = self._stepfunctions or boto3.client("stepfunctions")
+        client = self._stand_ins.stepfunctions or boto3.client("stepfunctions")
         return JourneyWorkflows(client, self.settings.state_machines)
 
     def once(self, key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Powertools Idempotency keyed on `key` (a JMESPath into the argument named event)."""
+        if not self._stand_ins.idempotency:
+            return lambda function: function
         config = IdempotencyConfig(
             event_key_jmespath=key,
             expires_after_seconds=IDEMPOTENCY_SECONDS,
@@ -118,7 +142,9 @@ class Wiring:
             config.register_lambda_context(context)
 
     @cached_property
-    def invalid_events(self) -> InvalidEventQueue:
+    def invalid_events(self) -> DeadLetters:
+        if self._stand_ins.invalid_events is not None:
+            return self._stand_ins.invalid_events
         return InvalidEventQueue(boto3.client("sqs"), self.settings.invalid_events_queue_url)
 
     @cached_property
@@ -142,6 +168,8 @@ class Wiring:
 
     @cached_property
     def senders(self) -> dict[Channel, Sender]:
+        if self._stand_ins.senders is not None:
+            return self._stand_ins.senders
         settings = self.settings
         senders: dict[Channel, Sender] = {
             Channel.EMAIL: SesEmailSender(
@@ -152,7 +180,7 @@ class Wiring:
             ),
         }
         if settings.push_application_id:
-            client = self._pinpoint or boto3.client("pinpoint", config=PROVIDER_CLIENT)
+            client = self._stand_ins.pinpoint or boto3.client("pinpoint", config=PROVIDER_CLIENT)
             senders[Channel.PUSH] = PinpointPushSender(client, settings.push_application_id)
         return senders
 
@@ -230,7 +258,7 @@ class Wiring:
                 "POSTVENTA_ARCHIVE_BUCKET is not set: the scoring job has nowhere to keep its model"
             )
         files = ScoringFiles(boto3.client("s3"), self.settings.archive_bucket)
-        return ScoringJob(files, self.store.save_scores)
+        return ScoringJob(files, self.table.save_scores)
 
     @cached_property
     def step_runner(self) -> StepRunner:
@@ -238,12 +266,13 @@ class Wiring:
         return StepRunner(
             store=self.store,
             senders=self.senders,
-            rate_limiter=DynamoRateLimiter(
+            rate_limiter=self._stand_ins.rate_limiter
+            or DynamoRateLimiter(
                 boto3.resource("dynamodb").Table(settings.table_name), settings.max_send_rate, self._clock
             ),
             policy=settings.contact_policy,
-            renderer=self.renderer,
-            links=self.links,
+            renderer=self._stand_ins.renderer or self.renderer,
+            links=self._stand_ins.links or self.links,
             shop_name=settings.shop_name,
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,
@@ -294,19 +323,10 @@ class Wiring:
         return response
 
 
-_wiring: Wiring | None = None
-
-
-def wiring() -> Wiring:
-    global _wiring
-    if _wiring is None:
-        _wiring = Wiring(Settings())  # type: ignore[call-arg]  # fields come from the environment
-    return _wiring
-
-
-def install(custom: Wiring | None) -> None:
-    global _wiring
-    _wiring = custom
+@cache
+def deployed() -> Services:
+    """The services of a deployed function, from its environment: built at its first invocation."""
+    return Services(Settings())  # type: ignore[call-arg]  # fields come from the environment
 
 
 def erasure_for_table(table_name: str, archive_bucket: str | None = None) -> CustomerErasure:
