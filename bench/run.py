@@ -111,8 +111,8 @@ def guarantee_cost() -> None:
 
 
 def backtest_throughput() -> None:
+    from postventa.backtest import run_backtest, synthetic_history
     from postventa.journeys.loader import load_journeys
-    from postventa.local.backtest import run_backtest, synthetic_history
 
     history = synthetic_history(orders=70_000, customers=25_000, months=18)
     journeys = load_journeys()
@@ -134,7 +134,7 @@ def report_timing() -> None:
     from postventa.analytics.kpis import connect, rows
     from postventa.analytics.queries import QUERIES, query_text
     from postventa.analytics.scoring import Customers, fit_scoring_model
-    from postventa.local.backtest import synthetic_history
+    from postventa.backtest import synthetic_history
     from postventa.models.records import OrderRecord
 
     history = synthetic_history(orders=70_000, customers=25_000, months=18)

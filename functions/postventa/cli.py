@@ -80,14 +80,14 @@ def _render(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from postventa.journeys.loader import load_journeys
-    from postventa.local.backtest import (
+    from postventa.backtest import (
         Assumptions,
         BacktestInputError,
         format_report,
         read_orders,
         run_backtest,
     )
+    from postventa.journeys.loader import load_journeys
 
     try:
         orders, refused = read_orders(args.orders)
@@ -120,7 +120,7 @@ def _report(args: argparse.Namespace) -> int:
     from postventa.analytics.archive import order_row, write_archive
     from postventa.analytics.report import build_report, format_report
     from postventa.analytics.report_html import write_html
-    from postventa.local.backtest import BacktestInputError, read_orders
+    from postventa.backtest import BacktestInputError, read_orders
     from postventa.models.records import OrderRecord
 
     try:

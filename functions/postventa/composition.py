@@ -47,7 +47,15 @@ from postventa.services.engagement import EngagementService
 from postventa.services.erasure import CustomerErasure
 from postventa.services.occasions import OccasionScheduler
 from postventa.services.order_events import OrderEventService
-from postventa.services.ports import CustomerStore, DeadLetters, Links, RateLimiter, Renderer, Sender
+from postventa.services.ports import (
+    CustomerStore,
+    DeadLetters,
+    Links,
+    Publisher,
+    RateLimiter,
+    Renderer,
+    Sender,
+)
 from postventa.services.preferences import PreferenceCentre
 from postventa.services.steps import StepRequest, StepRunner
 from postventa.services.waits import WaitRegistrar
@@ -75,6 +83,7 @@ class StandIns:
     renderer: Renderer | None = None
     links: Links | None = None
     invalid_events: DeadLetters | None = None
+    bus: Publisher | None = None
     idempotency: bool = True  # False: no Powertools Idempotency (a backtest replays each step once)
 
 
@@ -300,7 +309,9 @@ class Services:
             default_timezone=self.settings.default_timezone,
         )
 
-    def publisher(self, source: str) -> BusPublisher:
+    def publisher(self, source: str) -> Publisher:
+        if self._stand_ins.bus is not None:
+            return self._stand_ins.bus
         return BusPublisher(boto3.client("events"), self.settings.event_bus_name, source)
 
     @cached_property

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from postventa.cli import main
-from postventa.journeys.loader import load_journey, load_journeys
-from postventa.local.backtest import (
+from postventa.backtest import (
     Assumptions,
     BacktestInputError,
     read_orders,
     run_backtest,
     synthetic_history,
 )
+from postventa.cli import main
+from postventa.journeys.loader import load_journey, load_journeys
 from postventa.models.policy import ContactPolicy
 from tests.conftest import EVENTS, phase1_journeys
 
@@ -70,7 +70,14 @@ def test_branches_follow_the_assumed_engagement_and_the_holdout_is_counted():
     def sent(report, step):
         return sum(s["messages"] for s in report.steps if s["step"] == step and s["outcome"] == "sent")
 
-    assert (sent(everyone_opens, "tips_for_readers"), sent(everyone_opens, "resend_hello")) == (400, 0)
+    # Everyone opens, two hours after the confirmation: those placed from 08:00 have not yet when
+    # the branch looks at 10:00 (opens arrive as SES events, through EngagementService).
+    not_yet = sum(1 for order in orders if 8 <= order.placed_at.hour < 10)
+    assert 0 < not_yet < 400
+    assert (sent(everyone_opens, "tips_for_readers"), sent(everyone_opens, "resend_hello")) == (
+        400 - not_yet,
+        not_yet,
+    )
     assert (sent(nobody_opens, "tips_for_readers"), sent(nobody_opens, "resend_hello")) == (0, 400)
     offers = sent(everyone_opens, "offer_a") + sent(everyone_opens, "offer_b")
     assert 400 * 0.7 < offers < 400 * 0.9  # a 20% holdout receives nothing
@@ -80,7 +87,7 @@ def test_worker_processes_change_nothing_but_speed():
     # In a fresh interpreter: this one may host jsii's reader thread, and forking beside it is unsafe.
     script = """
 from postventa.journeys.loader import load_journeys
-from postventa.local.backtest import run_backtest, synthetic_history
+from postventa.backtest import run_backtest, synthetic_history
 orders = synthetic_history(600, 250, 6)
 one, two = run_backtest(orders, load_journeys(), workers=1), run_backtest(orders, load_journeys(), workers=2)
 for report in (one, two):
@@ -111,13 +118,13 @@ def test_cli_prints_json(capsys):
 
 
 def test_skipping_the_hours_nobody_can_fire_in_changes_nothing():
-    from postventa.local.backtest import _prepared, _replay
+    from postventa.backtest.replay import replay
 
     journeys = load_journeys()
-    orders = _prepared(synthetic_history(300, 120, 14), Assumptions(timezone="Europe/Madrid"))
+    orders = Assumptions(timezone="Europe/Madrid").fill_in(synthetic_history(300, 120, 14))
     assumptions = Assumptions(timezone="Europe/Madrid")
-    skipping = _replay(orders, journeys, assumptions, progress=lambda done: None)
-    hourly = _replay(orders, journeys, assumptions, progress=lambda done: None, every_hour=True)
+    skipping = replay(orders, journeys, assumptions, progress=lambda done: None)
+    hourly = replay(orders, journeys, assumptions, progress=lambda done: None, every_hour=True)
     assert skipping == hourly
     assert skipping.entries["win-back"] > 0 and skipping.entries["loyalty-anniversary"] > 0
 
@@ -157,7 +164,7 @@ def test_the_synthetic_history_reaches_every_default_journey():
 
 def test_the_report_reads_what_a_two_worker_backtest_archived(tmp_path):
     from postventa.analytics.report import build_report
-    from postventa.local.backtest import synthetic_history
+    from postventa.backtest import synthetic_history
 
     history = synthetic_history(orders=1500, customers=500, months=18)
     result = run_backtest(history, load_journeys(), workers=2, archive=tmp_path)
@@ -173,3 +180,16 @@ def test_the_report_reads_what_a_two_worker_backtest_archived(tmp_path):
         "ten_percent",
         "free_shipping",
     }
+
+
+def test_a_click_resumes_a_wait_for_message_clicked():
+    """Clicks reach the journeys as SES Click events through EngagementService, as in production."""
+    journey = load_journey(Path(__file__).parents[1] / "fixtures" / "clicked.yaml")
+    orders = synthetic_history(300, 300, 6)
+    clicks = Assumptions(open_rate=0.5, click_rate=0.25, contact_policy=EVERY_MESSAGE)
+    report = run_backtest(orders, {"clicked": journey}, clicks)
+    sent = {s["step"]: s["messages"] for s in report.steps if s["outcome"] == "sent"}
+    assert sent["tips"] == 300
+    # The same stable draw per message decides who clicks: a quarter or so, never all, never none.
+    assert 300 * 0.15 < sent["clicked_follow_up"] < 300 * 0.35
+    assert sent["clicked_follow_up"] + sent["nudge"] == 300

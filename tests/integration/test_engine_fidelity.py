@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from postventa.asl.engine import LocalStepFunctions
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journey, parse_journey
-from postventa.local.engine import LocalStepFunctions
 from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow

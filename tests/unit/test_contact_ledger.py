@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from postventa.journeys.model import Purpose
-from postventa.journeys.tasks import StepRequest
-from postventa.local.memory import (
+from postventa.adapters.memory import (
     CountingSender,
     MemoryStore,
     SubjectOnlyRenderer,
     UnlimitedRate,
     UnsignedLinks,
 )
+from postventa.journeys.model import Purpose
+from postventa.journeys.tasks import StepRequest
 from postventa.models.events import Channel, ConsentState
 from postventa.models.policy import ContactPolicy
 from postventa.models.records import CustomerProfile, MessageStatus

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from botocore.exceptions import ClientError
 
-from postventa.local.engine import LocalStepFunctions
+from postventa.asl.engine import LocalStepFunctions
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

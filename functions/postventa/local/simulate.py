@@ -25,6 +25,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.analytics.archive import write_records
+from postventa.asl.engine import LocalStepFunctions
 from postventa.composition import Services, StandIns
 from postventa.handlers import (
     occasions,
@@ -41,7 +42,6 @@ from postventa.handlers.observability import metrics
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
-from postventa.local.engine import LocalStepFunctions
 from postventa.local.faults import (
     FaultInjector,
     FinalState,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import BaseModel
+
 from postventa.logic.render import RenderedMessage
-from postventa.models.events import Channel
+from postventa.models.events import Channel, DetailType
 from postventa.models.records import (
     ContactLedger,
     CustomerProfile,
@@ -102,6 +104,12 @@ class Renderer(Protocol):
 
 class Links(Protocol):
     def link(self, action: str, **claims: Any) -> str: ...
+
+
+class Publisher(Protocol):
+    """Postventa's own bus: events it publishes (occasions, survey answers) come back through on_order."""
+
+    def publish(self, detail_type: DetailType, details: Sequence[tuple[BaseModel, datetime]]) -> None: ...
 
 
 class DeadLetters(Protocol):

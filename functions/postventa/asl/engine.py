@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from postventa.local import asl_paths
-from postventa.local.choice import choose
+from postventa.asl import paths as asl_paths
+from postventa.asl.choice import choose
 
 Invoke = Callable[[str, dict[str, Any]], Any]
 

@@ -6,7 +6,7 @@ import fnmatch
 from datetime import datetime
 from typing import Any
 
-from postventa.local import asl_paths
+from postventa.asl import paths as asl_paths
 
 
 def _timestamp(value: Any) -> datetime:

@@ -1,4 +1,5 @@
-"""In-memory stand-ins for the AWS adapters, for backtests at a scale moto cannot serve.
+"""In-memory adapters behind the same ports as the AWS ones, for backtests at a scale moto cannot
+serve (tests/integration/test_store_contract.py holds both stores to one contract).
 
 They keep the adapters' contracts (a claimed entry or message is claimed once, messages come
 back oldest first, waits are found by order and event) without serializing anything.
@@ -35,7 +36,7 @@ class _Customer:
     profile: CustomerProfile | None = None
     entries: dict[tuple[str, str], JourneyEntry] = field(default_factory=dict)
     messages: dict[str, MessageRecord] = field(default_factory=dict)
-    decisions: list[StepDecision] = field(default_factory=list)
+    decisions: dict[tuple[str, str], StepDecision] = field(default_factory=dict)  # by execution, step
     nps: dict[str, NpsAnswer] = field(default_factory=dict)  # by survey message (or time)
     waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
     ledger: ContactLedger | None = None
@@ -207,8 +208,8 @@ class MemoryStore:
         return self.customers[customer_id].messages.get(message_id)
 
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
-        # Claimed in time order: the local clocks never go back, so insertion order is oldest first.
-        return list(self.customers[customer_id].messages.values())
+        # Oldest first; nearly always in that order already, which sorting finds in one pass.
+        return sorted(self.customers[customer_id].messages.values(), key=lambda message: message.at)
 
     def contact_ledger(self, customer_id: str) -> ContactLedger:
         return self.customers[customer_id].ledger or ContactLedger(customer_id=customer_id)
@@ -221,10 +222,10 @@ class MemoryStore:
         return True
 
     def save_decision(self, decision: StepDecision) -> None:
-        self.customers[decision.customer_id].decisions.append(decision)
+        self.customers[decision.customer_id].decisions[(decision.execution_id, decision.step)] = decision
 
     def decisions_of(self, customer_id: str) -> list[StepDecision]:
-        return list(self.customers[customer_id].decisions)
+        return list(self.customers[customer_id].decisions.values())
 
     def save_nps(self, answer: NpsAnswer) -> None:
         answers = self.customers[answer.customer_id].nps
@@ -251,14 +252,14 @@ class MemoryStore:
 
 
 class CountingSender:
-    """Accepts every message; a backtest counts, it does not deliver."""
+    """Accepts every message and counts them (the backtest's customers react as well: backtest/engagement.py)."""
 
     def __init__(self) -> None:
         self.sent = 0
 
     def send(self, *, to: Any, message: RenderedMessage, tags: dict[str, str]) -> str:
         self.sent += 1
-        return f"backtest-{self.sent}"
+        return f"memory-{self.sent}"
 
 
 class UnlimitedRate:
@@ -269,7 +270,8 @@ class UnlimitedRate:
 
 
 class SubjectOnlyRenderer:
-    """Backtests need the decision, not the HTML: the template name stands in for the subject."""
+    """Backtests need the decision, not the HTML: the template's name stands in for the subject
+    (the backtest's customers read it to know a survey when they see one)."""
 
     def render(
         self, channel: Channel, template: str, locale: str | None, context: Callable[[], dict[str, Any]]

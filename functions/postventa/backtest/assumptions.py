@@ -1,0 +1,39 @@
+"""What an order history cannot tell; each assumption is stated in the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from postventa.models.events import ConsentState, OrderPlacedV1
+from postventa.models.policy import ContactPolicy
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    fulfilment_days: float = 2.0
+    open_rate: float = 0.35
+    click_rate: float = 0.08
+    # A click on the survey email is an answer (its links are the scores): the bands' shares.
+    promoter_share: float = 0.5
+    detractor_share: float = 0.2
+    consent: ConsentState = ConsentState.SUBSCRIBED
+    timezone: str = "UTC"
+    # The contact policy the journeys run under: the deployed default unless a backtest compares.
+    contact_policy: ContactPolicy = field(default_factory=ContactPolicy)
+
+    def fill_in(self, orders: list[OrderPlacedV1]) -> list[OrderPlacedV1]:
+        """The history says nothing of consent, address or timezone: the assumptions fill them in."""
+        return [
+            o.model_copy(
+                update={
+                    "customer": o.customer.model_copy(
+                        update={
+                            "email": o.customer.email or f"{o.customer.id}@backtest.invalid",
+                            "email_marketing": self.consent,
+                            "timezone": self.timezone,
+                        }
+                    )
+                }
+            )
+            for o in orders
+        ]

@@ -1,0 +1,38 @@
+"""What the replayed journeys would cost on AWS, at published prices."""
+
+from __future__ import annotations
+
+# Published on-demand prices, us-east-1, November 2026 (USD).
+PRICES = {
+    "step_functions_per_transition": 0.025 / 1000,
+    "lambda_per_request": 0.20 / 1_000_000,
+    "lambda_per_gb_second_arm": 0.0000133334,
+    "ses_per_email": 0.10 / 1000,
+    "dynamodb_per_write_request": 0.625 / 1_000_000,
+    "dynamodb_per_read_request": 0.125 / 1_000_000,
+}
+# Per invocation, as measured against moto by make bench and rounded up: memory 512 MB, 100 ms.
+LAMBDA_GB_SECONDS = 0.5 * 0.1
+# idempotency record x2, profile, order; reads of order, profile, entries
+DYNAMODB_PER_EVENT = {"writes": 4, "reads": 3}
+# idempotency x2, message or decision; profile, order, messages
+DYNAMODB_PER_TASK = {"writes": 3, "reads": 3}
+
+
+def cost_usd(*, events: int, tasks: int, transitions: int, emails: int) -> dict[str, float]:
+    """events: on_order invocations; tasks: run_step and register_wait invocations."""
+    invocations = events + tasks
+    cost = {
+        "step_functions": transitions * PRICES["step_functions_per_transition"],
+        "lambda": invocations
+        * (PRICES["lambda_per_request"] + LAMBDA_GB_SECONDS * PRICES["lambda_per_gb_second_arm"]),
+        "ses": emails * PRICES["ses_per_email"],
+        "dynamodb": (events * DYNAMODB_PER_EVENT["writes"] + tasks * DYNAMODB_PER_TASK["writes"])
+        * PRICES["dynamodb_per_write_request"]
+        + (events * DYNAMODB_PER_EVENT["reads"] + tasks * DYNAMODB_PER_TASK["reads"])
+        * PRICES["dynamodb_per_read_request"],
+    }
+    cost = {key: round(value, 4) for key, value in cost.items()}
+    cost["total"] = round(sum(cost.values()), 4)
+    cost["per_message_sent"] = round(cost["total"] / emails, 6) if emails else 0.0
+    return cost

@@ -1,0 +1,103 @@
+"""The customers' side of a backtest: who opens and clicks what they were sent, and how they
+answer a survey, drawn at the assumed rates and the same for the same message every run.
+
+It stands in for the providers (a Sender): each message taken becomes the engagement events
+SES would publish for it (Open, Click) at their times, which the replay hands to the very
+EngagementService on_engagement runs, so branches read opens and clicks, and a
+`wait_for_event: Message Clicked` resumes, as in production. A click on the survey is its
+answer: a Survey Answered event at the click's time, as the preference centre publishes it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from postventa.backtest.assumptions import Assumptions
+from postventa.backtest.history import fraction
+from postventa.logic.render import RenderedMessage
+from postventa.models.engagement import SesMail, SesRecord, SesTimestamped
+from postventa.models.events import SurveyAnsweredV1
+from postventa.models.tags import encode_tag_value
+
+OPENED_AFTER, CLICKED_AFTER = timedelta(hours=2), timedelta(hours=2, minutes=5)
+SURVEY_TEMPLATE = "nps_survey"  # the template whose links are the 0-10 scores
+SCORE_OF_BAND = {"promoter": 10, "passive": 8, "detractor": 3}
+
+Reaction = SesRecord | SurveyAnsweredV1
+
+
+@dataclass(order=True, frozen=True)
+class _Pending:
+    at: datetime
+    sequence: int
+    reaction: Reaction
+
+
+class Customers:
+    """A Sender whose recipients react later; `due` hands over the reactions in time order.
+
+    The backtest's renderer puts the template's name in the subject (adapters/memory.py)."""
+
+    def __init__(self, assumptions: Assumptions, clock: Callable[[], datetime]):
+        self._assumptions = assumptions
+        self._clock = clock
+        self._pending: list[_Pending] = []
+        self._sequence = itertools.count()
+        self.sent = 0
+
+    def send(self, *, to: Any, message: RenderedMessage, tags: dict[str, str]) -> str:
+        self.sent += 1
+        provider_id = f"backtest-{self.sent}"
+        rates, sent_at = self._assumptions, self._clock()
+        # One draw for both: below the click rate the customer clicked, and a click implies an open.
+        draw = fraction("engagement", tags["message"])
+        if draw < rates.open_rate:
+            mail = SesMail(
+                messageId=provider_id,
+                timestamp=sent_at,
+                tags={
+                    name: [encoded] for name, value in tags.items() if (encoded := encode_tag_value(value))
+                },
+            )
+            opened = sent_at + OPENED_AFTER
+            self._later(opened, SesRecord(eventType="Open", mail=mail, open=SesTimestamped(timestamp=opened)))
+            if draw < rates.click_rate:
+                clicked = sent_at + CLICKED_AFTER
+                self._later(
+                    clicked, SesRecord(eventType="Click", mail=mail, click=SesTimestamped(timestamp=clicked))
+                )
+                if message.subject == SURVEY_TEMPLATE:
+                    self._later(clicked, self._answer(tags["customer"], tags["message"], clicked))
+        return provider_id
+
+    def _answer(self, customer_id: str, message_id: str, at: datetime) -> SurveyAnsweredV1:
+        rates, draw = self._assumptions, fraction("score", message_id)
+        band = (
+            "promoter"
+            if draw < rates.promoter_share
+            else "detractor"
+            if draw < rates.promoter_share + rates.detractor_share
+            else "passive"
+        )
+        return SurveyAnsweredV1(
+            customer_id=customer_id, score=SCORE_OF_BAND[band], answered_at=at, message_id=message_id
+        )
+
+    def _later(self, at: datetime, reaction: Reaction) -> None:
+        heapq.heappush(self._pending, _Pending(at, next(self._sequence), reaction))
+
+    @property
+    def next_at(self) -> datetime | None:
+        return self._pending[0].at if self._pending else None
+
+    def due(self, until: datetime) -> list[Reaction]:
+        """The reactions up to `until`, oldest first, handed over once."""
+        reactions = []
+        while self._pending and self._pending[0].at <= until:
+            reactions.append(heapq.heappop(self._pending).reaction)
+        return reactions

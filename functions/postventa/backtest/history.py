@@ -1,0 +1,153 @@
+"""The backtest's input: an order history (a CSV, or a synthetic one for benchmarks), and the
+events it makes, in the order they happen."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import heapq
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from postventa.models.common import Money
+from postventa.models.events import (
+    CustomerV1,
+    DetailType,
+    InboundEvent,
+    LineItemV1,
+    OrderFulfilledV1,
+    OrderPlacedV1,
+)
+
+REQUIRED_COLUMNS = ("customer_id", "placed_at", "total")
+OPTIONAL_COLUMNS = ("order_id", "currency", "email", "items", "categories")
+
+
+class BacktestInputError(ValueError):
+    pass
+
+
+def fraction(*parts: str) -> float:
+    """A stable pseudo-random number in [0, 1) for the same inputs: backtests repeat exactly."""
+    digest = hashlib.sha256("|".join(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # a bare date or time is read as UTC
+
+
+def read_orders(path: Path, currency: str = "USD") -> tuple[list[OrderPlacedV1], list[str]]:
+    """Orders from a CSV with a header; rows that cannot be read are returned with line and reason."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise BacktestInputError(
+                f"{path}: the header lacks {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})"
+            )
+        orders, refused = [], []
+        for line, row in enumerate(reader, start=2):
+            try:
+                orders.append(_order(row, line, currency))
+            except (ValueError, InvalidOperation) as error:
+                refused.append(f"{path}:{line}: {error}")
+    return orders, refused
+
+
+def _order(row: dict[str, str], line: int, default_currency: str) -> OrderPlacedV1:
+    placed_at = _parse_time(row["placed_at"])
+    currency = (row.get("currency") or default_currency).strip().upper()
+    total = Money(amount=Decimal(row["total"].strip()), currency=currency)
+    categories = [c.strip() for c in (row.get("categories") or "").split(";") if c.strip()]
+    names = [n.strip() for n in (row.get("items") or "").split(";") if n.strip()] or ["item"]
+    # The history gives the total, not each price: it is spread over the items for the templates' sake.
+    share = (total.amount / len(names)).quantize(Decimal("0.01"))
+    customer_id = row["customer_id"].strip()
+    return OrderPlacedV1(
+        order_id=(row.get("order_id") or "").strip() or f"{customer_id}-{line}",
+        placed_at=placed_at,
+        customer=CustomerV1(id=customer_id, email=(row.get("email") or "").strip() or None),
+        currency=currency,
+        total=total,
+        items=[
+            LineItemV1(
+                name=name,
+                quantity=1,
+                unit_price=Money(amount=share, currency=currency),
+                categories=categories,
+            )
+            for name in names
+        ],
+    )
+
+
+def synthetic_history(
+    orders: int, customers: int, months: int, seed: str = "postventa"
+) -> list[OrderPlacedV1]:
+    """A repeatable history for benchmarks: every customer orders once, some order again; half the
+    customers gave a birthday, a fifth of the orders hold consumables, so every journey is reached."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    span = timedelta(days=30 * months)
+    history = []
+    for index in range(orders):
+        customer = index if index < customers else int(fraction(seed, "who", str(index)) * customers)
+        placed_at = start + span * fraction(seed, "when", str(index))
+        amount = Decimal(20 + int(fraction(seed, "total", str(index)) * 180))
+        birthday_draw = fraction(seed, "birthday", str(customer))
+        birthday = (
+            date(1990, 1, 1) + timedelta(days=int(birthday_draw * 2 * 365)) if birthday_draw < 0.5 else None
+        )
+        consumable = fraction(seed, "consumable", str(index)) < 0.2
+        history.append(
+            OrderPlacedV1(
+                order_id=f"o{index}",
+                placed_at=placed_at,
+                customer=CustomerV1(id=f"c{customer}", birthday=birthday),
+                currency="USD",
+                total=Money(amount=amount, currency="USD"),
+                items=[
+                    LineItemV1(
+                        name="item",
+                        quantity=1,
+                        unit_price=Money(amount=amount, currency="USD"),
+                        categories=["consumables"] if consumable else [],
+                    )
+                ],
+            )
+        )
+    return history
+
+
+def order_events(orders: list[OrderPlacedV1], fulfilment_days: float) -> Iterator[InboundEvent]:
+    """Orders as they arrive, and each one's fulfilment after the assumed delay, in time order."""
+    queue: list[tuple[datetime, int, InboundEvent]] = []
+    sequence = itertools.count()
+    for order in sorted(orders, key=lambda o: o.placed_at):
+        while queue and queue[0][0] <= order.placed_at:
+            yield heapq.heappop(queue)[2]
+        yield InboundEvent(
+            event_id=f"placed-{order.order_id}",
+            source="backtest",
+            detail_type=DetailType.ORDER_PLACED,
+            received_at=order.placed_at,
+            detail=order,
+        )
+        fulfilled_at = order.placed_at + timedelta(days=fulfilment_days)
+        fulfilled = OrderFulfilledV1(
+            order_id=order.order_id, customer_id=order.customer.id, fulfilled_at=fulfilled_at
+        )
+        event = InboundEvent(
+            event_id=f"fulfilled-{order.order_id}",
+            source="backtest",
+            detail_type=DetailType.ORDER_FULFILLED,
+            received_at=fulfilled_at,
+            detail=fulfilled,
+        )
+        heapq.heappush(queue, (fulfilled_at, next(sequence), event))
+    while queue:
+        yield heapq.heappop(queue)[2]

@@ -1,0 +1,284 @@
+"""One partition of customers replayed through the very services the Lambdas run, composed by
+the same root (composition.Services) with in-memory adapters, the compiled state machines on the
+local engine's virtual clock, and the customers' engagement (engagement.py) fed back through
+EngagementService and on_order's service."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from postventa.adapters.memory import (
+    DiscardedEvents,
+    MemoryStore,
+    SubjectOnlyRenderer,
+    UnlimitedRate,
+    UnsignedLinks,
+)
+from postventa.analytics.archive import write_records
+from postventa.asl.engine import LocalStepFunctions
+from postventa.backtest.assumptions import Assumptions
+from postventa.backtest.engagement import OPENED_AFTER, Customers, Reaction
+from postventa.backtest.history import order_events
+from postventa.composition import Services, StandIns
+from postventa.journeys.compiler import compile_journey
+from postventa.journeys.model import Journey
+from postventa.journeys.tasks import StepRequest, WaitRequest
+from postventa.logic.occasions import in_firing_hour, inactivity_thresholds
+from postventa.models.engagement import SesRecord
+from postventa.models.events import Channel, DetailType, InboundEvent, OrderPlacedV1
+from postventa.models.records import Decision, MessageStatus
+from postventa.models.settings import Settings
+
+RUN_STEP, REGISTER_WAIT = "arn:backtest:run-step", "arn:backtest:register-wait"
+PROGRESS_EVERY = 500
+HOUR = timedelta(hours=1)
+AFTERMATH = timedelta(days=800)  # longer than any journey lasts: as far as the engine's run_until_idle looks
+
+
+@dataclass
+class Tally:
+    """What one partition of customers produced; partitions add up."""
+
+    orders: int = 0
+    customers: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    events: int = 0
+    run_step_calls: int = 0
+    register_wait_calls: int = 0
+    transitions: Counter[str] = field(default_factory=Counter)  # per journey
+    entries: Counter[str] = field(default_factory=Counter)
+    conversions: Counter[str] = field(default_factory=Counter)
+    # journey, step, channel, outcome
+    volumes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    # customer, year, week -> messages sent
+    weekly: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+
+    def __add__(self, other: Tally) -> Tally:
+        firsts = [t for t in (self.first, other.first) if t]
+        lasts = [t for t in (self.last, other.last) if t]
+        return Tally(
+            orders=self.orders + other.orders,
+            customers=self.customers + other.customers,
+            first=min(firsts) if firsts else None,
+            last=max(lasts) if lasts else None,
+            events=self.events + other.events,
+            run_step_calls=self.run_step_calls + other.run_step_calls,
+            register_wait_calls=self.register_wait_calls + other.register_wait_calls,
+            transitions=self.transitions + other.transitions,
+            entries=self.entries + other.entries,
+            conversions=self.conversions + other.conversions,
+            volumes=self.volumes + other.volumes,
+            weekly=self.weekly + other.weekly,
+        )
+
+
+class _Loopback:
+    """Postventa's own bus in a backtest: what it publishes (occasions, survey answers) reaches
+    on_order's service at once, as EventBridge and the ingest queue bring it a moment later."""
+
+    def __init__(self, apply: Callable[[InboundEvent], Any]):
+        self._apply = apply
+
+    def publish(self, detail_type: DetailType, details: Sequence[tuple[BaseModel, datetime]]) -> None:
+        for detail, at in details:
+            body = detail.model_dump_json()
+            self._apply(
+                InboundEvent(
+                    event_id=f"{detail_type.value}-{hashlib.sha256(body.encode()).hexdigest()[:16]}",
+                    source="backtest",
+                    detail_type=detail_type,
+                    received_at=at,
+                    detail=detail,  # type: ignore[arg-type]  # each publisher sends its own contract's detail
+                )
+            )
+
+
+def _backtest_settings(assumptions: Assumptions, machines: dict[str, str]) -> Settings:
+    """What a deployed stack's environment would say; nothing here reaches AWS."""
+    return Settings(
+        table_name="backtest",
+        idempotency_table_name="backtest-idempotency",
+        invalid_events_queue_url="backtest://invalid-events",
+        sender="Backtest <shop@backtest.invalid>",
+        configuration_set="backtest",
+        links_base_url="https://backtest.invalid",
+        link_signing_secret_id="backtest",
+        shop_name="Backtest",
+        support_email="support@backtest.invalid",
+        default_timezone=assumptions.timezone,
+        contact_policy=assumptions.contact_policy,
+        state_machines=machines,
+    )
+
+
+@contextmanager
+def paused_garbage_collector() -> Iterator[None]:
+    """A replay keeps millions of records alive and makes few reference cycles: the collector's
+    passes over them cost a fifth of the run and free next to nothing (make bench)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def replay(
+    orders: list[OrderPlacedV1],
+    journeys: dict[str, Journey],
+    assumptions: Assumptions,
+    progress: Callable[[int], None],
+    *,
+    every_hour: bool = False,
+    keep: list[Any] | None = None,
+    archive: Path | None = None,
+    part: str = "part-0",
+) -> Tally:
+    """every_hour: run the occasions schedule every hour, not only in the one hour that can fire.
+    keep: takes what the replay built, for a process that will end without freeing it.
+    archive: where to write what it stored for `postventa report` (as `part` of each table)."""
+    start = min(o.placed_at for o in orders)
+    calls: Counter[str] = Counter()
+    conversions: Counter[str] = Counter()
+    tally = Tally(orders=len(orders), customers=len({o.customer.id for o in orders}))
+
+    def invoke(function: str, payload: dict[str, Any]) -> Any:
+        calls[function] += 1
+        if function == RUN_STEP:
+            return services.run_step_once(event=StepRequest.model_validate(payload))
+        return services.wait_registrar.register(WaitRequest.model_validate(payload)).model_dump(mode="json")
+
+    def count_conversions(decision: Decision) -> None:
+        if decision.kind == "converted" and decision.journey:
+            conversions[decision.journey] += 1
+
+    def apply(event: InboundEvent) -> None:
+        services.order_events.apply(event)
+        tally.events += 1
+
+    engine = LocalStepFunctions(start=start, invoke=invoke)
+    machines = {
+        name: engine.create_state_machine(
+            name=f"postventa-{name}",
+            definition=json.dumps(
+                compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)
+            ),
+        )["stateMachineArn"]
+        for name, journey in journeys.items()
+    }
+    customers = Customers(assumptions, clock=lambda: engine.now)
+    store = MemoryStore()
+    services = Services(
+        _backtest_settings(assumptions, machines),
+        stand_ins=StandIns(
+            stepfunctions=engine,
+            store=store,
+            senders=dict.fromkeys(Channel, customers),
+            rate_limiter=UnlimitedRate(),
+            renderer=SubjectOnlyRenderer(),
+            links=UnsignedLinks(),
+            invalid_events=DiscardedEvents(),
+            bus=_Loopback(apply),
+            idempotency=False,  # each step runs once here: nothing to deduplicate
+        ),
+        emit=count_conversions,
+        journeys=journeys,
+        clock=lambda: engine.now,
+    )
+
+    uses_occasions = any(j.trigger.occasion is not None for j in journeys.values())
+    thresholds = inactivity_thresholds(journeys.values())
+    # Hourly runs, as the schedule does, from the first order until the last one's longest lapse.
+    tick = start.replace(minute=0, second=0, microsecond=0) + HOUR
+    last_tick = max(o.placed_at for o in orders) + timedelta(days=max(thresholds, default=0) + 1)
+
+    def run_ticks_until(moment: datetime) -> None:
+        # Every customer here lives in the assumed timezone: only the run in its 09:00 hour can fire,
+        # the other 23 find nobody (tests/e2e/test_backtest.py checks against running them all).
+        nonlocal tick
+        while uses_occasions and tick <= min(moment, last_tick):
+            if every_hour or in_firing_hour(tick, assumptions.timezone):
+                engine.run_until(tick)
+                services.occasions.run(tick)
+            tick += HOUR
+
+    def react(reaction: Reaction) -> None:
+        if isinstance(reaction, SesRecord):
+            services.engagement.apply(reaction)
+        else:
+            services.publisher("postventa.preferences").publish(
+                DetailType.SURVEY_ANSWERED, [(reaction, reaction.answered_at)]
+            )
+
+    def advance(moment: datetime) -> None:
+        """Hourly runs, the engine and the customers' reactions, in time order, up to `moment`. A
+        reaction comes OPENED_AFTER its send or later, so running ahead by no more than that at a
+        time, and never past the next reaction known, passes none before it arises."""
+        while True:
+            until = min(moment, engine.now + OPENED_AFTER)
+            if customers.next_at is not None:
+                until = min(until, customers.next_at)
+            run_ticks_until(until)
+            engine.run_until(until)
+            for reaction in customers.due(until):
+                react(reaction)
+            if until >= moment:
+                return
+
+    placed = 0
+    for event in order_events(orders, assumptions.fulfilment_days):
+        advance(event.received_at)
+        apply(event)
+        if event.detail_type is DetailType.ORDER_PLACED:
+            placed += 1
+            if placed % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+    advance(last_tick)
+    advance(last_tick + AFTERMATH)  # what is still running plays out, answers included
+    progress(placed % PROGRESS_EVERY)
+
+    journey_of_machine = {arn.rsplit(":", 1)[-1]: name for name, arn in machines.items()}
+    for machine_arn, count in engine.transitions.items():
+        tally.transitions[journey_of_machine[machine_arn.rsplit(":", 1)[-1]]] += count
+    for execution in engine.executions.values():
+        tally.entries[journey_of_machine[execution.state_machine_arn.rsplit(":", 1)[-1]]] += 1
+    tally.conversions = conversions
+    for customer in store.customers.values():
+        for m in customer.messages.values():
+            tally.volumes[(m.journey, m.step, m.channel, m.status.value)] += 1
+            if m.status is MessageStatus.SENT:
+                year, week, _ = m.at.isocalendar()
+                tally.weekly[(m.customer_id, year, week)] += 1
+    tally.run_step_calls, tally.register_wait_calls = calls[RUN_STEP], calls[REGISTER_WAIT]
+    tally.first, tally.last = start, max(o.placed_at for o in orders)
+    if archive is not None:
+        _archive(store, archive, part)
+    if keep is not None:
+        keep.append((store, engine, services))
+    return tally
+
+
+def _archive(store: MemoryStore, root: Path, part: str) -> None:
+    """The replay's orders, messages, split assignments and survey answers, as the stream archives them."""
+    customers = list(store.customers.values())
+    write_records(
+        root,
+        orders=store.orders.values(),
+        messages=(m for c in customers for m in c.messages.values()),
+        decisions=(d for c in customers for d in c.decisions.values()),
+        answers=(a for c in customers for a in c.nps.values()),
+        part=part,
+    )

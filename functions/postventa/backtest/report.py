@@ -1,0 +1,121 @@
+"""The backtest's report: per journey and step, messages per customer-week, cost, assumptions."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from postventa.backtest.assumptions import Assumptions
+from postventa.backtest.cost import LAMBDA_GB_SECONDS, PRICES, cost_usd
+from postventa.backtest.replay import Tally
+from postventa.journeys.model import Journey
+from postventa.models.records import MessageStatus
+
+
+@dataclass
+class BacktestReport:
+    orders: int
+    customers: int
+    period: tuple[str, str]
+    assumptions: dict[str, Any]
+    journeys: dict[str, dict[str, Any]]
+    steps: list[dict[str, Any]]
+    messages_per_customer_week: dict[str, float]
+    cost_usd: dict[str, float]
+    wall_seconds: float = 0.0
+    orders_per_second: float = 0.0
+    refused_rows: list[str] = field(default_factory=list)
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, default=str)
+
+
+def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assumptions) -> BacktestReport:
+    sent_by_journey: Counter[str] = Counter()
+    held_by_journey: Counter[str] = Counter()
+    for (journey, _, _, outcome), count in tally.volumes.items():
+        if outcome == MessageStatus.SENT.value:
+            sent_by_journey[journey] += count
+        elif outcome == MessageStatus.SUPPRESSED.value:
+            held_by_journey[journey] += count
+    per_journey = {}
+    for name in journeys:
+        entered, sent = tally.entries[name], sent_by_journey[name]
+        per_journey[name] = {
+            "entries": entered,
+            "conversions": tally.conversions[name],
+            "conversion_rate": round(tally.conversions[name] / entered, 4) if entered else 0.0,
+            "messages_sent": sent,
+            "messages_suppressed": held_by_journey[name],
+            "state_transitions": tally.transitions[name],
+            "transitions_per_message_sent": round(tally.transitions[name] / sent, 2) if sent else None,
+        }
+    steps = [
+        {"journey": j, "step": s, "channel": c, "outcome": o, "messages": n}
+        for (j, s, c, o), n in sorted(tally.volumes.items())
+    ]
+    counts = sorted(tally.weekly.values())
+    per_week = {
+        "customer_weeks_with_mail": len(counts),
+        "mean": round(statistics.fmean(counts), 3) if counts else 0.0,
+        "p95": counts[int(0.95 * (len(counts) - 1))] if counts else 0,
+        "max": counts[-1] if counts else 0,
+    }
+    assert tally.first is not None and tally.last is not None
+    return BacktestReport(
+        orders=tally.orders,
+        customers=tally.customers,
+        period=(tally.first.date().isoformat(), tally.last.date().isoformat()),
+        assumptions={
+            **assumptions.__dict__,
+            "consent": assumptions.consent.value,
+            "prices": PRICES,
+            "lambda_gb_seconds_per_invocation": LAMBDA_GB_SECONDS,
+        },
+        journeys=per_journey,
+        steps=steps,
+        messages_per_customer_week=per_week,
+        cost_usd=cost_usd(
+            events=tally.events,
+            tasks=tally.run_step_calls + tally.register_wait_calls,
+            transitions=sum(tally.transitions.values()),
+            emails=sum(sent_by_journey.values()),
+        ),
+    )
+
+
+def format_report(report: BacktestReport) -> str:
+    lines = [
+        f"Backtest: {report.orders} orders from {report.customers} customers, {report.period[0]} to {report.period[1]}",
+        f"  ({report.orders_per_second:,.0f} orders/s, {report.wall_seconds:.1f} s)",
+        "",
+        f"{'journey':<20} {'entries':>8} {'sent':>8} {'held':>8} {'conv.':>7} {'rate':>7} {'transitions/msg':>16}",
+    ]
+    for name, j in report.journeys.items():
+        per = j["transitions_per_message_sent"]
+        lines.append(
+            f"{name:<20} {j['entries']:>8} {j['messages_sent']:>8} {j['messages_suppressed']:>8} "
+            f"{j['conversions']:>7} {j['conversion_rate']:>7.1%} {per if per is not None else '-':>16}"
+        )
+    lines += ["", f"{'journey':<20} {'step':<28} {'channel':<8} {'outcome':<11} {'messages':>9}"]
+    lines += [
+        f"{s['journey']:<20} {s['step']:<28} {s['channel']:<8} {s['outcome']:<11} {s['messages']:>9}"
+        for s in report.steps
+    ]
+    week = report.messages_per_customer_week
+    lines += [
+        "",
+        f"Messages per customer per week (weeks with mail): mean {week['mean']}, p95 {week['p95']}, max {week['max']}",
+    ]
+    lines += [
+        "",
+        "Cost on AWS at published prices (USD): " + ", ".join(f"{k} {v}" for k, v in report.cost_usd.items()),
+    ]
+    assumed = {k: v for k, v in report.assumptions.items() if k != "prices"}
+    lines += ["", "Assumed: " + ", ".join(f"{k}={v}" for k, v in assumed.items())]
+    if report.refused_rows:
+        lines += ["", f"{len(report.refused_rows)} rows refused:", *report.refused_rows[:20]]
+    return "\n".join(lines)
