@@ -18,10 +18,10 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from postventa.journeys.model import Journey
 from postventa.local.simulate import SimulationResult, run_simulation
-from postventa.logic.occasions import FIRE_FROM
-from postventa.logic.schedule import next_local_time, wait_until
+from postventa.logic.occasions import next_occasion
 from postventa.models.common import Money
 from postventa.models.events import CustomerV1, DetailType, LineItemV1, Occasion, OrderPlacedV1
+from postventa.models.records import CustomerProfile
 
 
 class PreviewOrder(BaseModel):
@@ -82,35 +82,25 @@ def preview_events(journey: Journey, spec: PreviewCustomer, now: datetime) -> li
 
 
 def _occasion(occasion: Occasion, days: int | None, spec: PreviewCustomer, now: datetime) -> dict[str, Any]:
-    from zoneinfo import ZoneInfo
-
-    zone = ZoneInfo(spec.customer.timezone or "UTC")
-    if occasion is Occasion.BIRTHDAY:
-        if spec.customer.birthday is None:
-            raise ValueError("a birthday journey needs customer.birthday in the customer file")
-        at = wait_until(now, zone, at=FIRE_FROM, base=spec.customer.birthday, yearly=True)
-    elif spec.order is None:
+    """When the hourly schedule would find the occasion due for this customer (logic/occasions)."""
+    if occasion is Occasion.BIRTHDAY and spec.customer.birthday is None:
+        raise ValueError("a birthday journey needs customer.birthday in the customer file")
+    if occasion is not Occasion.BIRTHDAY and spec.order is None:
         raise ValueError(f"an {occasion.value} journey needs the customer's order in the customer file")
-    elif occasion is Occasion.INACTIVE:
-        at = next_local_time(
-            spec.order.placed_at + timedelta(days=days or 0) - timedelta(hours=12), zone, FIRE_FROM
-        )
-    else:
-        at = wait_until(
-            spec.order.placed_at + timedelta(days=1),
-            zone,
-            at=FIRE_FROM,
-            base=spec.order.placed_at,
-            yearly=True,
-        )
-    detail = {
-        "customer_id": spec.customer.id,
-        "occasion": occasion.value,
-        "occasion_id": f"preview-{occasion.value}",
-        "reached_at": at.isoformat(),
-        "days": days,
-    }
-    return _envelope("preview-occasion", DetailType.OCCASION_REACHED, at, detail)
+    placed = spec.order.placed_at if spec.order else None
+    profile = CustomerProfile(
+        customer_id=spec.customer.id,
+        birthday=spec.customer.birthday,
+        timezone=spec.customer.timezone,
+        first_order_at=placed,
+        last_order_at=placed,
+        updated_at=now,
+    )
+    reached = next_occasion(profile, occasion, now, "UTC", [days] if days else [])
+    if reached is None:
+        raise ValueError(f"no {occasion.value} within the preview's horizon")
+    detail = reached.model_dump(mode="json") | {"occasion_id": f"preview-{occasion.value}"}
+    return _envelope("preview-occasion", DetailType.OCCASION_REACHED, reached.reached_at, detail)
 
 
 def preview(journey: Journey, path: Path, now: datetime) -> SimulationResult:

@@ -98,3 +98,22 @@ def occasions_due(
             if (today - last).days == days:
                 due.append(occasion(Occasion.INACTIVE, f"inactive-{days}-{last.isoformat()}", days))
     return due
+
+
+def next_occasion(
+    profile: CustomerProfile,
+    occasion: Occasion,
+    after: datetime,
+    default_timezone: str,
+    inactivity_days: Iterable[int] = (),
+    within: timedelta = timedelta(days=800),
+) -> OccasionReachedV1 | None:
+    """The first hourly run after `after` that finds this occasion due for the profile, as the
+    schedule would (None: not within `within`); for previews, which have no schedule running."""
+    run = after.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    while run <= after + within:
+        for due in occasions_due(run, profile, default_timezone, inactivity_days):
+            if due.occasion is occasion:
+                return due
+        run += timedelta(hours=1)
+    return None
