@@ -189,7 +189,6 @@ def test_a_click_resumes_a_wait_for_message_clicked():
     clicks = Assumptions(open_rate=0.5, click_rate=0.25, contact_policy=EVERY_MESSAGE)
     report = run_backtest(orders, {"clicked": journey}, clicks)
     sent = {s["step"]: s["messages"] for s in report.steps if s["outcome"] == "sent"}
-    assert sent["tips"] == 300
+    assert sent["offer"] == 300
     # The same stable draw per message decides who clicks: a quarter or so, never all, never none.
-    assert 300 * 0.15 < sent["clicked_follow_up"] < 300 * 0.35
-    assert sent["clicked_follow_up"] + sent["nudge"] == 300
+    assert 300 * 0.15 < sent["thanks_for_clicking"] < 300 * 0.35

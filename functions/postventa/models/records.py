@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -289,13 +289,17 @@ class PendingWait(_Record):
     registered_at: AwareDatetime
 
 
+DecisionKind = Literal[
+    "started", "duplicate", "not_entered", "ended", "converted", "resumed", "kept", "erased", "exported",
+    "invalid", "ignored",
+]  # fmt: skip
+
+
 class Decision(_Record):
     """Something Postventa decided about an event, shown in simulate's timeline and logged in AWS."""
 
     at: AwareDatetime
-    kind: str = Field(
-        description="started, duplicate, not_entered, ended, converted, resumed, kept, erased, exported, invalid, ignored"
-    )
+    kind: DecisionKind
     customer_id: str | None = None
     journey: str | None = None
     order_id: str | None = None

@@ -30,6 +30,7 @@ from postventa.models.records import (
     EARLY_RETENTION,
     CustomerProfile,
     Decision,
+    DecisionKind,
     EarlyEvent,
     JourneyEntry,
     MessageStatus,
@@ -55,6 +56,19 @@ Apply = Callable[..., dict[str, Any]]
 
 def run_every_time(apply: Apply) -> Apply:
     return apply
+
+
+class _Decisions:
+    """What is decided about one event: each decision emitted as it is made, and kept."""
+
+    def __init__(self, event: InboundEvent, emit: Emit):
+        self._event, self._emit = event, emit
+        self.made: list[Decision] = []
+
+    def __call__(self, kind: DecisionKind, **about: Any) -> None:
+        decision = Decision(at=self._event.received_at, kind=kind, event_id=self._event.event_id, **about)
+        self.made.append(decision)
+        self._emit(decision)
 
 
 class OrderEventService:
@@ -117,69 +131,85 @@ class OrderEventService:
 
     def apply(self, event: InboundEvent) -> list[Decision]:
         """Apply one valid event: what was decided about it."""
-        decisions: list[Decision] = []
-
-        def decide(kind: str, **fields: Any) -> None:
-            decision = Decision(at=event.received_at, kind=kind, event_id=event.event_id, **fields)
-            decisions.append(decision)
-            self._emit(decision)
-
+        decide = _Decisions(event, self._emit)
         detail = event.detail
-        if isinstance(detail, CustomerErasureRequestedV1):
-            erased = self._erasure.erase(detail.customer_id)
-            reason = (
-                f"{erased['items_deleted']} items deleted, {erased['journeys_stopped']} journeys stopped, "
-                f"{erased['archive_rows_deleted']} archive rows deleted"
-            )
-            decide("erased", customer_id=detail.customer_id, reason=reason)
-            return decisions
-        if isinstance(detail, CustomerDataRequestedV1):
-            if self._exports is None:
-                raise ValueError(
-                    "Customer Data Requested: no archive bucket is set up to write the export to"
-                )
-            written = self._exports.save(detail.request_id, self._erasure.export(detail.customer_id))
-            decide("exported", customer_id=detail.customer_id, reason=written)
-            return decisions
+        if isinstance(detail, CustomerErasureRequestedV1 | CustomerDataRequestedV1):
+            self._comply(detail, decide)
+            return decide.made
         if isinstance(detail, OrderPlacedV1) and (passed_over := self._passed_over(detail)):
             decide("ignored", customer_id=detail.customer.id, order_id=detail.order_id, reason=passed_over)
-            return decisions
+            return decide.made
         order = self._store.get_order(event.order_id) if event.order_id else None
         if order is None and isinstance(detail, OrderFollowUp):
             return self._keep_until_placed(event, detail, decide)
         customer_id = event.customer_id or (order.customer_id if order else None)
         if customer_id is None:
             decide("ignored", order_id=event.order_id, reason="order not known to Postventa")
-            return decisions
+            return decide.made
 
-        new_order = False
-        profile: CustomerProfile | None
+        profile, order, new_order = self._record(event, order, customer_id)
+        if profile is None:
+            reason = "customer not known to Postventa"
+            decide("ignored", customer_id=customer_id, order_id=event.order_id, reason=reason)
+            return decide.made
+        entries = self._store.entries_of(customer_id) if self._needs_entries(event) else []
+        self._enter(event, profile, order, entries, decide)
+        # A replayed order (known already, under a new event id) is nobody's goal: nothing happened.
+        if not (isinstance(detail, OrderPlacedV1) and not new_order):
+            self._exit(event, order, entries, decide)
+        self._resume_waits(event, customer_id, decide)
         if isinstance(detail, OrderPlacedV1):
-            profile, order, new_order = self._place(event, detail, customer_id)
-        else:
-            profile = self._update_profile(event, customer_id)
-            order = self._update_order(event, order, customer_id)
-        partial_refund = isinstance(detail, OrderRefundedV1) and order is not None and not order.is_closed
-        if isinstance(event.detail, SurveyAnsweredV1):
-            answer = event.detail
+            decide.made.extend(self._apply_kept(detail.order_id))
+        return decide.made
+
+    def _comply(
+        self, request: CustomerErasureRequestedV1 | CustomerDataRequestedV1, decide: _Decisions
+    ) -> None:
+        """A customer's right to erasure, or to a copy of what is kept about them."""
+        if isinstance(request, CustomerErasureRequestedV1):
+            erased = self._erasure.erase(request.customer_id)
+            reason = (
+                f"{erased['items_deleted']} items deleted, {erased['journeys_stopped']} journeys stopped, "
+                f"{erased['archive_rows_deleted']} archive rows deleted"
+            )
+            decide("erased", customer_id=request.customer_id, reason=reason)
+            return
+        if self._exports is None:
+            raise ValueError("Customer Data Requested: no archive bucket is set up to write the export to")
+        written = self._exports.save(request.request_id, self._erasure.export(request.customer_id))
+        decide("exported", customer_id=request.customer_id, reason=written)
+
+    def _record(
+        self, event: InboundEvent, order: OrderRecord | None, customer_id: str
+    ) -> tuple[CustomerProfile | None, OrderRecord | None, bool]:
+        """What the event changes on the profile, the order and the survey answers: (profile,
+        order, whether the order is new)."""
+        detail = event.detail
+        if isinstance(detail, OrderPlacedV1):
+            return self._place(event, detail, customer_id)
+        profile = self._update_profile(event, customer_id)
+        order = self._update_order(event, order, customer_id)
+        if isinstance(detail, SurveyAnsweredV1):
             self._store.save_nps(
                 NpsAnswer(
                     customer_id=customer_id,
-                    score=answer.score,
-                    message_id=answer.message_id,
-                    at=answer.answered_at,
+                    score=detail.score,
+                    message_id=detail.message_id,
+                    at=detail.answered_at,
                 )
             )
-        entries = self._store.entries_of(customer_id) if self._needs_entries(event) else []
-        if profile is None:
-            decide(
-                "ignored",
-                customer_id=customer_id,
-                order_id=event.order_id,
-                reason="customer not known to Postventa",
-            )
-            return decisions
+        return profile, order, False
 
+    def _enter(
+        self,
+        event: InboundEvent,
+        profile: CustomerProfile,
+        order: OrderRecord | None,
+        entries: list[JourneyEntry],
+        decide: _Decisions,
+    ) -> None:
+        """Each journey the event starts: the entry claimed first, then the execution started."""
+        customer_id = profile.customer_id
         for start in journeys_to_enter(
             event, self._journeys.values(), profile, order, entries, self._default_timezone
         ):
@@ -189,14 +219,9 @@ class OrderEventService:
                     "ignored", customer_id=customer_id, journey=journey.name, reason="journey not deployed"
                 )
                 continue
+            about = {"customer_id": customer_id, "journey": journey.name, "order_id": event.order_id}
             if start.refused:
-                decide(
-                    "not_entered",
-                    customer_id=customer_id,
-                    journey=journey.name,
-                    order_id=event.order_id,
-                    reason=start.refused,
-                )
+                decide("not_entered", **about, reason=start.refused)
                 continue
             entry = JourneyEntry(
                 customer_id=customer_id,
@@ -208,29 +233,28 @@ class OrderEventService:
                 entered_at=event.received_at,
             )
             if not self._store.claim_entry(entry):
-                decide(
-                    "duplicate",
-                    customer_id=customer_id,
-                    journey=journey.name,
-                    order_id=event.order_id,
-                    reason=f"already entered for {start.trigger_id}",
-                )
+                decide("duplicate", **about, reason=f"already entered for {start.trigger_id}")
                 continue
             arn, started = self._workflows.start(journey.name, start.execution_name, start.execution_input)
             self._store.save_entry(entry.model_copy(update={"execution_arn": arn}))
-            decide(
-                "started" if started else "duplicate",
-                customer_id=customer_id,
-                journey=journey.name,
-                order_id=event.order_id,
-                reason=None if started else "execution already exists",
-            )
+            if started:
+                decide("started", **about)
+            else:
+                decide("duplicate", **about, reason="execution already exists")
 
-        # A replayed order (known already, under a new event id) is nobody's goal: nothing happened.
-        replayed_order = isinstance(detail, OrderPlacedV1) and not new_order
-        exits = [] if replayed_order else journeys_to_exit(event, self._journeys.values(), partial_refund)
+    def _exit(
+        self,
+        event: InboundEvent,
+        order: OrderRecord | None,
+        entries: list[JourneyEntry],
+        decide: _Decisions,
+    ) -> None:
+        """Each running execution whose exit goal the event is: stopped, and what it held dropped."""
+        partial_refund = (
+            isinstance(event.detail, OrderRefundedV1) and order is not None and not order.is_closed
+        )
         stopped: dict[str, str] = {}  # execution -> the goal that stopped it
-        for journey, goal in exits:
+        for journey, goal in journeys_to_exit(event, self._journeys.values(), partial_refund):
             for entry in entries:
                 if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
                     continue
@@ -244,18 +268,19 @@ class OrderEventService:
                 )
                 decide(
                     "converted" if goal.converts else "ended",
-                    customer_id=customer_id,
+                    customer_id=entry.customer_id,
                     journey=journey.name,
                     order_id=entry.order_id,
                     reason=reason,
                 )
-
         if stopped:
-            self._drop_deferred(customer_id, stopped)
-        awaited = event.detail_type in self._awaited
-        for wait in (
-            self._store.waits_for(customer_id, event.order_id, event.detail_type.value) if awaited else []
-        ):
+            self._drop_deferred(entries[0].customer_id, stopped)
+
+    def _resume_waits(self, event: InboundEvent, customer_id: str, decide: _Decisions) -> None:
+        """Each journey waiting for this event (wait_for_event) goes on."""
+        if event.detail_type not in self._awaited:
+            return
+        for wait in self._store.waits_for(customer_id, event.order_id, event.detail_type.value):
             if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
                 decide(
                     "resumed",
@@ -264,9 +289,6 @@ class OrderEventService:
                     reason=f"{event.detail_type.value} arrived at step {wait.step}",
                 )
             self._store.delete_wait(wait)
-        if isinstance(detail, OrderPlacedV1):
-            decisions.extend(self._apply_kept(detail.order_id))
-        return decisions
 
     def _drop_deferred(self, customer_id: str, stopped: dict[str, str]) -> None:
         """A message a stopped execution held for later will never be due: its goal is the outcome.
@@ -284,7 +306,7 @@ class OrderEventService:
         return None
 
     def _keep_until_placed(
-        self, event: InboundEvent, detail: OrderFollowUp, decide: Callable[..., None]
+        self, event: InboundEvent, detail: OrderFollowUp, decide: _Decisions
     ) -> list[Decision]:
         """EventBridge and Shopify do not promise order: a follow-up of an order not seen yet is kept
         and applied when the order is placed. Kept first, then looked for, as waits are: an order

@@ -25,13 +25,13 @@ from postventa.journeys.tasks import (
     WaitUntilResult,
     WaitUntilTask,
 )
-from postventa.logic.channels import Routing, message_blocked_reason, route
+from postventa.logic.channels import Route, Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
 from postventa.logic.messaging import message_id
 from postventa.logic.policy import Candidate, Verdict, forget, held_before, judge
 from postventa.logic.policy import record as record_verdict
-from postventa.logic.render import message_context
+from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.schedule import end_of_wait, timestamp
 from postventa.logic.sms import sms_size
 from postventa.logic.splits import assign
@@ -61,6 +61,10 @@ LEDGER_ATTEMPTS = 5
 # How long a claim is another attempt's before it counts as abandoned: well past run_step's
 # 30-second timeout, so a live attempt is never taken over.
 CLAIM_LEASE = timedelta(minutes=5)
+
+
+class ChannelPassedOver(Exception):
+    """This channel cannot carry the message (why is the text): the next one is tried."""
 
 
 @dataclass(frozen=True)
@@ -292,52 +296,18 @@ class StepRunner:
 
     def _deliver(self, plan: SendPlan, hold: HeldMessage | None) -> StepOutcome:
         """Each allowed channel in turn until one provider takes the message."""
-        request, action, profile, fields = plan.request, plan.action, plan.profile, plan.fields
         held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
         passed_over = list(plan.routing.passed_over)
-        links = MessageLinks(self._links, plan.record, unsubscribe=action.purpose is Purpose.MARKETING)
+        links = MessageLinks(self._links, plan.record, unsubscribe=plan.action.purpose is Purpose.MARKETING)
         for option in plan.routing.routes:
+            try:
+                rendered, provider_id = self._hand_to_provider(plan, option, links)
+            except ChannelPassedOver as passed:
+                passed_over.append(f"{option.channel.value}: {passed}")
+                continue
             channel = option.channel
-            if channel not in self._senders:
-                passed_over.append(f"{channel.value}: not set up for this shop")
-                continue
-            try:
-                rendered = self._renderer.render(
-                    channel,
-                    action.template,
-                    profile.locale,
-                    partial(self._context, profile, plan.order, links, action.purpose, channel),
-                )
-            except TemplateNotFound:
-                passed_over.append(f"{channel.value}: no {action.template} template")
-                continue
-            rendered = replace(
-                rendered,
-                marketing=action.purpose is Purpose.MARKETING,
-                unsubscribe_url=links.unsubscribe if channel is Channel.EMAIL else None,
-            )
-            if not self._rate_limiter.acquire(channel):
-                raise SendThrottled(f"{channel.value} sending rate reached")
-            if not self._store.hand_over(plan.record, channel.value, self._clock()):
-                raise StepRetryable(f"message {plan.record.message_id} was taken over by another attempt")
-            try:
-                provider_id = self._senders[channel].send(
-                    to=option.to,
-                    message=rendered,
-                    tags={
-                        "journey": request.journey,
-                        "step": request.step,
-                        "customer": request.customer_id,
-                        "message": plan.record.message_id,
-                    },
-                )
-            except SendRejected as error:
-                if isinstance(error, RecipientOptedOut):
-                    self._opted_out(profile.customer_id, channel, str(error))
-                passed_over.append(f"{channel.value}: {error}")
-                continue
             record = MessageRecord(
-                **fields,
+                **plan.fields,
                 channel=channel.value,
                 status=MessageStatus.SENT,
                 reason="; ".join(passed_over) or None,
@@ -352,12 +322,56 @@ class StepRunner:
                 raise SendUnknown(f"sent as {provider_id} but not recorded: {describe(error)}") from error
             return _outcome(record)
 
-        self._update_ledger(request.customer_id, lambda ledger: forget(ledger, fields["message_id"]))
+        message = plan.record.message_id
+        self._update_ledger(plan.request.customer_id, lambda ledger: forget(ledger, message))
         record = MessageRecord(
-            **fields, channel=plan.planned, status=MessageStatus.FAILED, reason="; ".join(passed_over), **held
+            **plan.fields,
+            channel=plan.planned,
+            status=MessageStatus.FAILED,
+            reason="; ".join(passed_over),
+            **held,
         )
         self._store.save_message(record)
         return _outcome(record)
+
+    def _hand_to_provider(
+        self, plan: SendPlan, option: Route, links: MessageLinks
+    ) -> tuple[RenderedMessage, str]:
+        """Render for the channel, take a share of its sending rate, mark the claim handed over and
+        send: (what was sent, the provider's id). ChannelPassedOver: try the next channel."""
+        request, action, profile, channel = plan.request, plan.action, plan.profile, option.channel
+        if channel not in self._senders:
+            raise ChannelPassedOver("not set up for this shop")
+        try:
+            rendered = self._renderer.render(
+                channel,
+                action.template,
+                profile.locale,
+                partial(self._context, profile, plan.order, links, action.purpose, channel),
+            )
+        except TemplateNotFound:
+            raise ChannelPassedOver(f"no {action.template} template") from None
+        rendered = replace(
+            rendered,
+            marketing=action.purpose is Purpose.MARKETING,
+            unsubscribe_url=links.unsubscribe if channel is Channel.EMAIL else None,
+        )
+        if not self._rate_limiter.acquire(channel):
+            raise SendThrottled(f"{channel.value} sending rate reached")
+        if not self._store.hand_over(plan.record, channel.value, self._clock()):
+            raise StepRetryable(f"message {plan.record.message_id} was taken over by another attempt")
+        tags = {
+            "journey": request.journey,
+            "step": request.step,
+            "customer": request.customer_id,
+            "message": plan.record.message_id,
+        }
+        try:
+            return rendered, self._senders[channel].send(to=option.to, message=rendered, tags=tags)
+        except SendRejected as error:
+            if isinstance(error, RecipientOptedOut):
+                self._opted_out(profile.customer_id, channel, str(error))
+            raise ChannelPassedOver(str(error)) from error
 
     def give_up(self, request: StepRequest, action: GiveUpTask) -> StepOutcome:
         """The journey's retries of a step ran out: its one outcome is `failed`, with why, and the
