@@ -1,9 +1,12 @@
-"""Which channels a message may take, in order, and why each other one was passed over."""
+"""The channels: what sets each apart (CHANNELS), which a message may take, in order, and why
+each other one was passed over. The journeys' phases (which channels a journey may use) are in
+journeys/model.py, each provider's adapter in adapters/ (email, sms, push)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from postventa.journeys.model import PHASE_CHANNELS, Phase, Purpose
 from postventa.logic.sms import e164
@@ -11,6 +14,46 @@ from postventa.models.events import Channel, ConsentState, PushTokenV1
 from postventa.models.records import CustomerProfile, OrderRecord
 
 DEFAULT_ORDER = (Channel.EMAIL, Channel.SMS, Channel.PUSH)  # email first, for customers who chose nothing
+
+
+@dataclass(frozen=True)
+class ChannelTraits:
+    locale_file: str  # the template file whose presence decides a message's locale
+    parts: dict[str, str]  # each part rendered -> the suffix of its template file
+    send_is_confirmed: bool  # the provider publishes that it took a message (SES's Send event)
+    billed_per_segment: bool
+    one_click_unsubscribe: bool  # marketing carries RFC 8058 List-Unsubscribe headers
+    opted_out: Callable[
+        [str], dict[str, Any]
+    ]  # the profile change when the recipient told the provider to stop
+
+
+CHANNELS = {
+    Channel.EMAIL: ChannelTraits(
+        locale_file="html",
+        parts={"subject": "subject.txt", "html": "html", "text": "txt"},
+        send_is_confirmed=True,
+        billed_per_segment=False,
+        one_click_unsubscribe=True,
+        opted_out=lambda reason: {"email_suppressed": reason},
+    ),
+    Channel.SMS: ChannelTraits(
+        locale_file="txt",
+        parts={"text": "txt"},
+        send_is_confirmed=False,
+        billed_per_segment=True,
+        one_click_unsubscribe=False,
+        opted_out=lambda reason: {"sms_opted_out": reason},
+    ),
+    Channel.PUSH: ChannelTraits(
+        locale_file="txt",
+        parts={"title": "title.txt", "text": "txt"},
+        send_is_confirmed=False,
+        billed_per_segment=False,
+        one_click_unsubscribe=False,
+        opted_out=lambda reason: {"push_tokens": []},  # every installation said no
+    ),
+}
 
 
 @dataclass(frozen=True)

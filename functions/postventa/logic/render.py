@@ -14,6 +14,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, pass_con
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from postventa.logic.channels import CHANNELS
 from postventa.models.common import Money
 from postventa.models.events import Channel
 from postventa.models.records import CustomerProfile, OrderRecord
@@ -33,12 +34,6 @@ class RenderedMessage:
     unsubscribe_url: str | None = None  # marketing email: RFC 8058 one-click unsubscribe
 
 
-# Per channel: the file whose presence decides the locale, and the parts rendered from it.
-_PARTS = {
-    Channel.EMAIL: ("html", {"subject": "subject.txt", "html": "html", "text": "txt"}),
-    Channel.SMS: ("txt", {"text": "txt"}),
-    Channel.PUSH: ("txt", {"title": "title.txt", "text": "txt"}),
-}
 _ONE_LINE = {"subject", "title"}
 
 
@@ -109,7 +104,7 @@ class MessageRenderer:
         self._env.filters["money"] = _money_filter
 
     def locale_for(self, channel: Channel, template: str, locale: str | None) -> str:
-        return self._first_locale(f"{channel.value}/{{}}/{template}.{_PARTS[channel][0]}", locale)
+        return self._first_locale(f"{channel.value}/{{}}/{template}.{CHANNELS[channel].locale_file}", locale)
 
     def _first_locale(self, pattern: str, locale: str | None) -> str:
         candidates = [locale, locale.split("-")[0] if locale else None, self._default_locale]
@@ -137,7 +132,7 @@ class MessageRenderer:
         chosen = self.locale_for(channel, template, locale)
         data = {**(context() if callable(context) else context), "locale": _number_locale(locale, chosen)}
         parts: dict[str, Any] = {}
-        for part, suffix in _PARTS[channel][1].items():
+        for part, suffix in CHANNELS[channel].parts.items():
             rendered = self._env.get_template(f"{channel.value}/{chosen}/{template}.{suffix}").render(data)
             parts[part] = one_line(rendered) if part in _ONE_LINE else rendered.strip()
         return RenderedMessage(**parts)

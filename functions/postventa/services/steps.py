@@ -25,7 +25,7 @@ from postventa.journeys.tasks import (
     WaitUntilResult,
     WaitUntilTask,
 )
-from postventa.logic.channels import Route, Routing, message_blocked_reason, route
+from postventa.logic.channels import CHANNELS, Route, Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
 from postventa.logic.messaging import message_id
@@ -247,7 +247,7 @@ class StepRunner:
         claimed_at = claim.claimed_at or claim.at
         if self._clock() - claimed_at < CLAIM_LEASE:
             raise StepRetryable(f"message {claim.message_id} is being sent by another attempt")
-        if claim.handed_over_at is not None and claim.channel != Channel.EMAIL.value:
+        if claim.handed_over_at is not None and not CHANNELS[Channel(claim.channel)].send_is_confirmed:
             failed = claim.model_copy(
                 update={
                     "status": MessageStatus.FAILED,
@@ -312,7 +312,7 @@ class StepRunner:
                 status=MessageStatus.SENT,
                 reason="; ".join(passed_over) or None,
                 subject=rendered.subject or rendered.title or _preview(rendered.text),
-                segments=sms_size(rendered.text).segments if channel is Channel.SMS else None,
+                segments=sms_size(rendered.text).segments if CHANNELS[channel].billed_per_segment else None,
                 provider_message_id=provider_id,
                 **held,
             )
@@ -354,7 +354,7 @@ class StepRunner:
         rendered = replace(
             rendered,
             marketing=action.purpose is Purpose.MARKETING,
-            unsubscribe_url=links.unsubscribe if channel is Channel.EMAIL else None,
+            unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
         )
         if not self._rate_limiter.acquire(channel):
             raise SendThrottled(f"{channel.value} sending rate reached")
@@ -403,7 +403,7 @@ class StepRunner:
 
     def _opted_out(self, customer_id: str, channel: Channel, reason: str) -> None:
         """The provider says the customer stopped this channel: never try it again for them."""
-        change: dict[str, Any] = {"sms_opted_out": reason} if channel is Channel.SMS else {"push_tokens": []}
+        change = CHANNELS[channel].opted_out(reason)
         change_profile(self._store, customer_id, lambda stored: stored and stored.model_copy(update=change))
 
     def _judge(
