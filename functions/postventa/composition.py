@@ -71,6 +71,56 @@ PROVIDER_CLIENT = Config(
 )
 
 
+_STORE = frozenset({"table_name", "message_retention_days"})
+# What each function's services read of the settings: the stack gives each function these
+# variables only, and simulate builds each function's services from these alone, so every
+# integration test checks the lists are complete.
+SETTINGS_USED: dict[str, frozenset[str]] = {
+    "on_order": _STORE
+    | {
+        "state_machines",
+        "idempotency_table_name",
+        "invalid_events_queue_url",
+        "default_timezone",
+        "test_orders_start_journeys",
+        "archive_bucket",
+    },
+    "run_step": _STORE
+    | {
+        "idempotency_table_name",
+        "sender",
+        "configuration_set",
+        "sms_sender_id",
+        "push_application_id",
+        "link_signing_secret_id",
+        "links_base_url",
+        "default_locale",
+        "max_send_rate",
+        "contact_policy",
+        "shop_name",
+        "support_email",
+        "default_timezone",
+    },
+    "register_wait": _STORE | {"state_machines"},
+    "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url"},
+    "occasions": _STORE | {"event_bus_name", "default_timezone"},
+    "preferences": _STORE
+    | {
+        "link_signing_secret_id",
+        "links_base_url",
+        "event_bus_name",
+        "shopify_webhook_secret_id",
+        "shop_name",
+        "support_email",
+        "default_locale",
+    },
+    "rotate_link_key": frozenset(),
+    "score_fit": _STORE | {"archive_bucket"},
+    "score_batch": _STORE | {"archive_bucket"},
+    "archive": frozenset(),  # Firehose's transformation: no services
+}
+
+
 @dataclass(frozen=True)
 class StandIns:
     """What a local run puts in place of an AWS client or adapter; None: AWS's own."""
@@ -119,7 +169,7 @@ class Services:
     def table(self) -> Store:
         """The DynamoDB store itself, for what only it does (the scoring job's writes)."""
         retention = timedelta(days=self.settings.message_retention_days)
-        return Store(boto3.resource("dynamodb").Table(self.settings.table_name), retention)
+        return Store(boto3.resource("dynamodb").Table(self.settings.required("table_name")), retention)
 
     @cached_property
     def workflows(self) -> JourneyWorkflows:
@@ -139,7 +189,7 @@ class Services:
             config.register_lambda_context(self._lambda_context)
         self._idempotency_configs.append(config)
         # A persistence layer keeps the key settings of the first function it serves: one each.
-        persistence = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table_name)
+        persistence = DynamoDBPersistenceLayer(table_name=self.settings.required("idempotency_table_name"))
         return idempotent_function(
             data_keyword_argument="event", persistence_store=persistence, config=config
         )
@@ -154,7 +204,7 @@ class Services:
     def invalid_events(self) -> DeadLetters:
         if self._stand_ins.invalid_events is not None:
             return self._stand_ins.invalid_events
-        return InvalidEventQueue(boto3.client("sqs"), self.settings.invalid_events_queue_url)
+        return InvalidEventQueue(boto3.client("sqs"), self.settings.required("invalid_events_queue_url"))
 
     @cached_property
     def engagement(self) -> EngagementService:
@@ -182,7 +232,9 @@ class Services:
         settings = self.settings
         senders: dict[Channel, Sender] = {
             Channel.EMAIL: SesEmailSender(
-                boto3.client("sesv2", config=PROVIDER_CLIENT), settings.sender, settings.configuration_set
+                boto3.client("sesv2", config=PROVIDER_CLIENT),
+                settings.required("sender"),
+                settings.required("configuration_set"),
             ),
             Channel.SMS: SnsSmsSender(
                 boto3.client("sns", config=PROVIDER_CLIENT), sender_id=settings.sms_sender_id
@@ -195,7 +247,10 @@ class Services:
 
     @cached_property
     def links(self) -> LinkSigner:
-        return LinkSigner(read_secret(self.settings.link_signing_secret_id), self.settings.links_base_url)
+        return LinkSigner(
+            read_secret(self.settings.required("link_signing_secret_id")),
+            self.settings.required("links_base_url"),
+        )
 
     @cached_property
     def archive_objects(self) -> ArchiveObjects | None:
@@ -277,7 +332,9 @@ class Services:
             senders=self.senders,
             rate_limiter=self._stand_ins.rate_limiter
             or DynamoRateLimiter(
-                boto3.resource("dynamodb").Table(settings.table_name), settings.max_send_rate, self._clock
+                boto3.resource("dynamodb").Table(settings.required("table_name")),
+                settings.max_send_rate,
+                self._clock,
             ),
             policy=settings.contact_policy,
             renderer=self._stand_ins.renderer or self.renderer,

@@ -170,7 +170,7 @@ def test_push_goes_to_every_installation_with_the_journeys_context():
 def test_a_customer_on_push_gets_the_confirmation_as_a_notification(default_library):
     local = default_library
     client = boto3.client("pinpoint", region_name="us-east-1")
-    local.services.senders[Channel.PUSH] = PinpointPushSender(client, "app-1")
+    local.function_services["run_step"].senders[Channel.PUSH] = PinpointPushSender(client, "app-1")
     with Stubber(client) as stub:
         stub.add_response("send_messages", push_response("SUCCESSFUL"))
         order_for(local, push_tokens=[APNS.model_dump()], channels=["push"])
@@ -192,7 +192,7 @@ def test_the_sending_rate_is_shared_per_channel_and_second(local):
 def test_a_send_over_the_rate_is_retried_with_backoff_and_sent_once(local):
     from tests.integration.conftest import sent_emails
 
-    runner = local.services.step_runner
+    runner = local.function_services["run_step"].step_runner
     table = boto3.resource("dynamodb").Table(local.settings.table_name)
     runner._rate_limiter = DynamoRateLimiter(table, {Channel.EMAIL: 1}, lambda: local.engine.now)
     placed = load_json(EVENTS / "order-placed.json")

@@ -104,7 +104,9 @@ def test_running_executions_finish_on_the_version_they_started_with(local):
     machine = local.settings.state_machines["engaged"]
     asl = compile_journey(v2, run_step_arn=RUN_STEP_ARN, register_wait_arn=REGISTER_WAIT_ARN)
     local.engine.update_state_machine(stateMachineArn=machine, definition=json.dumps(asl))
-    local.services.order_events._journeys["engaged"] = v2  # what on_order reads after the deploy
+    local.function_services["on_order"].order_events._journeys["engaged"] = (
+        v2  # what on_order reads after the deploy
+    )
     local.deliver(order_for("ben", 1, placed_at="2026-03-02T09:40:00Z"))
     local.engine.run_until_idle()
 

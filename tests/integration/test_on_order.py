@@ -207,7 +207,7 @@ def test_an_older_consent_statement_delivered_late_never_undoes_an_unsubscribe(l
 
 
 def test_an_order_delivered_again_while_its_first_attempt_failed_is_counted_once(local, monkeypatch):
-    store = local.services.store
+    store = local.function_services["on_order"].store
     calendar = store.move_calendar
     # a 5xx after the order was written: SQS delivers the event again
     failures = iter(
@@ -227,6 +227,7 @@ def test_an_order_delivered_again_while_its_first_attempt_failed_is_counted_once
 
     monkeypatch.setattr(store, "move_calendar", fail_once)
     local.deliver(load_json(EVENTS / "order-placed.json"))
+    assert next(failures, None) is None  # the first attempt did fail
     profile = store.get_profile("cus-ana")
     assert (profile.orders_count, len(store.orders_of("cus-ana"))) == (1, 1)
     assert local.dead_letters() == []

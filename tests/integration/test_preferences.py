@@ -104,7 +104,13 @@ def test_the_preference_page_saves_channels_topics_and_consent(local, ana):
     assert (profile.sms_marketing, profile.sms_transactional) == (ConsentState.SUBSCRIBED,) * 2
     assert profile.email_marketing is ConsentState.SUBSCRIBED
     assert profile.push_marketing is ConsentState.NOT_SUBSCRIBED  # no app: not offered, not changed
-    assert local.services.preferences.topics == ["news", "offers", "reviews", "surveys", "tips"]
+    assert local.function_services["preferences"].preferences.topics == [
+        "news",
+        "offers",
+        "reviews",
+        "surveys",
+        "tips",
+    ]
     assert profile.topics_unsubscribed == ["news", "reviews", "surveys"]
     assert saved["headers"]["Referrer-Policy"] == "no-referrer"
 
@@ -149,7 +155,7 @@ def test_an_unsubscribe_landing_between_an_orders_read_and_write_is_kept(local, 
     version it read, so it redoes its change over the unsubscribe instead of writing over it."""
     (confirmation,) = local.messages()
     link = local.services.links.link("unsubscribe", c="cus-ana", m=confirmation.message_id)
-    store = local.services.store
+    store = local.function_services["on_order"].store  # what on_order reads and writes through
     read_profile, raced = store.get_profile, []
 
     def read_then_unsubscribe(customer_id):

@@ -105,7 +105,7 @@ class ThrottledOnce:
 
 
 def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
-    runner = local.services.step_runner
+    runner = local.function_services["run_step"].step_runner
     flaky = ThrottledOnce(runner._senders[Channel.EMAIL])
     runner._senders[Channel.EMAIL] = flaky
     local.deliver(load_json(EVENTS / "order-placed.json"))

@@ -26,7 +26,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.analytics.archive import write_records
 from postventa.asl.engine import LocalStepFunctions
-from postventa.composition import Services, StandIns
+from postventa.composition import SETTINGS_USED, Services, StandIns
 from postventa.handlers import (
     occasions,
     on_engagement,
@@ -61,6 +61,10 @@ DEMO_EVENTS = Path(__file__).with_name("demo_events.json")
 RUN_STEP_ARN = "arn:aws:lambda:local:000000000000:function:postventa-run-step"
 REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-register-wait"
 LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
+FUNCTIONS = (
+    on_order, on_engagement, run_step, register_wait, preferences, occasions,
+    rotate_link_key, score_fit, score_batch,
+)  # fmt: skip
 LOCAL_SETTINGS = {
     "table_name": "postventa",
     "idempotency_table_name": "postventa-idempotency",
@@ -310,6 +314,10 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     return {**settings, "invalid_events_queue_url": queue_url, "ingest_queue_url": ingest_url}
 
 
+def _provider(services: Services) -> Callable[[], Services]:
+    return lambda: services
+
+
 def _drain(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found: list[dict[str, Any]] = []
@@ -382,33 +390,32 @@ class LocalPostventa:
         }
         settings = Settings(**values, state_machines=state_machines)
         self.push = LocalPushService()
-        self.services = Services(
-            settings,
-            stand_ins=StandIns(stepfunctions=self.engine, pinpoint=self.push),
-            emit=self.decisions.append,
-            journeys=self.journeys,
-            clock=lambda: self.engine.now,
-        )
-        # Each function as Lambda runs it, bound to this run's services.
+        self.services = self._services(settings)
+        # Each function as Lambda runs it, bound to services built from only the settings the
+        # stack gives it: a setting a function reads but was not given fails its tests. Tests may
+        # reach into one function's services (function_services) to change what it runs on.
+        names = {module: module.__name__.rsplit(".", 1)[-1] for module in FUNCTIONS}
+        self.function_services = {
+            name: self._services(settings, SETTINGS_USED[name]) for name in names.values()
+        }
         self.lambdas = {
-            module.__name__.rsplit(".", 1)[-1]: module.build(lambda: self.services)
-            for module in (
-                on_order,
-                on_engagement,
-                run_step,
-                register_wait,
-                preferences,
-                occasions,
-                rotate_link_key,
-                score_fit,
-                score_batch,
-            )
+            name: module.build(_provider(self.function_services[name])) for module, name in names.items()
         }
         self.handlers = {
             RUN_STEP_ARN: self.lambdas["run_step"],
             REGISTER_WAIT_ARN: self.lambdas["register_wait"],
         }
         return settings
+
+    def _services(self, settings: Settings, only: frozenset[str] | None = None) -> Services:
+        given = settings if only is None else Settings(**settings.model_dump(include=set(only)))
+        return Services(
+            given,
+            stand_ins=StandIns(stepfunctions=self.engine, pinpoint=self.push),
+            emit=self.decisions.append,
+            journeys=self.journeys,
+            clock=lambda: self.engine.now,
+        )
 
     def invoke(self, function_arn: str, payload: dict[str, Any]) -> Any:
         """Step Functions calling a Lambda: an invocation that died reaches it as the platform's error."""
@@ -515,12 +522,12 @@ class LocalPostventa:
         return event.customer_id or (order.customer_id if order else None)
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return _drain(self.settings.invalid_events_queue_url)
+        return _drain(self.settings.required("invalid_events_queue_url"))
 
     def run_occasions(self, now: datetime) -> int:
         """One run of the hourly schedule: what it publishes on the bus comes back through on_order."""
         self.engine.run_until(now)
-        published = self.services.occasions.run(now)
+        published = self.function_services["occasions"].occasions.run(now)
         self.relay_bus()
         return len(published)
 

@@ -10,19 +10,28 @@ from postventa.models.events import Channel
 from postventa.models.policy import ContactPolicy
 
 
+class MissingSetting(RuntimeError):
+    pass
+
+
 class Settings(BaseSettings):
+    """Each function is given only the settings it reads (composition.SETTINGS_USED, from which
+    the stack writes its environment): those it lacks stay None, and `required` says which."""
+
     model_config = SettingsConfigDict(env_prefix="POSTVENTA_", frozen=True)
 
-    table_name: str
-    idempotency_table_name: str
-    invalid_events_queue_url: str
+    table_name: str | None = None
+    idempotency_table_name: str | None = None
+    invalid_events_queue_url: str | None = None
     state_machines: dict[str, str] = Field(
         default_factory=dict, description="journey name -> state machine ARN"
     )
-    sender: str = Field(description='From address, e.g. "Shop <orders@shop.example>"')
-    configuration_set: str
-    links_base_url: str = Field(description="Public base URL of the preference centre; links are signed")
-    link_signing_secret_id: str
+    sender: str | None = Field(default=None, description='From address, e.g. "Shop <orders@shop.example>"')
+    configuration_set: str | None = None
+    links_base_url: str | None = Field(
+        default=None, description="Public base URL of the preference centre; links are signed"
+    )
+    link_signing_secret_id: str | None = None
     shop_name: str = "Postventa Demo Shop"
     support_email: str = "support@shop.example"
     default_locale: str = "en"
@@ -53,3 +62,9 @@ class Settings(BaseSettings):
         default_factory=lambda: {Channel.EMAIL: 14, Channel.SMS: 20},
         description="Sends per second per channel: the account's SES and SMS quotas",
     )
+
+    def required(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise MissingSetting(f"POSTVENTA_{name.upper()} is not set: this function was not given {name}")
+        return str(value)
