@@ -20,7 +20,8 @@ from constructs import Construct
 
 from postventa.analytics.archive import PARTITION_BY, TABLES
 from postventa.analytics.queries import NOW_IN_ATHENA, QUERIES, query_text
-from postventa_infra.ingest import queue
+from postventa_infra.nag import acknowledge, arn_of, key_grants
+from postventa_infra.queues import dead_letter_queue
 
 DATABASE = "postventa"
 ARCHIVE_PREFIX = "archive"
@@ -107,10 +108,69 @@ class Analytics(Construct):
                 encryption_key=key,
             ),
         )
-        self.dead_letters = queue(self, "ArchiveDeadLetters")
+        self.dead_letters = dead_letter_queue(self, "ArchiveDeadLetters", of="the archive Pipe")
         self._pipe(table)
         self._catalog()
         self.workgroup = self._workgroup(key)
+        # The Firehose construct maps its service's CIDR blocks for Redshift and HTTP destinations; ours is S3.
+        Stack.of(self).node.try_remove_child("@aws-cdk--aws-kinesisfirehose.CidrBlocks")  # "/" becomes "--"
+        self._acknowledge(transform)
+
+    def _acknowledge(self, transform: lambda_.IFunction) -> None:
+        acknowledge(self.stream.node.find_child("Service Role"), key_grants("archive key"))
+        acknowledge(
+            self.stream.node.find_child("S3 Destination Role"),
+            {
+                **key_grants("archive key"),
+                **{
+                    f"IAM5[Action::s3:{action}]": "CDK's bucket grant to Firehose: writes and multipart uploads in the archive bucket only"
+                    for action in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")
+                },
+                f"IAM5[Resource::{arn_of(self.bucket)}/*]": "Firehose writes objects under partition prefixes made at delivery time",
+                f"IAM5[Resource::{arn_of(transform)}:*]": "CDK's grantInvoke also covers the transformation function's versions",
+            },
+        )
+        acknowledge(
+            self.access_logs,
+            {
+                "S1": "This bucket receives the archive's server access logs; logging it into itself would loop"
+            },
+        )
+        acknowledge(
+            self.node.find_child("PipeRole"),
+            {
+                "IAM5[Resource::*]": "dynamodb:ListStreams, part of CDK's stream-read grant, has no resource-level permissions"
+            },
+        )
+
+    def allow_exports_and_erasure(self, function: lambda_.IFunction) -> None:
+        """on_order answers Customer Data Requested with an export under exports/, and erasure reads
+        and rewrites the archive objects that hold an erased customer's rows."""
+        bucket = self.bucket
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("exports/*")])
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[bucket.arn_for_objects("archive/*")]
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["archive/*"]}},
+            )
+        )
+        acknowledge(
+            function.role,  # type: ignore[arg-type]
+            {
+                f"IAM5[Resource::{arn_of(bucket)}/exports/*]": "PutObject only: one data export per request under "
+                "exports/, named by the request id",
+                f"IAM5[Resource::{arn_of(bucket)}/archive/*]": "Erasure: reads and rewrites the archive objects that "
+                "hold an erased customer's rows; day partitions are named at delivery time",
+            },
+        )
 
     def _pipe(self, table: dynamodb.Table) -> None:
         """The stream's analytics items to Firehose; failed batches are split, retried, then dead-lettered."""

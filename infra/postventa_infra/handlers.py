@@ -1,4 +1,5 @@
-"""The Lambda functions: one asset (functions/postventa), one dependency layer, least-privilege grants."""
+"""The Lambda functions: one asset (functions/postventa), one dependency layer, least-privilege
+grants, and each function's environment: the settings it reads (composition.SETTINGS_USED)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
+from postventa.composition import SETTINGS_USED
 from postventa.logic.links import ROTATION_DAYS
+from postventa.models.settings import Settings
 from postventa_infra.ingest import Ingest
+from postventa_infra.journeys import state_machine_name
 from postventa_infra.layer import ROOT, RUNTIME_PYTHON, build_layer
 from postventa_infra.log_groups import log_group
+from postventa_infra.nag import XRAY, acknowledge, arn_of, key_grants
+from postventa_infra.stable_ids import keep_logical_id
 from postventa_infra.storage import Storage
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13  # layer.RUNTIME_PYTHON: the version the built assets are checked on
@@ -43,13 +49,18 @@ class Handlers(Construct):
         *,
         storage: Storage,
         ingest: Ingest,
-        environment: dict[str, str],
+        observability: dict[str, str],
+        settings: dict[str, str],
         state_machine_arns: dict[str, str],
         sender_identity_arn: str,
         configuration_set_arn: str,
         signing_secret: secretsmanager.ISecret,
     ):
+        """observability: Powertools' variables, for every function; settings: values by
+        Settings field, each given only to the functions that read it."""
         super().__init__(scope, construct_id)
+        self._functions: dict[str, lambda_.Function] = {}
+        settings = {**settings, "state_machines": Stack.of(self).to_json_string(state_machine_arns)}
         layer = lambda_.LayerVersion(
             self,
             "Dependencies",
@@ -73,7 +84,6 @@ class Handlers(Construct):
             construct_id: str,
             module: str,
             timeout: Duration,
-            extra: dict[str, str] | None = None,
             *,
             memory: int = 512,
             analytics: bool = False,
@@ -97,7 +107,14 @@ class Handlers(Construct):
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=logs,
                 role=role,
-                environment={**environment, **(extra or {})},
+                environment={
+                    **observability,
+                    **{
+                        _variable(name): value
+                        for name, value in settings.items()
+                        if name in SETTINGS_USED[module]
+                    },
+                },
             )
             Validations.of(created).acknowledge(
                 Acknowledgment(
@@ -106,14 +123,11 @@ class Handlers(Construct):
                     "machine has, so every handler is imported from the built assets on it before they ship",
                 )
             )
+            acknowledge(role, XRAY)  # every function is traced
+            self._functions[module] = created
             return created
 
-        self.on_order = function(
-            "OnOrder",
-            "on_order",
-            Duration.seconds(30),
-            {"POSTVENTA_STATE_MACHINES": Stack.of(self).to_json_string(state_machine_arns)},
-        )
+        self.on_order = function("OnOrder", "on_order", Duration.seconds(30))
         self.run_step = function("RunStep", "run_step", Duration.seconds(30))
         self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
         self.occasions = function("Occasions", "occasions", Duration.minutes(5))
@@ -180,6 +194,55 @@ class Handlers(Construct):
                 actions=["ses:SendEmail"], resources=[sender_identity_arn, configuration_set_arn]
             )
         )
+        self._acknowledge(storage, state_machine_arns)
+
+    def _acknowledge(self, storage: Storage, state_machine_arns: dict[str, str]) -> None:
+        """The findings these functions' grants raise, each with its reason."""
+        table_grant = {
+            **key_grants("table"),
+            f"IAM5[Resource::{arn_of(storage.table)}/index/*]": "Queries the table's own indexes (order history by customer)",
+        }
+        for function in (
+            self.on_order,
+            self.run_step,
+            self.register_wait,
+            self.occasions,
+            self.on_engagement,
+            self.preferences,
+        ):
+            acknowledge(function.role, table_grant)  # type: ignore[arg-type]  # each has its own role
+        acknowledge(
+            self.run_step.role,  # type: ignore[arg-type]
+            {
+                "IAM5[Resource::*]": "X-Ray tracing, and SNS's CheckIfPhoneNumberIsOptedOut, which has no "
+                "resource (Publish is allowed on NotResource topics: phone numbers only)",
+            },
+        )
+        acknowledge(
+            self.on_order.role,  # type: ignore[arg-type]
+            {
+                f"IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{state_machine_name(name)}:*]": "Stops executions of our own journey state machine at an exit goal; execution names are made per customer"
+                for name in state_machine_arns
+            },
+        )
+        acknowledge(
+            self.rotate_link_key.role,  # type: ignore[arg-type]
+            {
+                "IAM5[Resource::*]": "X-Ray tracing, and secretsmanager:GetRandomPassword, which CDK grants "
+                "rotation functions and which has no resource"
+            },
+        )
+
+    def configure(self, name: str, value: str) -> None:
+        """A setting known once other constructs exist: given to each function that reads it."""
+        for module, function in self._functions.items():
+            if name in SETTINGS_USED[module]:
+                function.add_environment(_variable(name), value)
+
+    @property
+    def functions(self) -> dict[str, lambda_.Function]:
+        """Every function, by handler module."""
+        return dict(self._functions)
 
     @staticmethod
     def _may_publish(
@@ -194,10 +257,22 @@ class Handlers(Construct):
             )
         )
 
-    def accept_shopify_compliance(self, secret: secretsmanager.ISecret, bus: events.IEventBus) -> None:
-        """The preference centre's API also takes Shopify's compliance webhooks (HTTPS only)."""
+    def accept_shopify_compliance(self, bus: events.IEventBus) -> None:
+        """The preference centre's API also takes Shopify's compliance webhooks (HTTPS only),
+        signed with the Shopify app's client secret: its value is set from the Partner Dashboard
+        (Shopify rotates it there, not this stack)."""
+        secret = secretsmanager.Secret(
+            self, "ShopifyWebhookSecret", description="The Shopify app's client secret (webhook HMAC)"
+        )
+        keep_logical_id(secret)
+        acknowledge(
+            secret,
+            {
+                "SMG4": "The Shopify app's client secret: Shopify issues and rotates it in the Partner Dashboard"
+            },
+        )
         secret.grant_read(self.preferences)
-        self.preferences.add_environment("POSTVENTA_SHOPIFY_WEBHOOK_SECRET_ID", secret.secret_arn)
+        self.configure("shopify_webhook_secret_id", secret.secret_arn)
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Erasure Requested")
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Data Requested")
 
@@ -217,3 +292,10 @@ class Handlers(Construct):
                     actions=["mobiletargeting:SendMessages"], resources=[f"{push_app_arn}/messages"]
                 )
             )
+
+
+def _variable(name: str) -> str:
+    """The environment variable Settings reads a field from."""
+    if name not in Settings.model_fields:
+        raise KeyError(f"{name!r} is not a Settings field")
+    return f"POSTVENTA_{name.upper()}"

@@ -8,33 +8,10 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.models.engagement import ENGAGEMENT_DETAIL_TYPES
 from postventa.models.events import DetailType
 from postventa.models.shopify import PARTNER_TOPICS
-
-INGEST_VISIBILITY = Duration.seconds(int(VISIBILITY_TIMEOUT.total_seconds()))
-
-
-def _redriven(scope: Construct, construct_id: str, dead_letters: sqs.IQueue) -> sqs.Queue:
-    """A work queue: a message received five times without success moves to its dead-letter queue."""
-    return queue(
-        scope,
-        construct_id,
-        visibility_timeout=INGEST_VISIBILITY,
-        dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=MAX_RECEIVES),
-    )
-
-
-def queue(scope: Construct, construct_id: str, **kwargs: object) -> sqs.Queue:
-    return sqs.Queue(
-        scope,
-        construct_id,
-        encryption=sqs.QueueEncryption.SQS_MANAGED,
-        enforce_ssl=True,
-        retention_period=Duration.days(14),
-        **kwargs,  # type: ignore[arg-type]
-    )
+from postventa_infra.queues import dead_letter_queue, work_queue
 
 
 class Ingest(Construct):
@@ -43,11 +20,10 @@ class Ingest(Construct):
     ):
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name="postventa")
-        # Dead-letter queues; each one's depth is alarmed.
-        self.invalid_events = queue(self, "InvalidEvents")
-        self.ingest_dead_letters = queue(self, "IngestDeadLetters")
-        self.undelivered_events = queue(self, "UndeliveredEvents")
-        self.ingest_queue = _redriven(self, "IngestQueue", self.ingest_dead_letters)
+        self.invalid_events = dead_letter_queue(self, "InvalidEvents", of="on_order (events it refused)")
+        self.ingest_dead_letters = dead_letter_queue(self, "IngestDeadLetters", of="the ingest queue")
+        self.undelivered_events = dead_letter_queue(self, "UndeliveredEvents", of="the rules' targets")
+        self.ingest_queue = work_queue(self, "IngestQueue", self.ingest_dead_letters)
         target = self._delivered_to(self.ingest_queue)
         self.rules = [
             events.Rule(
@@ -76,8 +52,10 @@ class Ingest(Construct):
             )
 
         # SES publishes engagement to the default bus only; this rule keeps our configuration set's.
-        self.engagement_dead_letters = queue(self, "EngagementDeadLetters")
-        self.engagement_queue = _redriven(self, "EngagementQueue", self.engagement_dead_letters)
+        self.engagement_dead_letters = dead_letter_queue(
+            self, "EngagementDeadLetters", of="the engagement queue"
+        )
+        self.engagement_queue = work_queue(self, "EngagementQueue", self.engagement_dead_letters)
         self.default_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         self.rules.append(
             events.Rule(

@@ -11,6 +11,7 @@ from constructs import Construct
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 from postventa_infra.log_groups import log_group
+from postventa_infra.nag import acknowledge, invoke_grant
 
 
 def state_machine_name(journey: str) -> str:
@@ -48,4 +49,12 @@ class JourneyMachines(Construct):
             )
             run_step.grant_invoke(machine)
             register_wait.grant_invoke(machine)
+            acknowledge(
+                machine,
+                {
+                    "IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery APIs have no resource-level permissions",
+                    **invoke_grant(run_step),
+                    **invoke_grant(register_wait),
+                },
+            )
             self.machines[name] = machine

@@ -17,7 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from postventa.models.events import Channel
-from postventa_infra.ingest import queue
+from postventa_infra.queues import dead_letter_queue
 
 NAMESPACE, SERVICE = "Postventa", "postventa"  # the handlers' Powertools Metrics settings
 CHANNELS = [channel.value for channel in Channel]
@@ -64,7 +64,9 @@ class Monitoring(Construct):
         self.undelivered_alarms: sqs.Queue | None = None
         if alarm_email:
             # An alarm SNS could not mail is kept here (14 days), not lost.
-            self.undelivered_alarms = queue(self, "UndeliveredAlarms")
+            self.undelivered_alarms = dead_letter_queue(
+                self, "UndeliveredAlarms", of="the alarm email subscription"
+            )
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(alarm_email, dead_letter_queue=self.undelivered_alarms)
             )

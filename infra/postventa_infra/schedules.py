@@ -10,15 +10,17 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from postventa_infra.ingest import queue
+from postventa_infra.nag import acknowledge, invoke_grant
+from postventa_infra.queues import dead_letter_queue
 
 
 class OccasionSchedule(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, function: lambda_.IFunction):
         super().__init__(scope, construct_id)
-        self.dead_letters: sqs.Queue = queue(self, "MissedRuns")
+        self.dead_letters: sqs.Queue = dead_letter_queue(self, "MissedRuns", of="the occasions schedule")
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         function.grant_invoke(role)
+        acknowledge(self, invoke_grant(function))
         self.dead_letters.grant_send_messages(role)
         self.schedule = scheduler.CfnSchedule(
             self,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import ArnFormat, Aws, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -18,14 +19,15 @@ from constructs import Construct
 
 from postventa.analytics.queries import NOW_IN_ATHENA, query_text
 from postventa_infra.analytics import DATABASE, Analytics
-from postventa_infra.ingest import queue
 from postventa_infra.log_groups import log_group
+from postventa_infra.nag import acknowledge, arn_of, invoke_grant, key_grants, ref_of
+from postventa_infra.queues import dead_letter_queue
 
 BATCH = 500  # customers per scoring Lambda call
 CONCURRENT_BATCHES = 10  # keeps the profile writes within what on-demand DynamoDB absorbs at once
 
 
-class ScoringJob(Construct):
+class ScoringWorkflow(Construct):
     def __init__(
         self,
         scope: Construct,
@@ -33,6 +35,7 @@ class ScoringJob(Construct):
         *,
         analytics: Analytics,
         key: kms.IKey,
+        table: dynamodb.ITable,
         fit: lambda_.IFunction,
         score_batch: lambda_.IFunction,
     ):
@@ -105,8 +108,63 @@ class ScoringJob(Construct):
         bucket.grant_read(score_batch, "models/*")
         for function in (fit, score_batch):
             key.grant_encrypt_decrypt(function)
-            function.add_environment("POSTVENTA_ARCHIVE_BUCKET", bucket.bucket_name)
+        table.grant(score_batch, "dynamodb:UpdateItem")  # scores onto existing profiles only
         self._schedule()
+        self._acknowledge(analytics, table, fit, score_batch)
+
+    def _acknowledge(
+        self,
+        analytics: Analytics,
+        table: dynamodb.ITable,
+        fit: lambda_.IFunction,
+        score_batch: lambda_.IFunction,
+    ) -> None:
+        bucket, bucket_name = arn_of(analytics.bucket), ref_of(analytics.bucket)
+        bucket_reads = {
+            f"IAM5[Action::s3:{action}]": "CDK's bucket grant, limited to the prefixes named in the resources"
+            for action in ("GetBucket*", "GetObject*", "List*", "Abort*", "DeleteObject*")
+        }
+        archive_key = key_grants("archive key")
+        acknowledge(
+            fit.role,  # type: ignore[arg-type]
+            {
+                **archive_key,
+                **bucket_reads,
+                f"IAM5[Resource::{bucket}/athena-results/*]": "Reads the summary Athena wrote; its key is the query id",
+                f"IAM5[Resource::{bucket}/models/*]": "Writes the fitted model under models/",
+            },
+        )
+        acknowledge(
+            score_batch.role,  # type: ignore[arg-type]
+            {
+                **archive_key,
+                **bucket_reads,
+                f"IAM5[Resource::{bucket}/models/*]": "Reads the fitted model under models/",
+                f"IAM5[Resource::{arn_of(table)}/index/*]": "CDK's table grant names the indexes too; the only action is UpdateItem",
+            },
+        )
+        executions = (
+            'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+            + ref_of(self.machine)[1:-1]
+            + '"}]}]}'
+        )
+        acknowledge(
+            self.machine,
+            {
+                **archive_key,
+                **bucket_reads,
+                "IAM5[Resource::*]": "X-Ray tracing, CloudWatch Logs delivery and Lake Formation's GetDataAccess (Athena's table access check) have no resource-level permissions",
+                f"IAM5[Resource::{bucket}/*]": "Athena's own S3 access check on the workgroup's bucket",
+                f"IAM5[Resource::{bucket}/archive/*]": "Athena reads the archive's day partitions",
+                f"IAM5[Resource::{bucket}/athena-results/*]": "Athena writes results; the map reads the summary",
+                f"IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket_name}/*]": "GetObject only: the Distributed Map reads the summary CSV Athena wrote under athena-results/, whose key is the query id known at run time; CDK's item reader names the bucket's objects",
+                "IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/postventa/*]": "Athena reads the postventa database's tables",
+                **invoke_grant(fit),
+                **invoke_grant(score_batch),
+                executions + "/*:*]": "The Distributed Map starts and stops its own child executions",
+                executions + ":*]": "The Distributed Map describes and redrives its own executions",
+            },
+        )
 
     def _allow_the_query(self, workgroup: str) -> None:
         """Run, watch and stop a query in our workgroup; read the postventa database's tables."""
@@ -134,7 +192,7 @@ class ScoringJob(Construct):
             self.machine.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources))
 
     def _schedule(self) -> None:
-        self.dead_letters = queue(self, "MissedRuns")
+        self.dead_letters = dead_letter_queue(self, "MissedRuns", of="the scoring schedule")
         role = iam.Role(self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         self.machine.grant_start_execution(role)
         self.dead_letters.grant_send_messages(role)

@@ -12,6 +12,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 
+from postventa.composition import SETTINGS_USED
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.loader import load_journeys
 from postventa.models.events import DetailType
@@ -129,9 +130,13 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         assert properties["Runtime"] == "python3.13" and properties["Architectures"] == ["x86_64"]
         assert properties["TracingConfig"] == {"Mode": "Active"}
         variables = properties["Environment"]["Variables"]
-        assert {"POSTVENTA_TABLE_NAME", "POSTVENTA_IDEMPOTENCY_TABLE_NAME", "POWERTOOLS_SERVICE_NAME"} <= set(
-            variables
-        )
+        assert variables["POWERTOOLS_SERVICE_NAME"] == "postventa"
+        # Only the settings the function reads (composition.SETTINGS_USED), the table's name among them.
+        module = properties["Handler"].split(".")[2]
+        given = {name for name in variables if name.startswith("POSTVENTA_")}
+        reads = {f"POSTVENTA_{name.upper()}" for name in SETTINGS_USED[module]}
+        assert given <= reads, module
+        assert ("POSTVENTA_TABLE_NAME" in given) == ("table_name" in SETTINGS_USED[module]), module
         scoring = properties["Handler"].startswith("postventa.handlers.score_")
         assert len(properties["Layers"]) == (2 if scoring else 1)  # numpy and scipy only where they are used
 
@@ -599,3 +604,12 @@ def test_an_sms_spend_limit_is_set_and_alarm_mail_that_bounces_is_kept_when_give
         if r["Type"] == "AWS::SNS::Subscription" and r["Properties"]["Protocol"] == "email"
     ]
     assert "deadLetterTargetArn" in mail["RedrivePolicy"]
+
+
+def test_resources_that_moved_into_their_own_construct_keep_their_logical_ids(synthesized):
+    """A new logical id would replace them: the links already sent, the shop's DKIM records and
+    the Shopify secret's value would all be lost."""
+    from postventa_infra.stable_ids import KEPT
+
+    _, template = synthesized
+    assert set(KEPT.values()) <= set(template["Resources"])
