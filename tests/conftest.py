@@ -16,7 +16,7 @@ for _key, _value in LOCAL_ENVIRONMENT.items():
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
-SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
+PUBLISHED = EVENTS / "published"  # published samples, with their provenance
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

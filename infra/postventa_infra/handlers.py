@@ -26,11 +26,14 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13  # layer.RUNTIME_PYTHON: the version the b
 # x86_64, as the build machines are: the assets are imported there on the runtime's own Python
 # before they ship (arm64 is a fifth cheaper per millisecond, and could not be checked here).
 ARCHITECTURE = lambda_.Architecture.X86_64
-# Only the handler code ships: the local engine, the CLI and caches stay out of the asset.
+# Only the handler code ships: the local engine, the backtest, the local tools, the CLI and caches
+# stay out of the asset (import-linter keeps the shipped code from importing them).
 ASSET_EXCLUDES = [
     "**/__pycache__",
     "**/*.pyc",
     "*.egg-info",
+    "postventa/asl",
+    "postventa/backtest",
     "postventa/local",
     "postventa/cli.py",
     # the local report (DuckDB) stays out; Athena runs the same SQL files in the cloud

@@ -61,6 +61,14 @@ def test_no_byte_code_ships_for_a_python_other_than_the_runtime(functions):
     assert [str(pyc) for folder in shipped for pyc in folder.rglob("*.pyc")] == []
 
 
+def test_the_local_tools_stay_out_of_the_functions_code(functions):
+    shipped = {folder for _, folders in functions.values() for folder in folders}
+    code = [folder / "postventa" for folder in shipped if (folder / "postventa" / "handlers").is_dir()]
+    assert code and all(
+        not (root / name).exists() for root in code for name in ("asl", "backtest", "local", "cli.py")
+    )
+
+
 def test_every_aws_service_the_code_calls_keeps_its_botocore_model():
     called = {
         service

@@ -11,7 +11,7 @@ import pytest
 from postventa.models.events import DETAIL_MODELS, DetailType, OrderPlacedV1
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.schemas import export_schemas, schema_file_name
-from tests.conftest import EVENTS, SHARED_SAMPLES, load_json, shopify_envelope
+from tests.conftest import EVENTS, PUBLISHED, load_json, shopify_envelope
 
 OURS = {
     "order-placed.json": DetailType.ORDER_PLACED,
@@ -100,20 +100,18 @@ def test_shopify_email_consent_change_becomes_a_dated_customer_update():
     assert customer.consent_updated_at.isoformat() == "2026-03-09T10:00:00+00:00"
 
 
-@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")
 def test_published_shopify_sms_consent_sample_keeps_what_is_stored():
-    payload = load_json(SHARED_SAMPLES / "shopify_customers_marketing_consent_update.2026-04.json")
+    payload = load_json(PUBLISHED / "shopify_customers_marketing_consent_update.2026-04.json")
     event = parse_inbound(shopify_envelope("customers_marketing_consent/update", payload))
     assert event.detail_type is DetailType.CUSTOMER_UPDATED
     assert event.detail.customer.id == "706405506930370000"
     assert (event.detail.customer.phone, event.detail.customer.sms_marketing) == (None, None)
 
 
-@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")
 def test_published_shopify_order_sample_parses_in_the_partner_envelope():
-    envelope = load_json(SHARED_SAMPLES / "shopify_eventbridge_envelope_products_update.json")
+    envelope = load_json(PUBLISHED / "shopify_eventbridge_envelope_products_update.json")
     envelope["detail"]["metadata"]["X-Shopify-Topic"] = "orders/create"
-    envelope["detail"]["payload"] = load_json(SHARED_SAMPLES / "shopify_orders_create.2026-04.json")
+    envelope["detail"]["payload"] = load_json(PUBLISHED / "shopify_orders_create.2026-04.json")
     event = parse_inbound(envelope)
     assert event.detail.order_number == "#9999"
     assert event.detail.customer.email == "john@example.com"
@@ -121,9 +119,8 @@ def test_published_shopify_order_sample_parses_in_the_partner_envelope():
     assert len(event.detail.items) == 5
 
 
-@pytest.mark.skipif(not SHARED_SAMPLES.exists(), reason="../shared/samples is not beside this checkout")
 def test_published_shopify_envelope_with_an_unsupported_topic_is_refused():
-    envelope = load_json(SHARED_SAMPLES / "shopify_eventbridge_envelope_products_update.json")
+    envelope = load_json(PUBLISHED / "shopify_eventbridge_envelope_products_update.json")
     with pytest.raises(InvalidEvent, match="X-Shopify-Topic must be one of"):
         parse_inbound(envelope)
 

@@ -17,14 +17,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 
 from postventa.analytics.archive import PARTITION_BY, item_row
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented
 
 _deserialize = TypeDeserializer().deserialize
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics
+@instrumented()
 @event_source(data_class=KinesisFirehoseEvent)
 def lambda_handler(event: KinesisFirehoseEvent, context: LambdaContext) -> dict[str, Any]:
     response = KinesisFirehoseDataTransformationResponse()

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel
 
 from postventa.composition import Services, deployed
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented, metrics
 
 
 class ScheduledRun(BaseModel):
@@ -19,9 +19,7 @@ class ScheduledRun(BaseModel):
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @instrumented()
     @event_parser(model=ScheduledRun)
     def lambda_handler(event: ScheduledRun, context: LambdaContext) -> dict[str, Any]:
         due = services().occasions.run(event.scheduled_time)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from postventa.composition import Services, deployed
 from postventa.handlers.failures import applied_or_dead_lettered
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented, metrics
 from postventa.models.engagement import InboundSms, SesEngagementEvent
 from postventa.models.inbound import describe_validation_error
 
@@ -45,9 +45,7 @@ def build(services: Callable[[], Services]) -> Callable[..., PartialItemFailureR
             record, lambda: current.invalid_events, lambda: _apply(current, record)
         )
 
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @instrumented()
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.composition import Services, deployed
 from postventa.handlers.failures import applied_or_dead_lettered
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented, metrics
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -25,9 +25,7 @@ def build(services: Callable[[], Services]) -> Callable[..., PartialItemFailureR
             record, lambda: current.invalid_events, lambda: current.order_events.handle(record.body)
         )
 
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @instrumented()
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
         services().register_context(context)
         return process_partial_response(

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.composition import Services, deployed
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented, logger, metrics
 from postventa.logic.links import InvalidLink
 from postventa.models.events import Channel
 from postventa.models.records import CustomerProfile
@@ -173,9 +173,7 @@ def shopify_compliance() -> Response:
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @instrumented()
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         app.append_context(services=services())  # cleared by the resolver after the request
         return app.resolve(event, context)

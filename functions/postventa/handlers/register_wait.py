@@ -8,13 +8,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.composition import Services, deployed
 from postventa.handlers.failures import retried_when_transient
-from postventa.handlers.observability import logger, tracer
+from postventa.handlers.observability import instrumented
 from postventa.journeys.tasks import WaitRequest
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @instrumented(publishes_metrics=False)
     @event_parser(model=WaitRequest)
     def lambda_handler(event: WaitRequest, context: LambdaContext) -> dict[str, Any]:
         # Registering twice is harmless (same item; a second resume is refused), so no idempotency layer.

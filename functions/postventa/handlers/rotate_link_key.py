@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
 from postventa.composition import Services, deployed
-from postventa.handlers.observability import logger, tracer
+from postventa.handlers.observability import instrumented, logger
 
 
 class RotationStep(BaseModel):
@@ -22,8 +22,7 @@ class RotationStep(BaseModel):
 
 
 def build(services: Callable[[], Services]) -> Callable[..., None]:
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @instrumented(publishes_metrics=False)
     @event_parser(model=RotationStep)
     def lambda_handler(event: RotationStep, context: LambdaContext) -> None:
         logger.info("rotation step", extra={"step": event.step})  # never the secret's value

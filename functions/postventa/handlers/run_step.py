@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.composition import Services, deployed
 from postventa.handlers.failures import retried_when_transient
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented, logger, metrics
 from postventa.journeys.tasks import StepOutcome, StepRequest
 from postventa.logic.policy import CEILING
 from postventa.models.records import MessageStatus
@@ -17,9 +17,7 @@ from postventa.services.errors import SendDeferred
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @instrumented()
     @event_parser(model=StepRequest)
     def lambda_handler(event: StepRequest, context: LambdaContext) -> dict[str, Any]:
         current = services()

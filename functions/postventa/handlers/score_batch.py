@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime, BaseModel, Field
 
 from postventa.composition import Services, deployed
-from postventa.handlers.observability import logger, metrics, tracer
+from postventa.handlers.observability import instrumented, metrics
 
 
 class BatchInput(BaseModel):
@@ -25,9 +25,7 @@ class ScoreBatch(BaseModel):
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
-    @metrics.log_metrics
+    @instrumented()
     @event_parser(model=ScoreBatch)
     def lambda_handler(event: ScoreBatch, context: LambdaContext) -> dict[str, Any]:
         result = services().scoring_job.score(
