@@ -1,4 +1,5 @@
-"""make bench: on_order's cold import and warm per-event cost, as ratios measured in this one run.
+"""make bench: every handler's cold import as deployed, on_order's warm per-event cost, the
+guarantee's cost, the backtest and the report, as ratios measured in this one run.
 
 Shared machines are noisy: every figure is paired with a baseline taken the same way, right beside it.
 """
@@ -16,36 +17,76 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "infra"))
 
 from postventa.cli import LOCAL_ENVIRONMENT  # noqa: E402
 
 for key, value in LOCAL_ENVIRONMENT.items():
     os.environ.setdefault(key, value)
 
-IMPORT_RUNS = 15
 EVENTS = 1000
 
 
-def import_seconds(statements: list[str]) -> list[float]:
-    """Median wall time of a fresh interpreter running each statement, minus a bare interpreter's.
+HANDLERS = (
+    "on_order", "run_step", "register_wait", "on_engagement", "occasions", "preferences",
+    "rotate_link_key", "archive", "score_fit", "score_batch",
+)  # fmt: skip
+DEPLOYED_RUNS = 9
 
-    The runs are interleaved (bare, a, b, bare, a, b...) so that load on the machine falls on all alike.
-    """
 
-    def run(code: str) -> float:
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        return time.perf_counter() - started
+def cold_imports_as_deployed() -> None:
+    """Each handler imported as Lambda would: the runtime's Python, isolated (-I -S), from the built
+    code and layers alone with only the byte-code they ship; as a ratio to `import boto3` from the
+    same layer in the same run."""
+    from postventa_infra.layer import RUNTIME_PYTHON, build_code, build_layer, runtime_python
 
-    codes = ["pass", *statements]
-    for code in codes:
-        run(code)  # warm the bytecode cache and the file system
-    samples: dict[str, list[float]] = {code: [] for code in codes}
-    for _ in range(IMPORT_RUNS):
-        for code in codes:
-            samples[code].append(run(code))
-    bare = statistics.median(samples["pass"])
-    return [statistics.median(samples[code]) - bare for code in statements]
+    python = runtime_python()
+    if python is None:
+        print("cold imports as deployed: skipped, this machine has no Python for the Lambda runtime")
+        return
+    code, layer, analytics = build_code(), build_layer() / "python", build_layer("analytics") / "python"
+    environment = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "postventa"}
+
+    def statement(module: str) -> str:
+        paths = [str(code), str(layer), *([str(analytics)] if module.startswith("score_") else [])]
+        target = "boto3" if module == "boto3" else f"postventa.handlers.{module}"
+        return f"import sys; sys.path[:0] = {paths!r}; import {target}"
+
+    def run(source: str, *flags: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [python, "-I", "-S", *flags, "-c", source],
+            check=True,
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+
+    names = ["boto3", *HANDLERS]
+    samples: dict[str, list[float]] = {name: [] for name in ["bare", *names]}
+    for _ in range(DEPLOYED_RUNS):
+        for name in samples:
+            started = time.perf_counter()
+            run("pass" if name == "bare" else statement(name))
+            samples[name].append(time.perf_counter() - started)
+    bare = statistics.median(samples["bare"])
+    seconds = {name: statistics.median(samples[name]) - bare for name in names}
+    print(
+        f"cold import as deployed (Python {RUNTIME_PYTHON}, built code and layers only, median of {DEPLOYED_RUNS})"
+    )
+    print(f"  import boto3 alone:                 {seconds['boto3'] * 1000:8.1f} ms")
+    for name in HANDLERS:
+        print(f"  {name:<34} {seconds[name] * 1000:8.1f} ms  {seconds[name] / seconds['boto3']:5.2f} x boto3")
+    worst = max(HANDLERS, key=lambda name: seconds[name])
+    cumulative: dict[str, int] = {}
+    for line in run(statement(worst), "-X", "importtime").stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            _, total, module = line.split("|")
+            if total.strip().isdigit():
+                cumulative[module.strip()] = int(total)
+    top = sorted(cumulative.items(), key=lambda item: -item[1])[:10]
+    print(f"  the ten most expensive imports of {worst} (cumulative, nested ones inside their parents):")
+    for module, microseconds in top:
+        print(f"    {module:<48} {microseconds / 1000:8.1f} ms")
 
 
 def warm_event_seconds() -> tuple[float, float]:
@@ -174,11 +215,7 @@ def report_timing() -> None:
 
 
 def main() -> None:
-    boto3_import, handler_import = import_seconds(["import boto3", "import postventa.handlers.on_order"])
-    print("on_order cold import")
-    print(f"  import boto3 alone:                 {boto3_import * 1000:8.1f} ms")
-    print(f"  import postventa.handlers.on_order: {handler_import * 1000:8.1f} ms")
-    print(f"  ratio to import boto3:              {handler_import / boto3_import:8.2f} x")
+    cold_imports_as_deployed()
     per_event, baseline = warm_event_seconds()
     print(
         f"on_order warm, {EVENTS} Order Placed events through the SQS batch handler against moto (all journeys)"

@@ -16,37 +16,13 @@ from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from botocore.config import Config
 
-from postventa.adapters.email import SesEmailSender
-from postventa.adapters.events import BusPublisher
-from postventa.adapters.files import ArchiveObjects
-from postventa.adapters.push import PinpointPushSender
-from postventa.adapters.queues import InvalidEventQueue
-from postventa.adapters.rate import DynamoRateLimiter
-from postventa.adapters.secrets import KeyRotation, read_secret
-from postventa.adapters.sms import SnsSmsSender
-from postventa.adapters.store import Store
-from postventa.adapters.workflows import JourneyWorkflows
 from postventa.handlers.observability import log_decision
-from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey, SendStep
-from postventa.logic.links import LinkSigner
-from postventa.logic.render import MessageRenderer
 from postventa.models.events import Channel, CustomerDataRequestedV1, CustomerErasureRequestedV1, DetailType
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
-from postventa.services.compliance import ComplianceWebhooks
-from postventa.services.engagement import EngagementService
-from postventa.services.erasure import CustomerErasure
-from postventa.services.occasions import OccasionScheduler
-from postventa.services.order_events import OrderEventService
 from postventa.services.ports import (
     CustomerStore,
     DeadLetters,
@@ -56,12 +32,28 @@ from postventa.services.ports import (
     Renderer,
     Sender,
 )
-from postventa.services.preferences import PreferenceCentre
-from postventa.services.steps import StepRequest, StepRunner
-from postventa.services.waits import WaitRegistrar
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import (
+        IdempotencyConfig,
+    )
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+    from postventa.adapters.files import ArchiveObjects
+    from postventa.adapters.secrets import KeyRotation
+    from postventa.adapters.store import Store
+    from postventa.adapters.workflows import JourneyWorkflows
     from postventa.analytics.job import ScoringJob
+    from postventa.logic.links import LinkSigner
+    from postventa.logic.render import MessageRenderer
+    from postventa.services.compliance import ComplianceWebhooks
+    from postventa.services.engagement import EngagementService
+    from postventa.services.erasure import CustomerErasure
+    from postventa.services.occasions import OccasionScheduler
+    from postventa.services.order_events import OrderEventService
+    from postventa.services.preferences import PreferenceCentre
+    from postventa.services.steps import StepRequest, StepRunner
+    from postventa.services.waits import WaitRegistrar
 
 IDEMPOTENCY_SECONDS = 60 * 60 * 48  # longer than EventBridge (24 h) and Step Functions retries
 # botocore would retry a send whose answer timed out, asking the provider twice: the journey's
@@ -159,6 +151,8 @@ class Services:
 
     @cached_property
     def journeys(self) -> dict[str, Journey]:
+        from postventa.journeys.loader import load_journeys
+
         return self._journeys if self._journeys is not None else load_journeys()
 
     @cached_property
@@ -168,16 +162,26 @@ class Services:
     @cached_property
     def table(self) -> Store:
         """The DynamoDB store itself, for what only it does (the scoring job's writes)."""
+        from postventa.adapters.store import Store
+
         retention = timedelta(days=self.settings.message_retention_days)
         return Store(boto3.resource("dynamodb").Table(self.settings.required("table_name")), retention)
 
     @cached_property
     def workflows(self) -> JourneyWorkflows:
+        from postventa.adapters.workflows import JourneyWorkflows
+
         client = self._stand_ins.stepfunctions or boto3.client("stepfunctions")
         return JourneyWorkflows(client, self.settings.state_machines)
 
     def once(self, key: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Powertools Idempotency keyed on `key` (a JMESPath into the argument named event)."""
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
         if not self._stand_ins.idempotency:
             return lambda function: function
         config = IdempotencyConfig(
@@ -202,16 +206,22 @@ class Services:
 
     @cached_property
     def invalid_events(self) -> DeadLetters:
+        from postventa.adapters.queues import InvalidEventQueue
+
         if self._stand_ins.invalid_events is not None:
             return self._stand_ins.invalid_events
         return InvalidEventQueue(boto3.client("sqs"), self.settings.required("invalid_events_queue_url"))
 
     @cached_property
     def engagement(self) -> EngagementService:
+        from postventa.services.engagement import EngagementService
+
         return EngagementService(store=self.store, workflows=self.workflows)
 
     @cached_property
     def order_events(self) -> OrderEventService:
+        from postventa.services.order_events import OrderEventService
+
         return OrderEventService(
             store=self.store,
             workflows=self.workflows,
@@ -227,6 +237,10 @@ class Services:
 
     @cached_property
     def senders(self) -> dict[Channel, Sender]:
+        from postventa.adapters.email import SesEmailSender
+        from postventa.adapters.push import PinpointPushSender
+        from postventa.adapters.sms import SnsSmsSender
+
         if self._stand_ins.senders is not None:
             return self._stand_ins.senders
         settings = self.settings
@@ -247,6 +261,9 @@ class Services:
 
     @cached_property
     def links(self) -> LinkSigner:
+        from postventa.adapters.secrets import read_secret
+        from postventa.logic.links import LinkSigner
+
         return LinkSigner(
             read_secret(self.settings.required("link_signing_secret_id")),
             self.settings.required("links_base_url"),
@@ -254,11 +271,15 @@ class Services:
 
     @cached_property
     def archive_objects(self) -> ArchiveObjects | None:
+        from postventa.adapters.files import ArchiveObjects
+
         bucket = self.settings.archive_bucket
         return ArchiveObjects(bucket, lambda: boto3.client("s3")) if bucket else None
 
     @cached_property
     def customer_erasure(self) -> CustomerErasure:
+        from postventa.services.erasure import CustomerErasure
+
         return CustomerErasure(
             store=self.store,
             workflows=self.workflows,
@@ -269,6 +290,9 @@ class Services:
     @cached_property
     def compliance(self) -> ComplianceWebhooks | None:
         """Shopify's compliance webhooks, where the shop set up its app's secret."""
+        from postventa.adapters.secrets import read_secret
+        from postventa.services.compliance import ComplianceWebhooks
+
         secret_id = self.settings.shopify_webhook_secret_id
         if secret_id is None:
             return None
@@ -286,14 +310,20 @@ class Services:
 
     @cached_property
     def key_rotation(self) -> KeyRotation:
+        from postventa.adapters.secrets import KeyRotation
+
         return KeyRotation(boto3.client("secretsmanager"))
 
     @cached_property
     def renderer(self) -> MessageRenderer:
+        from postventa.logic.render import MessageRenderer
+
         return MessageRenderer(self.settings.default_locale)
 
     @cached_property
     def preferences(self) -> PreferenceCentre:
+        from postventa.services.preferences import PreferenceCentre
+
         publisher = self.publisher("postventa.preferences")
         return PreferenceCentre(
             store=self.store,
@@ -326,6 +356,9 @@ class Services:
 
     @cached_property
     def step_runner(self) -> StepRunner:
+        from postventa.adapters.rate import DynamoRateLimiter
+        from postventa.services.steps import StepRunner
+
         settings = self.settings
         return StepRunner(
             store=self.store,
@@ -356,6 +389,8 @@ class Services:
 
     @cached_property
     def occasions(self) -> OccasionScheduler:
+        from postventa.services.occasions import OccasionScheduler
+
         return OccasionScheduler(
             store=self.store,
             # The next hourly run finds unpublished occasions again; their ids keep entry to once.
@@ -367,12 +402,16 @@ class Services:
         )
 
     def publisher(self, source: str) -> Publisher:
+        from postventa.adapters.events import BusPublisher
+
         if self._stand_ins.bus is not None:
             return self._stand_ins.bus
         return BusPublisher(boto3.client("events"), self.settings.event_bus_name, source)
 
     @cached_property
     def wait_registrar(self) -> WaitRegistrar:
+        from postventa.services.waits import WaitRegistrar
+
         return WaitRegistrar(store=self.store, workflows=self.workflows)
 
     def _replayed(self, response: Any, record: DataRecord) -> Any:
@@ -400,6 +439,11 @@ def deployed() -> Services:
 def erasure_for_table(table_name: str, archive_bucket: str | None = None) -> CustomerErasure:
     """For `postventa customers`: a deployed stack's table and archive bucket, with the caller's
     AWS credentials; nothing else of the stack's settings is needed to export or erase."""
+    from postventa.adapters.files import ArchiveObjects
+    from postventa.adapters.store import Store
+    from postventa.adapters.workflows import JourneyWorkflows
+    from postventa.services.erasure import CustomerErasure
+
     store = Store(boto3.resource("dynamodb").Table(table_name))
     archive = ArchiveObjects(archive_bucket, lambda: boto3.client("s3")) if archive_bucket else None
     return CustomerErasure(

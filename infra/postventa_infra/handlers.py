@@ -16,7 +16,7 @@ from postventa.logic.links import ROTATION_DAYS
 from postventa.models.settings import Settings
 from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import state_machine_name
-from postventa_infra.layer import ROOT, RUNTIME_PYTHON, build_layer
+from postventa_infra.layer import RUNTIME_PYTHON, build_code, build_layer
 from postventa_infra.log_groups import log_group
 from postventa_infra.nag import XRAY, acknowledge, arn_of, key_grants
 from postventa_infra.stable_ids import keep_logical_id
@@ -26,22 +26,6 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13  # layer.RUNTIME_PYTHON: the version the b
 # x86_64, as the build machines are: the assets are imported there on the runtime's own Python
 # before they ship (arm64 is a fifth cheaper per millisecond, and could not be checked here).
 ARCHITECTURE = lambda_.Architecture.X86_64
-# Only the handler code ships: the local engine, the backtest, the local tools, the CLI and caches
-# stay out of the asset (import-linter keeps the shipped code from importing them).
-ASSET_EXCLUDES = [
-    "**/__pycache__",
-    "**/*.pyc",
-    "*.egg-info",
-    "postventa/asl",
-    "postventa/backtest",
-    "postventa/local",
-    "postventa/cli.py",
-    # the local report (DuckDB) stays out; Athena runs the same SQL files in the cloud
-    "postventa/analytics/kpis.py",
-    "postventa/analytics/report.py",
-    "postventa/analytics/report_html.py",
-    "postventa/templates/report",
-]
 
 
 class Handlers(Construct):
@@ -81,7 +65,7 @@ class Handlers(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="numpy and scipy for the scoring job's value models",
         )
-        code = lambda_.Code.from_asset(str(ROOT / "functions"), exclude=ASSET_EXCLUDES)
+        code = lambda_.Code.from_asset(str(build_code()))
 
         def function(
             construct_id: str,

@@ -1,5 +1,7 @@
-"""The dependency layers, built without Docker: pip picks Linux wheels for the Lambda runtime, and
-what no function can load is left out, so code and layers stay far below Lambda's 250 MB.
+"""The functions' code and dependency layers, built without Docker: pip picks Linux wheels for the
+Lambda runtime, what no function can load is left out, so code and layers stay far below Lambda's
+250 MB, and the code and main layer ship byte-code compiled by the runtime's own Python (Lambda's
+file system is read-only: without it every cold start compiles every module it imports).
 
 The runtime is the one the build machine can check: x86_64 with the Python version below, which
 tests/infra/test_assets.py runs to import every handler from the built assets alone.
@@ -18,6 +20,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "build" / "lambda-layer"
+CODE_DIR = ROOT / "build" / "lambda-code"
+# Only the handler code ships: the local engine, the backtest, the local tools, the CLI and the local
+# report (DuckDB; Athena runs the same SQL files in the cloud) stay out; import-linter keeps the
+# shipped code from importing them.
+CODE_EXCLUDES = frozenset(
+    {
+        "asl",
+        "backtest",
+        "local",
+        "cli.py",
+        "analytics/kpis.py",
+        "analytics/report.py",
+        "analytics/report_html.py",
+        "templates/report",
+    }
+)
 TEMPLATES = ROOT / "functions" / "postventa" / "templates"
 RUNTIME_PYTHON = "3.13"
 # numpy and scipy's newer wheels are manylinux_2_28 (Lambda's Amazon Linux 2023 has glibc 2.34).
@@ -61,13 +79,63 @@ def template_languages() -> set[str]:
     return {folder.name.split("-")[0] for folder in TEMPLATES.glob("*/*") if folder.is_dir()}
 
 
+def runtime_python() -> str | None:
+    """The Lambda runtime's Python on this machine (pyenv's, or on the PATH), if it has one."""
+    found = sorted(Path.home().glob(f".pyenv/versions/{RUNTIME_PYTHON}.*/bin/python{RUNTIME_PYTHON}"))
+    return str(found[-1]) if found else shutil.which(f"python{RUNTIME_PYTHON}")
+
+
+def compile_for_runtime(folder: Path) -> bool:
+    """Byte-code for the runtime's Python beside every module, checked by nothing at import
+    (unchecked-hash: the files never change once deployed). False when this machine has no such
+    Python: the asset then ships source only, and every cold start compiles what it imports."""
+    python = runtime_python()
+    if python is None:
+        print(
+            f"postventa: no Python {RUNTIME_PYTHON} here: {folder} ships without byte-code", file=sys.stderr
+        )
+        return False
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(folder)],
+        check=True,
+    )
+    return True
+
+
+def build_code() -> Path:
+    """functions/ as the functions run it: the shipped modules of postventa, compiled."""
+    source = ROOT / "functions" / "postventa"
+
+    def left_out(folder: str, names: list[str]) -> set[str]:
+        relative = Path(folder).relative_to(source)
+        return {
+            name
+            for name in names
+            if name == "__pycache__" or name.endswith(".pyc") or (relative / name).as_posix() in CODE_EXCLUDES
+        }
+
+    shutil.rmtree(CODE_DIR, ignore_errors=True)
+    shutil.copytree(source, CODE_DIR / "postventa", ignore=left_out)
+    compile_for_runtime(CODE_DIR)
+    return CODE_DIR
+
+
 def build_layer(extra: str | None = None) -> Path:
     """Install the requirements into build/lambda-layer[-extra]/python, reusing a build of the same
-    inputs. No byte-code: the build machine's Python would compile it for its own version."""
+    inputs. The main layer is compiled for the runtime; the analytics one (numpy, SciPy: a daily
+    job's, where a cold start matters little and byte-code would add a third to its size) is not."""
     requirements = runtime_requirements(extra)
     constraints = tested_versions()
     layer_dir = LAYER_DIR.with_name(f"{LAYER_DIR.name}-{extra}") if extra else LAYER_DIR
-    inputs = [RUNTIME_PYTHON, *PLATFORMS, *requirements, *constraints, *sorted(template_languages())]
+    compiled = extra is None and runtime_python() is not None
+    inputs = [
+        RUNTIME_PYTHON,
+        *PLATFORMS,
+        *requirements,
+        *constraints,
+        *sorted(template_languages()),
+        str(compiled),
+    ]
     fingerprint = hashlib.sha256("\n".join([*inputs, Path(__file__).read_text()]).encode()).hexdigest()
     stamp = layer_dir.with_suffix(".fingerprint")  # beside the layer, so it is not shipped in it
     if stamp.exists() and stamp.read_text() == fingerprint:
@@ -100,6 +168,8 @@ def build_layer(extra: str | None = None) -> Path:
     )
     shutil.rmtree(pinned.parent)
     prune(layer_dir / "python")
+    if compiled:
+        compile_for_runtime(layer_dir / "python")
     stamp.write_text(fingerprint)
     return layer_dir
 

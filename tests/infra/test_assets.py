@@ -1,5 +1,6 @@
 """The assets `cdk deploy` uploads, as synth built them: every function's code and layers fit Lambda
-with room to spare, carry no byte-code, and import on the runtime's own Python from those files alone."""
+with room to spare, carry byte-code for the runtime's Python only, and import on that Python from
+those files alone."""
 
 from __future__ import annotations
 
@@ -56,9 +57,20 @@ def test_every_function_with_its_layers_stays_far_below_lambdas_size_limit(funct
     assert all(size < BUDGET for size in sizes.values()), {n: f"{s / 2**20:.0f} MB" for n, s in sizes.items()}
 
 
-def test_no_byte_code_ships_for_a_python_other_than_the_runtime(functions):
+def test_byte_code_ships_for_the_runtime_s_python_only_and_for_every_module_of_the_code(functions):
     shipped = {folder for _, folders in functions.values() for folder in folders}
-    assert [str(pyc) for folder in shipped for pyc in folder.rglob("*.pyc")] == []
+    tag = f"cpython-{RUNTIME_PYTHON.replace('.', '')}"
+    assert [
+        str(pyc) for folder in shipped for pyc in folder.rglob("*.pyc") if f".{tag}." not in pyc.name
+    ] == []
+    code = [folder for folder in shipped if (folder / "postventa" / "handlers").is_dir()]
+    missing = [
+        str(module)
+        for folder in code
+        for module in folder.rglob("*.py")
+        if not (module.parent / "__pycache__" / f"{module.stem}.{tag}.pyc").exists()
+    ]
+    assert code and missing == []  # Lambda's file system is read-only: no byte-code, no cache
 
 
 def test_the_local_tools_stay_out_of_the_functions_code(functions):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
 
-from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel, DetailType
 from postventa.models.records import (
     ContactLedger,
@@ -23,6 +22,9 @@ from postventa.models.records import (
     StepDecision,
 )
 from postventa.services.errors import StepRetryable
+
+if TYPE_CHECKING:  # only annotations: the renderer (Jinja2, Babel) loads where messages are rendered
+    from postventa.logic.render import RenderedMessage
 
 
 class CustomerStore(Protocol):
