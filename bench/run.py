@@ -151,6 +151,25 @@ def guarantee_cost() -> None:
     print(f"  {faulted_result.guarantee.describe()}")
 
 
+def journey_costs() -> None:
+    """Each journey's price as compiled: its costliest path per message (the holdout aside), and
+    what a held message adds; the backtest below shows what a history actually paid."""
+    from postventa.journeys.compiler import compile_journey
+    from postventa.journeys.cost import journey_cost
+    from postventa.journeys.loader import load_journeys
+
+    print("transitions per message as compiled (costliest path that sends; goal 3, aim 2)")
+    for name, journey in load_journeys().items():
+        cost = journey_cost(compile_journey(journey, run_step_arn="run_step", register_wait_arn="wait"))
+        sending = [p for p in cost.paths if p.messages and not any("holdout" in d for d in p.decisions)]
+        worst = max(sending, key=lambda path: path.transitions / path.messages)
+        print(
+            f"  {name:<20} {worst.transitions / worst.messages:5.2f}   with one hold per message "
+            f"{(worst.transitions + cost.per_hold * worst.messages) / worst.messages:5.2f}   "
+            f"({len(cost.paths)} paths)"
+        )
+
+
 def backtest_throughput() -> None:
     from postventa.backtest import run_backtest, synthetic_history
     from postventa.journeys.loader import load_journeys
@@ -224,6 +243,7 @@ def main() -> None:
     print(f"  one moto DynamoDB put+get (floor):  {baseline * 1000:8.2f} ms")
     print(f"  ratio to the floor:                 {per_event / baseline:8.2f} x")
     guarantee_cost()
+    journey_costs()
     backtest_throughput()
     report_timing()
 

@@ -59,6 +59,12 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     for journey in journeys.values():
         print(f"ok  {journey.name} v{journey.version}: {len(journey.all_steps())} steps")
+        if args.cost:
+            from postventa.journeys.compiler import compile_journey
+            from postventa.journeys.cost import describe, journey_cost
+
+            definition = compile_journey(journey, run_step_arn="run_step", register_wait_arn="register_wait")
+            print("\n".join(describe(journey_cost(definition))))
     return 0
 
 
@@ -251,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     validate = journeys.add_parser("validate", help="check journey files, naming file, step and problem")
     validate.add_argument("path", nargs="?", type=Path, help="a journey file or a folder of them")
+    validate.add_argument(
+        "--cost", action="store_true", help="Step Functions state transitions of each path, per message"
+    )
     validate.set_defaults(run=_validate)
     render = journeys.add_parser("render", help="print the journey map as a Mermaid flowchart")
     render.add_argument("name", nargs="?", default="")

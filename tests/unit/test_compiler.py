@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from postventa.journeys.compiler import JOURNEY_END, LAMBDA_CALLBACK, LAMBDA_INVOKE, compile_journey
@@ -9,6 +10,7 @@ from postventa.journeys.model import SendStep
 from tests.conftest import phase1_journeys
 
 RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
+EXECUTION_INPUT = {"journey": "j", "version": 1, "customer_id": "c", "order_id": "o", "trigger_event_id": "e"}
 
 
 def compiled() -> dict:
@@ -72,7 +74,7 @@ def test_one_state_per_step_plus_the_end_and_a_detour_for_held_sends():
     asl = compiled()
     journey = phase1_journeys()["post-purchase"]
     sends = [step.id for step in journey.all_steps() if isinstance(step, SendStep)]
-    detours = {f"{send} (held)" for send in sends} | {f"{send} (held until)" for send in sends}
+    detours = {f"{send} (held)" for send in sends}
     # Every Task step has one state that records its failure; waits of a duration need none.
     tasks = {step.id for step in journey.all_steps() if asl["States"][step.id]["Type"] == "Task"}
     failures = {f"{task} (failed)" for task in tasks}
@@ -82,6 +84,10 @@ def test_one_state_per_step_plus_the_end_and_a_detour_for_held_sends():
 
 
 def test_a_held_send_waits_until_the_time_run_step_names_then_runs_again():
+    """Held costs two states: the Wait, which reads the time out of the error itself, and the send again."""
+    from postventa.asl.engine import LocalStepFunctions
+    from postventa.services.errors import SendDeferred
+
     states = compiled()["States"]
     catch, give_up = states["product_tips"]["Catch"]
     assert catch == {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": "product_tips (held)"}
@@ -90,10 +96,34 @@ def test_a_held_send_waits_until_the_time_run_step_names_then_runs_again():
         "ResultPath": "$.failure",
         "Next": "product_tips (failed)",
     }
-    parse = states["product_tips (held)"]
-    assert parse["Parameters"] == {"until.$": "States.StringToJson($.held.Cause)"}
-    wait = states[parse["Next"]]
-    assert wait == {"Type": "Wait", "TimestampPath": "$.held.until.errorMessage", "Next": "product_tips"}
+    assert states["product_tips (held)"]["Next"] == "product_tips"
+
+    start = datetime(2026, 3, 1, 22, 0, tzinfo=UTC)
+    held_until = "2026-03-02T08:00:00Z"
+    sent_at: list[str] = []
+
+    def run_step(function: str, payload: dict) -> dict:
+        if not sent_at and payload["step"] == "product_tips":
+            sent_at.append("held")
+            raise SendDeferred(held_until, "quiet hours")
+        if payload["step"] == "product_tips":
+            sent_at.append(payload["now"])
+        return {}
+
+    engine = LocalStepFunctions(start=start, invoke=run_step)
+    one_send = {**states["product_tips"], "Next": None, "End": True}
+    del one_send["Next"]
+    definition = {"StartAt": "product_tips", "States": {**states, "product_tips": one_send}}
+    arn = engine.create_state_machine(name="m", definition=json.dumps(definition))["stateMachineArn"]
+    execution = engine.start_execution(stateMachineArn=arn, name="x", input=json.dumps(EXECUTION_INPUT))
+    engine.run_until_idle()
+    assert sent_at == ["held", "2026-03-02T08:00:00.000Z"]
+    assert engine.executions[execution["executionArn"]].path == [
+        "product_tips",
+        "product_tips (held)",
+        "product_tips",
+    ]
+    assert engine.transitions[arn] == 3
 
 
 def shapes() -> dict:
@@ -179,28 +209,83 @@ def test_wait_until_computes_a_timestamp_then_waits_on_it():
     }
 
 
-def test_a_wait_until_a_known_date_is_fixed_at_entry_and_costs_one_state():
-    from postventa.journeys.loader import load_journeys
-    from postventa.logic.entry import entry_schedule
+def _madrid_customer(placed: datetime):
     from postventa.logic.facts import facts
     from postventa.models.common import Money
     from postventa.models.records import CustomerProfile, OrderRecord
 
-    journey = load_journeys()["cross-sell"]
-    states = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)["States"]
-    assert states["ten_days_later"] == {
-        "Type": "Wait",
-        "TimestampPath": "$.schedule.ten_days_later",
-        "Next": "cross_sell",
-    }
-
-    placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 22:30 in Madrid
     profile = CustomerProfile(customer_id="c", timezone="Europe/Madrid", updated_at=placed)
     order = OrderRecord(
         order_id="o", customer_id="c", placed_at=placed, total=Money(amount=1, currency="EUR"), items=[]
     )
-    schedule = entry_schedule(journey, facts(profile=profile, order=order), placed, "UTC")
+    return facts(profile=profile, order=order)
+
+
+def _waits_until(journey, step_id: str, execution_input: dict, start: datetime) -> datetime:
+    """When the local engine leaves the compiled wait, given the execution input."""
+    from postventa.asl.engine import LocalStepFunctions
+
+    reached: list[datetime] = []
+    engine = LocalStepFunctions(start=start, invoke=lambda f, p: reached.append(engine.now) or {})
+    states = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)["States"]
+    definition = {"StartAt": step_id, "States": states}
+    arn = engine.create_state_machine(name="m", definition=json.dumps(definition))["stateMachineArn"]
+    engine.start_execution(stateMachineArn=arn, name="x", input=json.dumps(execution_input))
+    engine.run_until_idle()
+    return reached[0]
+
+
+def test_a_wait_until_a_known_date_is_fixed_at_entry_and_costs_one_state():
+    from postventa.journeys.loader import load_journeys
+    from postventa.logic.entry import entry_schedule
+
+    journey = load_journeys()["cross-sell"]
+    states = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)["States"]
+    assert states["ten_days_later"]["Type"] == "Wait" and states["ten_days_later"]["Next"] == "cross_sell"
+
+    placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 22:30 in Madrid
+    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
     assert schedule == {"ten_days_later": "2026-03-12T09:00:00Z"}  # 10:00 in Madrid, ten days on
+    reached = _waits_until(journey, "ten_days_later", {**EXECUTION_INPUT, "schedule": schedule}, placed)
+    assert reached == datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+
+
+def test_a_leading_time_of_day_wait_is_fixed_at_entry_too_and_runs_on_without_it():
+    """welcome's next_morning: one Wait instead of a Task and a Wait. An execution started by an
+    on_order older than its definition carries no schedule: it goes on at once, nothing is lost."""
+    from postventa.journeys.loader import load_journeys
+    from postventa.logic.entry import entry_schedule
+
+    journey = load_journeys()["welcome"]
+    placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
+    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
+    assert schedule == {"next_morning": "2026-03-03T09:00:00Z"}  # 10:00 the next morning in Madrid
+    with_schedule = {**EXECUTION_INPUT, "schedule": schedule}
+    assert _waits_until(journey, "next_morning", with_schedule, placed) == datetime(2026, 3, 3, 9, tzinfo=UTC)
+    assert _waits_until(journey, "next_morning", EXECUTION_INPUT, placed) == placed
+
+
+def test_a_time_of_day_wait_after_a_fixed_wait_counts_from_its_end():
+    from postventa.journeys.loader import parse_journey
+    from postventa.logic.entry import entry_schedule
+
+    journey = parse_journey(
+        """
+name: later
+version: 1
+trigger: {event: Order Placed}
+steps:
+  - {id: two_days, wait: 2d}
+  - {id: at_ten, wait_until: {at: "10:00"}}
+  - {id: hello, send: {channel: email, template: welcome, purpose: marketing}}
+  - {id: after_hello, wait_until: {at: "10:00"}}
+""",
+        "later.yaml",
+    )
+    assert journey.scheduled_at_entry() == {"at_ten"}  # after_hello follows a send, which may be held
+    placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
+    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
+    assert schedule == {"at_ten": "2026-03-05T09:00:00Z"}  # two days on is 22:30 on the 4th in Madrid
 
 
 def test_a_send_whose_retries_ran_out_is_recorded_failed_and_the_journey_goes_on():
@@ -237,7 +322,9 @@ def _resolved(payload: dict, values: dict[str, object]) -> dict:
 
 def test_every_task_of_every_journey_parses_as_the_request_its_handler_reads():
     """The compiler dumps journeys/tasks.py's models; the handlers parse them back: one schema."""
-    from postventa.journeys.loader import load_journeys
+    from pathlib import Path
+
+    from postventa.journeys.loader import load_journey, load_journeys
     from postventa.journeys.tasks import StepRequest, WaitRequest
 
     at = "2026-03-02T10:00:00Z"
@@ -255,7 +342,9 @@ def test_every_task_of_every_journey_parses_as_the_request_its_handler_reads():
         "$.failure.Cause": "{}",
     }
     kinds = set()
-    for journey in load_journeys().values():
+    # engaged.yaml has a time-of-day wait after a send: the only kind decided by a Task when reached.
+    engaged = load_journey(Path(__file__).parents[1] / "fixtures" / "engaged.yaml")
+    for journey in [*load_journeys().values(), engaged]:
         asl = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)
         for state in asl["States"].values():
             if state["Type"] != "Task":

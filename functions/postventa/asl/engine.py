@@ -1,7 +1,8 @@
 """A local Step Functions engine on a virtual clock, speaking the boto3 client's subset we use.
 
 It runs the very ASL the compiler emits for CDK: Task (lambda:invoke, .waitForTaskToken with
-TimeoutSeconds), Wait, Choice, Pass, Succeed, Fail, with Retry and Catch. Months of waits play
+TimeoutSeconds), Wait (JSONPath, or JSONata with its Timestamp, Seconds and Output expressions),
+Choice, Pass, Succeed, Fail, with Retry and Catch. Months of waits play
 out in milliseconds because time only moves when the simulation advances it. Its paths are
 checked against moto's own interpreter in tests/integration/test_engine_fidelity.py.
 """
@@ -22,8 +23,10 @@ from botocore.exceptions import ClientError
 
 from postventa.asl import paths as asl_paths
 from postventa.asl.choice import choose
+from postventa.asl.jsonata import evaluate
 
 Invoke = Callable[[str, dict[str, Any]], Any]
+_WAIT_TIMES = ("Seconds", "Timestamp")  # what a JSONata Wait may compute
 
 
 def _client_error(code: str, message: str, operation: str) -> ClientError:
@@ -273,6 +276,15 @@ class LocalStepFunctions:
                 else asl_paths.render(state.get("Parameters", data), data, self._context(execution, name))
             )
             return self._leave(execution, state, result, schedule=False)
+        if kind == "Wait" and state.get("QueryLanguage") == "JSONata":
+            context = self._context(execution, name)
+            bindings = {"input": data, "context": {part: context[part] for part in ("Execution", "State")}}
+            until = self._wait_until(
+                {key: evaluate(state[key], bindings) for key in _WAIT_TIMES if key in state}
+            )
+            self._schedule(until, execution.arn, "wake")
+            execution.data = evaluate(state.get("Output", "{% $states.input %}"), bindings)
+            return False
         if kind == "Wait":
             self._schedule(self._wait_until(state, data), execution.arn, "wake")
             execution.data = data
@@ -291,7 +303,7 @@ class LocalStepFunctions:
             return self._task(execution, name, state, data, self._context(execution, name))
         raise ValueError(f"state type {kind} is not supported by the local engine")
 
-    def _wait_until(self, state: dict[str, Any], data: Any) -> datetime:
+    def _wait_until(self, state: dict[str, Any], data: Any = None) -> datetime:
         if "Seconds" in state:
             return self.now + timedelta(seconds=state["Seconds"])
         if "SecondsPath" in state:

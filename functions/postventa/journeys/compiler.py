@@ -96,10 +96,22 @@ def choice_state(step_id: str) -> str:
     return f"{step_id} (choice)"  # a space: never a valid step id
 
 
+def _wait_until_expression(expression: str, next_state: str | None) -> dict[str, Any]:
+    """A Wait whose end is a JSONata expression over its input, which it passes on unchanged."""
+    return {
+        "Type": "Wait",
+        "QueryLanguage": "JSONata",
+        "Timestamp": f"{{% {expression} %}}",
+        "Output": "{% $states.input %}",
+        **_then(next_state),
+    }
+
+
 def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: str) -> dict[str, Any]:
     """Each Task carries its step's whole configuration in its payload, so an execution keeps
     running the version it started with whatever is deployed later (see docs/journeys.md)."""
     states: dict[str, dict[str, Any]] = {}
+    scheduled = journey.scheduled_at_entry()
 
     def end_state() -> str:
         states[JOURNEY_END] = {"Type": "Succeed"}
@@ -171,7 +183,7 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "ResultPath": None,
                 "Retry": [TRANSIENT_RETRY, THROTTLED_RETRY],
                 # Held by the contact policy: wait until the time it names, then try the step again.
-                # Only held messages pass these two states; a message sent at once costs none.
+                # Only held messages pass the wait; a message sent at once costs no state more.
                 "Catch": [
                     {"ErrorEquals": ["SendDeferred"], "ResultPath": "$.held", "Next": held_state(step.id)},
                     give_up(
@@ -184,22 +196,21 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 ],
                 **_then(next_state),
             }
-            states[held_state(step.id)] = {
-                "Type": "Pass",
-                "Parameters": {"until.$": "States.StringToJson($.held.Cause)"},
-                "ResultPath": "$.held",
-                "Next": f"{step.id} (held until)",
-            }
-            states[f"{step.id} (held until)"] = {
-                "Type": "Wait",
-                "TimestampPath": "$.held.until.errorMessage",
-                "Next": step.id,
-            }
+            # The time is SendDeferred's message inside Lambda's error document, a JSON string:
+            # JSONata's $parse reads it in the Wait itself, where JSONPath would need a Pass first.
+            states[held_state(step.id)] = _wait_until_expression(
+                "$parse($states.input.held.Cause).errorMessage", step.id
+            )
         elif isinstance(step, WaitStep):
             states[step.id] = {"Type": "Wait", "Seconds": int(step.wait.total_seconds()), **_then(next_state)}
-        elif isinstance(step, WaitUntilStep) and step.wait_until.date_field:
-            # Its date is known when the customer enters: on_order computes it (execution input "schedule").
-            states[step.id] = {"Type": "Wait", "TimestampPath": f"$.schedule.{step.id}", **_then(next_state)}
+        elif isinstance(step, WaitUntilStep) and step.id in scheduled:
+            # Its end is known when the customer enters: on_order computes it (execution input
+            # "schedule"). An execution started without it (by the on_order of an earlier deploy,
+            # in the seconds a deploy takes) goes on at once; the contact policy still keeps quiet hours.
+            fixed = f"$states.input.schedule.{step.id}"
+            states[step.id] = _wait_until_expression(
+                f"$exists({fixed}) ? {fixed} : $states.context.State.EnteredTime", next_state
+            )
         elif isinstance(step, WaitUntilStep):
             until = WaitUntilTask(**step.wait_until.model_dump())
             states[step.id] = {**decide(step.id, until, WaitUntilResult), "Next": f"{step.id} (wait)"}

@@ -398,6 +398,25 @@ class Journey(_Strict):
         """Every step, nested branches included, in document order (walked once per journey)."""
         return list(self._steps_in_order)
 
+    def leading_waits(self) -> list[WaitStep | WaitUntilStep]:
+        """The waits before the journey's first send or decision: when each ends is known at entry."""
+        leading: list[WaitStep | WaitUntilStep] = []
+        for step in self.steps:
+            if not isinstance(step, WaitStep | WaitUntilStep):
+                break
+            leading.append(step)
+        return leading
+
+    def scheduled_at_entry(self) -> set[str]:
+        """The wait_until steps whose end on_order fixes at entry, each then one Wait state: every
+        date-based one, and the time-of-day ones among the leading waits."""
+        leading = {step.id for step in self.leading_waits()}
+        return {
+            step.id
+            for step in self.all_steps()
+            if isinstance(step, WaitUntilStep) and (step.wait_until.date_field or step.id in leading)
+        }
+
     def step(self, step_id: str) -> AnyStep:
         for step in self.all_steps():
             if step.id == step_id:

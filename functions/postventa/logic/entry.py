@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from postventa.journeys.model import EntryRule, ExitGoal, Journey, WaitUntilStep
+from postventa.journeys.model import EntryRule, ExitGoal, Journey, WaitStep, WaitUntilStep
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import facts
 from postventa.logic.schedule import end_of_wait, timestamp
@@ -55,12 +55,23 @@ def reentry_refusal(
 def entry_schedule(
     journey: Journey, context: Mapping[str, Any], now: datetime, default_timezone: str
 ) -> dict[str, str]:
-    """The ends of the journey's date-based waits, fixed at entry so each costs one Wait state."""
-    return {
-        step.id: timestamp(end_of_wait(step.wait_until, context, now, default_timezone))
+    """The ends of the waits fixed at entry (Journey.scheduled_at_entry), so each costs one Wait state.
+    A date-based wait counts from the entry; a time-of-day one among the leading waits from the end
+    of the waits before it, as it would if run_step computed it when reached."""
+    ends = {
+        step.id: end_of_wait(step.wait_until, context, now, default_timezone)
         for step in journey.all_steps()
         if isinstance(step, WaitUntilStep) and step.wait_until.date_field
     }
+    clock = now
+    for step in journey.leading_waits():
+        if isinstance(step, WaitStep):
+            clock += step.wait
+        elif step.id in ends:
+            clock = max(clock, ends[step.id])  # a date already past ends the wait at once
+        else:
+            clock = ends[step.id] = end_of_wait(step.wait_until, context, clock, default_timezone)
+    return {step_id: timestamp(end) for step_id, end in ends.items()}
 
 
 def journeys_to_enter(
