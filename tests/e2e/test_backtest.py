@@ -84,12 +84,16 @@ def test_branches_follow_the_assumed_engagement_and_the_holdout_is_counted():
 
 
 def test_worker_processes_change_nothing_but_speed():
+    """Where the sending rate does not bind: under it, each worker has its share of the rate, so
+    which sends are throttled (and a retry's seconds) depend a little on how customers are split."""
     # In a fresh interpreter: this one may host jsii's reader thread, and forking beside it is unsafe.
     script = """
 from postventa.journeys.loader import load_journeys
-from postventa.backtest import run_backtest, synthetic_history
+from postventa.backtest import Assumptions, run_backtest, synthetic_history
 orders = synthetic_history(600, 250, 6)
-one, two = run_backtest(orders, load_journeys(), workers=1), run_backtest(orders, load_journeys(), workers=2)
+unlimited = Assumptions(send_rate={})
+one = run_backtest(orders, load_journeys(), unlimited, workers=1)
+two = run_backtest(orders, load_journeys(), unlimited, workers=2)
 for report in (one, two):
     report.wall_seconds = report.orders_per_second = 0
 assert one == two, (one, two)
@@ -192,3 +196,26 @@ def test_a_click_resumes_a_wait_for_message_clicked():
     assert sent["offer"] == 300
     # The same stable draw per message decides who clicks: a quarter or so, never all, never none.
     assert 300 * 0.15 < sent["thanks_for_clicking"] < 300 * 0.35
+
+
+def test_a_burst_of_orders_is_sent_at_the_configured_rate_and_none_is_lost():
+    """300 orders in one second: every confirmation goes out, never more than 14 in a second, and
+    the attempts the rate refused are counted (each costs a transition and an invocation)."""
+    from collections import Counter
+
+    from postventa.backtest.replay import replay
+
+    history = synthetic_history(300, 300, 1, seed="burst")
+    moment = history[0].placed_at
+    burst = Assumptions().fill_in([order.model_copy(update={"placed_at": moment}) for order in history])
+    kept: list = []
+    tally = replay(burst, phase1_journeys(), Assumptions(), progress=lambda done: None, keep=kept)
+    store = kept[0][0]
+    confirmations = [
+        m for c in store.customers.values() for m in c.messages.values() if m.step == "order_confirmation"
+    ]
+    assert len(confirmations) == 300 and {m.status.value for m in confirmations} == {"sent"}
+    per_second = Counter(m.sent_at.replace(microsecond=0) for m in confirmations)
+    assert max(per_second.values()) <= 14
+    assert max(m.sent_at for m in confirmations) - moment >= timedelta(seconds=300 // 14 - 1)
+    assert tally.throttled_attempts >= 300 - 14

@@ -110,14 +110,14 @@ def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
     runner._senders[Channel.EMAIL] = flaky
     local.deliver(load_json(EVENTS / "order-placed.json"))
     throttled_at = local.engine.now
-    local.engine.run_until(throttled_at + timedelta(seconds=4))
-    assert flaky.calls == 1  # the journey's first SendThrottled retry waits 5 s
-    local.engine.run_until(throttled_at + timedelta(minutes=5))
+    # The journey's first SendThrottled retry waits up to 5 s (full jitter: anywhere in [0, 5 s]).
+    local.engine.run_until(throttled_at + timedelta(seconds=5))
     assert flaky.calls == 2
     assert len(sent_emails()) == 1
     (message,) = local.messages()
     assert message.status is MessageStatus.SENT
     assert message.at == throttled_at  # the step's EnteredTime, which Step Functions keeps across retries
+    assert message.sent_at is not None and throttled_at < message.sent_at <= throttled_at + timedelta(seconds=5)
     (execution,) = local.engine.executions.values()
     assert execution.current == "await_fulfilment"
 

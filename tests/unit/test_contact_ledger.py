@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from postventa.adapters.memory import (
     CountingSender,
+    MemoryRateLimiter,
     MemoryStore,
     SubjectOnlyRenderer,
-    UnlimitedRate,
     UnsignedLinks,
 )
 from postventa.journeys.model import Purpose
@@ -62,7 +62,7 @@ def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time(
     runner = StepRunner(
         store=store,
         senders={Channel.EMAIL: sender},
-        rate_limiter=UnlimitedRate(),
+        rate_limiter=MemoryRateLimiter({}, lambda: NOON),  # no quota: the ledger alone decides
         policy=ContactPolicy(),
         renderer=SubjectOnlyRenderer(),
         links=UnsignedLinks(),

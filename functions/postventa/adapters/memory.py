@@ -7,8 +7,8 @@ back oldest first, waits are found by order and event) without serializing anyth
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -262,10 +262,28 @@ class CountingSender:
         return f"memory-{self.sent}"
 
 
-class UnlimitedRate:
-    """A backtest measures what journeys decide, not the account's quota."""
+class MemoryRateLimiter:
+    """The sending quota as DynamoRateLimiter keeps it (sends per channel in the clock's current
+    second), for one process whose clock only moves forward; counts what it refused."""
+
+    def __init__(self, per_second: Mapping[Channel, int], clock: Callable[[], datetime]):
+        self._per_second = per_second
+        self._clock = clock
+        self._second = 0
+        self._sends: Counter[Channel] = Counter()
+        self.refused = 0
 
     def acquire(self, channel: Channel) -> bool:
+        limit = self._per_second.get(channel)
+        if limit is None:
+            return True
+        second = int(self._clock().timestamp())
+        if second != self._second:
+            self._second, self._sends = second, Counter()
+        if self._sends[channel] >= limit:
+            self.refused += 1
+            return False
+        self._sends[channel] += 1
         return True
 
 

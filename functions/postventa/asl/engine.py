@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import random
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -389,11 +390,13 @@ class LocalStepFunctions:
                 attempt = execution.attempts.get(index, 0)
                 if attempt < retrier.get("MaxAttempts", 3):
                     execution.attempts[index] = attempt + 1
-                    # JitterStrategy FULL would draw from [0, delay]: here the bound, for reproducible runs.
                     delay = min(
                         retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** attempt,
                         retrier.get("MaxDelaySeconds", float("inf")),
                     )
+                    if retrier.get("JitterStrategy") == "FULL":
+                        # Drawn from [0, delay] as Step Functions does, by hash, so a run replays alike.
+                        delay *= random.Random(f"{execution.arn}|{execution.current}|{attempt}").random()
                     self._schedule(self.now + timedelta(seconds=delay), execution.arn, "enter")
                     return False
                 break

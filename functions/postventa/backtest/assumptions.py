@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from postventa.models.events import ConsentState, OrderPlacedV1
+from postventa.models.events import Channel, ConsentState, OrderPlacedV1
 from postventa.models.policy import ContactPolicy
+from postventa.models.settings import DEFAULT_SEND_RATE
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class Assumptions:
     timezone: str = "UTC"
     # The contact policy the journeys run under: the deployed default unless a backtest compares.
     contact_policy: ContactPolicy = field(default_factory=ContactPolicy)
+    # Sends per second per channel, shared by the worker processes: the deployed default.
+    send_rate: dict[Channel, int] = field(default_factory=lambda: dict(DEFAULT_SEND_RATE))
 
     def fill_in(self, orders: list[OrderPlacedV1]) -> list[OrderPlacedV1]:
         """The history says nothing of consent, address or timezone: the assumptions fill them in."""

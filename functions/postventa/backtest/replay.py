@@ -20,9 +20,9 @@ from pydantic import BaseModel
 
 from postventa.adapters.memory import (
     DiscardedEvents,
+    MemoryRateLimiter,
     MemoryStore,
     SubjectOnlyRenderer,
-    UnlimitedRate,
     UnsignedLinks,
 )
 from postventa.analytics.archive import write_records
@@ -57,6 +57,7 @@ class Tally:
     events: int = 0
     run_step_calls: int = 0
     register_wait_calls: int = 0
+    throttled_attempts: int = 0  # sends refused by the sending rate, each tried again later
     transitions: Counter[str] = field(default_factory=Counter)  # per journey
     entries: Counter[str] = field(default_factory=Counter)
     conversions: Counter[str] = field(default_factory=Counter)
@@ -76,6 +77,7 @@ class Tally:
             events=self.events + other.events,
             run_step_calls=self.run_step_calls + other.run_step_calls,
             register_wait_calls=self.register_wait_calls + other.register_wait_calls,
+            throttled_attempts=self.throttled_attempts + other.throttled_attempts,
             transitions=self.transitions + other.transitions,
             entries=self.entries + other.entries,
             conversions=self.conversions + other.conversions,
@@ -119,6 +121,7 @@ def _backtest_settings(assumptions: Assumptions, machines: dict[str, str]) -> Se
         support_email="support@backtest.invalid",
         default_timezone=assumptions.timezone,
         contact_policy=assumptions.contact_policy,
+        max_send_rate=assumptions.send_rate,
         state_machines=machines,
     )
 
@@ -146,10 +149,13 @@ def replay(
     keep: list[Any] | None = None,
     archive: Path | None = None,
     part: str = "part-0",
+    partitions: int = 1,
 ) -> Tally:
     """every_hour: run the occasions schedule every hour, not only in the one hour that can fire.
     keep: takes what the replay built, for a process that will end without freeing it.
-    archive: where to write what it stored for `postventa report` (as `part` of each table)."""
+    archive: where to write what it stored for `postventa report` (as `part` of each table).
+    partitions: how many replays share the account's sending rate; customers are split evenly by
+    hash, so each gets an even share (throttles, and so send times, vary a little with the split)."""
     start = min(o.placed_at for o in orders)
     calls: Counter[str] = Counter()
     conversions: Counter[str] = Counter()
@@ -181,13 +187,18 @@ def replay(
     }
     customers = Customers(assumptions, clock=lambda: engine.now)
     store = MemoryStore()
+    settings = _backtest_settings(assumptions, machines)
+    rate = MemoryRateLimiter(
+        {channel: max(1, limit // partitions) for channel, limit in settings.max_send_rate.items()},
+        clock=lambda: engine.now,
+    )
     services = Services(
-        _backtest_settings(assumptions, machines),
+        settings,
         stand_ins=StandIns(
             stepfunctions=engine,
             store=store,
             senders=dict.fromkeys(Channel, customers),
-            rate_limiter=UnlimitedRate(),
+            rate_limiter=rate,
             renderer=SubjectOnlyRenderer(),
             links=UnsignedLinks(),
             invalid_events=DiscardedEvents(),
@@ -263,6 +274,7 @@ def replay(
                 year, week, _ = m.at.isocalendar()
                 tally.weekly[(m.customer_id, year, week)] += 1
     tally.run_step_calls, tally.register_wait_calls = calls[RUN_STEP], calls[REGISTER_WAIT]
+    tally.throttled_attempts = rate.refused
     tally.first, tally.last = start, max(o.placed_at for o in orders)
     if archive is not None:
         _archive(store, archive, part)

@@ -25,6 +25,7 @@ class BacktestReport:
     steps: list[dict[str, Any]]
     messages_per_customer_week: dict[str, float]
     cost_usd: dict[str, float]
+    throttled_attempts: int = 0  # in the cost already: each is a transition and an invocation
     wall_seconds: float = 0.0
     orders_per_second: float = 0.0
     refused_rows: list[str] = field(default_factory=list)
@@ -74,10 +75,12 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
             "consent": assumptions.consent.value,
             "prices": PRICES,
             "lambda_gb_seconds_per_invocation": LAMBDA_GB_SECONDS,
+            "send_rate": {channel.value: limit for channel, limit in assumptions.send_rate.items()},
         },
         journeys=per_journey,
         steps=steps,
         messages_per_customer_week=per_week,
+        throttled_attempts=tally.throttled_attempts,
         cost_usd=cost_usd(
             events=tally.events,
             tasks=tally.run_step_calls + tally.register_wait_calls,
@@ -110,11 +113,17 @@ def format_report(report: BacktestReport) -> str:
         "",
         f"Messages per customer per week (weeks with mail): mean {week['mean']}, p95 {week['p95']}, max {week['max']}",
     ]
+    rate = ", ".join(f"{channel} {limit}/s" for channel, limit in report.assumptions["send_rate"].items())
+    lines += [
+        "",
+        f"Sending rate {rate}: {report.throttled_attempts} attempts throttled and tried again"
+        " (each a state transition and a run_step invocation, in the cost below)",
+    ]
     lines += [
         "",
         "Cost on AWS at published prices (USD): " + ", ".join(f"{k} {v}" for k, v in report.cost_usd.items()),
     ]
-    assumed = {k: v for k, v in report.assumptions.items() if k != "prices"}
+    assumed = {k: v for k, v in report.assumptions.items() if k not in ("prices", "send_rate")}
     lines += ["", "Assumed: " + ", ".join(f"{k}={v}" for k, v in assumed.items())]
     if report.refused_rows:
         lines += ["", f"{len(report.refused_rows)} rows refused:", *report.refused_rows[:20]]

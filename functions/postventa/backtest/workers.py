@@ -34,6 +34,7 @@ def _replay_forked(partition: int) -> Tally:
         keep=inherited.setdefault("kept", []),
         archive=inherited["archive"],
         part=f"part-{partition}",
+        partitions=len(inherited["partitions"]),
     )
 
 

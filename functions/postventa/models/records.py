@@ -249,6 +249,9 @@ class MessageRecord(_Record):
     subject: str | None = None
     segments: int | None = Field(default=None, description="SMS parts billed")
     provider_message_id: str | None = None
+    sent_at: AwareDatetime | None = Field(
+        default=None, description="When the provider took it: after `at` when the sending rate made it wait"
+    )
     claimed_at: AwareDatetime | None = Field(
         default=None, description="When the attempt now sending it took it (its lease starts then)"
     )

@@ -14,6 +14,10 @@ class MissingSetting(RuntimeError):
     pass
 
 
+# The starting quotas of an SES production account and of SNS SMS; push has none.
+DEFAULT_SEND_RATE = {Channel.EMAIL: 14, Channel.SMS: 20}
+
+
 class Settings(BaseSettings):
     """Each function is given only the settings it reads (composition.SETTINGS_USED, from which
     the stack writes its environment): those it lacks stay None, and `required` says which."""
@@ -59,7 +63,7 @@ class Settings(BaseSettings):
         default_factory=ContactPolicy, description="JSON in the environment"
     )
     max_send_rate: dict[Channel, int] = Field(
-        default_factory=lambda: {Channel.EMAIL: 14, Channel.SMS: 20},
+        default_factory=lambda: dict(DEFAULT_SEND_RATE),
         description="Sends per second per channel: the account's SES and SMS quotas",
     )
 

@@ -314,6 +314,7 @@ class StepRunner:
                 subject=rendered.subject or rendered.title or _preview(rendered.text),
                 segments=sms_size(rendered.text).segments if CHANNELS[channel].billed_per_segment else None,
                 provider_message_id=provider_id,
+                sent_at=self._clock(),
                 **held,
             )
             try:
