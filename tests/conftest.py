@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,3 +46,11 @@ def shopify_envelope(topic: str, payload: dict[str, Any], event_id: str = "shopi
     envelope["detail"]["metadata"]["X-Shopify-Topic"] = topic
     envelope["detail"]["payload"] = payload
     return envelope
+
+
+SPREAD = timedelta(minutes=30)  # the default spread of releases and time-of-day waits (logic/spread.py)
+
+
+def within_spread(moment: datetime, nominal: datetime) -> bool:
+    """A send due at `nominal` (09:00 after quiet hours, a journey's 10:00) goes in the half hour after."""
+    return nominal <= moment < nominal + SPREAD

@@ -117,7 +117,9 @@ def test_a_throttled_send_is_retried_with_backoff_and_sent_once(local):
     (message,) = local.messages()
     assert message.status is MessageStatus.SENT
     assert message.at == throttled_at  # the step's EnteredTime, which Step Functions keeps across retries
-    assert message.sent_at is not None and throttled_at < message.sent_at <= throttled_at + timedelta(seconds=5)
+    assert message.sent_at is not None and throttled_at < message.sent_at <= throttled_at + timedelta(
+        seconds=5
+    )
     (execution,) = local.engine.executions.values()
     assert execution.current == "await_fulfilment"
 

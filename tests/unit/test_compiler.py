@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from postventa.journeys.compiler import JOURNEY_END, LAMBDA_CALLBACK, LAMBDA_INVOKE, compile_journey
 from postventa.journeys.model import SendStep
 from tests.conftest import phase1_journeys
 
 RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
+C_PLACE = timedelta(minutes=20, seconds=39)  # customer c's place in a 30-minute spread (logic/spread.py)
 EXECUTION_INPUT = {"journey": "j", "version": 1, "customer_id": "c", "order_id": "o", "trigger_event_id": "e"}
 
 
@@ -200,6 +201,7 @@ def test_wait_until_computes_a_timestamp_then_waits_on_it():
         "at": "10:00",
         "offset": "0s",
         "yearly": False,
+        "spread": "0s",
     }
     assert states["next_morning"]["Next"] == "next_morning (wait)"
     assert states["next_morning (wait)"] == {
@@ -245,9 +247,10 @@ def test_a_wait_until_a_known_date_is_fixed_at_entry_and_costs_one_state():
 
     placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 22:30 in Madrid
     schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
-    assert schedule == {"ten_days_later": "2026-03-12T09:00:00Z"}  # 10:00 in Madrid, ten days on
+    # 10:00 in Madrid ten days on, at customer c's place in the half hour after it
+    assert schedule == {"ten_days_later": "2026-03-12T09:20:39Z"}
     reached = _waits_until(journey, "ten_days_later", {**EXECUTION_INPUT, "schedule": schedule}, placed)
-    assert reached == datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    assert reached == datetime(2026, 3, 12, 9, 0, tzinfo=UTC) + C_PLACE
 
 
 def test_a_leading_time_of_day_wait_is_fixed_at_entry_too_and_runs_on_without_it():
@@ -259,9 +262,10 @@ def test_a_leading_time_of_day_wait_is_fixed_at_entry_too_and_runs_on_without_it
     journey = load_journeys()["welcome"]
     placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
     schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
-    assert schedule == {"next_morning": "2026-03-03T09:00:00Z"}  # 10:00 the next morning in Madrid
+    assert schedule == {"next_morning": "2026-03-03T09:20:39Z"}  # 10:00 the next morning in Madrid, spread
     with_schedule = {**EXECUTION_INPUT, "schedule": schedule}
-    assert _waits_until(journey, "next_morning", with_schedule, placed) == datetime(2026, 3, 3, 9, tzinfo=UTC)
+    reached = _waits_until(journey, "next_morning", with_schedule, placed)
+    assert reached == datetime(2026, 3, 3, 9, tzinfo=UTC) + C_PLACE
     assert _waits_until(journey, "next_morning", EXECUTION_INPUT, placed) == placed
 
 
@@ -276,7 +280,7 @@ version: 1
 trigger: {event: Order Placed}
 steps:
   - {id: two_days, wait: 2d}
-  - {id: at_ten, wait_until: {at: "10:00"}}
+  - {id: at_ten, wait_until: {at: "10:00", spread: 0s}}
   - {id: hello, send: {channel: email, template: welcome, purpose: marketing}}
   - {id: after_hello, wait_until: {at: "10:00"}}
 """,

@@ -11,7 +11,9 @@ from postventa.logic.policy import Candidate, Verdict, forget, judge, record
 from postventa.models.policy import ContactPolicy
 from postventa.models.records import ContactLedger, HeldMessage, SentContact
 
-POLICY = ContactPolicy()  # 1 marketing a day, 3 a week, quiet 21:00-09:00, 4 h gap
+# 1 marketing a day, 3 a week, quiet 21:00-09:00, 4 h gap; releases exactly at 09:00 (the spread
+# of releases over the half hour after is tested on its own below)
+POLICY = ContactPolicy(release_spread=timedelta(0))
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
@@ -85,7 +87,7 @@ def test_quiet_hours_across_a_daylight_saving_change_end_at_9_local():
 
 
 def test_transactional_messages_can_be_made_to_respect_quiet_hours_too():
-    strict = ContactPolicy(quiet_hours_for_transactional=True)
+    strict = ContactPolicy(quiet_hours_for_transactional=True, release_spread=timedelta(0))
     night = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
     assert judge(candidate(Purpose.TRANSACTIONAL), night, ledger(), [], strict).until == datetime(
         2026, 3, 11, 9, 0, tzinfo=UTC
@@ -144,7 +146,7 @@ def test_the_ledger_counts_a_send_keeps_a_hold_and_forgets_a_failed_send():
 
 
 def test_quiet_hours_within_one_day_also_work():
-    lunch = ContactPolicy(quiet_from=time(12, 0), quiet_until=time(14, 0))
+    lunch = ContactPolicy(quiet_from=time(12, 0), quiet_until=time(14, 0), release_spread=timedelta(0))
     assert judge(candidate(), NOON, ledger(), [], lunch).until == NOON + timedelta(hours=2)
     assert judge(candidate(), NOON + timedelta(hours=2), ledger(), [], lunch).send
 
@@ -155,3 +157,23 @@ def test_a_ceiling_on_all_messages_a_day_stops_a_looping_journey_receipts_includ
         False, reason="daily ceiling: 8 messages in 24 h, receipts included", rule="ceiling"
     )
     assert judge(candidate(Purpose.TRANSACTIONAL), NOON + timedelta(hours=17), looping, [], POLICY).send
+
+
+def test_releases_from_quiet_hours_spread_over_half_an_hour_one_moment_per_customer():
+    """A night's backlog leaves in the half hour after 09:00, not in its first second; each
+    customer's held messages share one moment, so priority still orders them."""
+    from collections import Counter
+
+    night = datetime(2026, 3, 10, 23, 0, tzinfo=UTC)
+    nine = datetime(2026, 3, 11, 9, 0, tzinfo=UTC)
+    releases = []
+    for index in range(1000):
+        customer = ContactLedger(customer_id=f"c{index}")
+        verdicts = [judge(candidate(message=m), night, customer, [], ContactPolicy()) for m in ("a", "b")]
+        assert verdicts[0].until == verdicts[1].until  # one moment for all of a customer's messages
+        releases.append(verdicts[0].until)
+    assert all(nine <= until < nine + timedelta(minutes=30) for until in releases)
+    assert all(until.microsecond == 0 for until in releases)
+    # 1,000 customers over 1,800 seconds: a few share a second, none bunch
+    assert max(Counter(releases).values()) <= 6 and len(set(releases)) > 500
+    assert judge(candidate(), nine + timedelta(minutes=30), ContactLedger(customer_id="c0"), [], POLICY).send

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from postventa.backtest.assumptions import Assumptions
-from postventa.backtest.history import fraction
 from postventa.logic.render import RenderedMessage
+from postventa.logic.spread import fraction
 from postventa.models.engagement import SesMail, SesRecord, SesTimestamped
 from postventa.models.events import SurveyAnsweredV1
 from postventa.models.tags import encode_tag_value

@@ -4,7 +4,6 @@ events it makes, in the order they happen."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import heapq
 import itertools
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from postventa.logic.spread import fraction
 from postventa.models.common import Money
 from postventa.models.events import (
     CustomerV1,
@@ -28,12 +28,6 @@ OPTIONAL_COLUMNS = ("order_id", "currency", "email", "items", "categories")
 
 class BacktestInputError(ValueError):
     pass
-
-
-def fraction(*parts: str) -> float:
-    """A stable pseudo-random number in [0, 1) for the same inputs: backtests repeat exactly."""
-    digest = hashlib.sha256("|".join(parts).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def _parse_time(text: str) -> datetime:

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from postventa.backtest.assumptions import Assumptions
-from postventa.backtest.history import BacktestInputError, fraction
+from postventa.backtest.history import BacktestInputError
 from postventa.backtest.replay import Tally, paused_garbage_collector, replay
 from postventa.backtest.report import BacktestReport, build_report
 from postventa.journeys.model import Journey
+from postventa.logic.spread import fraction
 from postventa.models.events import OrderPlacedV1
 
 _FORKED: dict[str, Any] = {}  # what forked workers inherit instead of unpickling

@@ -228,6 +228,11 @@ class WaitUntilAction(_Strict):
         default=timedelta(0), description="Added to the date, e.g. 30d after order.placed_at"
     )
     yearly: bool = Field(default=False, description="The next anniversary of the date (birthdays)")
+    spread: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Ends at a time of day are spread over this after it, each customer at their own "
+        "moment, so everyone's 10:00 does not meet the sending rate in one second; 0s for exactly",
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> WaitUntilAction:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from postventa.journeys.model import Purpose
+from postventa.logic.spread import spread
 from postventa.models.common import format_duration
 from postventa.models.policy import ContactPolicy
 from postventa.models.records import ContactLedger, HeldMessage, SentContact
@@ -76,7 +77,7 @@ def judge(
     if marketing or policy.quiet_hours_for_transactional:
         local = now.astimezone(ZoneInfo(candidate.timezone))
         if policy.is_quiet(local):
-            until = policy.quiet_ends(local)
+            until = spread(policy.quiet_ends(local), policy.release_spread, ledger.customer_id)
             return _hold(until, f"quiet hours ({policy.describe_quiet_hours()})", "quiet_hours")
     if not marketing:
         return Verdict(True)

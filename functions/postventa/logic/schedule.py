@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from postventa.journeys.model import WaitUntilAction
 from postventa.logic.conditions import resolve
+from postventa.logic.spread import spread
 
 DEFAULT_LOCAL_TIME = time(9, 0)
 
@@ -68,14 +69,16 @@ def wait_until(
 def end_of_wait(
     action: WaitUntilAction, context: Mapping[str, Any], now: datetime, default_timezone: str
 ) -> datetime:
-    """A wait_until step's end for the facts at hand (see logic/facts.py), as UTC."""
-    zone = ZoneInfo(context.get("customer", {}).get("timezone") or default_timezone)
+    """A wait_until step's end for the facts at hand (see logic/facts.py), as UTC. An end at a
+    time of day (`at`, or 09:00 for a date) is spread over `action.spread` (logic/spread.py)."""
+    customer = context.get("customer", {})
+    zone = ZoneInfo(customer.get("timezone") or default_timezone)
     base = resolve(context, action.date_field) if action.date_field else None
     if isinstance(base, str):
         base = datetime.fromisoformat(base) if "T" in base else date.fromisoformat(base)
     elif not isinstance(base, date):
         base = None  # the profile or order has no such date: wait for the local time only
-    return wait_until(
+    end = wait_until(
         now,
         zone,
         at=time.fromisoformat(action.at) if action.at else None,
@@ -83,6 +86,10 @@ def end_of_wait(
         offset=action.offset,
         yearly=action.yearly,
     )
+    at_time_of_day = action.at is not None or not isinstance(base, datetime)
+    if at_time_of_day and end > now:  # a date already past ends the wait at once, unspread
+        end = spread(end, action.spread, customer.get("customer_id", ""))
+    return end
 
 
 def timestamp(moment: datetime) -> str:

@@ -22,6 +22,11 @@ class ContactPolicy(BaseModel):
     marketing_per_week: int = Field(default=3, ge=0, description="Marketing messages per rolling 7 days")
     quiet_from: time = Field(default=time(21, 0), description="Local time quiet hours start")
     quiet_until: time = Field(default=time(9, 0), description="Local time quiet hours end")
+    release_spread: Duration = Field(
+        default=timedelta(minutes=30),
+        description="Held messages leave quiet hours spread over this, each customer at their own "
+        "moment, so a night's backlog does not meet the sending rate in one second",
+    )
     quiet_hours_for_transactional: bool = Field(
         default=False, description="Receipts and delivery news are awaited: by default they go at once"
     )
