@@ -189,7 +189,26 @@ def test_the_sending_rate_is_shared_per_channel_and_second(local):
     assert all(limiter.acquire(Channel.PUSH) for _ in range(5))  # no limit configured
 
 
-def test_a_send_over_the_rate_is_retried_with_backoff_and_sent_once(local):
+def test_sends_a_full_second_refused_are_given_the_seconds_to_come_in_turn(local):
+    """Seven refused at 3 a second: three in each of the next seconds (a third never rounds into
+    a fourth), and those shares are gone for sends that come later; once the backlog has left,
+    the queue starts again."""
+    table = boto3.resource("dynamodb").Table(local.settings.table_name)
+    nine = datetime(2026, 3, 2, 9, 0, 0, 100_000, tzinfo=UTC)
+    clock = [nine]
+    limiter = DynamoRateLimiter(table, {Channel.EMAIL: 3}, lambda: clock[0])
+    slots = [limiter.reserve(Channel.EMAIL) for _ in range(7)]
+    second = lambda n: nine.replace(microsecond=0) + timedelta(seconds=n)  # noqa: E731
+    assert slots == [second(1)] * 3 + [second(2)] * 3 + [second(3)]
+    clock[0] = second(1)
+    assert not limiter.acquire(Channel.EMAIL)  # all three shares of 09:00:01 are reserved
+    clock[0] = second(3)
+    assert [limiter.acquire(Channel.EMAIL) for _ in range(3)] == [True, True, False]  # two are left
+    clock[0] = second(10)
+    assert limiter.reserve(Channel.EMAIL) == second(11)
+
+
+def test_a_send_over_the_rate_is_held_for_its_turn_and_sent_once(local):
     from tests.integration.conftest import sent_emails
 
     runner = local.function_services["run_step"].step_runner
@@ -202,11 +221,18 @@ def test_a_send_over_the_rate_is_retried_with_backoff_and_sent_once(local):
     local.deliver(placed)
     local.deliver(other)  # same second: the quota of 1 a second is used by Ana's confirmation
     at = local.engine.now
-    local.engine.run_until(at + timedelta(seconds=4))
+    local.engine.run_until(at)
     assert len(sent_emails()) == 1
-    local.engine.run_until(at + timedelta(minutes=1))
-    assert sorted(m.customer_id for m in local.messages() if m.status is MessageStatus.SENT) == [
-        "cus-ana",
-        "cus-bo",
+    local.engine.run_until(at + timedelta(seconds=2))
+    sent = {m.customer_id: m for m in local.messages() if m.status is MessageStatus.SENT}
+    assert sorted(sent) == ["cus-ana", "cus-bo"]
+    assert len(sent_emails()) == 2  # Bo's waited for the next second's share, and was sent once
+    bo = sent["cus-bo"]
+    assert bo.held == "sending rate: email in turn"
+    assert bo.sent_at == at.replace(microsecond=0) + timedelta(seconds=1)
+    (execution,) = [
+        e
+        for e in local.engine.executions.values()
+        if e.input["customer_id"] == "cus-bo" and e.name.startswith("post-purchase")
     ]
-    assert len(sent_emails()) == 2  # Bo's was retried 5 s later, and sent once
+    assert execution.path[:3] == ["order_confirmation", "order_confirmation (held)", "order_confirmation"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from postventa.adapters.store import ANY_ORDER
@@ -263,28 +263,42 @@ class CountingSender:
 
 
 class MemoryRateLimiter:
-    """The sending quota as DynamoRateLimiter keeps it (sends per channel in the clock's current
-    second), for one process whose clock only moves forward; counts what it refused."""
+    """The sending quota as DynamoRateLimiter keeps it (sends per channel and second, a queue of
+    the seconds to come), for one process whose clock only moves forward; counts the sends refused."""
 
     def __init__(self, per_second: Mapping[Channel, int], clock: Callable[[], datetime]):
         self._per_second = per_second
         self._clock = clock
-        self._second = 0
-        self._sends: Counter[Channel] = Counter()
+        self._sends: Counter[tuple[Channel, int]] = Counter()
+        self._next_ticket: dict[Channel, int] = {}  # as DynamoRateLimiter.reserve counts them
+        self._now = 0
         self.refused = 0
 
     def acquire(self, channel: Channel) -> bool:
         limit = self._per_second.get(channel)
         if limit is None:
             return True
-        second = int(self._clock().timestamp())
-        if second != self._second:
-            self._second, self._sends = second, Counter()
-        if self._sends[channel] >= limit:
+        second = self._second()
+        if self._sends[(channel, second)] >= limit:
             self.refused += 1
             return False
-        self._sends[channel] += 1
+        self._sends[(channel, second)] += 1
         return True
+
+    def reserve(self, channel: Channel) -> datetime:
+        limit = self._per_second[channel]
+        ticket = max(self._next_ticket.get(channel, 0), (self._second() + 1) * limit)
+        self._next_ticket[channel] = ticket + 1
+        second = ticket // limit
+        self._sends[(channel, second)] += 1
+        return datetime.fromtimestamp(second, UTC)
+
+    def _second(self) -> int:
+        second = int(self._clock().timestamp())
+        if second != self._now:  # seconds gone by count for nothing any more
+            self._now = second
+            self._sends = Counter({key: n for key, n in self._sends.items() if key[1] >= second})
+        return second
 
 
 class SubjectOnlyRenderer:

@@ -1,10 +1,12 @@
 """The account's sending quota per channel, shared by every concurrent run_step: a counter per
-channel and second in DynamoDB, incremented only while under the configured rate."""
+channel and second in DynamoDB, incremented only while under the configured rate; and, for the
+sends a full second refused, a queue: one ticket counter per channel handing out shares of the
+seconds to come in turn, each counted in its second as it is handed out."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,6 +14,10 @@ from botocore.exceptions import ClientError
 from postventa.models.events import Channel
 
 WINDOW_TTL_SECONDS = 120  # a second's counter is useless a second later; TTL clears it
+
+
+def _refused(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 class DynamoRateLimiter:
@@ -24,20 +30,54 @@ class DynamoRateLimiter:
         limit = self._per_second.get(channel)
         if limit is None:
             return True
-        second = int(self._clock().timestamp())
         try:
-            self._table.update_item(
-                Key={"pk": f"RATE#{channel.value}", "sk": str(second)},
-                UpdateExpression="ADD sends :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(sends) OR sends < :limit",
-                ExpressionAttributeValues={
-                    ":one": 1,
-                    ":limit": limit,
-                    ":expires": second + WINDOW_TTL_SECONDS,
-                },
-            )
+            self._count(channel, int(self._clock().timestamp()), below=limit)
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _refused(error):
                 return False
             raise
         return True
+
+    def reserve(self, channel: Channel) -> datetime:
+        # Tickets, not times: ticket n is a share of second n // rate, so no rounding ever puts
+        # one share too many in a second. The rate is in the key: a changed rate starts a new queue.
+        limit = self._per_second[channel]
+        first = (int(self._clock().timestamp()) + 1) * limit  # the next second's first ticket
+        queue = {"pk": f"RATE#{channel.value}", "sk": f"queue#{limit}"}
+        try:  # no backlog: the queue starts again at the next second
+            self._table.update_item(
+                Key=queue,
+                UpdateExpression="SET next_ticket = :after",
+                ConditionExpression="attribute_not_exists(next_ticket) OR next_ticket < :first",
+                ExpressionAttributeValues={":after": first + 1, ":first": first},
+            )
+            ticket = first
+        except ClientError as error:
+            if not _refused(error):
+                raise
+            taken = self._table.update_item(
+                Key=queue,
+                UpdateExpression="ADD next_ticket :one",
+                ExpressionAttributeValues={":one": 1},
+                ReturnValues="UPDATED_NEW",
+            )
+            ticket = int(taken["Attributes"]["next_ticket"]) - 1
+        second = ticket // limit
+        self._count(channel, second, below=None)  # handed out once: its second may not give it again
+        return datetime.fromtimestamp(second, UTC)
+
+    def _count(self, channel: Channel, second: int, *, below: int | None) -> None:
+        self._table.update_item(
+            Key={"pk": f"RATE#{channel.value}", "sk": str(second)},
+            UpdateExpression="ADD sends :one SET expires_at = :expires",
+            **(
+                {"ConditionExpression": "attribute_not_exists(sends) OR sends < :limit"}
+                if below is not None
+                else {}
+            ),
+            ExpressionAttributeValues={
+                ":one": 1,
+                ":expires": second + WINDOW_TTL_SECONDS,
+                **({":limit": below} if below is not None else {}),
+            },
+        )

@@ -57,7 +57,7 @@ class Tally:
     events: int = 0
     run_step_calls: int = 0
     register_wait_calls: int = 0
-    throttled_attempts: int = 0  # sends refused by the sending rate, each tried again later
+    queued_for_rate: int = 0  # sends a full second refused, each held for a share reserved later
     transitions: Counter[str] = field(default_factory=Counter)  # per journey
     entries: Counter[str] = field(default_factory=Counter)
     conversions: Counter[str] = field(default_factory=Counter)
@@ -77,7 +77,7 @@ class Tally:
             events=self.events + other.events,
             run_step_calls=self.run_step_calls + other.run_step_calls,
             register_wait_calls=self.register_wait_calls + other.register_wait_calls,
-            throttled_attempts=self.throttled_attempts + other.throttled_attempts,
+            queued_for_rate=self.queued_for_rate + other.queued_for_rate,
             transitions=self.transitions + other.transitions,
             entries=self.entries + other.entries,
             conversions=self.conversions + other.conversions,
@@ -274,7 +274,7 @@ def replay(
                 year, week, _ = m.at.isocalendar()
                 tally.weekly[(m.customer_id, year, week)] += 1
     tally.run_step_calls, tally.register_wait_calls = calls[RUN_STEP], calls[REGISTER_WAIT]
-    tally.throttled_attempts = rate.refused
+    tally.queued_for_rate = rate.refused
     tally.first, tally.last = start, max(o.placed_at for o in orders)
     if archive is not None:
         _archive(store, archive, part)

@@ -25,7 +25,7 @@ class BacktestReport:
     steps: list[dict[str, Any]]
     messages_per_customer_week: dict[str, float]
     cost_usd: dict[str, float]
-    throttled_attempts: int = 0  # in the cost already: each is a transition and an invocation
+    queued_for_rate: int = 0  # in the cost already: each hold is two transitions and an invocation
     wall_seconds: float = 0.0
     orders_per_second: float = 0.0
     refused_rows: list[str] = field(default_factory=list)
@@ -80,7 +80,7 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
         journeys=per_journey,
         steps=steps,
         messages_per_customer_week=per_week,
-        throttled_attempts=tally.throttled_attempts,
+        queued_for_rate=tally.queued_for_rate,
         cost_usd=cost_usd(
             events=tally.events,
             tasks=tally.run_step_calls + tally.register_wait_calls,
@@ -116,8 +116,8 @@ def format_report(report: BacktestReport) -> str:
     rate = ", ".join(f"{channel} {limit}/s" for channel, limit in report.assumptions["send_rate"].items())
     lines += [
         "",
-        f"Sending rate {rate}: {report.throttled_attempts} attempts throttled and tried again"
-        " (each a state transition and a run_step invocation, in the cost below)",
+        f"Sending rate {rate}: {report.queued_for_rate} sends found their second full and were held"
+        " for their turn (each two state transitions and a run_step invocation, in the cost below)",
     ]
     lines += [
         "",

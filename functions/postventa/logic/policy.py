@@ -28,7 +28,8 @@ class Verdict:
     send: bool
     until: datetime | None = None
     reason: str | None = None
-    rule: str | None = None  # ceiling, support_case, frequency_cap, quiet_hours, min_gap, priority
+    # ceiling, support_case, frequency_cap, quiet_hours, min_gap, priority, sending_rate
+    rule: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,19 @@ def forget(ledger: ContactLedger, message_id: str) -> ContactLedger:
             "version": ledger.version + 1,
         }
     )
+
+
+SENDING_RATE = "sending rate"  # a hold's reason when the channel's second was full
+
+
+def queued_for_rate(channel: str, until: datetime) -> Verdict:
+    """Held for a share of the channel's sending rate reserved at `until` (see RateLimiter)."""
+    return Verdict(False, until=until, reason=f"{SENDING_RATE}: {channel} in turn", rule="sending_rate")
+
+
+def rate_reserved(hold: HeldMessage | None, now: datetime) -> bool:
+    """The message wakes from a sending-rate hold: its share of the rate was kept for it."""
+    return hold is not None and hold.reason.startswith(SENDING_RATE) and now >= hold.due
 
 
 def held_before(ledger: ContactLedger, message_id: str) -> HeldMessage | None:

@@ -91,11 +91,16 @@ class Sender(Protocol):
 
 
 class RateLimiter(Protocol):
-    """The account's sending quota per channel: False when this second's share is used up.
-    Counted on the clock the sends really happen on, not the step's entry time, which a
-    retry of a throttled send keeps."""
+    """The account's sending quota per channel, counted per second on the clock the sends really
+    happen on (not the step's entry time, which a retry keeps).
+
+    acquire: a share of this second, or False when it is used up. reserve (after a refusal): a
+    share of a second to come, in turn behind every send reserved before it, so a backlog leaves
+    in order at the rate; the sender holds the message until then and sends without acquiring."""
 
     def acquire(self, channel: Channel) -> bool: ...
+
+    def reserve(self, channel: Channel) -> datetime: ...
 
 
 class Renderer(Protocol):

@@ -29,7 +29,15 @@ from postventa.logic.channels import CHANNELS, Route, Routing, message_blocked_r
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
 from postventa.logic.messaging import message_id
-from postventa.logic.policy import Candidate, Verdict, forget, held_before, judge
+from postventa.logic.policy import (
+    Candidate,
+    Verdict,
+    forget,
+    held_before,
+    judge,
+    queued_for_rate,
+    rate_reserved,
+)
 from postventa.logic.policy import record as record_verdict
 from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.schedule import end_of_wait, timestamp
@@ -65,6 +73,10 @@ CLAIM_LEASE = timedelta(minutes=5)
 
 class ChannelPassedOver(Exception):
     """This channel cannot carry the message (why is the text): the next one is tried."""
+
+
+class _RateFull(Exception):
+    """This second's share of the channel's sending rate is used up."""
 
 
 @dataclass(frozen=True)
@@ -299,12 +311,15 @@ class StepRunner:
         held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
         passed_over = list(plan.routing.passed_over)
         links = MessageLinks(self._links, plan.record, unsubscribe=plan.action.purpose is Purpose.MARKETING)
+        reserved = rate_reserved(hold, plan.request.now)
         for option in plan.routing.routes:
             try:
-                rendered, provider_id = self._hand_to_provider(plan, option, links)
+                rendered, provider_id = self._hand_to_provider(plan, option, links, reserved)
             except ChannelPassedOver as passed:
                 passed_over.append(f"{option.channel.value}: {passed}")
                 continue
+            except _RateFull:
+                return self._queue_for_rate(plan, option.channel, hold)
             channel = option.channel
             record = MessageRecord(
                 **plan.fields,
@@ -335,11 +350,22 @@ class StepRunner:
         self._store.save_message(record)
         return _outcome(record)
 
+    def _queue_for_rate(self, plan: SendPlan, channel: Channel, hold: HeldMessage | None) -> StepOutcome:
+        """This second's share of the rate is used up: hold the message for the share reserved
+        for it, in turn behind the backlog (one Wait), rather than retry into a full second again."""
+        verdict = queued_for_rate(channel.value, self._rate_limiter.reserve(channel))
+        now = plan.request.now
+        self._update_ledger(
+            plan.record.customer_id, lambda ledger: record_verdict(ledger, plan.candidate, verdict, now)
+        )
+        return self._hold_or_drop(plan, verdict, hold)
+
     def _hand_to_provider(
-        self, plan: SendPlan, option: Route, links: MessageLinks
+        self, plan: SendPlan, option: Route, links: MessageLinks, reserved: bool
     ) -> tuple[RenderedMessage, str]:
-        """Render for the channel, take a share of its sending rate, mark the claim handed over and
-        send: (what was sent, the provider's id). ChannelPassedOver: try the next channel."""
+        """Render for the channel, take a share of its sending rate (unless one was reserved),
+        mark the claim handed over and send: (what was sent, the provider's id).
+        ChannelPassedOver: try the next channel. _RateFull: this second's share is used up."""
         request, action, profile, channel = plan.request, plan.action, plan.profile, option.channel
         if channel not in self._senders:
             raise ChannelPassedOver("not set up for this shop")
@@ -357,8 +383,8 @@ class StepRunner:
             marketing=action.purpose is Purpose.MARKETING,
             unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
         )
-        if not self._rate_limiter.acquire(channel):
-            raise SendThrottled(f"{channel.value} sending rate reached")
+        if not reserved and not self._rate_limiter.acquire(channel):
+            raise _RateFull
         if not self._store.hand_over(plan.record, channel.value, self._clock()):
             raise StepRetryable(f"message {plan.record.message_id} was taken over by another attempt")
         tags = {

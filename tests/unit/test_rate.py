@@ -1,0 +1,26 @@
+"""The backtest's sending rate keeps the same count as the deployed one (tests/integration/test_channels.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from postventa.adapters.memory import MemoryRateLimiter
+from postventa.models.events import Channel
+
+NINE = datetime(2026, 3, 2, 9, 0, 0, 500_000, tzinfo=UTC)
+
+
+def test_a_backlog_is_handed_the_seconds_to_come_at_the_rate_and_no_faster():
+    clock = [NINE]
+    limiter = MemoryRateLimiter({Channel.EMAIL: 3}, lambda: clock[0])
+    assert [limiter.acquire(Channel.EMAIL) for _ in range(4)] == [True, True, True, False]
+    slots = Counter(limiter.reserve(Channel.EMAIL) for _ in range(100))
+    second = NINE.replace(microsecond=0)
+    assert set(slots.values()) == {3, 1} and slots[second + timedelta(seconds=34)] == 1
+    assert min(slots) == second + timedelta(seconds=1)
+    clock[0] = NINE + timedelta(seconds=1)
+    assert not limiter.acquire(Channel.EMAIL)  # its shares went to the backlog
+    clock[0] = NINE + timedelta(seconds=60)
+    assert limiter.acquire(Channel.EMAIL) and limiter.reserve(Channel.EMAIL) == second + timedelta(seconds=61)
+    assert limiter.refused == 2
