@@ -179,11 +179,9 @@ def journey_costs() -> None:
     print("transitions per message as compiled (costliest path that sends; goal 3, aim 2)")
     for name, journey in load_journeys().items():
         cost = journey_cost(compile_journey(journey, run_step_arn="run_step", register_wait_arn="wait"))
-        sending = [p for p in cost.paths if p.messages and not any("holdout" in d for d in p.decisions)]
-        worst = max(sending, key=lambda path: path.transitions / path.messages)
+        worst = cost.worst_per_message or 0.0
         print(
-            f"  {name:<20} {worst.transitions / worst.messages:5.2f}   with one hold per message "
-            f"{(worst.transitions + cost.per_hold * worst.messages) / worst.messages:5.2f}   "
+            f"  {name:<20} {worst:5.2f}   with one hold per message {worst + cost.per_hold:5.2f}   "
             f"({len(cost.paths)} paths)"
         )
 

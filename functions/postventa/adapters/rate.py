@@ -67,17 +67,15 @@ class DynamoRateLimiter:
         return datetime.fromtimestamp(second, UTC)
 
     def _count(self, channel: Channel, second: int, *, below: int | None) -> None:
+        """One more send in `second`; with `below`, only while its count is under it."""
+        values: dict[str, int] = {":one": 1, ":expires": second + WINDOW_TTL_SECONDS}
+        condition: dict[str, str] = {}
+        if below is not None:
+            values[":limit"] = below
+            condition["ConditionExpression"] = "attribute_not_exists(sends) OR sends < :limit"
         self._table.update_item(
             Key={"pk": f"RATE#{channel.value}", "sk": str(second)},
             UpdateExpression="ADD sends :one SET expires_at = :expires",
-            **(
-                {"ConditionExpression": "attribute_not_exists(sends) OR sends < :limit"}
-                if below is not None
-                else {}
-            ),
-            ExpressionAttributeValues={
-                ":one": 1,
-                ":expires": second + WINDOW_TTL_SECONDS,
-                **({":limit": below} if below is not None else {}),
-            },
+            ExpressionAttributeValues=values,
+            **condition,
         )

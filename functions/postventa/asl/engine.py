@@ -281,7 +281,7 @@ class LocalStepFunctions:
             context = self._context(execution, name)
             bindings = {"input": data, "context": {part: context[part] for part in ("Execution", "State")}}
             until = self._wait_until(
-                {key: evaluate(state[key], bindings) for key in _WAIT_TIMES if key in state}
+                {key: evaluate(state[key], bindings) for key in _WAIT_TIMES if key in state}, data
             )
             self._schedule(until, execution.arn, "wake")
             execution.data = evaluate(state.get("Output", "{% $states.input %}"), bindings)
@@ -304,7 +304,7 @@ class LocalStepFunctions:
             return self._task(execution, name, state, data, self._context(execution, name))
         raise ValueError(f"state type {kind} is not supported by the local engine")
 
-    def _wait_until(self, state: dict[str, Any], data: Any = None) -> datetime:
+    def _wait_until(self, state: dict[str, Any], data: Any) -> datetime:
         if "Seconds" in state:
             return self.now + timedelta(seconds=state["Seconds"])
         if "SecondsPath" in state:

@@ -16,6 +16,8 @@ from typing import Any
 from postventa.journeys.compiler import LAMBDA_CALLBACK
 from postventa.journeys.tasks import SplitResult, result_field
 
+HOLDOUT = "holdout"  # the decision a split's holdout takes
+
 
 @dataclass(frozen=True)
 class PathCost:
@@ -27,6 +29,11 @@ class PathCost:
     def per_message(self) -> float | None:
         return self.transitions / self.messages if self.messages else None
 
+    @property
+    def holdout(self) -> bool:
+        """A split's holdout: it receives nothing on purpose, so its price per message says nothing."""
+        return any(decision.endswith(f": {HOLDOUT}") for decision in self.decisions)
+
 
 @dataclass(frozen=True)
 class JourneyCost:
@@ -36,7 +43,8 @@ class JourneyCost:
 
     @property
     def worst_per_message(self) -> float | None:
-        rates = [path.per_message for path in self.paths if path.per_message is not None]
+        """The costliest path per message, holdouts aside."""
+        rates = [p.per_message for p in self.paths if p.per_message is not None and not p.holdout]
         return max(rates) if rates else None
 
 
@@ -55,7 +63,7 @@ def _ways_on(name: str, state: dict[str, Any]) -> Iterator[tuple[str | None, str
         for choice in state["Choices"]:
             yield f"{_step(name)}: {choice['StringEquals']}", choice["Next"]
         split = choice["Variable"].endswith(f".{result_field(SplitResult)}")
-        yield f"{_step(name)}: {'holdout' if split else 'otherwise'}", state["Default"]
+        yield f"{_step(name)}: {HOLDOUT if split else 'otherwise'}", state["Default"]
         return
     onward = None if state.get("End") or state["Type"] == "Succeed" else state["Next"]
     if state.get("Resource") == LAMBDA_CALLBACK:
