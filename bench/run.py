@@ -155,7 +155,7 @@ def guarantee_cost() -> None:
     faulted_result = run_simulation(events, faults=faulted)
     sent = result.summary["messages"].get("sent", 0)
 
-    def per_message(prefix: str) -> float:
+    def per_message(prefix: str | tuple[str, ...]) -> float:
         return sum(n for name, n in clean.calls.items() if name.startswith(prefix)) / sent
 
     print(f"the delivery guarantee on the demo ({sent} messages sent)")
@@ -186,23 +186,27 @@ def journey_costs() -> None:
         )
 
 
-def backtest_throughput() -> None:
-    """The replay of a generated history the size of CDNOW's, in 2 worker processes at the default
-    sending rate: CPU (the workers' own, from the OS) as well as wall time, peak memory per order,
-    transitions per message sent, throttled attempts, and orchestration's cost beside SES's."""
+def backtest_throughput(scale: int) -> tuple[float, float]:
+    """The replay of a generated history `scale` times the size of CDNOW's (same 18 months), in 2
+    worker processes at the default sending rate: CPU (the workers' own, from the OS) as well as
+    wall time, peak memory, transitions per message sent, sends queued for the rate, and
+    orchestration's cost beside SES's. Returns CPU seconds and the largest worker's peak, in MB."""
+    import gc
     import resource
 
     from postventa.backtest import run_backtest, synthetic_history
     from postventa.backtest.cost import PRICES
     from postventa.journeys.loader import load_journeys
 
-    history = synthetic_history(orders=70_000, customers=25_000, months=18)
+    history = synthetic_history(orders=70_000 * scale, customers=25_000 * scale, months=18)
     journeys = load_journeys()
+    gc.collect()
+    held = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this process, the history in it
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = run_backtest(history, journeys, workers=2)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    peak_kb = after.ru_maxrss  # the largest worker's resident set, in KB on Linux
+    worker_mb = after.ru_maxrss / 1024  # the largest worker so far, history inherited included
     sent = sum(journey["messages_sent"] for journey in report.journeys.values())
     cost = report.cost_usd
     orchestration = cost["step_functions"] + cost["lambda"] + cost["dynamodb"]
@@ -214,24 +218,45 @@ def backtest_throughput() -> None:
         f"  workers' CPU seconds:               {cpu:8.1f}   ({report.orders / cpu:,.0f} orders per CPU-second; goal 3,000)"
     )
     print(
-        f"  peak memory of a worker:            {peak_kb / 1024:8.0f} MB   ({peak_kb * 2 / report.orders:.1f} KB per order held, both workers)"
+        f"  peak memory of a worker:            {worker_mb:8.0f} MB   ({worker_mb * 1024 / report.orders:.1f} KB per order;"
+        f" the history read in, {held:.0f} MB at most, shared with it)"
     )
     print(
         f"  messages sent:                      {sent:8d}   queued for the rate {report.queued_for_rate} ({report.queued_for_rate / sent:.2f} per send)"
     )
     print(
-        f"  orchestration per email / SES's price: {orchestration / sent / PRICES['ses_per_email']:5.0%}   (goal 50%;"
-        " DynamoDB per invocation still assumed, see backtest/cost.py)"
+        f"  orchestration per email / SES's price: {orchestration / sent / PRICES['ses_per_email']:5.0%}   (goal 50%)"
     )
     for name, journey in report.journeys.items():
         print(f"  {name}: transitions per message sent {journey['transitions_per_message_sent']}   (goal: 3)")
+    return cpu, worker_mb
+
+
+def backtest_scaling() -> None:
+    """The backtest at CDNOW's size and at ten times it (BENCH_SCALES=1 runs the first alone):
+    CPU should grow with the history, memory with the customers in flight."""
+    scales = [int(scale) for scale in os.environ.get("BENCH_SCALES", "1,10").split(",")]
+    figures = {scale: backtest_throughput(scale) for scale in scales}
+    if len(figures) > 1:
+        (small, (cpu, memory)), (large, (large_cpu, large_memory)) = (
+            min(figures.items()),
+            max(figures.items()),
+        )
+        print(f"backtest at {large}x the history against {small}x, in this run")
+        print(
+            f"  CPU per order:                      {large_cpu / large / (cpu / small):8.2f} x   (linear: 1)"
+        )
+        print(
+            f"  a worker's peak memory:             {large_memory / memory:8.2f} x   (goal: 10x the history in 4 GB)"
+        )
 
 
 def sale_day_spike() -> None:
     """Orders at the density of 100,000 in an hour (a tenth of them, in six minutes) at the default
     14 emails a second: every confirmation must go out; how long customers wait for it."""
-    from datetime import timedelta
+    from datetime import datetime, timedelta
 
+    from postventa.adapters.memory import Retired
     from postventa.backtest import Assumptions, synthetic_history
     from postventa.backtest.replay import replay
     from postventa.journeys.loader import load_journeys
@@ -241,15 +266,17 @@ def sale_day_spike() -> None:
     start = history[0].placed_at
     spike = [o.model_copy(update={"placed_at": start + window * i / orders}) for i, o in enumerate(history)]
     assumptions = Assumptions()
-    kept: list = []
-    tally = replay(assumptions.fill_in(spike), load_journeys(), assumptions, lambda done: None, keep=kept)
+    sent_at: dict[str, datetime] = {}
+
+    def confirmations(records: Retired) -> None:
+        sent_at.update(
+            (m.order_id, m.sent_at)
+            for m in records.messages
+            if m.step == "order_confirmation" and m.order_id and m.sent_at
+        )
+
+    tally = replay(spike, load_journeys(), assumptions, lambda done: None, retired=confirmations)
     placed = {o.order_id: o.placed_at for o in spike}
-    sent_at = {
-        m.order_id: m.sent_at
-        for customer in kept[0][0].customers.values()
-        for m in customer.messages.values()
-        if m.step == "order_confirmation" and m.sent_at is not None
-    }
     delays = sorted((at - placed[order]).total_seconds() for order, at in sent_at.items())
     last = (max(sent_at.values()) - start).total_seconds()
     print(
@@ -328,7 +355,7 @@ def main() -> None:
     print(f"    without moto's copies:            {(per_event - transacting) / baseline:8.2f} x   (goal 5)")
     guarantee_cost()
     journey_costs()
-    backtest_throughput()
+    backtest_scaling()
     sale_day_spike()
     report_timing()
 

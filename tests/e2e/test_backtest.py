@@ -125,7 +125,7 @@ def test_skipping_the_hours_nobody_can_fire_in_changes_nothing():
     from postventa.backtest.replay import replay
 
     journeys = load_journeys()
-    orders = Assumptions(timezone="Europe/Madrid").fill_in(synthetic_history(300, 120, 14))
+    orders = synthetic_history(300, 120, 14)
     assumptions = Assumptions(timezone="Europe/Madrid")
     skipping = replay(orders, journeys, assumptions, progress=lambda done: None)
     hourly = replay(orders, journeys, assumptions, progress=lambda done: None, every_hour=True)
@@ -207,13 +207,16 @@ def test_a_burst_of_orders_is_sent_at_the_configured_rate_and_none_is_lost():
 
     history = synthetic_history(300, 300, 1, seed="burst")
     moment = history[0].placed_at
-    burst = Assumptions().fill_in([order.model_copy(update={"placed_at": moment}) for order in history])
-    kept: list = []
-    tally = replay(burst, phase1_journeys(), Assumptions(), progress=lambda done: None, keep=kept)
-    store = kept[0][0]
-    confirmations = [
-        m for c in store.customers.values() for m in c.messages.values() if m.step == "order_confirmation"
-    ]
+    burst = [order.model_copy(update={"placed_at": moment}) for order in history]
+    messages: list = []
+    tally = replay(
+        burst,
+        phase1_journeys(),
+        Assumptions(),
+        progress=lambda done: None,
+        retired=lambda records: messages.extend(records.messages),
+    )
+    confirmations = [m for m in messages if m.step == "order_confirmation"]
     assert len(confirmations) == 300 and {m.status.value for m in confirmations} == {"sent"}
     per_second = Counter(m.sent_at.replace(microsecond=0) for m in confirmations)
     assert max(per_second.values()) <= 14

@@ -21,16 +21,20 @@ def outcomes() -> list[str]:
     from postventa.journeys.loader import load_journeys
 
     assumptions = Assumptions(timezone="Europe/Madrid")
-    orders = assumptions.fill_in(synthetic_history(600, 250, 12, seed="golden"))
-    kept: list = []
-    replay(orders, load_journeys(), assumptions, progress=lambda done: None, keep=kept)
-    store = kept[0][0]
+    orders = synthetic_history(600, 250, 12, seed="golden")
+    messages: list = []
+    replay(
+        orders,
+        load_journeys(),
+        assumptions,
+        progress=lambda done: None,
+        retired=lambda records: messages.extend(records.messages),
+    )
     return sorted(
         "|".join(
             [m.customer_id, m.journey, m.step, m.channel, m.status.value, m.at.isoformat(), m.reason or ""]
         )
-        for customer in store.customers.values()
-        for m in customer.messages.values()
+        for m in messages
     )
 
 

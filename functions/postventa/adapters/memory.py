@@ -7,10 +7,14 @@ back oldest first, waits are found by order and event) without serializing anyth
 
 from __future__ import annotations
 
+import pickle
+import sqlite3
+import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from postventa.adapters.store import ANY_ORDER
@@ -40,12 +44,98 @@ class _Customer:
     nps: dict[str, NpsAnswer] = field(default_factory=dict)  # by survey message (or time)
     waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
     ledger: ContactLedger | None = None
+    orders: dict[str, OrderRecord] = field(default_factory=dict)
+    settled: set[str] = field(default_factory=set)  # executions retired, their entries kept as latest
+
+
+@dataclass
+class Retired:
+    """Records no decision will read again, taken out of the store as they were last written."""
+
+    orders: list[OrderRecord] = field(default_factory=list)
+    messages: list[MessageRecord] = field(default_factory=list)
+    decisions: list[StepDecision] = field(default_factory=list)
+    answers: list[NpsAnswer] = field(default_factory=list)
+
+
+class CustomerShelf:
+    """Every customer's records, those untouched for a while kept on disk (pickled, in a temporary
+    SQLite file this process alone reads) and brought back when touched: with what `retire` lets
+    go, a backtest's memory follows the customers in flight rather than the history."""
+
+    def __init__(self) -> None:
+        self._live: dict[str, _Customer] = {}
+        self._touched: dict[str, int] = {}  # customer -> generation of its last touch
+        self._generation = 0
+        self._disk: sqlite3.Connection | None = None
+        self._on_disk: set[str] = set()
+
+    def __getitem__(self, customer_id: str) -> _Customer:
+        self._touched[customer_id] = self._generation
+        customer = self._live.get(customer_id)
+        if customer is None:
+            customer = self._load(customer_id) if customer_id in self._on_disk else _Customer()
+            self._live[customer_id] = customer
+        return customer
+
+    def get(self, customer_id: str) -> _Customer | None:
+        """The customer's records if any are kept, without starting new ones."""
+        return self[customer_id] if customer_id in self._live or customer_id in self._on_disk else None
+
+    @property
+    def in_memory(self) -> int:
+        return len(self._live)
+
+    def pop(self, customer_id: str) -> None:
+        if self.get(customer_id) is not None:
+            del self._live[customer_id], self._touched[customer_id]
+
+    def values(self) -> Iterator[_Customer]:
+        """Every customer, those on disk read one at a time and not kept in memory."""
+        yield from list(self._live.values())
+        if self._disk is not None:
+            for (blob,) in self._disk.execute("SELECT record FROM customers"):
+                yield pickle.loads(blob)
+
+    def put_away_idle(self, generations: int) -> None:
+        """Ends a generation: customers untouched for `generations` of them go to disk."""
+        idle = [c for c, touched in self._touched.items() if touched <= self._generation - generations]
+        if idle:
+            self._open().executemany(
+                "INSERT INTO customers VALUES (?, ?)",
+                ((c, pickle.dumps(self._live.pop(c), pickle.HIGHEST_PROTOCOL)) for c in idle),
+            )
+            for customer_id in idle:
+                del self._touched[customer_id]
+            self._on_disk.update(idle)
+        self._generation += 1
+
+    def _load(self, customer_id: str) -> _Customer:
+        assert self._disk is not None
+        (blob,) = self._disk.execute(
+            "DELETE FROM customers WHERE id = ? RETURNING record", (customer_id,)
+        ).fetchone()
+        self._on_disk.discard(customer_id)
+        return pickle.loads(blob)  # type: ignore[no-any-return]
+
+    def _open(self) -> sqlite3.Connection:
+        if self._disk is None:
+            folder = Path(tempfile.mkdtemp(prefix="postventa-shelf-"))
+            self._disk = sqlite3.connect(folder / "customers.sqlite", isolation_level=None)
+            self._disk.executescript(
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                " CREATE TABLE customers (id TEXT PRIMARY KEY, record BLOB) WITHOUT ROWID;"
+            )
+            # Unlinked at once: the open connection keeps the file until the process ends.
+            (folder / "customers.sqlite").unlink()
+            folder.rmdir()
+        return self._disk
 
 
 class MemoryStore:
     def __init__(self) -> None:
-        self.customers: defaultdict[str, _Customer] = defaultdict(_Customer)
-        self.orders: dict[str, OrderRecord] = {}
+        self.customers = CustomerShelf()
+        self._order_customers: dict[str, str] = {}  # order -> customer
         self.early: defaultdict[str, dict[str, EarlyEvent]] = defaultdict(dict)  # order -> event id -> event
         self.phones: dict[str, str] = {}
         self.calendar_entries: defaultdict[str, dict[str, str]] = defaultdict(
@@ -66,7 +156,7 @@ class MemoryStore:
     def place_order(
         self, order: OrderRecord, profile: CustomerProfile, read: CustomerProfile | None
     ) -> CustomerProfile | OrderOutcome:
-        if order.order_id in self.orders:
+        if order.order_id in self._order_customers:
             return OrderOutcome.KNOWN
         written = self.save_profile(profile, read)
         if written is None:
@@ -94,7 +184,7 @@ class MemoryStore:
             del self.phones[phone]
 
     def orders_of(self, customer_id: str) -> list[OrderRecord]:
-        return [order for order in self.orders.values() if order.customer_id == customer_id]
+        return list(self.customers[customer_id].orders.values())
 
     def answers_of(self, customer_id: str) -> list[NpsAnswer]:
         return list(self.customers[customer_id].nps.values())
@@ -108,16 +198,20 @@ class MemoryStore:
         for key in keys:
             kind, _, name = key["pk"].partition("#")
             if kind == "CUSTOMER":
-                self.customers.pop(name, None)
+                self.customers.pop(name)
             else:
-                self.orders.pop(name, None)
+                customer = self.customers.get(self._order_customers.pop(name, ""))
+                if customer is not None:
+                    customer.orders.pop(name, None)
                 self.early.pop(name, None)
 
     def get_order(self, order_id: str) -> OrderRecord | None:
-        return self.orders.get(order_id)
+        customer = self.customers.get(self._order_customers.get(order_id, ""))
+        return None if customer is None else customer.orders.get(order_id)
 
     def put_order(self, order: OrderRecord) -> None:
-        self.orders[order.order_id] = order
+        self._order_customers[order.order_id] = order.customer_id
+        self.customers[order.customer_id].orders[order.order_id] = order
 
     def keep_early(self, early: EarlyEvent) -> None:
         self.early[early.order_id][early.event.event_id] = early
@@ -249,6 +343,45 @@ class MemoryStore:
         return [
             w for key, w in self.customers[customer_id].waits.items() if key[0] in orders and key[1] == event
         ]
+
+    def retire(self, customer_id: str, execution_arn: str, placed_before: datetime) -> Retired:
+        """What an ended execution leaves that no decision reads again (a backtest's memory then
+        follows what is in flight, not the history): its messages and decisions (reads are of
+        running executions' messages; opens and clicks arrive before the caller retires them);
+        its entry once the journey's latest is another (re-entry spacing reads that one); orders placed
+        before `placed_before` no kept entry points to (only their own journeys read an order by
+        id); survey answers but the latest (the one facts read)."""
+        customer = self.customers.get(customer_id)
+        if customer is None:  # erased meanwhile
+            return Retired()
+        retired = Retired(
+            messages=_take(customer.messages, lambda m: m.execution_id == execution_arn),
+            decisions=_take(customer.decisions, lambda d: d.execution_id == execution_arn),
+        )
+        customer.settled.add(execution_arn)
+        latest: dict[str, JourneyEntry] = {}
+        for entry in customer.entries.values():
+            if entry.journey not in latest or entry.entered_at > latest[entry.journey].entered_at:
+                latest[entry.journey] = entry
+        for entry in _take(
+            customer.entries,
+            lambda e: e.execution_arn in customer.settled and e is not latest[e.journey],
+        ):
+            customer.settled.discard(entry.execution_arn or "")
+        pointed_to = {e.order_id for e in customer.entries.values()}
+        retired.orders = _take(
+            customer.orders, lambda o: o.placed_at < placed_before and o.order_id not in pointed_to
+        )
+        for order in retired.orders:
+            del self._order_customers[order.order_id]
+        answer = self.latest_nps(customer_id)
+        retired.answers = _take(customer.nps, lambda a: a is not answer)
+        return retired
+
+
+def _take(records: dict[Any, Any], retire: Callable[[Any], bool]) -> list[Any]:
+    keys = [key for key, record in records.items() if retire(record)]
+    return [records.pop(key) for key in keys]
 
 
 class CountingSender:

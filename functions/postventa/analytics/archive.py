@@ -84,17 +84,60 @@ def archive_row(table: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+class ArchiveWriter:
+    """Rows added in any number of batches (a backtest adds what it retires as it goes), written
+    to their tables' day folders as one file per writer in each (`part`: backtest workers write
+    side by side); a writer replaces what an earlier run left under its part."""
+
+    FLUSH_EVERY = 50_000  # rows held before they are appended to their files
+
+    def __init__(self, root: Path, part: str = "part-0"):
+        self._root, self._part = root, part
+        self._pending: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+        self._begun: set[Path] = set()
+        self._held = 0
+        self.written = 0
+
+    def add(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        for values in rows:
+            row = archive_row(table, values)
+            self._pending[(table, row[PARTITION_BY[table]][:10])].append(json.dumps(row))
+            self._held += 1
+        if self._held >= self.FLUSH_EVERY:
+            self.flush()
+
+    def add_records(
+        self,
+        *,
+        orders: Iterable[OrderRecord] = (),
+        messages: Iterable[MessageRecord] = (),
+        decisions: Iterable[StepDecision] = (),
+        answers: Iterable[NpsAnswer] = (),
+    ) -> None:
+        """Domain records as the table's stream archives them in the cloud."""
+        self.add("orders", map(order_row, orders))
+        self.add("messages", map(message_row, messages))
+        self.add("assignments", (assignment_row(d) for d in decisions if d.experiment))
+        self.add("surveys", map(survey_row, answers))
+
+    def flush(self) -> None:
+        for (table, day), lines in self._pending.items():
+            folder = self._root / table / f"dt={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{self._part}.jsonl"
+            with path.open("a" if path in self._begun else "w", encoding="utf-8") as file:
+                file.write("\n".join(lines) + "\n")
+            self._begun.add(path)
+        self._pending.clear()
+        self.written += self._held
+        self._held = 0
+
+
 def write_archive(root: Path, table: str, rows: Iterable[Mapping[str, Any]], part: str = "part-0") -> int:
-    """part: one file per writer in each day's folder (backtest workers write side by side)."""
-    by_day: defaultdict[str, list[str]] = defaultdict(list)
-    for values in rows:
-        row = archive_row(table, values)
-        by_day[row[PARTITION_BY[table]][:10]].append(json.dumps(row))
-    for day, lines in by_day.items():
-        folder = root / table / f"dt={day}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{part}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return sum(len(lines) for lines in by_day.values())
+    writer = ArchiveWriter(root, part)
+    writer.add(table, rows)
+    writer.flush()
+    return writer.written
 
 
 def rows_without(customer_id: str, lines: str) -> tuple[str, int]:
@@ -148,10 +191,9 @@ def write_records(
     part: str = "part-0",
 ) -> None:
     """What a local run stored, as the table's stream archives it in the cloud."""
-    write_archive(root, "orders", map(order_row, orders), part)
-    write_archive(root, "messages", map(message_row, messages), part)
-    write_archive(root, "assignments", (assignment_row(d) for d in decisions if d.experiment), part)
-    write_archive(root, "surveys", map(survey_row, answers), part)
+    writer = ArchiveWriter(root, part)
+    writer.add_records(orders=orders, messages=messages, decisions=decisions, answers=answers)
+    writer.flush()
 
 
 def item_row(item: Mapping[str, Any], recorded_at: datetime) -> tuple[str, dict[str, Any]] | None:

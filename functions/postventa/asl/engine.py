@@ -109,9 +109,23 @@ class _Context(dict[str, Any]):
 
 
 class LocalStepFunctions:
-    def __init__(self, *, start: datetime, invoke: Invoke):
+    def __init__(
+        self,
+        *,
+        start: datetime,
+        invoke: Invoke,
+        on_finished: Callable[[Execution], None] | None = None,
+        forget_finished: bool = False,
+    ):
+        """on_finished: told of each execution as it ends. forget_finished: drop it then (a
+        backtest's memory follows the executions running; Step Functions would still refuse its
+        name for 90 days, which the journeys never ask of it: on_order claims each entry in the
+        store before starting it)."""
         self.now = start
         self._invoke = invoke
+        self._on_finished = on_finished
+        self._forget_finished = forget_finished
+        self.started: Counter[str] = Counter()  # state machine arn -> executions started
         self._machines: dict[str, dict[str, Any]] = {}
         self.executions: dict[str, Execution] = {}
         self._tokens: dict[str, str] = {}
@@ -159,6 +173,7 @@ class LocalStepFunctions:
             data=parsed,  # shared with the kept input: states never change a value in place
         )
         self.executions[arn] = execution
+        self.started[stateMachineArn] += 1
         self._schedule(self.now, arn, "enter")
         return {"executionArn": arn, "startDate": self.now}
 
@@ -203,8 +218,8 @@ class LocalStepFunctions:
             if action == "call":
                 self._callbacks.pop(sequence)()
                 continue
-            execution = self.executions[arn]
-            if execution.status != "RUNNING":
+            execution = self.executions.get(arn)
+            if execution is None or execution.status != "RUNNING":
                 continue
             if action == "timeout":
                 if token is not None and execution.token == token:
@@ -428,6 +443,10 @@ class LocalStepFunctions:
         if execution.token:
             self._tokens.pop(execution.token, None)
             execution.token = None
+        if self._on_finished is not None:
+            self._on_finished(execution)
+        if self._forget_finished:
+            del self.executions[execution.arn]
 
     def _execution(self, arn: str, operation: str) -> Execution:
         if arn not in self.executions:

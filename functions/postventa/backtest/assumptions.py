@@ -24,19 +24,18 @@ class Assumptions:
     # Sends per second per channel, shared by the worker processes: the deployed default.
     send_rate: dict[Channel, int] = field(default_factory=lambda: dict(DEFAULT_SEND_RATE))
 
-    def fill_in(self, orders: list[OrderPlacedV1]) -> list[OrderPlacedV1]:
-        """The history says nothing of consent, address or timezone: the assumptions fill them in."""
-        return [
-            o.model_copy(
-                update={
-                    "customer": o.customer.model_copy(
-                        update={
-                            "email": o.customer.email or f"{o.customer.id}@backtest.invalid",
-                            "email_marketing": self.consent,
-                            "timezone": self.timezone,
-                        }
-                    )
-                }
-            )
-            for o in orders
-        ]
+    def fill_in(self, order: OrderPlacedV1) -> OrderPlacedV1:
+        """The history says nothing of consent, address or timezone: the assumptions fill them in
+        (as each order is replayed, so the history is held once)."""
+        customer = order.customer
+        return order.model_copy(
+            update={
+                "customer": customer.model_copy(
+                    update={
+                        "email": customer.email or f"{customer.id}@backtest.invalid",
+                        "email_marketing": self.consent,
+                        "timezone": self.timezone,
+                    }
+                )
+            }
+        )

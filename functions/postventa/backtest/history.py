@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import heapq
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -117,8 +117,13 @@ def synthetic_history(
     return history
 
 
-def order_events(orders: list[OrderPlacedV1], fulfilment_days: float) -> Iterator[InboundEvent]:
-    """Orders as they arrive, and each one's fulfilment after the assumed delay, in time order."""
+def order_events(
+    orders: list[OrderPlacedV1],
+    fulfilment_days: float,
+    fill_in: Callable[[OrderPlacedV1], OrderPlacedV1] = lambda order: order,
+) -> Iterator[InboundEvent]:
+    """Orders as they arrive (each through fill_in), and each one's fulfilment after the assumed
+    delay, in time order."""
     queue: list[tuple[datetime, int, InboundEvent]] = []
     sequence = itertools.count()
     for order in sorted(orders, key=lambda o: o.placed_at):
@@ -129,7 +134,7 @@ def order_events(orders: list[OrderPlacedV1], fulfilment_days: float) -> Iterato
             source="backtest",
             detail_type=DetailType.ORDER_PLACED,
             received_at=order.placed_at,
-            detail=order,
+            detail=fill_in(order),
         )
         fulfilled_at = order.placed_at + timedelta(days=fulfilment_days)
         fulfilled = OrderFulfilledV1(

@@ -22,11 +22,12 @@ from postventa.adapters.memory import (
     DiscardedEvents,
     MemoryRateLimiter,
     MemoryStore,
+    Retired,
     SubjectOnlyRenderer,
     UnsignedLinks,
 )
-from postventa.analytics.archive import write_records
-from postventa.asl.engine import LocalStepFunctions
+from postventa.analytics.archive import ArchiveWriter
+from postventa.asl.engine import Execution, LocalStepFunctions
 from postventa.backtest.assumptions import Assumptions
 from postventa.backtest.engagement import OPENED_AFTER, Customers, Reaction
 from postventa.backtest.history import order_events
@@ -44,6 +45,12 @@ RUN_STEP, REGISTER_WAIT = "arn:backtest:run-step", "arn:backtest:register-wait"
 PROGRESS_EVERY = 500
 HOUR = timedelta(hours=1)
 AFTERMATH = timedelta(days=800)  # longer than any journey lasts: as far as the engine's run_until_idle looks
+# An ended execution's records are folded into the tally and the archive this long after it ends:
+# later than any reaction to its last message can arrive (engagement.py: hours).
+SETTLED_AFTER = timedelta(days=1)
+# Customers untouched this many replayed days wait on disk (make bench: a week reads each back
+# about twice as often as a month, for a few percent less memory).
+IDLE_DAYS = 30
 
 
 @dataclass
@@ -63,8 +70,8 @@ class Tally:
     conversions: Counter[str] = field(default_factory=Counter)
     # journey, step, channel, outcome
     volumes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-    # customer, year, week -> messages sent
-    weekly: Counter[tuple[str, int, int]] = field(default_factory=Counter)
+    # messages sent to one customer in one ISO week -> how many customer-weeks had that many
+    weekly: Counter[int] = field(default_factory=Counter)
 
     def __add__(self, other: Tally) -> Tally:
         firsts = [t for t in (self.first, other.first) if t]
@@ -128,8 +135,8 @@ def _backtest_settings(assumptions: Assumptions, machines: dict[str, str]) -> Se
 
 @contextmanager
 def paused_garbage_collector() -> Iterator[None]:
-    """A replay keeps millions of records alive and makes few reference cycles: the collector's
-    passes over them cost a fifth of the run and free next to nothing (make bench)."""
+    """A replay makes few reference cycles (what it lets go is freed as its last reference goes):
+    the collector's passes over the records in flight would cost much and free next to nothing."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -146,13 +153,14 @@ def replay(
     progress: Callable[[int], None],
     *,
     every_hour: bool = False,
-    keep: list[Any] | None = None,
+    retired: Callable[[Retired], None] = lambda records: None,
     archive: Path | None = None,
     part: str = "part-0",
     partitions: int = 1,
 ) -> Tally:
     """every_hour: run the occasions schedule every hour, not only in the one hour that can fire.
-    keep: takes what the replay built, for a process that will end without freeing it.
+    retired: told of the records as the replay lets them go (each once, as last written; the rest
+    at the end), so a caller can look at every message without the replay keeping them all.
     archive: where to write what it stored for `postventa report` (as `part` of each table).
     partitions: how many replays share the account's sending rate; customers are split evenly by
     hash, so each gets an even share (throttles, and so send times, vary a little with the split)."""
@@ -175,7 +183,35 @@ def replay(
         services.order_events.apply(event)
         tally.events += 1
 
-    engine = LocalStepFunctions(start=start, invoke=invoke)
+    archived = ArchiveWriter(archive, part) if archive is not None else None
+    weeks: Counter[tuple[str, int, int]] = Counter()  # customer, ISO year and week -> messages sent
+
+    def fold(records: Retired) -> None:
+        """What the store let go, counted and archived: memory follows what is in flight."""
+        retired(records)
+        for m in records.messages:
+            tally.volumes[(m.journey, m.step, m.channel, m.status.value)] += 1
+            if m.status is MessageStatus.SENT:
+                year, week, _ = m.at.isocalendar()
+                weeks[(m.customer_id, year, week)] += 1
+        if archived is not None:
+            archived.add_records(
+                orders=records.orders,
+                messages=records.messages,
+                decisions=records.decisions,
+                answers=records.answers,
+            )
+
+    def settle(execution: Execution) -> None:
+        customer_id, ended = execution.input["customer_id"], engine.now
+        oldest_needed = timedelta(days=assumptions.fulfilment_days) + SETTLED_AFTER  # its fulfilment
+
+        def retire() -> None:
+            fold(store.retire(customer_id, execution.arn, placed_before=engine.now - oldest_needed))
+
+        engine.call_at(ended + SETTLED_AFTER, retire)
+
+    engine = LocalStepFunctions(start=start, invoke=invoke, on_finished=settle, forget_finished=True)
     machines = {
         name: engine.create_state_machine(
             name=f"postventa-{name}",
@@ -250,8 +286,12 @@ def replay(
                 return
 
     placed = 0
-    for event in order_events(orders, assumptions.fulfilment_days):
+    day = start.date()
+    for event in order_events(orders, assumptions.fulfilment_days, assumptions.fill_in):
         advance(event.received_at)
+        while day < event.received_at.date():
+            store.customers.put_away_idle(IDLE_DAYS)
+            day += timedelta(days=1)
         apply(event)
         if event.detail_type is DetailType.ORDER_PLACED:
             placed += 1
@@ -264,33 +304,22 @@ def replay(
     journey_of_machine = {arn.rsplit(":", 1)[-1]: name for name, arn in machines.items()}
     for machine_arn, count in engine.transitions.items():
         tally.transitions[journey_of_machine[machine_arn.rsplit(":", 1)[-1]]] += count
-    for execution in engine.executions.values():
-        tally.entries[journey_of_machine[execution.state_machine_arn.rsplit(":", 1)[-1]]] += 1
+    for machine_arn, count in engine.started.items():
+        tally.entries[journey_of_machine[machine_arn.rsplit(":", 1)[-1]]] += count
     tally.conversions = conversions
-    for customer in store.customers.values():
-        for m in customer.messages.values():
-            tally.volumes[(m.journey, m.step, m.channel, m.status.value)] += 1
-            if m.status is MessageStatus.SENT:
-                year, week, _ = m.at.isocalendar()
-                tally.weekly[(m.customer_id, year, week)] += 1
+    for customer in store.customers.values():  # what is left: orders no journey started from, ...
+        fold(
+            Retired(
+                orders=list(customer.orders.values()),
+                messages=list(customer.messages.values()),
+                decisions=list(customer.decisions.values()),
+                answers=list(customer.nps.values()),
+            )
+        )
+    tally.weekly.update(weeks.values())
     tally.run_step_calls, tally.register_wait_calls = calls[RUN_STEP], calls[REGISTER_WAIT]
     tally.queued_for_rate = rate.refused
     tally.first, tally.last = start, max(o.placed_at for o in orders)
-    if archive is not None:
-        _archive(store, archive, part)
-    if keep is not None:
-        keep.append((store, engine, services))
+    if archived is not None:
+        archived.flush()
     return tally
-
-
-def _archive(store: MemoryStore, root: Path, part: str) -> None:
-    """The replay's orders, messages, split assignments and survey answers, as the stream archives them."""
-    customers = list(store.customers.values())
-    write_records(
-        root,
-        orders=store.orders.values(),
-        messages=(m for c in customers for m in c.messages.values()),
-        decisions=(d for c in customers for d in c.decisions.values()),
-        answers=(a for c in customers for a in c.nps.values()),
-        part=part,
-    )

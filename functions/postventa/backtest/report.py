@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +33,16 @@ class BacktestReport:
         return json.dumps(self.__dict__, indent=2, default=str)
 
 
+def _percentile(histogram: Counter[int], share: float) -> int:
+    """The value at rank share * (n - 1) of the n values the histogram counts, smallest first."""
+    rank = int(share * (histogram.total() - 1))
+    for value in sorted(histogram):
+        rank -= histogram[value]
+        if rank < 0:
+            return value
+    return 0
+
+
 def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assumptions) -> BacktestReport:
     sent_by_journey: Counter[str] = Counter()
     held_by_journey: Counter[str] = Counter()
@@ -58,12 +67,12 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
         {"journey": j, "step": s, "channel": c, "outcome": o, "messages": n}
         for (j, s, c, o), n in sorted(tally.volumes.items())
     ]
-    counts = sorted(tally.weekly.values())
+    weeks = tally.weekly.total()
     per_week = {
-        "customer_weeks_with_mail": len(counts),
-        "mean": round(statistics.fmean(counts), 3) if counts else 0.0,
-        "p95": counts[int(0.95 * (len(counts) - 1))] if counts else 0,
-        "max": counts[-1] if counts else 0,
+        "customer_weeks_with_mail": weeks,
+        "mean": round(sum(n * w for n, w in tally.weekly.items()) / weeks, 3) if weeks else 0.0,
+        "p95": _percentile(tally.weekly, 0.95),
+        "max": max(tally.weekly, default=0),
     }
     assert tally.first is not None and tally.last is not None
     return BacktestReport(

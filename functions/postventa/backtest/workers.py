@@ -22,9 +22,8 @@ _FORKED: dict[str, Any] = {}  # what forked workers inherit instead of unpicklin
 
 
 def _replay_forked(partition: int) -> Tally:
-    """A worker lives for one partition and ends without freeing anything: its collector stays off
-    (turned back on, its first pass would walk millions of live records) and what the replay built
-    is kept rather than freed object by object; together a few percent of the run."""
+    """A worker lives for one partition: its collector stays off (the replay makes few reference
+    cycles, and the collector's passes over the records in flight would free next to nothing)."""
     gc.disable()
     inherited = _FORKED
     return replay(
@@ -32,7 +31,6 @@ def _replay_forked(partition: int) -> Tally:
         inherited["journeys"],
         inherited["assumptions"],
         inherited["progress"].put,
-        keep=inherited.setdefault("kept", []),
         archive=inherited["archive"],
         part=f"part-{partition}",
         partitions=len(inherited["partitions"]),
@@ -52,7 +50,6 @@ def run_backtest(
     if not orders:
         raise BacktestInputError("the history has no orders")
     assumptions = assumptions or Assumptions()
-    orders = assumptions.fill_in(orders)
     started = time.perf_counter()
     if workers <= 1:
         with paused_garbage_collector():
