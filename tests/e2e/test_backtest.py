@@ -222,3 +222,44 @@ def test_a_burst_of_orders_is_sent_at_the_configured_rate_and_none_is_lost():
     assert max(per_second.values()) <= 14
     assert max(m.sent_at for m in confirmations) - moment >= timedelta(seconds=300 // 14 - 1)
     assert tally.queued_for_rate >= 300 - 14
+
+
+def test_in_a_burst_confirmations_take_the_rate_before_promotions_due_at_the_same_moment():
+    """300 orders in one second, each due a confirmation and a promotion at once, at 14 emails a
+    second: every confirmation leaves as if the promotions were not there (the last one when the
+    rate allows for confirmations alone, one second's grace for the first second, which both
+    share), the promotions after them, all sent, never more than 14 in a second."""
+    from collections import Counter
+
+    from postventa.backtest.replay import replay
+    from postventa.journeys.loader import parse_journey
+
+    journeys = {
+        **phase1_journeys(),
+        "promotion": parse_journey(
+            "name: promotion\nversion: 1\npriority: 90\ntrigger: {event: Order Placed}\n"
+            "steps:\n  - id: offer\n"
+            "    send: {channel: email, template: cross_sell, purpose: marketing, topic: offers}\n",
+            "test",
+        ),
+    }
+    history = synthetic_history(300, 300, 1, seed="burst")
+    moment = history[0].placed_at.replace(hour=14)  # outside quiet hours
+    burst = [order.model_copy(update={"placed_at": moment}) for order in history]
+    messages: list = []
+    replay(
+        burst,
+        journeys,
+        Assumptions(contact_policy=ContactPolicy(min_gap="0s")),  # both due at once
+        progress=lambda done: None,
+        retired=lambda records: messages.extend(records.messages),
+    )
+    sent = {(m.step, m.customer_id): m.sent_at for m in messages if m.status.value == "sent"}
+    confirmations = [at for (step, _), at in sent.items() if step == "order_confirmation"]
+    promotions = [at for (step, _), at in sent.items() if step == "offer"]
+    assert len(confirmations) == 300 and len(promotions) == 300
+    assert max(confirmations) - moment < timedelta(seconds=300 // 14 + 2)
+    assert sorted(promotions)[14] >= max(confirmations).replace(microsecond=0)
+    assert max(Counter(at.replace(microsecond=0) for at in sent.values()).values()) <= 14
+    held = [m for m in messages if m.step == "offer" and m.held]
+    assert held and {m.held for m in held} == {"sending rate: email after transactional sends"}

@@ -236,3 +236,23 @@ def test_a_send_over_the_rate_is_held_for_its_turn_and_sent_once(local):
         if e.input["customer_id"] == "cus-bo" and e.name.startswith("post-purchase")
     ]
     assert execution.path[:3] == ["order_confirmation", "order_confirmation (held)", "order_confirmation"]
+
+
+def test_promotions_refused_by_a_full_second_go_after_every_confirmation(local):
+    """The deployed queue as the backtest's (tests/unit/test_rate.py): promotions are placed
+    behind the transactional backlog, later confirmations still go before them, and their place
+    is not a kept share."""
+    table = boto3.resource("dynamodb").Table(local.settings.table_name)
+    nine = datetime(2026, 3, 2, 9, 0, 0, 100_000, tzinfo=UTC)
+    clock = [nine]
+    limiter = DynamoRateLimiter(table, {Channel.EMAIL: 2}, lambda: clock[0])
+    second = lambda n: nine.replace(microsecond=0) + timedelta(seconds=n)  # noqa: E731
+    assert [limiter.reserve(Channel.EMAIL) for _ in range(3)] == [second(1), second(1), second(2)]
+    promotions = [limiter.reserve(Channel.EMAIL, transactional=False) for _ in range(3)]
+    assert promotions == [second(2), second(3), second(3)]
+    assert limiter.reserve(Channel.EMAIL) == second(2)
+    clock[0] = second(3)
+    assert [limiter.acquire(Channel.EMAIL) for _ in range(3)] == [True, True, False]
+    clock[0] = second(20)  # no backlog: both queues start again at the next second
+    assert limiter.reserve(Channel.EMAIL, transactional=False) == second(21)
+    assert limiter.reserve(Channel.EMAIL) == second(21)

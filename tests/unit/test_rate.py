@@ -24,3 +24,21 @@ def test_a_backlog_is_handed_the_seconds_to_come_at_the_rate_and_no_faster():
     clock[0] = NINE + timedelta(seconds=60)
     assert limiter.acquire(Channel.EMAIL) and limiter.reserve(Channel.EMAIL) == second + timedelta(seconds=61)
     assert limiter.refused == 2
+
+
+def test_marketing_queues_behind_every_confirmation_even_those_that_come_later():
+    """Refused promotions are placed after the transactional backlog, without taking its shares:
+    a confirmation refused later is still given an earlier second than them, and at their time
+    they try for what the confirmations left."""
+    clock = [NINE]
+    limiter = MemoryRateLimiter({Channel.EMAIL: 2}, lambda: clock[0])
+    second = lambda n: NINE.replace(microsecond=0) + timedelta(seconds=n)  # noqa: E731
+    assert [limiter.reserve(Channel.EMAIL) for _ in range(3)] == [second(1), second(1), second(2)]
+    promotions = [limiter.reserve(Channel.EMAIL, transactional=False) for _ in range(3)]
+    assert promotions == [second(2), second(3), second(3)]  # after the third confirmation
+    assert limiter.reserve(Channel.EMAIL) == second(2)  # a later confirmation still goes first
+    clock[0] = second(2)
+    assert not limiter.acquire(Channel.EMAIL)  # the confirmations have 09:00:02: behind the others
+    assert limiter.reserve(Channel.EMAIL, transactional=False) == second(4)
+    clock[0] = second(3)
+    assert [limiter.acquire(Channel.EMAIL) for _ in range(3)] == [True, True, False]

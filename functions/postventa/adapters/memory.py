@@ -403,7 +403,7 @@ class MemoryRateLimiter:
         self._per_second = per_second
         self._clock = clock
         self._sends: Counter[tuple[Channel, int]] = Counter()
-        self._next_ticket: dict[Channel, int] = {}  # as DynamoRateLimiter.reserve counts them
+        self._next_ticket: dict[tuple[Channel, bool], int] = {}  # by channel and lane, as DynamoRateLimiter
         self._now = 0
         self.refused = 0
 
@@ -418,12 +418,16 @@ class MemoryRateLimiter:
         self._sends[(channel, second)] += 1
         return True
 
-    def reserve(self, channel: Channel) -> datetime:
+    def reserve(self, channel: Channel, *, transactional: bool = True) -> datetime:
         limit = self._per_second[channel]
-        ticket = max(self._next_ticket.get(channel, 0), (self._second() + 1) * limit)
-        self._next_ticket[channel] = ticket + 1
+        first = (self._second() + 1) * limit
+        if not transactional:
+            first = max(first, self._next_ticket.get((channel, True), 0))
+        ticket = max(self._next_ticket.get((channel, transactional), 0), first)
+        self._next_ticket[(channel, transactional)] = ticket + 1
         second = ticket // limit
-        self._sends[(channel, second)] += 1
+        if transactional:
+            self._sends[(channel, second)] += 1
         return datetime.fromtimestamp(second, UTC)
 
     def _second(self) -> int:

@@ -38,33 +38,41 @@ class DynamoRateLimiter:
             raise
         return True
 
-    def reserve(self, channel: Channel) -> datetime:
+    def reserve(self, channel: Channel, *, transactional: bool = True) -> datetime:
         # Tickets, not times: ticket n is a share of second n // rate, so no rounding ever puts
         # one share too many in a second. The rate is in the key: a changed rate starts a new queue.
         limit = self._per_second[channel]
         first = (int(self._clock().timestamp()) + 1) * limit  # the next second's first ticket
-        queue = {"pk": f"RATE#{channel.value}", "sk": f"queue#{limit}"}
-        try:  # no backlog: the queue starts again at the next second
+        transactional_queue = {"pk": f"RATE#{channel.value}", "sk": f"queue#{limit}"}
+        if transactional:
+            ticket = self._ticket(transactional_queue, first)
+            self._count(channel, ticket // limit, below=None)  # handed out once: its second may not give it again
+        else:  # behind every transactional ticket handed out; not counted: it acquires at its time
+            ahead = self._table.get_item(Key=transactional_queue, ConsistentRead=True).get("Item", {})
+            first = max(first, int(ahead.get("next_ticket", 0)))
+            ticket = self._ticket({**transactional_queue, "sk": f"queue#{limit}#marketing"}, first)
+        return datetime.fromtimestamp(ticket // limit, UTC)
+
+    def _ticket(self, queue: dict[str, str], first: int) -> int:
+        """The queue's next ticket, or `first` when the queue is behind it (no backlog)."""
+        try:  # no backlog: the queue starts again at `first`
             self._table.update_item(
                 Key=queue,
                 UpdateExpression="SET next_ticket = :after",
                 ConditionExpression="attribute_not_exists(next_ticket) OR next_ticket < :first",
                 ExpressionAttributeValues={":after": first + 1, ":first": first},
             )
-            ticket = first
+            return first
         except ClientError as error:
             if not _refused(error):
                 raise
-            taken = self._table.update_item(
-                Key=queue,
-                UpdateExpression="ADD next_ticket :one",
-                ExpressionAttributeValues={":one": 1},
-                ReturnValues="UPDATED_NEW",
-            )
-            ticket = int(taken["Attributes"]["next_ticket"]) - 1
-        second = ticket // limit
-        self._count(channel, second, below=None)  # handed out once: its second may not give it again
-        return datetime.fromtimestamp(second, UTC)
+        taken = self._table.update_item(
+            Key=queue,
+            UpdateExpression="ADD next_ticket :one",
+            ExpressionAttributeValues={":one": 1},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(taken["Attributes"]["next_ticket"]) - 1
 
     def _count(self, channel: Channel, second: int, *, below: int | None) -> None:
         """One more send in `second`; with `below`, only while its count is under it."""

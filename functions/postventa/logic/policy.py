@@ -142,16 +142,25 @@ def forget(ledger: ContactLedger, message_id: str) -> ContactLedger:
 
 
 SENDING_RATE = "sending rate"  # a hold's reason when the channel's second was full
+IN_TURN = "in turn"  # ... and a share of a second to come was kept for the message
+AFTER_TRANSACTIONAL = "after transactional sends"  # ... and it waits for what they leave
 
 
-def queued_for_rate(channel: str, until: datetime) -> Verdict:
-    """Held for a share of the channel's sending rate reserved at `until` (see RateLimiter)."""
-    return Verdict(False, until=until, reason=f"{SENDING_RATE}: {channel} in turn", rule="sending_rate")
+def queued_for_rate(channel: str, until: datetime, *, kept: bool) -> Verdict:
+    """Held for the channel's sending rate until `until` (see RateLimiter.reserve): kept, a share
+    of that second is the message's; otherwise it tries for one then."""
+    place = IN_TURN if kept else AFTER_TRANSACTIONAL
+    return Verdict(False, until=until, reason=f"{SENDING_RATE}: {channel} {place}", rule="sending_rate")
 
 
 def rate_reserved(hold: HeldMessage | None, now: datetime) -> bool:
-    """The message wakes from a sending-rate hold: its share of the rate was kept for it."""
-    return hold is not None and hold.reason.startswith(SENDING_RATE) and now >= hold.due
+    """The message wakes from a sending-rate hold whose share of the rate was kept for it."""
+    return (
+        hold is not None
+        and hold.reason.startswith(SENDING_RATE)
+        and hold.reason.endswith(IN_TURN)
+        and now >= hold.due
+    )
 
 
 def held_before(ledger: ContactLedger, message_id: str) -> HeldMessage | None:

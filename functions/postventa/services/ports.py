@@ -94,13 +94,17 @@ class RateLimiter(Protocol):
     """The account's sending quota per channel, counted per second on the clock the sends really
     happen on (not the step's entry time, which a retry keeps).
 
-    acquire: a share of this second, or False when it is used up. reserve (after a refusal): a
-    share of a second to come, in turn behind every send reserved before it, so a backlog leaves
-    in order at the rate; the sender holds the message until then and sends without acquiring."""
+    acquire: a share of this second, or False when it is used up. reserve (after a refusal), for a
+    transactional send: a share of a second to come, in turn behind every one reserved before it,
+    so a backlog leaves in order at the rate; the sender holds the message until then and sends
+    without acquiring. For a marketing send (transactional=False): a place behind every
+    transactional send queued and every marketing one before it, not kept: at its time the send
+    acquires like any other and, refused, queues again; so a promotion never takes a share a
+    confirmation was given, and confirmations that come later still go first."""
 
     def acquire(self, channel: Channel) -> bool: ...
 
-    def reserve(self, channel: Channel) -> datetime: ...
+    def reserve(self, channel: Channel, *, transactional: bool = True) -> datetime: ...
 
 
 class Renderer(Protocol):

@@ -351,9 +351,12 @@ class StepRunner:
         return _outcome(record)
 
     def _queue_for_rate(self, plan: SendPlan, channel: Channel, hold: HeldMessage | None) -> StepOutcome:
-        """This second's share of the rate is used up: hold the message for the share reserved
-        for it, in turn behind the backlog (one Wait), rather than retry into a full second again."""
-        verdict = queued_for_rate(channel.value, self._rate_limiter.reserve(channel))
+        """This second's share of the rate is used up: hold the message for its turn behind the
+        backlog (one Wait), rather than retry into a full second again; transactional messages
+        are given their share, marketing ones go after them (RateLimiter.reserve)."""
+        transactional = plan.action.purpose is not Purpose.MARKETING
+        until = self._rate_limiter.reserve(channel, transactional=transactional)
+        verdict = queued_for_rate(channel.value, until, kept=transactional)
         now = plan.request.now
         self._update_ledger(
             plan.record.customer_id, lambda ledger: record_verdict(ledger, plan.candidate, verdict, now)
