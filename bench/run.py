@@ -224,8 +224,16 @@ def backtest_throughput(scale: int) -> tuple[float, float]:
     print(
         f"  messages sent:                      {sent:8d}   queued for the rate {report.queued_for_rate} ({report.queued_for_rate / sent:.2f} per send)"
     )
+    dynamodb = report.dynamodb
     print(
-        f"  orchestration per email / SES's price: {orchestration / sent / PRICES['ses_per_email']:5.0%}   (goal 50%)"
+        f"  DynamoDB requests (counted):        {dynamodb['requests_per_invocation']:8.2f} per invocation"
+        f"   {dynamodb['requests_per_message_sent']:.2f} per message sent"
+        f"   ({dynamodb['read_units']:,.0f} read, {dynamodb['write_units']:,.0f} write units)"
+    )
+    print(
+        f"  orchestration per email / SES's price: {orchestration / sent / PRICES['ses_per_email']:5.0%}   (goal 50%;"
+        f" Step Functions {cost['step_functions'] / sent / PRICES['ses_per_email']:.0%}, Lambda"
+        f" {cost['lambda'] / sent / PRICES['ses_per_email']:.0%}, DynamoDB {cost['dynamodb'] / sent / PRICES['ses_per_email']:.0%})"
     )
     for name, journey in report.journeys.items():
         print(f"  {name}: transitions per message sent {journey['transitions_per_message_sent']}   (goal: 3)")

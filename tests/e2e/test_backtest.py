@@ -121,16 +121,22 @@ def test_cli_prints_json(capsys):
     assert report["assumptions"]["fulfilment_days"] == 2.0 and len(report["refused_rows"]) == 1
 
 
-def test_skipping_the_hours_nobody_can_fire_in_changes_nothing():
+def test_the_occasions_schedule_runs_and_is_paid_for_every_hour_as_deployed():
+    """From the first order's next hour to a day past the last one's longest lapse: each run an
+    invocation, and each reads the calendar, though only the one in the customers' 09:00 fires."""
     from postventa.backtest.replay import replay
+    from postventa.logic.occasions import inactivity_thresholds
 
     journeys = load_journeys()
     orders = synthetic_history(300, 120, 14)
-    assumptions = Assumptions(timezone="Europe/Madrid")
-    skipping = replay(orders, journeys, assumptions, progress=lambda done: None)
-    hourly = replay(orders, journeys, assumptions, progress=lambda done: None, every_hour=True)
-    assert skipping == hourly
-    assert skipping.entries["win-back"] > 0 and skipping.entries["loyalty-anniversary"] > 0
+    tally = replay(orders, journeys, Assumptions(timezone="Europe/Madrid"), progress=lambda done: None)
+    first = min(o.placed_at for o in orders).replace(minute=0, second=0, microsecond=0)
+    last = max(o.placed_at for o in orders) + timedelta(
+        days=max(inactivity_thresholds(journeys.values())) + 1
+    )
+    assert tally.schedule_runs == (last - first) // timedelta(hours=1)
+    assert tally.dynamodb_requests["calendar"] >= tally.schedule_runs
+    assert tally.entries["win-back"] > 0 and tally.entries["loyalty-anniversary"] > 0
 
 
 @pytest.mark.parametrize(

@@ -11,26 +11,23 @@ PRICES = {
     "dynamodb_per_write_request": 0.625 / 1_000_000,
     "dynamodb_per_read_request": 0.125 / 1_000_000,
 }
-# Per invocation, as measured against moto by make bench and rounded up: memory 512 MB, 100 ms.
+# Assumed per invocation (a replay runs no Lambda): memory 512 MB, 100 ms.
 LAMBDA_GB_SECONDS = 0.5 * 0.1
-# idempotency record x2, profile, order; reads of order, profile, entries
-DYNAMODB_PER_EVENT = {"writes": 4, "reads": 3}
-# idempotency x2, message or decision; profile, order, messages
-DYNAMODB_PER_TASK = {"writes": 3, "reads": 3}
 
 
-def cost_usd(*, events: int, tasks: int, transitions: int, emails: int) -> dict[str, float]:
-    """events: on_order invocations; tasks: run_step and register_wait invocations."""
+def cost_usd(
+    *, events: int, tasks: int, transitions: int, emails: int, dynamodb_units: dict[str, float]
+) -> dict[str, float]:
+    """events: on_order invocations; tasks: run_step and register_wait invocations;
+    dynamodb_units: the read and write request units the replay's calls add up to (metering.py)."""
     invocations = events + tasks
     cost = {
         "step_functions": transitions * PRICES["step_functions_per_transition"],
         "lambda": invocations
         * (PRICES["lambda_per_request"] + LAMBDA_GB_SECONDS * PRICES["lambda_per_gb_second_arm"]),
         "ses": emails * PRICES["ses_per_email"],
-        "dynamodb": (events * DYNAMODB_PER_EVENT["writes"] + tasks * DYNAMODB_PER_TASK["writes"])
-        * PRICES["dynamodb_per_write_request"]
-        + (events * DYNAMODB_PER_EVENT["reads"] + tasks * DYNAMODB_PER_TASK["reads"])
-        * PRICES["dynamodb_per_read_request"],
+        "dynamodb": dynamodb_units.get("write", 0) * PRICES["dynamodb_per_write_request"]
+        + dynamodb_units.get("read", 0) * PRICES["dynamodb_per_read_request"],
     }
     cost = {key: round(value, 4) for key, value in cost.items()}
     cost["total"] = round(sum(cost.values()), 4)

@@ -31,11 +31,12 @@ from postventa.asl.engine import Execution, LocalStepFunctions
 from postventa.backtest.assumptions import Assumptions
 from postventa.backtest.engagement import OPENED_AFTER, Customers, Reaction
 from postventa.backtest.history import order_events
+from postventa.backtest.metering import SHARED, Meter, MeteredRateLimiter, MeteredStore
 from postventa.composition import Services, StandIns
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 from postventa.journeys.tasks import StepRequest, WaitRequest
-from postventa.logic.occasions import in_firing_hour, inactivity_thresholds
+from postventa.logic.occasions import inactivity_thresholds
 from postventa.models.engagement import SesRecord
 from postventa.models.events import Channel, DetailType, InboundEvent, OrderPlacedV1
 from postventa.models.records import Decision, MessageStatus
@@ -64,7 +65,12 @@ class Tally:
     events: int = 0
     run_step_calls: int = 0
     register_wait_calls: int = 0
+    schedule_runs: int = 0  # the occasions schedule's hourly invocations
     queued_for_rate: int = 0  # sends a full second refused, each held for a share reserved later
+    # What the store and the rate would have asked of DynamoDB (metering.py): requests by
+    # operation, and read and write request units.
+    dynamodb_requests: Counter[str] = field(default_factory=Counter)
+    dynamodb_units: dict[str, float] = field(default_factory=dict)
     transitions: Counter[str] = field(default_factory=Counter)  # per journey
     entries: Counter[str] = field(default_factory=Counter)
     conversions: Counter[str] = field(default_factory=Counter)
@@ -72,6 +78,14 @@ class Tally:
     volumes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     # messages sent to one customer in one ISO week -> how many customer-weeks had that many
     weekly: Counter[int] = field(default_factory=Counter)
+
+    def dynamodb_units_in_all(self) -> dict[str, float]:
+        """Read and write units, the shared queries' (metering.SHARED) once for all partitions."""
+        shared = sum(self.dynamodb_requests[name] * units for name, units in SHARED.items())
+        return {
+            "read": self.dynamodb_units.get("read", 0) + shared,
+            "write": self.dynamodb_units.get("write", 0),
+        }
 
     def __add__(self, other: Tally) -> Tally:
         firsts = [t for t in (self.first, other.first) if t]
@@ -84,7 +98,20 @@ class Tally:
             events=self.events + other.events,
             run_step_calls=self.run_step_calls + other.run_step_calls,
             register_wait_calls=self.register_wait_calls + other.register_wait_calls,
+            schedule_runs=max(self.schedule_runs, other.schedule_runs),  # one schedule for all partitions
             queued_for_rate=self.queued_for_rate + other.queued_for_rate,
+            dynamodb_requests=Counter(
+                {
+                    name: (max if name in SHARED else int.__add__)(
+                        self.dynamodb_requests[name], other.dynamodb_requests[name]
+                    )
+                    for name in {*self.dynamodb_requests, *other.dynamodb_requests}
+                }
+            ),
+            dynamodb_units={
+                unit: self.dynamodb_units.get(unit, 0) + other.dynamodb_units.get(unit, 0)
+                for unit in {*self.dynamodb_units, *other.dynamodb_units}
+            },
             transitions=self.transitions + other.transitions,
             entries=self.entries + other.entries,
             conversions=self.conversions + other.conversions,
@@ -152,19 +179,20 @@ def replay(
     assumptions: Assumptions,
     progress: Callable[[int], None],
     *,
-    every_hour: bool = False,
     retired: Callable[[Retired], None] = lambda records: None,
     archive: Path | None = None,
     part: str = "part-0",
     partitions: int = 1,
+    period: tuple[datetime, datetime] | None = None,
 ) -> Tally:
-    """every_hour: run the occasions schedule every hour, not only in the one hour that can fire.
-    retired: told of the records as the replay lets them go (each once, as last written; the rest
+    """retired: told of the records as the replay lets them go (each once, as last written; the rest
     at the end), so a caller can look at every message without the replay keeping them all.
     archive: where to write what it stored for `postventa report` (as `part` of each table).
     partitions: how many replays share the account's sending rate; customers are split evenly by
-    hash, so each gets an even share (throttles, and so send times, vary a little with the split)."""
-    start = min(o.placed_at for o in orders)
+    hash, so each gets an even share (throttles, and so send times, vary a little with the split).
+    period: the first and last order of the whole history this partition is part of: the one
+    occasions schedule runs over all of it, in every partition alike."""
+    start, last_order = period or (min(o.placed_at for o in orders), max(o.placed_at for o in orders))
     calls: Counter[str] = Counter()
     conversions: Counter[str] = Counter()
     tally = Tally(orders=len(orders), customers=len({o.customer.id for o in orders}))
@@ -228,13 +256,14 @@ def replay(
         {channel: max(1, limit // partitions) for channel, limit in settings.max_send_rate.items()},
         clock=lambda: engine.now,
     )
+    meter = Meter()
     services = Services(
         settings,
         stand_ins=StandIns(
             stepfunctions=engine,
-            store=store,
+            store=MeteredStore(store, meter),
             senders=dict.fromkeys(Channel, customers),
-            rate_limiter=rate,
+            rate_limiter=MeteredRateLimiter(rate, meter),
             renderer=SubjectOnlyRenderer(),
             links=UnsignedLinks(),
             invalid_events=DiscardedEvents(),
@@ -250,16 +279,16 @@ def replay(
     thresholds = inactivity_thresholds(journeys.values())
     # Hourly runs, as the schedule does, from the first order until the last one's longest lapse.
     tick = start.replace(minute=0, second=0, microsecond=0) + HOUR
-    last_tick = max(o.placed_at for o in orders) + timedelta(days=max(thresholds, default=0) + 1)
+    last_tick = last_order + timedelta(days=max(thresholds, default=0) + 1)
 
     def run_ticks_until(moment: datetime) -> None:
-        # Every customer here lives in the assumed timezone: only the run in its 09:00 hour can fire,
-        # the other 23 find nobody (tests/e2e/test_backtest.py checks against running them all).
+        # Every hour, as deployed: the 23 runs outside the customers' 09:00 find nobody, but they
+        # are invoked and read the calendar all the same, and the cost counts them.
         nonlocal tick
         while uses_occasions and tick <= min(moment, last_tick):
-            if every_hour or in_firing_hour(tick, assumptions.timezone):
-                engine.run_until(tick)
-                services.occasions.run(tick)
+            engine.run_until(tick)
+            services.occasions.run(tick)
+            tally.schedule_runs += 1
             tick += HOUR
 
     def react(reaction: Reaction) -> None:
@@ -319,7 +348,9 @@ def replay(
     tally.weekly.update(weeks.values())
     tally.run_step_calls, tally.register_wait_calls = calls[RUN_STEP], calls[REGISTER_WAIT]
     tally.queued_for_rate = rate.refused
-    tally.first, tally.last = start, max(o.placed_at for o in orders)
+    meter.count_idempotency(tally.events + tally.run_step_calls)  # off here, on in AWS
+    tally.dynamodb_requests, tally.dynamodb_units = meter.requests, dict(meter.units)
+    tally.first, tally.last = start, last_order
     if archived is not None:
         archived.flush()
     return tally

@@ -24,6 +24,9 @@ class BacktestReport:
     steps: list[dict[str, Any]]
     messages_per_customer_week: dict[str, float]
     cost_usd: dict[str, float]
+    # DynamoDB as the replay's calls add up (backtest/metering.py): requests and units, in total,
+    # per order event and step invocation, per message sent, and the busiest operations.
+    dynamodb: dict[str, Any] = field(default_factory=dict)
     queued_for_rate: int = 0  # in the cost already: each hold is two transitions and an invocation
     wall_seconds: float = 0.0
     orders_per_second: float = 0.0
@@ -41,6 +44,22 @@ def _percentile(histogram: Counter[int], share: float) -> int:
         if rank < 0:
             return value
     return 0
+
+
+def _dynamodb(tally: Tally) -> dict[str, Any]:
+    requests, units = tally.dynamodb_requests.total(), tally.dynamodb_units_in_all()
+    invocations = tally.events + tally.run_step_calls + tally.register_wait_calls
+    sent = sum(n for (_, _, _, outcome), n in tally.volumes.items() if outcome == MessageStatus.SENT.value)
+    return {
+        "requests": requests,
+        "read_units": round(units["read"], 1),
+        "write_units": round(units["write"], 1),
+        "requests_per_invocation": round(requests / invocations, 2) if invocations else 0.0,
+        "requests_per_message_sent": round(requests / sent, 2) if sent else 0.0,
+        "by_operation": dict(
+            sorted(tally.dynamodb_requests.items(), key=lambda item: (-item[1], item[0]))[:8]
+        ),
+    }
 
 
 def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assumptions) -> BacktestReport:
@@ -92,10 +111,12 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
         queued_for_rate=tally.queued_for_rate,
         cost_usd=cost_usd(
             events=tally.events,
-            tasks=tally.run_step_calls + tally.register_wait_calls,
+            tasks=tally.run_step_calls + tally.register_wait_calls + tally.schedule_runs,
             transitions=sum(tally.transitions.values()),
             emails=sum(sent_by_journey.values()),
+            dynamodb_units=tally.dynamodb_units_in_all(),
         ),
+        dynamodb=_dynamodb(tally),
     )
 
 
@@ -128,8 +149,13 @@ def format_report(report: BacktestReport) -> str:
         f"Sending rate {rate}: {report.queued_for_rate} sends found their second full and were held"
         " for their turn (each two state transitions and a run_step invocation, in the cost below)",
     ]
+    dynamodb = report.dynamodb
     lines += [
         "",
+        f"DynamoDB, from the replay's calls: {dynamodb['requests']} requests"
+        f" ({dynamodb['requests_per_invocation']} per invocation, {dynamodb['requests_per_message_sent']}"
+        f" per message sent), {dynamodb['read_units']} read and {dynamodb['write_units']} write units;"
+        " most: " + ", ".join(f"{name} {n}" for name, n in dynamodb["by_operation"].items()),
         "Cost on AWS at published prices (USD): " + ", ".join(f"{k} {v}" for k, v in report.cost_usd.items()),
     ]
     assumed = {k: v for k, v in report.assumptions.items() if k not in ("prices", "send_rate")}

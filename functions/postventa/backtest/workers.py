@@ -34,6 +34,7 @@ def _replay_forked(partition: int) -> Tally:
         archive=inherited["archive"],
         part=f"part-{partition}",
         partitions=len(inherited["partitions"]),
+        period=inherited["period"],
     )
 
 
@@ -60,8 +61,14 @@ def run_backtest(
             partitions[int(fraction("partition", order.customer.id) * workers)].append(order)
         context = multiprocessing.get_context("fork")
         queue = context.SimpleQueue()
+        period = (min(o.placed_at for o in orders), max(o.placed_at for o in orders))
         _FORKED.update(
-            partitions=partitions, journeys=journeys, assumptions=assumptions, progress=queue, archive=archive
+            partitions=partitions,
+            journeys=journeys,
+            assumptions=assumptions,
+            progress=queue,
+            archive=archive,
+            period=period,
         )
         try:
             with context.Pool(workers) as pool:
