@@ -46,9 +46,8 @@ class DynamoRateLimiter:
         transactional_queue = {"pk": f"RATE#{channel.value}", "sk": f"queue#{limit}"}
         if transactional:
             ticket = self._ticket(transactional_queue, first)
-            self._count(
-                channel, ticket // limit, below=None
-            )  # handed out once: its second may not give it again
+            # Handed out once: its second may not give it again.
+            self._count(channel, ticket // limit, below=None)
         else:  # behind every transactional ticket handed out; not counted: it acquires at its time
             ahead = self._table.get_item(Key=transactional_queue, ConsistentRead=True).get("Item", {})
             first = max(first, int(ahead.get("next_ticket", 0)))

@@ -49,8 +49,8 @@ AFTERMATH = timedelta(days=800)  # longer than any journey lasts: as far as the 
 # An ended execution's records are folded into the tally and the archive this long after it ends:
 # later than any reaction to its last message can arrive (engagement.py: hours).
 SETTLED_AFTER = timedelta(days=1)
-# Customers untouched this many replayed days wait on disk (make bench: a week reads each back
-# about twice as often as a month, for a few percent less memory).
+# Customers untouched this many replayed days wait on disk: each one read back costs a pickle
+# round trip, so a short idle time trades CPU for memory (30 days: ~8% of a replay's CPU).
 IDLE_DAYS = 30
 
 
@@ -88,6 +88,9 @@ class Tally:
         }
 
     def __add__(self, other: Tally) -> Tally:
+        requests = self.dynamodb_requests + other.dynamodb_requests
+        for name in SHARED:  # one schedule's queries, made by every partition alike
+            requests[name] = max(self.dynamodb_requests[name], other.dynamodb_requests[name])
         firsts = [t for t in (self.first, other.first) if t]
         lasts = [t for t in (self.last, other.last) if t]
         return Tally(
@@ -100,14 +103,7 @@ class Tally:
             register_wait_calls=self.register_wait_calls + other.register_wait_calls,
             schedule_runs=max(self.schedule_runs, other.schedule_runs),  # one schedule for all partitions
             queued_for_rate=self.queued_for_rate + other.queued_for_rate,
-            dynamodb_requests=Counter(
-                {
-                    name: (max if name in SHARED else int.__add__)(
-                        self.dynamodb_requests[name], other.dynamodb_requests[name]
-                    )
-                    for name in {*self.dynamodb_requests, *other.dynamodb_requests}
-                }
-            ),
+            dynamodb_requests=+requests,
             dynamodb_units={
                 unit: self.dynamodb_units.get(unit, 0) + other.dynamodb_units.get(unit, 0)
                 for unit in {*self.dynamodb_units, *other.dynamodb_units}
@@ -230,14 +226,15 @@ def replay(
                 answers=records.answers,
             )
 
+    oldest_needed = timedelta(days=assumptions.fulfilment_days) + SETTLED_AFTER  # an order's fulfilment
+
     def settle(execution: Execution) -> None:
-        customer_id, ended = execution.input["customer_id"], engine.now
-        oldest_needed = timedelta(days=assumptions.fulfilment_days) + SETTLED_AFTER  # its fulfilment
+        customer_id = execution.input["customer_id"]
 
         def retire() -> None:
             fold(store.retire(customer_id, execution.arn, placed_before=engine.now - oldest_needed))
 
-        engine.call_at(ended + SETTLED_AFTER, retire)
+        engine.call_at(engine.now + SETTLED_AFTER, retire)
 
     engine = LocalStepFunctions(start=start, invoke=invoke, on_finished=settle, forget_finished=True)
     machines = {
