@@ -119,6 +119,10 @@ def test_cli_prints_json(capsys):
         and report["journeys"]["returning-thanks"]["entries"] == 1
     )
     assert report["assumptions"]["fulfilment_days"] == 2.0 and len(report["refused_rows"]) == 1
+    # The hourly schedule's calendar reads are most of the requests, its runs among the invocations.
+    dynamodb = report["dynamodb"]
+    assert dynamodb["by_operation"]["calendar"] > dynamodb["requests"] / 2
+    assert dynamodb["requests_per_invocation"] < 20
 
 
 def test_the_occasions_schedule_runs_and_is_paid_for_every_hour_as_deployed():

@@ -48,7 +48,7 @@ def _percentile(histogram: Counter[int], share: float) -> int:
 
 def _dynamodb(tally: Tally) -> dict[str, Any]:
     requests, units = tally.dynamodb_requests.total(), tally.dynamodb_units_in_all()
-    invocations = tally.events + tally.run_step_calls + tally.register_wait_calls
+    invocations = tally.events + tally.run_step_calls + tally.register_wait_calls + tally.schedule_runs
     sent = sum(n for (_, _, _, outcome), n in tally.volumes.items() if outcome == MessageStatus.SENT.value)
     return {
         "requests": requests,
