@@ -9,6 +9,10 @@ import sys
 import warnings
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from postventa.backtest import Assumptions
 
 # The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
 LOCAL_ENVIRONMENT = {
@@ -96,13 +100,15 @@ def _backtest(args: argparse.Namespace) -> int:
     from postventa.journeys.loader import load_journeys
 
     try:
-        orders, refused = read_orders(args.orders)
         assumptions = Assumptions(
             fulfilment_days=args.fulfilment_days,
             open_rate=args.open_rate,
             click_rate=args.click_rate,
             timezone=args.timezone,
         )
+        if args.on_aws:
+            return _backtest_on_aws(args, assumptions)
+        orders, refused = read_orders(Path(args.orders))
         with tqdm(total=len(orders), unit="order", file=sys.stderr, disable=args.quiet) as bar:
             report = run_backtest(
                 orders,
@@ -116,6 +122,39 @@ def _backtest(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 1
     report.refused_rows = refused
+    print(report.as_json() if args.json else format_report(report))
+    return 0
+
+
+def _backtest_on_aws(args: argparse.Namespace, assumptions: Assumptions) -> int:
+    """The history partitioned into the deployed stack's bucket, replayed there by its Distributed
+    Map of Lambdas, and the merged report printed as a local backtest prints it."""
+    import tempfile
+
+    import boto3
+
+    from postventa.backtest import format_report
+    from postventa.backtest.on_aws import BacktestRuns, local_copy, stack_outputs, submit, wait_for
+
+    bucket, machine = stack_outputs(boto3.client("cloudformation"), args.stack)
+    stepfunctions = boto3.client("stepfunctions")
+    runs = BacktestRuns(boto3.client("s3"), bucket)
+    with tempfile.TemporaryDirectory() as scratch:
+        history = local_copy(boto3.client("s3"), args.orders, Path(scratch))
+        run, execution = submit(runs, stepfunctions, machine, history, assumptions)
+    print(
+        f"run {run.run_id}: {run.orders} orders in {run.partitions} partitions, s3://{bucket}/"
+        f"{runs.partitions_prefix(run.run_id)}; execution {execution}",
+        file=sys.stderr,
+    )
+    ended = wait_for(stepfunctions, execution)
+    if ended["status"] != "SUCCEEDED":
+        print(
+            f"the backtest {ended['status'].lower()}: {ended.get('error', '')} {ended.get('cause', '')}",
+            file=sys.stderr,
+        )
+        return 1
+    report = runs.report(run.run_id)
     print(report.as_json() if args.json else format_report(report))
     return 0
 
@@ -277,9 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     backtest = commands.add_parser("backtest", help="replay an order history through the journeys")
     backtest.add_argument(
         "--orders",
-        type=Path,
         required=True,
-        help="CSV: customer_id, placed_at, total[, order_id, currency, email, items, categories]",
+        help="CSV: customer_id, placed_at, total[, order_id, currency, email, items, categories]; "
+        "with --on-aws also s3://bucket/key",
     )
     backtest.add_argument("--json", action="store_true", help="machine-readable report")
     backtest.add_argument(
@@ -297,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     backtest.add_argument(
         "--archive", type=Path, help="write the analytics archive (the input of postventa report) there"
     )
+    backtest.add_argument(
+        "--on-aws",
+        action="store_true",
+        help="replay on the deployed stack (S3 partitions, a Distributed Map of Lambdas): for histories larger than this machine",
+    )
+    backtest.add_argument("--stack", default="Postventa", help="with --on-aws: the deployed stack's name")
     backtest.set_defaults(run=_backtest)
 
     report = commands.add_parser(

@@ -47,13 +47,14 @@ def read_orders(path: Path, currency: str = "USD") -> tuple[list[OrderPlacedV1],
         orders, refused = [], []
         for line, row in enumerate(reader, start=2):
             try:
-                orders.append(_order(row, line, currency))
+                orders.append(parse_order(row, line, currency))
             except (ValueError, InvalidOperation) as error:
                 refused.append(f"{path}:{line}: {error}")
     return orders, refused
 
 
-def _order(row: dict[str, str], line: int, default_currency: str) -> OrderPlacedV1:
+def parse_order(row: dict[str, str], line: int, default_currency: str = "USD") -> OrderPlacedV1:
+    """One row of the history; line names the order when the row gives no order_id."""
     placed_at = _parse_time(row["placed_at"])
     currency = (row.get("currency") or default_currency).strip().upper()
     total = Money(amount=Decimal(row["total"].strip()), currency=currency)

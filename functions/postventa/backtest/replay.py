@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator, PlainSerializer
 
 from postventa.adapters.memory import (
     DiscardedEvents,
@@ -54,6 +54,25 @@ SETTLED_AFTER = timedelta(days=1)
 IDLE_DAYS = 30
 
 
+VolumeKey = tuple[str, str, str, str]  # journey, step, channel, outcome
+
+
+def _volume_rows(volumes: Counter[VolumeKey]) -> list[list[str | int]]:
+    return [[*key, count] for key, count in sorted(volumes.items())]
+
+
+def _volumes_from_rows(value: Any) -> Any:
+    return Counter({tuple(row[:4]): row[4] for row in value}) if isinstance(value, list) else value
+
+
+# In JSON (a partition's tally file) as rows: JSON's keys cannot be tuples.
+Volumes = Annotated[
+    Counter[VolumeKey],
+    BeforeValidator(_volumes_from_rows),
+    PlainSerializer(_volume_rows, when_used="json"),
+]
+
+
 @dataclass
 class Tally:
     """What one partition of customers produced; partitions add up."""
@@ -74,8 +93,7 @@ class Tally:
     transitions: Counter[str] = field(default_factory=Counter)  # per journey
     entries: Counter[str] = field(default_factory=Counter)
     conversions: Counter[str] = field(default_factory=Counter)
-    # journey, step, channel, outcome
-    volumes: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    volumes: Volumes = field(default_factory=Counter)
     # messages sent to one customer in one ISO week -> how many customer-weeks had that many
     weekly: Counter[int] = field(default_factory=Counter)
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from postventa.backtest.assumptions import Assumptions
 from postventa.backtest.history import BacktestInputError
+from postventa.backtest.partitions import partition_of
 from postventa.backtest.replay import Tally, paused_garbage_collector, replay
 from postventa.backtest.report import BacktestReport, build_report
 from postventa.journeys.model import Journey
-from postventa.logic.spread import fraction
 from postventa.models.events import OrderPlacedV1
 
 _FORKED: dict[str, Any] = {}  # what forked workers inherit instead of unpickling
@@ -58,7 +58,7 @@ def run_backtest(
     else:
         partitions: list[list[OrderPlacedV1]] = [[] for _ in range(workers)]
         for order in orders:
-            partitions[int(fraction("partition", order.customer.id) * workers)].append(order)
+            partitions[partition_of(order.customer.id, workers)].append(order)
         context = multiprocessing.get_context("fork")
         queue = context.SimpleQueue()
         period = (min(o.placed_at for o in orders), max(o.placed_at for o in orders))
