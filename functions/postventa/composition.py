@@ -110,6 +110,9 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
     "score_fit": _STORE | {"archive_bucket"},
     "score_batch": _STORE | {"archive_bucket"},
     "archive": frozenset(),  # Firehose's transformation: no services
+    # The backtest's workers and merge (postventa.backtest): its files live in the archive bucket.
+    "backtest_replay": frozenset({"archive_bucket"}),
+    "backtest_merge": frozenset({"archive_bucket"}),
 }
 
 

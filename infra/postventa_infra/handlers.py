@@ -3,7 +3,7 @@ grants, and each function's environment: the settings it reads (composition.SETT
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Size, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -66,6 +66,16 @@ class Handlers(Construct):
             description="numpy and scipy for the scoring job's value models",
         )
         code = lambda_.Code.from_asset(str(build_code()))
+        # The backtest's workers: the replay and the local engine beside the functions' code, and JSONata.
+        backtest_code = lambda_.Code.from_asset(str(build_code(backtest=True)))
+        backtest_layer = lambda_.LayerVersion(
+            self,
+            "BacktestDependencies",
+            code=lambda_.Code.from_asset(str(build_layer("backtest"))),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="jsonata-python for the backtest's local engine",
+        )
 
         def function(
             construct_id: str,
@@ -74,6 +84,7 @@ class Handlers(Construct):
             *,
             memory: int = 512,
             analytics: bool = False,
+            backtest: bool = False,
         ) -> lambda_.Function:
             logs = log_group(self, f"{construct_id}Logs")
             # Its own role, writing to its own log group only (not the managed basic execution role).
@@ -86,10 +97,16 @@ class Handlers(Construct):
                 construct_id,
                 runtime=RUNTIME,
                 architecture=ARCHITECTURE,
-                code=code,
-                handler=f"postventa.handlers.{module}.lambda_handler",
-                layers=[layer, analytics_layer] if analytics else [layer],
+                code=backtest_code if backtest else code,
+                handler=f"postventa.{'backtest' if backtest else 'handlers'}.{module}.lambda_handler",
+                layers=[
+                    layer,
+                    *([analytics_layer] if analytics else []),
+                    *([backtest_layer] if backtest else []),
+                ],
                 memory_size=memory,
+                # the backtest's idle customers wait in a temporary SQLite file (adapters/memory.CustomerShelf)
+                ephemeral_storage_size=Size.gibibytes(2) if backtest else None,
                 timeout=timeout,
                 tracing=lambda_.Tracing.ACTIVE,
                 log_group=logs,
@@ -126,6 +143,15 @@ class Handlers(Construct):
         self.rotate_link_key = function("RotateLinkKey", "rotate_link_key", Duration.seconds(30))
         self.score_batch = function(
             "ScoreBatch", "score_batch", Duration.minutes(5), memory=1024, analytics=True
+        )
+        # A history too large for one machine, replayed on AWS (backtest.py): one partition per
+        # worker, within Lambda's 15 minutes (partitions.ORDERS_PER_PARTITION); 2 GB, about a vCPU
+        # (the replay is single-threaded), and room for the partition's customers in flight.
+        self.backtest_replay = function(
+            "BacktestReplay", "backtest_replay", Duration.minutes(15), memory=2048, backtest=True
+        )
+        self.backtest_merge = function(
+            "BacktestMerge", "backtest_merge", Duration.minutes(5), memory=1024, backtest=True
         )
         self.on_engagement.add_event_source(
             SqsEventSource(

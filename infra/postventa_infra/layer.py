@@ -21,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "build" / "lambda-layer"
 CODE_DIR = ROOT / "build" / "lambda-code"
+BACKTEST_CODE_DIR = ROOT / "build" / "lambda-code-backtest"
 # Only the handler code ships: the local engine, the backtest, the local tools, the CLI and the local
 # report (DuckDB; Athena runs the same SQL files in the cloud) stay out; import-linter keeps the
 # shipped code from importing them.
@@ -36,6 +37,8 @@ CODE_EXCLUDES = frozenset(
         "templates/report",
     }
 )
+# The backtest's workers on AWS run the local engine and the replay on the functions' own code.
+BACKTEST_CODE_EXCLUDES = CODE_EXCLUDES - {"asl", "backtest"}
 TEMPLATES = ROOT / "functions" / "postventa" / "templates"
 RUNTIME_PYTHON = "3.13"
 # numpy and scipy's newer wheels are manylinux_2_28 (Lambda's Amazon Linux 2023 has glibc 2.34).
@@ -102,22 +105,24 @@ def compile_for_runtime(folder: Path) -> bool:
     return True
 
 
-def build_code() -> Path:
-    """functions/ as the functions run it: the shipped modules of postventa, compiled."""
+def build_code(*, backtest: bool = False) -> Path:
+    """functions/ as the functions run it: the shipped modules of postventa, compiled; with the
+    backtest's replay and engine for its workers."""
     source = ROOT / "functions" / "postventa"
+    excludes, target = (BACKTEST_CODE_EXCLUDES, BACKTEST_CODE_DIR) if backtest else (CODE_EXCLUDES, CODE_DIR)
 
     def left_out(folder: str, names: list[str]) -> set[str]:
         relative = Path(folder).relative_to(source)
         return {
             name
             for name in names
-            if name == "__pycache__" or name.endswith(".pyc") or (relative / name).as_posix() in CODE_EXCLUDES
+            if name == "__pycache__" or name.endswith(".pyc") or (relative / name).as_posix() in excludes
         }
 
-    shutil.rmtree(CODE_DIR, ignore_errors=True)
-    shutil.copytree(source, CODE_DIR / "postventa", ignore=left_out)
-    compile_for_runtime(CODE_DIR)
-    return CODE_DIR
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(source, target / "postventa", ignore=left_out)
+    compile_for_runtime(target)
+    return target
 
 
 def build_layer(extra: str | None = None) -> Path:

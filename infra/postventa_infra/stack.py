@@ -14,6 +14,7 @@ from postventa.journeys.loader import load_journeys
 from postventa.models.policy import ContactPolicy
 from postventa.models.settings import Settings
 from postventa_infra.analytics import Analytics
+from postventa_infra.backtest import BacktestOnAws
 from postventa_infra.email import EmailChannel
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
@@ -198,6 +199,14 @@ class PostventaStack(Stack):
             fit=handlers.score_fit,
             score_batch=handlers.score_batch,
         )
+        backtest = BacktestOnAws(
+            self,
+            "Backtest",
+            bucket=analytics.bucket,
+            key=storage.key,
+            replay=handlers.backtest_replay,
+            merge=handlers.backtest_merge,
+        )
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -212,7 +221,12 @@ class PostventaStack(Stack):
                 "UndeliveredSmsReplies": sms.undelivered_replies,
             },
             machines={**machines.machines, "scoring": scoring.machine},
-            functions={_pascal(module): function for module, function in handlers.functions.items()},
+            # The backtest's functions and machine are a tool's: `postventa backtest --on-aws` reports their failures.
+            functions={
+                _pascal(module): function
+                for module, function in handlers.functions.items()
+                if not module.startswith("backtest_")
+            },
             alarm_email=options.alarm_email,
         )
         monitoring.dashboard(ingest_queue=ingest.ingest_queue)
@@ -225,6 +239,7 @@ class PostventaStack(Stack):
         CfnOutput(self, "SmsRepliesTopicArn", value=sms.replies.topic_arn)
         CfnOutput(self, "ArchiveBucketName", value=analytics.bucket.bucket_name)
         CfnOutput(self, "AthenaWorkGroup", value=analytics.workgroup.ref)
+        CfnOutput(self, "BacktestStateMachineArn", value=backtest.machine.state_machine_arn)  # --on-aws
 
 
 def _settings(

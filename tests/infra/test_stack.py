@@ -115,6 +115,8 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         if f["Properties"].get("Handler", "").startswith("postventa.")
     }
     assert sorted(p["Handler"] for p in functions.values()) == [
+        "postventa.backtest.backtest_merge.lambda_handler",
+        "postventa.backtest.backtest_replay.lambda_handler",
         "postventa.handlers.archive.lambda_handler",
         "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_engagement.lambda_handler",
@@ -133,12 +135,14 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         assert variables["POWERTOOLS_SERVICE_NAME"] == "postventa"
         # Only the settings the function reads (composition.SETTINGS_USED), the table's name among them.
         module = properties["Handler"].split(".")[2]
+        backtest = properties["Handler"].startswith("postventa.backtest.")
         given = {name for name in variables if name.startswith("POSTVENTA_")}
         reads = {f"POSTVENTA_{name.upper()}" for name in SETTINGS_USED[module]}
         assert given <= reads, module
         assert ("POSTVENTA_TABLE_NAME" in given) == ("table_name" in SETTINGS_USED[module]), module
         scoring = properties["Handler"].startswith("postventa.handlers.score_")
-        assert len(properties["Layers"]) == (2 if scoring else 1)  # numpy and scipy only where they are used
+        # numpy and scipy only where they are used; JSONata for the backtest's engine only
+        assert len(properties["Layers"]) == (2 if scoring or backtest else 1)
 
 
 def _resolve_joined(value, names: dict[str, str]):
@@ -161,7 +165,9 @@ def test_each_journey_is_a_standard_state_machine_running_the_compiled_asl(templ
         m["Properties"]["StateMachineName"]: m["Properties"]
         for m in resources(template, "AWS::StepFunctions::StateMachine").values()
     }
-    assert sorted(machines) == sorted([*(f"postventa-{name}" for name in journeys), "postventa-scoring"])
+    assert sorted(machines) == sorted(
+        [*(f"postventa-{name}" for name in journeys), "postventa-scoring", "postventa-backtest"]
+    )
     for name, journey in journeys.items():
         properties = machines[f"postventa-{name}"]
         assert properties["StateMachineType"] == "STANDARD"
@@ -468,6 +474,68 @@ def test_the_daily_scoring_job_summarizes_in_athena_fits_once_and_fans_out_batch
         if s["Properties"]["ScheduleExpression"].startswith("cron")
     ]
     assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)" and "DeadLetterConfig" in schedule["Target"]
+
+
+def test_the_backtest_on_aws_maps_a_runs_partitions_to_workers_then_merges(template):
+    from postventa_infra.backtest import CONCURRENT_PARTITIONS
+
+    (machine,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::StepFunctions::StateMachine").values()
+        if m["Properties"]["StateMachineName"] == "postventa-backtest"
+    ]
+    parts = machine["DefinitionString"]["Fn::Join"][1]
+    definition = json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
+    assert definition["StartAt"] == "Replay every partition"
+    fan_out = definition["States"]["Replay every partition"]
+    assert fan_out["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    # The partitions the CLI uploaded, listed under the prefix its execution input names.
+    assert fan_out["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert fan_out["ItemReader"]["Parameters"]["Prefix.$"] == "$.partitions"
+    assert fan_out["ItemSelector"] == {"run_id.$": "$.run_id", "key.$": "$$.Map.Item.Value.Key"}
+    assert fan_out["MaxConcurrency"] == CONCURRENT_PARTITIONS
+    assert fan_out.get("ToleratedFailurePercentage", 0) == 0  # ASL's default: one failed worker fails the run
+    assert fan_out["ResultPath"] is None and fan_out["Next"] == "Merge the tallies"
+    (worker_state,) = fan_out["ItemProcessor"]["States"].values()
+    assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in worker_state["Retry"])
+    assert definition["States"]["Merge the tallies"]["Parameters"] == {"run_id.$": "$.run_id"}
+    functions = {
+        f["Properties"]["Handler"]: f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if "Handler" in f["Properties"]
+    }
+    worker = functions["postventa.backtest.backtest_replay.lambda_handler"]
+    assert worker["Timeout"] == 900 and worker["MemorySize"] == 2048
+    assert worker["EphemeralStorage"] == {"Size": 2048}
+    outputs = template.to_json()["Outputs"]
+    assert "BacktestStateMachineArn" in outputs and "ArchiveBucketName" in outputs
+    archive = template.to_json()["Resources"][outputs["ArchiveBucketName"]["Value"]["Ref"]][
+        "Properties"
+    ]  # where the runs' files are: the archive's KMS key, access logs, TLS only
+    assert "KMSMasterKeyID" in json.dumps(archive["BucketEncryption"]) and "LoggingConfiguration" in archive
+    rules = archive["LifecycleConfiguration"]["Rules"]
+    assert {"Prefix": "backtests/", "ExpirationInDays": 30, "Status": "Enabled"} in rules
+
+
+def test_the_backtest_workers_read_a_run_and_write_only_their_results(template):
+    for role, writes in (
+        ("HandlersBacktestReplayRole", "tallies/*"),
+        ("HandlersBacktestMergeRole", "report.json"),
+    ):
+        statements = [s for name, s in _statements(template) if name.startswith(role)]
+        puts = [s for s in statements if any(a.startswith("s3:PutObject") for a in _listed(s["Action"]))]
+        assert puts and all(
+            json.dumps(r).endswith(f'/backtests/*/{writes}"]]}}')
+            for s in puts
+            for r in _listed(s["Resource"])
+        ), puts
+        s3_actions = {a for s in statements for a in _listed(s["Action"]) if a.startswith("s3:")}
+        assert not {a for a in s3_actions if a.startswith("s3:Delete") or a.startswith("s3:Create")}
+        for statement in statements:
+            if any(a.startswith("s3:") for a in _listed(statement["Action"])):
+                assert "*" not in _listed(statement["Resource"])
+        dynamodb = {a for s in statements for a in _listed(s["Action"]) if a.startswith("dynamodb:")}
+        assert not dynamodb  # a backtest never touches the live customers' table
 
 
 # Actions that name no resource in IAM (the service authorizes them on "*" only).

@@ -14,7 +14,14 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from postventa.backtest import Assumptions, on_aws, read_orders, run_backtest, synthetic_history
+from postventa.backtest import (
+    Assumptions,
+    backtest_merge,
+    backtest_replay,
+    read_orders,
+    run_backtest,
+    synthetic_history,
+)
 from postventa.backtest.history import BacktestInputError
 from postventa.backtest.on_aws import BacktestRuns, local_copy, stack_outputs, submit, wait_for
 from postventa.journeys.loader import load_journeys
@@ -39,11 +46,11 @@ def _history(path: Path, orders: int) -> Path:
 @pytest.fixture
 def aws(monkeypatch):
     monkeypatch.setenv("POSTVENTA_ARCHIVE_BUCKET", BUCKET)
-    on_aws._deployed.cache_clear()
+    backtest_replay.deployed.cache_clear()
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         yield
-    on_aws._deployed.cache_clear()
+    backtest_replay.deployed.cache_clear()
 
 
 def _machine() -> str:
@@ -80,10 +87,10 @@ def test_partitions_replayed_by_the_worker_lambda_merge_into_the_local_report(aw
         customers = {o.customer.id for o in read_orders(path)[0]}
         assert not customers & customers_seen  # every customer's orders in one partition only
         customers_seen |= customers
-        answer = on_aws.replay_handler({"run_id": run.run_id, "key": key}, _Context())
+        answer = backtest_replay.lambda_handler({"run_id": run.run_id, "key": key}, _Context())
         assert answer == {"tally": key.replace("/partitions/", "/tallies/").replace(".csv", ".json")}
 
-    merged = on_aws.merge_handler({"run_id": run.run_id}, _Context())
+    merged = backtest_merge.lambda_handler({"run_id": run.run_id}, _Context())
 
     assert merged["orders"] == 240
     report = json.loads(runs.report(run.run_id).as_json())

@@ -17,13 +17,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
-
-from aws_lambda_powertools.utilities.parser import event_parser
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
 from postventa.backtest.assumptions import Assumptions
 from postventa.backtest.history import BacktestInputError, read_orders
@@ -38,10 +33,7 @@ from postventa.backtest.partitions import (
 )
 from postventa.backtest.replay import Tally, paused_garbage_collector, replay
 from postventa.backtest.report import BacktestReport, build_report
-from postventa.handlers.observability import instrumented, logger
-from postventa.journeys.loader import load_journeys
 from postventa.journeys.model import Journey
-from postventa.models.settings import Settings
 
 RUNS_PREFIX = "backtests"
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -84,6 +76,20 @@ class BacktestRuns:
         for page in pages:
             for entry in page.get("Contents", []):
                 yield read_tally(self._get(entry["Key"]))
+
+    @classmethod
+    def deployed(cls) -> BacktestRuns:
+        """The deployed stack's: in its archive bucket (the function's POSTVENTA_ARCHIVE_BUCKET)."""
+        import boto3
+
+        from postventa.models.settings import Settings
+
+        bucket = Settings().archive_bucket
+        if bucket is None:
+            raise RuntimeError(
+                "POSTVENTA_ARCHIVE_BUCKET is not set: a backtest's files live in the archive bucket"
+            )
+        return cls(boto3.client("s3"), bucket)
 
     def put_report(self, run_id: str, report: BacktestReport) -> str:
         key = f"{RUNS_PREFIX}/{run_id}/report.json"
@@ -190,44 +196,3 @@ def stack_outputs(cloudformation: Any, stack: str) -> tuple[str, str]:
             f"stack {stack} has no output {', '.join(missing)}: is it deployed from this version?"
         )
     return outputs["ArchiveBucketName"], outputs["BacktestStateMachineArn"]
-
-
-class PartitionRequest(BaseModel):
-    """One item of the Distributed Map: the run, and a partition's key as ListObjectsV2 names it."""
-
-    run_id: str
-    key: str
-
-
-class MergeRequest(BaseModel):
-    run_id: str
-
-
-@cache
-def _deployed() -> tuple[BacktestRuns, dict[str, Journey]]:
-    import boto3
-
-    bucket = Settings().archive_bucket
-    if bucket is None:
-        raise RuntimeError(
-            "POSTVENTA_ARCHIVE_BUCKET is not set: the backtest's files live in the archive bucket"
-        )
-    return BacktestRuns(boto3.client("s3"), bucket), load_journeys()
-
-
-@instrumented(publishes_metrics=False)
-@event_parser(model=PartitionRequest)
-def replay_handler(event: PartitionRequest, context: LambdaContext) -> dict[str, str]:
-    runs, journeys = _deployed()
-    key = replay_partition(runs, journeys, event.run_id, event.key)
-    logger.info("partition replayed", extra={"run_id": event.run_id, "tally": key})
-    return {"tally": key}
-
-
-@instrumented(publishes_metrics=False)
-@event_parser(model=MergeRequest)
-def merge_handler(event: MergeRequest, context: LambdaContext) -> dict[str, Any]:
-    runs, journeys = _deployed()
-    report = merge(runs, journeys, event.run_id, datetime.now(UTC))
-    logger.info("backtest merged", extra={"run_id": event.run_id, "orders": report.orders})
-    return {"report": f"s3://{runs.bucket}/{RUNS_PREFIX}/{event.run_id}/report.json", "orders": report.orders}
