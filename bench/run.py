@@ -46,7 +46,15 @@ def cold_imports_as_deployed() -> None:
         print("cold imports as deployed: skipped, this machine has no Python for the Lambda runtime")
         return
     code, layer, analytics = build_code(), build_layer() / "python", build_layer("analytics") / "python"
-    environment = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_SERVICE_NAME": "postventa"}
+    # What Lambda's runtime sets: the X-Ray SDK reads it and, in Lambda, samples locally instead of
+    # making an X-Ray client at import (about 80 ms a cold start that never happens when deployed).
+    environment = {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "postventa",
+        "LAMBDA_TASK_ROOT": "/var/task",
+        "AWS_LAMBDA_FUNCTION_NAME": "postventa-bench",
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{RUNTIME_PYTHON}",
+    }
 
     def statement(module: str) -> str:
         paths = [str(code), str(layer), *([str(analytics)] if module.startswith("score_") else [])]

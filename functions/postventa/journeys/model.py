@@ -25,7 +25,7 @@ STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Operator(StrEnum):
@@ -269,20 +269,6 @@ Step = Annotated[
     ),
 ]
 AnyStep = SendStep | WaitStep | WaitForEventStep | WaitUntilStep | BranchStep | SplitStep
-
-
-for _model in (
-    Branch,
-    WaitForEventAction,
-    WaitForEventStep,
-    BranchCase,
-    BranchAction,
-    BranchStep,
-    Variant,
-    SplitAction,
-    SplitStep,
-):
-    _model.model_rebuild()
 
 
 def branches_of(step: AnyStep) -> list[Branch]:

@@ -30,7 +30,7 @@ class From:
 class StepContext(BaseModel):
     """What every Task of a journey passes."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     execution_id: Annotated[str, From("$$.Execution.Id")]
     started_at: Annotated[AwareDatetime | None, From("$$.Execution.StartTime")] = None

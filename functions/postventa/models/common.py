@@ -83,7 +83,7 @@ WebLink = Annotated[str, AfterValidator(_web_link)]
 class Money(BaseModel):
     """An exact amount in one ISO 4217 currency."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     amount: Annotated[Amount, Field(ge=0, description="Never negative: a refund is its own event")]
     currency: CurrencyCode

@@ -26,7 +26,7 @@ ENGAGEMENT_DETAIL_TYPES = (
 
 
 class _Ses(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class SesMail(_Ses):
@@ -73,7 +73,7 @@ class SesEngagementEvent(EventBridgeModel):
 class InboundSms(BaseModel):
     """A reply to our number, as AWS End User Messaging SMS publishes it to the two-way SNS topic."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     originationNumber: str = Field(pattern=r"^\+[1-9]\d{1,14}$")
     destinationNumber: str

@@ -65,7 +65,7 @@ class ConsentState(StrEnum):
 
 
 class _Detail(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class CustomerV1(_Detail):
@@ -258,7 +258,7 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
 class InboundEvent(BaseModel):
     """One event from either contract, normalized: what on_order decides on."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     event_id: str
     source: str

@@ -10,7 +10,7 @@ from postventa.models.common import Duration
 
 
 class ContactPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     messages_per_day: int = Field(
         default=8,

@@ -23,7 +23,9 @@ from postventa.models.events import (
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # defer_build (here and on every model base): a model's validator is built when first used, so
+    # a cold start builds the few models its event touches, not all of them at import.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class CustomerProfile(_Record):

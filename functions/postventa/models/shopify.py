@@ -37,7 +37,7 @@ _CONSENT = {
 
 
 class _Shopify(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class ShopifyConsent(_Shopify):

@@ -25,7 +25,7 @@ _MARKETING_CONSENT = {
 class PreferenceForm(BaseModel):
     """What the page posts: the channels ticked (first = preferred) and the topics kept."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     channels: list[Channel] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
