@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from postventa.logic.occasions import calendar_keys, keys_to_look_up, occasions_due
 from postventa.models.records import CustomerProfile
@@ -67,9 +68,28 @@ def test_inactivity_counts_days_since_the_last_order_in_local_time():
     at_9_in_madrid = T.replace(hour=7)
     assert due(at_9_in_madrid, customer, days=(60, 89, 90)) == [("inactive", "inactive-89-2026-02-17", 89)]
     assert "last_order#2026-02-17" in calendar_keys(customer, "UTC")
-    assert "last_order#2026-02-17" in keys_to_look_up(T, [89])
+    assert "last_order#2026-02-17" in keys_to_look_up(at_9_in_madrid, [89])
 
 
 def test_calendar_keys_follow_the_profile():
     customer = profile(birthday=date(1990, 5, 17), first_order_at=T - timedelta(days=400), last_order_at=T)
     assert calendar_keys(customer, "UTC") == {"birthday#05-17", "first_order#04-12", "last_order#2026-05-17"}
+
+
+def test_each_hourly_run_looks_up_the_local_dates_of_every_clock_in_its_firing_hour_and_no_others():
+    """Every timezone, every quarter hour of two days around a DST change: a clock in its firing
+    hour has its local date looked up; the run reads one date, two in three hours of the day."""
+    from zoneinfo import available_timezones
+
+    from postventa.logic.occasions import dates_in_firing_hour, in_firing_hour
+
+    zones = sorted(available_timezones())
+    looked_up_per_hour = []
+    start = datetime(2026, 3, 28, tzinfo=UTC)  # Europe moves its clocks on the 29th
+    for quarter in range(2 * 24 * 4):
+        now = start + timedelta(minutes=15 * quarter)
+        dates = dates_in_firing_hour(now)
+        firing = {now.astimezone(ZoneInfo(zone)).date() for zone in zones if in_firing_hour(now, zone)}
+        assert firing <= dates, now
+        looked_up_per_hour.append(len(dates))
+    assert max(looked_up_per_hour) == 2 and looked_up_per_hour.count(2) < len(looked_up_per_hour) / 4

@@ -52,11 +52,21 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
+# Every UTC offset a clock is set to, UTC-12 to UTC+14, in quarter hours (+05:45, +12:45 included).
+_OFFSETS = [timedelta(minutes=15 * quarter) for quarter in range(-12 * 4, 14 * 4 + 1)]
+
+
+def dates_in_firing_hour(now: datetime) -> set[date]:
+    """The local dates on which some clock on Earth is in its firing hour now: one, or two in the
+    hours when it is 09:00 both west of UTC-10 and east of UTC+12 (a day apart)."""
+    return {(now + offset).date() for offset in _OFFSETS if FIRE_FROM <= (now + offset).time() < FIRE_UNTIL}
+
+
 def keys_to_look_up(now: datetime, inactivity_days: Iterable[int]) -> list[str]:
-    """Every calendar entry a customer somewhere on Earth could have due now (local dates span UTC±1 day)."""
-    today = now.date()
+    """Every calendar entry a customer somewhere on Earth could have due now: only the local dates
+    where it is now the firing hour, so most hourly runs read a third of a three-day window."""
     keys: list[str] = []
-    for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+    for day in sorted(dates_in_firing_hour(now)):
         for month_day in _observed(day):
             keys += [f"birthday#{month_day}", f"first_order#{month_day}"]
         keys += [f"last_order#{(day - timedelta(days=n)).isoformat()}" for n in sorted(set(inactivity_days))]
