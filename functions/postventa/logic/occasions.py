@@ -52,14 +52,21 @@ def _is_leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-# Every UTC offset a clock is set to, UTC-12 to UTC+14, in quarter hours (+05:45, +12:45 included).
-_OFFSETS = [timedelta(minutes=15 * quarter) for quarter in range(-12 * 4, 14 * 4 + 1)]
+# The UTC offsets clocks are set to: UTC-12 to UTC+14.
+EARLIEST_OFFSET, LATEST_OFFSET = timedelta(hours=-12), timedelta(hours=14)
 
 
 def dates_in_firing_hour(now: datetime) -> set[date]:
     """The local dates on which some clock on Earth is in its firing hour now: one, or two in the
     hours when it is 09:00 both west of UTC-10 and east of UTC+12 (a day apart)."""
-    return {(now + offset).date() for offset in _OFFSETS if FIRE_FROM <= (now + offset).time() < FIRE_UNTIL}
+    dates = set()
+    for day in (now.date() - timedelta(days=1), now.date(), now.date() + timedelta(days=1)):
+        # The offsets that put now in that day's firing hour: [from, until), against those in use.
+        fire_from = datetime.combine(day, FIRE_FROM, tzinfo=now.tzinfo) - now
+        fire_until = datetime.combine(day, FIRE_UNTIL, tzinfo=now.tzinfo) - now
+        if fire_from <= LATEST_OFFSET and fire_until > EARLIEST_OFFSET:
+            dates.add(day)
+    return dates
 
 
 def keys_to_look_up(now: datetime, inactivity_days: Iterable[int]) -> list[str]:
