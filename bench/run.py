@@ -209,12 +209,12 @@ def backtest_throughput(scale: int) -> tuple[float, float]:
     history = synthetic_history(orders=70_000 * scale, customers=25_000 * scale, months=18)
     journeys = load_journeys()
     gc.collect()
-    held = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this process, the history in it
+    held = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # a fresh process: the history in it
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     report = run_backtest(history, journeys, workers=2)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    worker_mb = after.ru_maxrss / 1024  # the largest worker so far, history inherited included
+    worker_mb = after.ru_maxrss / 1024  # the larger worker, the history it inherited included
     sent = sum(journey["messages_sent"] for journey in report.journeys.values())
     cost = report.cost_usd
     orchestration = cost["step_functions"] + cost["lambda"] + cost["dynamodb"]
@@ -227,7 +227,7 @@ def backtest_throughput(scale: int) -> tuple[float, float]:
     )
     print(
         f"  peak memory of a worker:            {worker_mb:8.0f} MB   ({worker_mb * 1024 / report.orders:.1f} KB per order;"
-        f" the history read in, {held:.0f} MB at most, shared with it)"
+        f" {worker_mb - held:.0f} MB beyond the {held:.0f} MB of the process that read the history in)"
     )
     print(
         f"  messages sent:                      {sent:8d}   queued for the rate {report.queued_for_rate} ({report.queued_for_rate / sent:.2f} per send)"
@@ -252,7 +252,13 @@ def backtest_scaling() -> None:
     """The backtest at CDNOW's size and at ten times it (BENCH_SCALES=1 runs the first alone):
     CPU should grow with the history, memory with the customers in flight."""
     scales = [int(scale) for scale in os.environ.get("BENCH_SCALES", "1,10").split(",")]
-    figures = {scale: backtest_throughput(scale) for scale in scales}
+    figures = {}
+    for scale in scales:  # each in a fresh process: its memory is the backtest's, not the bench's so far
+        lines = subprocess.run(
+            [sys.executable, __file__, "backtest", str(scale)], check=True, capture_output=True, text=True
+        ).stdout.splitlines()
+        print("\n".join(lines[:-1]))
+        figures[scale] = tuple(json.loads(lines[-1]))
     if len(figures) > 1:
         (small, (cpu, memory)), (large, (large_cpu, large_memory)) = (
             min(figures.items()),
@@ -377,4 +383,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["backtest"]:  # one scale, for backtest_scaling: the figures last, as JSON
+        print(json.dumps(backtest_throughput(int(sys.argv[2]))))
+    else:
+        main()
