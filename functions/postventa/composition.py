@@ -396,7 +396,8 @@ class Services:
 
         return OccasionScheduler(
             store=self.store,
-            # The next hourly run finds unpublished occasions again; their ids keep entry to once.
+            # A failed publish fails the run: the scheduler's retry, at the same scheduled time, finds
+            # the same occasions again; their ids keep entry to once.
             publish=lambda occasions: self.publisher("postventa.occasions").publish(
                 DetailType.OCCASION_REACHED, [(occasion, occasion.reached_at) for occasion in occasions]
             ),

@@ -1,4 +1,5 @@
-"""The hourly occasions run (birthdays, anniversaries, inactivity), on EventBridge Scheduler."""
+"""The occasions run (birthdays, anniversaries, inactivity) every five minutes, on EventBridge
+Scheduler: each customer's fire in the run of their own five minutes of their 09:00 hour."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from postventa.logic.occasions import RUN_EVERY
 from postventa_infra.nag import acknowledge, invoke_grant
 from postventa_infra.queues import dead_letter_queue
 
@@ -24,9 +26,9 @@ class OccasionSchedule(Construct):
         self.dead_letters.grant_send_messages(role)
         self.schedule = scheduler.CfnSchedule(
             self,
-            "Hourly",
+            "Runs",
             description="Postventa: publish the occasions due in each customer's timezone",
-            schedule_expression="rate(1 hour)",
+            schedule_expression=f"rate({RUN_EVERY.seconds // 60} minutes)",
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=function.function_arn,

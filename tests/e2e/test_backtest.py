@@ -125,9 +125,9 @@ def test_cli_prints_json(capsys):
     assert dynamodb["requests_per_invocation"] < 20
 
 
-def test_the_occasions_schedule_runs_and_is_paid_for_every_hour_as_deployed():
-    """From the first order's next hour to a day past the last one's longest lapse: each run an
-    invocation, and each reads the calendar, though only the one in the customers' 09:00 fires."""
+def test_the_occasions_schedule_runs_and_is_paid_for_every_five_minutes_as_deployed():
+    """From the first order's hour to a day past the last one's longest lapse: each run an
+    invocation, and each reads the calendar, though only those in the customers' slots fire."""
     from postventa.backtest.replay import replay
     from postventa.logic.occasions import inactivity_thresholds
 
@@ -138,7 +138,7 @@ def test_the_occasions_schedule_runs_and_is_paid_for_every_hour_as_deployed():
     last = max(o.placed_at for o in orders) + timedelta(
         days=max(inactivity_thresholds(journeys.values())) + 1
     )
-    assert tally.schedule_runs == (last - first) // timedelta(hours=1)
+    assert tally.schedule_runs == (last - first) // timedelta(minutes=5)
     assert tally.dynamodb_requests["calendar"] >= tally.schedule_runs
     assert tally.entries["win-back"] > 0 and tally.entries["loyalty-anniversary"] > 0
 

@@ -17,10 +17,10 @@ def test_preview_shows_one_customers_post_purchase_timeline_in_utc(capsys):
     assert "welcome" not in out  # only the journey asked for
 
 
-def test_preview_of_a_birthday_journey_lands_at_9am_local(capsys):
+def test_preview_of_a_birthday_journey_lands_in_her_slot_of_the_9am_local_hour(capsys):
     assert main(["journeys", "preview", "birthday", "--customer", str(CUSTOMER)]) == 0
-    assert (
-        "2026-11-30 15:00  preview-lucia         birthday        birthday_greeting" in capsys.readouterr().out
+    assert (  # 09:45 in Mexico City (UTC-6): her five minutes of the hour
+        "2026-11-30 15:45  preview-lucia         birthday        birthday_greeting" in capsys.readouterr().out
     )
 
 

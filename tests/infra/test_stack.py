@@ -237,11 +237,11 @@ def test_cdk_nag_fails_the_synth_on_an_unacknowledged_finding():
         app.synth()
 
 
-def test_occasions_run_hourly_with_the_scheduled_time_and_may_only_publish_to_our_bus(template):
+def test_occasions_run_every_five_minutes_with_the_scheduled_time_and_may_only_publish_to_our_bus(template):
     template.has_resource_properties(
         "AWS::Scheduler::Schedule",
         {
-            "ScheduleExpression": "rate(1 hour)",
+            "ScheduleExpression": "rate(5 minutes)",
             "FlexibleTimeWindow": {"Mode": "OFF"},
             "Target": Match.object_like(
                 {

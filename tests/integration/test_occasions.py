@@ -27,16 +27,18 @@ def ana_with_birthday(birthday: str) -> dict:
     return event
 
 
-def test_a_birthday_enters_the_journey_once_in_the_9am_local_hour(local):
+def test_a_birthday_enters_the_journey_once_in_her_slot_of_the_9am_local_hour(local):
     local.deliver(ana_with_birthday("1990-03-04"))
     assert local.services.store.calendar("birthday#03-04") == [("cus-ana", "Europe/Madrid")]
 
-    # Hourly runs around Ana's birthday: Madrid is UTC+1 in March, so 08:00 UTC is her 09:00.
-    runs = {hour: local.run_occasions(datetime(2026, 3, 4, hour, 0, tzinfo=UTC)) for hour in range(5, 12)}
-    assert runs == {5: 0, 6: 0, 7: 0, 8: 1, 9: 0, 10: 0, 11: 0}  # published in the 09:00 local hour only
+    # Runs every five minutes around Ana's birthday: Madrid is UTC+1 in March, so 08:00 UTC is her
+    # 09:00, and her slot of the hour is 09:30.
+    runs = [datetime(2026, 3, 4, 5, 0, tzinfo=UTC) + timedelta(minutes=5 * n) for n in range(12 * 7)]
+    published = {run: count for run in runs if (count := local.run_occasions(run))}
+    assert published == {datetime(2026, 3, 4, 8, 30, tzinfo=UTC): 1}
     local.engine.run_until_idle()
     (greeting,) = [m for m in local.services.store.messages_of("cus-ana") if m.journey == "birthday-test"]
-    assert greeting.at == datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
+    assert greeting.at == datetime(2026, 3, 4, 8, 30, tzinfo=UTC)
     assert (
         local.run_occasions(datetime(2026, 3, 4, 8, 30, tzinfo=UTC)) == 1
     )  # a retried run publishes again...

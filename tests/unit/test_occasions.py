@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from postventa.logic.occasions import calendar_keys, keys_to_look_up, occasions_due
+from postventa.logic.occasions import RUN_EVERY, calendar_keys, firing_slot, keys_to_look_up, occasions_due
 from postventa.models.records import CustomerProfile
 
 T = datetime(2026, 5, 17, 12, 0, tzinfo=UTC)
@@ -15,25 +16,37 @@ def profile(**fields) -> CustomerProfile:
     return CustomerProfile(customer_id="c1", updated_at=T, **fields)
 
 
-def due(now, customer, days=(90,)):
-    return [(o.occasion.value, o.occasion_id, o.days) for o in occasions_due(now, customer, "UTC", days)]
+SLOT = timedelta(minutes=firing_slot("c1").minute)  # c1's five minutes of the firing hour
 
 
-def test_a_birthday_fires_in_the_9am_local_hour_only():
+def due(hour, customer, days=(90,)):
+    """What the run in c1's slot of that hour (UTC, on the hour) finds due."""
+    found = occasions_due(hour + SLOT, customer, "UTC", days)
+    return [(o.occasion.value, o.occasion_id, o.days) for o in found]
+
+
+def runs_firing(customer, day: datetime) -> list[datetime]:
+    """The five-minute runs of a day and a half around `day` that find something due."""
+    runs = [day - timedelta(hours=12) + RUN_EVERY * n for n in range(36 * 12)]
+    return [run for run in runs if occasions_due(run, customer, "UTC", (90,))]
+
+
+def test_a_birthday_fires_in_one_run_of_the_9am_local_hour_its_own_five_minutes():
     ana = profile(birthday=date(1990, 5, 17), timezone="Europe/Madrid")
-    fired = {hour for hour in range(24) if due(datetime(2026, 5, 17, hour, 0, tzinfo=UTC), ana)}
-    assert fired == {7}  # 09:00 in Madrid (UTC+2 in May)
+    assert firing_slot("c1") == time(9, 45)
+    assert runs_firing(ana, datetime(2026, 5, 17, tzinfo=UTC)) == [datetime(2026, 5, 17, 7, 45, tzinfo=UTC)]
     assert due(datetime(2026, 5, 17, 7, 0, tzinfo=UTC), ana) == [("birthday", "birthday-2026", None)]
 
 
 def test_half_hour_offsets_get_exactly_one_run():
     india = profile(birthday=date(1990, 5, 17), timezone="Asia/Kolkata")  # UTC+5:30
-    fired = [
-        hour
-        for hour in range(-12, 36)
-        if due(datetime(2026, 5, 17, tzinfo=UTC) + timedelta(hours=hour), india)
-    ]
-    assert fired == [4]  # 09:30 local
+    assert runs_firing(india, datetime(2026, 5, 17, tzinfo=UTC)) == [datetime(2026, 5, 17, 4, 15, tzinfo=UTC)]
+
+
+def test_a_days_greetings_are_spread_over_the_hour_in_five_minute_slots():
+    slots = Counter(firing_slot(f"customer-{n}") for n in range(12_000))
+    assert sorted(slots) == [time(9, minute) for minute in range(0, 60, 5)]
+    assert min(slots.values()) > 900 and max(slots.values()) < 1100  # about 1,000 in each
 
 
 def test_the_local_date_decides_at_both_ends_of_the_earth():
@@ -81,7 +94,7 @@ def test_each_hourly_run_looks_up_the_local_dates_of_every_clock_in_its_firing_h
     hour has its local date looked up; the run reads one date, two in three hours of the day."""
     from zoneinfo import available_timezones
 
-    from postventa.logic.occasions import dates_in_firing_hour, in_firing_hour
+    from postventa.logic.occasions import FIRE_FROM, FIRE_UNTIL, dates_in_firing_hour
 
     zones = sorted(available_timezones())
     looked_up_per_hour = []
@@ -89,7 +102,8 @@ def test_each_hourly_run_looks_up_the_local_dates_of_every_clock_in_its_firing_h
     for quarter in range(2 * 24 * 4):
         now = start + timedelta(minutes=15 * quarter)
         dates = dates_in_firing_hour(now)
-        firing = {now.astimezone(ZoneInfo(zone)).date() for zone in zones if in_firing_hour(now, zone)}
+        locals_now = [now.astimezone(ZoneInfo(zone)) for zone in zones]
+        firing = {local.date() for local in locals_now if FIRE_FROM <= local.time() < FIRE_UNTIL}
         assert firing <= dates, now
         looked_up_per_hour.append(len(dates))
     assert max(looked_up_per_hour) == 2 and looked_up_per_hour.count(2) < len(looked_up_per_hour) / 4

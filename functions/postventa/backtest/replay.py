@@ -36,7 +36,7 @@ from postventa.composition import Services, StandIns
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.model import Journey
 from postventa.journeys.tasks import StepRequest, WaitRequest
-from postventa.logic.occasions import inactivity_thresholds
+from postventa.logic.occasions import RUN_EVERY, inactivity_thresholds
 from postventa.models.engagement import SesRecord
 from postventa.models.events import Channel, DetailType, InboundEvent, OrderPlacedV1
 from postventa.models.records import Decision, MessageStatus
@@ -44,7 +44,6 @@ from postventa.models.settings import Settings
 
 RUN_STEP, REGISTER_WAIT = "arn:backtest:run-step", "arn:backtest:register-wait"
 PROGRESS_EVERY = 500
-HOUR = timedelta(hours=1)
 AFTERMATH = timedelta(days=800)  # longer than any journey lasts: as far as the engine's run_until_idle looks
 # An ended execution's records are folded into the tally and the archive this long after it ends:
 # later than any reaction to its last message can arrive (engagement.py: hours).
@@ -84,7 +83,7 @@ class Tally:
     events: int = 0
     run_step_calls: int = 0
     register_wait_calls: int = 0
-    schedule_runs: int = 0  # the occasions schedule's hourly invocations
+    schedule_runs: int = 0  # the occasions schedule's invocations (every five minutes)
     queued_for_rate: int = 0  # sends a full second refused, each held for a share reserved later
     # What the store and the rate would have asked of DynamoDB (metering.py): requests by
     # operation, and read and write request units.
@@ -292,19 +291,19 @@ def replay(
 
     uses_occasions = any(j.trigger.occasion is not None for j in journeys.values())
     thresholds = inactivity_thresholds(journeys.values())
-    # Hourly runs, as the schedule does, from the first order until the last one's longest lapse.
-    tick = start.replace(minute=0, second=0, microsecond=0) + HOUR
+    # Runs every five minutes, as the schedule does, from the first order until the last one's longest lapse.
+    tick = start.replace(minute=0, second=0, microsecond=0) + RUN_EVERY
     last_tick = last_order + timedelta(days=max(thresholds, default=0) + 1)
 
     def run_ticks_until(moment: datetime) -> None:
-        # Every hour, as deployed: the 23 runs outside the customers' 09:00 find nobody, but they
-        # are invoked and read the calendar all the same, and the cost counts them.
+        # As deployed: the runs outside the customers' slots find nobody, but they are invoked
+        # and read the calendar all the same, and the cost counts them.
         nonlocal tick
         while uses_occasions and tick <= min(moment, last_tick):
             engine.run_until(tick)
             services.occasions.run(tick)
             tally.schedule_runs += 1
-            tick += HOUR
+            tick += RUN_EVERY
 
     def react(reaction: Reaction) -> None:
         if isinstance(reaction, SesRecord):
@@ -315,7 +314,7 @@ def replay(
             )
 
     def advance(moment: datetime) -> None:
-        """Hourly runs, the engine and the customers' reactions, in time order, up to `moment`. A
+        """Schedule runs, the engine and the customers' reactions, in time order, up to `moment`. A
         reaction comes OPENED_AFTER its send or later, so running ahead by no more than that at a
         time, and never past the next reaction known, passes none before it arises."""
         while True:

@@ -1,4 +1,4 @@
-"""EventBridge Scheduler, hourly: publish the birthdays, anniversaries and lapses due now."""
+"""EventBridge Scheduler, every five minutes: publish the birthdays, anniversaries and lapses due now."""
 
 from collections.abc import Callable
 from typing import Any

@@ -283,7 +283,7 @@ def branches_of(step: AnyStep) -> list[Branch]:
 
 
 class Trigger(_Strict):
-    """An event from the bus, or an occasion the hourly schedule finds (birthday, anniversary, inactivity)."""
+    """An event from the bus, or an occasion the occasions schedule finds (birthday, anniversary, inactivity)."""
 
     event: DetailType | None = None
     occasion: Occasion | None = None

@@ -82,7 +82,7 @@ def preview_events(journey: Journey, spec: PreviewCustomer, now: datetime) -> li
 
 
 def _occasion(occasion: Occasion, days: int | None, spec: PreviewCustomer, now: datetime) -> dict[str, Any]:
-    """When the hourly schedule would find the occasion due for this customer (logic/occasions)."""
+    """When the occasions schedule would find the occasion due for this customer (logic/occasions)."""
     if occasion is Occasion.BIRTHDAY and spec.customer.birthday is None:
         raise ValueError("a birthday journey needs customer.birthday in the customer file")
     if occasion is not Occasion.BIRTHDAY and spec.order is None:

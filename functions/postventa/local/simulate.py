@@ -525,7 +525,7 @@ class LocalPostventa:
         return _drain(self.settings.required("invalid_events_queue_url"))
 
     def run_occasions(self, now: datetime) -> int:
-        """One run of the hourly schedule: what it publishes on the bus comes back through on_order."""
+        """One run of the occasions schedule: what it publishes on the bus comes back through on_order."""
         self.engine.run_until(now)
         published = self.function_services["occasions"].occasions.run(now)
         self.relay_bus()

@@ -1,9 +1,11 @@
 """Birthdays, first-order anniversaries and inactivity, each on the customer's own calendar.
 
-An hourly run fires an occasion when it is between 09:00 and 10:00 on the customer's own clock
-on the day: every local hour holds exactly one hourly run (offsets of :30 and :45 included), so
-each occasion is published once; a run that fails is retried by the scheduler for an hour, then
-lands in its dead-letter queue (alarmed). The occasion id keeps entry to once regardless.
+The schedule runs every five minutes (RUN_EVERY); a customer's occasions fire in the run that
+falls in their own five minutes of the 09:00 hour on their clock (their slot, a stable hash of
+who they are), so a day's greetings leave spread over the hour instead of all at 09:00:00 against
+the sending rate. Every local five minutes holds exactly one run (offsets of :30 and :45
+included), so each occasion is published once; a run that fails is retried by the scheduler for
+an hour, then lands in its dead-letter queue (alarmed). The occasion id keeps entry to once.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from postventa.journeys.model import Journey
+from postventa.logic.spread import fraction
 from postventa.models.events import Occasion, OccasionReachedV1
 from postventa.models.records import CustomerProfile
 
 FIRE_FROM, FIRE_UNTIL = time(9, 0), time(10, 0)  # local time: nobody is greeted at midnight
+RUN_EVERY = timedelta(minutes=5)  # the schedule's period (infra/schedules.py)
+_SLOTS = 12  # of RUN_EVERY in the firing hour
 
 
 def _month_day(day: date) -> str:
@@ -71,7 +76,7 @@ def dates_in_firing_hour(now: datetime) -> set[date]:
 
 def keys_to_look_up(now: datetime, inactivity_days: Iterable[int]) -> list[str]:
     """Every calendar entry a customer somewhere on Earth could have due now: only the local dates
-    where it is now the firing hour, so most hourly runs read a third of a three-day window."""
+    where it is now the firing hour, so most runs read a third of a three-day window."""
     keys: list[str] = []
     for day in sorted(dates_in_firing_hour(now)):
         for month_day in _observed(day):
@@ -84,18 +89,25 @@ def inactivity_thresholds(journeys: Iterable[Journey]) -> set[int]:
     return {j.trigger.days for j in journeys if j.trigger.occasion is Occasion.INACTIVE and j.trigger.days}
 
 
-def in_firing_hour(now: datetime, timezone: str) -> bool:
-    return FIRE_FROM <= now.astimezone(ZoneInfo(timezone)).time() < FIRE_UNTIL
+def firing_slot(customer_id: str) -> time:
+    """When in the firing hour, local time, the customer's occasions fire: one of its twelve fives."""
+    minutes = int(fraction("occasion-slot", customer_id) * _SLOTS) * RUN_EVERY.seconds // 60
+    return FIRE_FROM.replace(minute=minutes)
+
+
+def in_firing_slot(now: datetime, timezone: str | ZoneInfo, customer_id: str) -> bool:
+    local = now.astimezone(ZoneInfo(timezone) if isinstance(timezone, str) else timezone)
+    start = datetime.combine(local.date(), firing_slot(customer_id), tzinfo=local.tzinfo)
+    return start <= local < start + RUN_EVERY
 
 
 def occasions_due(
     now: datetime, profile: CustomerProfile, default_timezone: str, inactivity_days: Iterable[int]
 ) -> list[OccasionReachedV1]:
     zone = _zone(profile, default_timezone)
-    local = now.astimezone(zone)
-    if not FIRE_FROM <= local.time() < FIRE_UNTIL:
+    if not in_firing_slot(now, zone, profile.customer_id):
         return []
-    today = local.date()
+    today = now.astimezone(zone).date()
 
     def occasion(kind: Occasion, occasion_id: str, days: int | None = None) -> OccasionReachedV1:
         return OccasionReachedV1(
@@ -125,12 +137,17 @@ def next_occasion(
     inactivity_days: Iterable[int] = (),
     within: timedelta = timedelta(days=800),
 ) -> OccasionReachedV1 | None:
-    """The first hourly run after `after` that finds this occasion due for the profile, as the
-    schedule would (None: not within `within`); for previews, which have no schedule running."""
-    run = after.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-    while run <= after + within:
-        for due in occasions_due(run, profile, default_timezone, inactivity_days):
-            if due.occasion is occasion:
-                return due
-        run += timedelta(hours=1)
-    return None
+    """The first run after `after` that finds this occasion due for the profile, as the schedule
+    would (None: not within `within`): the customer's slot on each of their days; for previews,
+    which have no schedule running."""
+    zone = _zone(profile, default_timezone)
+    day = after.astimezone(zone).date()
+    while True:
+        run = datetime.combine(day, firing_slot(profile.customer_id), tzinfo=zone).astimezone(after.tzinfo)
+        if run > after + within:
+            return None
+        if run > after:
+            for due in occasions_due(run, profile, default_timezone, inactivity_days):
+                if due.occasion is occasion:
+                    return due
+        day += timedelta(days=1)

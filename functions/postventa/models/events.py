@@ -171,7 +171,7 @@ class CustomerUpdatedV1(_Detail):
 
 
 class OccasionReachedV1(_Detail):
-    """Published by Postventa's own hourly schedule: a customer's date is today in their timezone."""
+    """Published by Postventa's own occasions schedule: a customer's date is today in their timezone."""
 
     schema_version: Literal["1"] = "1"
     customer_id: ExternalId

@@ -1,4 +1,4 @@
-"""The hourly occasions run: find who has a birthday, an anniversary or a lapse today, and say so."""
+"""The occasions run (every five minutes): find whose birthday, anniversary or lapse is due now, and say so."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from postventa.journeys.model import Journey
-from postventa.logic.occasions import in_firing_hour, inactivity_thresholds, keys_to_look_up, occasions_due
+from postventa.logic.occasions import in_firing_slot, inactivity_thresholds, keys_to_look_up, occasions_due
 from postventa.models.events import OccasionReachedV1
 from postventa.services.ports import CustomerStore
 
@@ -24,13 +24,13 @@ class OccasionScheduler:
 
     def run(self, now: datetime) -> list[OccasionReachedV1]:
         """Occasions due now; each run may repeat an earlier one's, the occasion id keeps entry to once."""
-        # Only customers in their 09:00 hour: the calendar carries each one's timezone, so no profile
-        # is read for the others.
+        # Only customers in their slot of the 09:00 hour: the calendar carries each one's timezone,
+        # so no profile is read for the others.
         customers = {
             customer
             for key in keys_to_look_up(now, self._thresholds)
             for customer, timezone in self._store.calendar(key)
-            if in_firing_hour(now, timezone)
+            if in_firing_slot(now, timezone, customer)
         }
         due: list[OccasionReachedV1] = []
         for customer_id in sorted(customers):
