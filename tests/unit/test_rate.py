@@ -42,3 +42,21 @@ def test_marketing_queues_behind_every_confirmation_even_those_that_come_later()
     assert limiter.reserve(Channel.EMAIL, transactional=False) == second(4)
     clock[0] = second(3)
     assert [limiter.acquire(Channel.EMAIL) for _ in range(3)] == [True, True, False]
+
+
+def test_a_partitions_share_of_the_rate_may_be_a_fraction_and_adds_up_to_the_accounts():
+    """50 backtest partitions share 14 emails a second: each may send 14 in each 50 seconds, not
+    one a second each (50 a second in all, as rounding the share up would allow)."""
+    from fractions import Fraction
+
+    start = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+    clock = [start]
+    limiter = MemoryRateLimiter({Channel.EMAIL: Fraction(14, 50)}, lambda: clock[0])
+    sent, windows = 0, set()
+    for second in range(200):
+        clock[0] = start + timedelta(seconds=second)
+        windows.add(int(clock[0].timestamp()) // 50)
+        sent += sum(limiter.acquire(Channel.EMAIL) for _ in range(20))
+    assert len(windows) in (4, 5) and sent == 14 * len(windows)  # 14 in each 50 s: 0.28 a second
+    window_end = datetime.fromtimestamp((int(clock[0].timestamp()) // 50 + 1) * 50, UTC)
+    assert limiter.reserve(Channel.EMAIL) == window_end  # a refused send's turn: the next window

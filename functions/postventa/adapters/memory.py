@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -397,45 +398,54 @@ class CountingSender:
 
 class MemoryRateLimiter:
     """The sending quota as DynamoRateLimiter keeps it (sends per channel and second, a queue of
-    the seconds to come), for one process whose clock only moves forward; counts the sends refused."""
+    the seconds to come), for one process whose clock only moves forward; counts the sends refused.
+    A rate may be a fraction (a backtest partition's share of the account's): 14/50 a second is
+    14 sends in each 50-second window, as many as the account's 14 a second over its 50 partitions."""
 
-    def __init__(self, per_second: Mapping[Channel, int], clock: Callable[[], datetime]):
-        self._per_second = per_second
+    def __init__(self, per_second: Mapping[Channel, int | Fraction], clock: Callable[[], datetime]):
+        # Each channel's rate as sends per window of whole seconds.
+        self._quota = {channel: Fraction(rate) for channel, rate in per_second.items()}
         self._clock = clock
-        self._sends: Counter[tuple[Channel, int]] = Counter()
+        self._sends: Counter[tuple[Channel, int]] = Counter()  # by channel and window
         self._next_ticket: dict[tuple[Channel, bool], int] = {}  # by channel and lane, as DynamoRateLimiter
         self._now = 0
         self.refused = 0
 
     def acquire(self, channel: Channel) -> bool:
-        limit = self._per_second.get(channel)
-        if limit is None:
+        rate = self._quota.get(channel)
+        if rate is None:
             return True
-        second = self._second()
-        if self._sends[(channel, second)] >= limit:
+        window = self._window(rate)
+        if self._sends[(channel, window)] >= rate.numerator:
             self.refused += 1
             return False
-        self._sends[(channel, second)] += 1
+        self._sends[(channel, window)] += 1
         return True
 
     def reserve(self, channel: Channel, *, transactional: bool = True) -> datetime:
-        limit = self._per_second[channel]
-        first = (self._second() + 1) * limit
+        rate = self._quota[channel]
+        first = (self._window(rate) + 1) * rate.numerator
         if not transactional:
             first = max(first, self._next_ticket.get((channel, True), 0))
         ticket = max(self._next_ticket.get((channel, transactional), 0), first)
         self._next_ticket[(channel, transactional)] = ticket + 1
-        second = ticket // limit
+        window = ticket // rate.numerator
         if transactional:
-            self._sends[(channel, second)] += 1
-        return datetime.fromtimestamp(second, UTC)
+            self._sends[(channel, window)] += 1
+        return datetime.fromtimestamp(window * rate.denominator, UTC)
 
-    def _second(self) -> int:
+    def _window(self, rate: Fraction) -> int:
         second = int(self._clock().timestamp())
-        if second != self._now:  # seconds gone by count for nothing any more
+        if second != self._now:  # windows gone by count for nothing any more
             self._now = second
-            self._sends = Counter({key: n for key, n in self._sends.items() if key[1] >= second})
-        return second
+            self._sends = Counter(
+                {
+                    key: n
+                    for key, n in self._sends.items()
+                    if key[1] >= second // self._quota[key[0]].denominator
+                }
+            )
+        return second // rate.denominator
 
 
 class SubjectOnlyRenderer:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -267,7 +268,7 @@ def replay(
     store = MemoryStore()
     settings = _backtest_settings(assumptions, machines)
     rate = MemoryRateLimiter(
-        {channel: max(1, limit // partitions) for channel, limit in settings.max_send_rate.items()},
+        {channel: Fraction(limit, partitions) for channel, limit in settings.max_send_rate.items()},
         clock=lambda: engine.now,
     )
     meter = Meter()
