@@ -90,13 +90,8 @@ def _render(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from postventa.backtest import (
-        Assumptions,
-        BacktestInputError,
-        format_report,
-        read_orders,
-        run_backtest,
-    )
+    from postventa.backtest import Assumptions, BacktestInputError, format_report, run_backtest_file
+    from postventa.backtest.partitions import count_rows
     from postventa.journeys.loader import load_journeys
 
     try:
@@ -108,10 +103,10 @@ def _backtest(args: argparse.Namespace) -> int:
         )
         if args.on_aws:
             return _backtest_on_aws(args, assumptions)
-        orders, refused = read_orders(Path(args.orders))
-        with tqdm(total=len(orders), unit="order", file=sys.stderr, disable=args.quiet) as bar:
-            report = run_backtest(
-                orders,
+        history = Path(args.orders)
+        with tqdm(total=count_rows(history), unit="order", file=sys.stderr, disable=args.quiet) as bar:
+            report = run_backtest_file(
+                history,
                 load_journeys(),
                 assumptions,
                 workers=args.workers,
@@ -121,7 +116,6 @@ def _backtest(args: argparse.Namespace) -> int:
     except BacktestInputError as error:
         print(error, file=sys.stderr)
         return 1
-    report.refused_rows = refused
     print(report.as_json() if args.json else format_report(report))
     return 0
 
@@ -317,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     backtest.add_argument(
         "--orders",
         required=True,
-        help="CSV: customer_id, placed_at, total[, order_id, currency, email, items, categories]; "
+        help="CSV: customer_id, placed_at, total[, order_id, currency, email, items, categories, birthday]; "
         "with --on-aws also s3://bucket/key",
     )
     backtest.add_argument("--json", action="store_true", help="machine-readable report")

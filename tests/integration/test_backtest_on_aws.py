@@ -20,6 +20,7 @@ from postventa.backtest import (
     backtest_replay,
     read_orders,
     run_backtest,
+    run_backtest_file,
     synthetic_history,
 )
 from postventa.backtest.history import BacktestInputError
@@ -33,13 +34,13 @@ BUCKET = "postventa-archive"
 def _history(path: Path, orders: int) -> Path:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["customer_id", "placed_at", "total", "order_id", "categories"])
+        writer.writerow(["customer_id", "placed_at", "total", "order_id", "categories", "birthday"])
         for order in synthetic_history(orders, customers=orders * 2 // 3, months=6):
             category = ";".join(order.items[0].categories)
-            writer.writerow(
-                [order.customer.id, order.placed_at.isoformat(), order.total.amount, order.order_id, category]
-            )
-        writer.writerow(["c-bad", "not a date", "10", "o-bad", ""])  # refused, and named in the report
+            birthday = order.customer.birthday.isoformat() if order.customer.birthday else ""
+            row = [order.customer.id, order.placed_at.isoformat(), order.total.amount, order.order_id]
+            writer.writerow([*row, category, birthday])
+        writer.writerow(["c-bad", "not a date", "10", "o-bad", "", ""])  # refused, and named in the report
     return path
 
 
@@ -95,13 +96,18 @@ def test_partitions_replayed_by_the_worker_lambda_merge_into_the_local_report(aw
     assert merged["orders"] == 240
     report = json.loads(runs.report(run.run_id).as_json())
     orders, _ = read_orders(history)
-    local = json.loads(run_backtest(orders, load_journeys(), assumptions, workers=3).as_json())
-    for timing in ("wall_seconds", "orders_per_second"):
-        local.pop(timing), report.pop(timing)
-    assert report.pop("refused_rows") == run.refused
-    local.pop("refused_rows")
-    assert report == local
+    in_memory = json.loads(run_backtest(orders, load_journeys(), assumptions, workers=3).as_json())
+    # The CLI's local run: the same 3 partitions on disk, by 2 worker processes.
+    on_disk = json.loads(
+        run_backtest_file(history, load_journeys(), assumptions, workers=2, per_partition=100).as_json()
+    )
+    for local in (in_memory, on_disk, report):
+        local.pop("wall_seconds"), local.pop("orders_per_second")
+    assert report.pop("refused_rows") == run.refused == on_disk.pop("refused_rows")
+    in_memory.pop("refused_rows")
+    assert report == in_memory == on_disk
     assert report["journeys"]["post-purchase"]["messages_sent"] > 0
+    assert report["journeys"]["birthday"]["messages_sent"] > 0  # the history's birthday column
     assert report["assumptions"]["open_rate"] == 0.4 == asdict(assumptions)["open_rate"]
 
 

@@ -8,7 +8,7 @@ report (what it adds up to).
 from postventa.backtest.assumptions import Assumptions
 from postventa.backtest.history import BacktestInputError, read_orders, synthetic_history
 from postventa.backtest.report import BacktestReport, format_report
-from postventa.backtest.workers import run_backtest
+from postventa.backtest.workers import run_backtest, run_backtest_file
 
 __all__ = [
     "Assumptions",
@@ -17,5 +17,6 @@ __all__ = [
     "format_report",
     "read_orders",
     "run_backtest",
+    "run_backtest_file",
     "synthetic_history",
 ]

@@ -23,7 +23,7 @@ from postventa.models.events import (
 )
 
 REQUIRED_COLUMNS = ("customer_id", "placed_at", "total")
-OPTIONAL_COLUMNS = ("order_id", "currency", "email", "items", "categories")
+OPTIONAL_COLUMNS = ("order_id", "currency", "email", "items", "categories", "birthday")
 
 
 class BacktestInputError(ValueError):
@@ -66,7 +66,13 @@ def parse_order(row: dict[str, str], line: int, default_currency: str = "USD") -
     return OrderPlacedV1(
         order_id=(row.get("order_id") or "").strip() or f"{customer_id}-{line}",
         placed_at=placed_at,
-        customer=CustomerV1(id=customer_id, email=(row.get("email") or "").strip() or None),
+        customer=CustomerV1(
+            id=customer_id,
+            email=(row.get("email") or "").strip() or None,
+            birthday=date.fromisoformat(birthday)
+            if (birthday := (row.get("birthday") or "").strip())
+            else None,
+        ),
         currency=currency,
         total=total,
         items=[
