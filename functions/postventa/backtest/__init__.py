@@ -6,7 +6,12 @@ report (what it adds up to).
 """
 
 from postventa.backtest.assumptions import Assumptions
-from postventa.backtest.history import BacktestInputError, read_orders, synthetic_history
+from postventa.backtest.history import (
+    BacktestInputError,
+    read_orders,
+    synthetic_history,
+    write_synthetic_history,
+)
 from postventa.backtest.report import BacktestReport, format_report
 from postventa.backtest.workers import run_backtest, run_backtest_file
 
@@ -19,4 +24,5 @@ __all__ = [
     "run_backtest",
     "run_backtest_file",
     "synthetic_history",
+    "write_synthetic_history",
 ]

@@ -92,9 +92,34 @@ def synthetic_history(
 ) -> list[OrderPlacedV1]:
     """A repeatable history for benchmarks: every customer orders once, some order again; half the
     customers gave a birthday, a fifth of the orders hold consumables, so every journey is reached."""
+    return list(_synthetic_orders(orders, customers, months, seed))
+
+
+def write_synthetic_history(
+    path: Path, orders: int, customers: int, months: int, seed: str = "postventa"
+) -> Path:
+    """The same history as a CSV of the backtest's format, written as it is made (never held)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*REQUIRED_COLUMNS, "order_id", "categories", "birthday"])
+        for order in _synthetic_orders(orders, customers, months, seed):
+            birthday = order.customer.birthday
+            writer.writerow(
+                [
+                    order.customer.id,
+                    order.placed_at.isoformat(),
+                    order.total.amount,
+                    order.order_id,
+                    ";".join(order.items[0].categories),
+                    birthday.isoformat() if birthday else "",
+                ]
+            )
+    return path
+
+
+def _synthetic_orders(orders: int, customers: int, months: int, seed: str) -> Iterator[OrderPlacedV1]:
     start = datetime(2025, 1, 1, tzinfo=UTC)
     span = timedelta(days=30 * months)
-    history = []
     for index in range(orders):
         customer = index if index < customers else int(fraction(seed, "who", str(index)) * customers)
         placed_at = start + span * fraction(seed, "when", str(index))
@@ -104,24 +129,21 @@ def synthetic_history(
             date(1990, 1, 1) + timedelta(days=int(birthday_draw * 2 * 365)) if birthday_draw < 0.5 else None
         )
         consumable = fraction(seed, "consumable", str(index)) < 0.2
-        history.append(
-            OrderPlacedV1(
-                order_id=f"o{index}",
-                placed_at=placed_at,
-                customer=CustomerV1(id=f"c{customer}", birthday=birthday),
-                currency="USD",
-                total=Money(amount=amount, currency="USD"),
-                items=[
-                    LineItemV1(
-                        name="item",
-                        quantity=1,
-                        unit_price=Money(amount=amount, currency="USD"),
-                        categories=["consumables"] if consumable else [],
-                    )
-                ],
-            )
+        yield OrderPlacedV1(
+            order_id=f"o{index}",
+            placed_at=placed_at,
+            customer=CustomerV1(id=f"c{customer}", birthday=birthday),
+            currency="USD",
+            total=Money(amount=amount, currency="USD"),
+            items=[
+                LineItemV1(
+                    name="item",
+                    quantity=1,
+                    unit_price=Money(amount=amount, currency="USD"),
+                    categories=["consumables"] if consumable else [],
+                )
+            ],
         )
-    return history
 
 
 def order_events(
