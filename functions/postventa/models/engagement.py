@@ -65,6 +65,8 @@ class SesRecord(_Ses):
 
 
 class SesEngagementEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)  # built at first use, as every model base (records.py)
+
     source: Literal["aws.ses"]
     detail_type: Literal[ENGAGEMENT_DETAIL_TYPES] = Field(alias="detail-type")  # type: ignore[valid-type]
     detail: SesRecord

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
 from postventa.models.events import (
@@ -44,62 +44,66 @@ class InvalidEvent(ValueError):
         self.reason = reason
 
 
-class OrderPlacedEvent(EventBridgeModel):
+class _Envelope(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)  # built at first use, as every model base (records.py)
+
+
+class OrderPlacedEvent(_Envelope):
     detail_type: Literal["Order Placed"] = Field(alias="detail-type")
     detail: OrderPlacedV1
 
 
-class OrderFulfilledEvent(EventBridgeModel):
+class OrderFulfilledEvent(_Envelope):
     detail_type: Literal["Order Fulfilled"] = Field(alias="detail-type")
     detail: OrderFulfilledV1
 
 
-class OrderRefundedEvent(EventBridgeModel):
+class OrderRefundedEvent(_Envelope):
     detail_type: Literal["Order Refunded"] = Field(alias="detail-type")
     detail: OrderRefundedV1
 
 
-class OrderCancelledEvent(EventBridgeModel):
+class OrderCancelledEvent(_Envelope):
     detail_type: Literal["Order Cancelled"] = Field(alias="detail-type")
     detail: OrderCancelledV1
 
 
-class CustomerUpdatedEvent(EventBridgeModel):
+class CustomerUpdatedEvent(_Envelope):
     detail_type: Literal["Customer Updated"] = Field(alias="detail-type")
     detail: CustomerUpdatedV1
 
 
-class OccasionReachedEvent(EventBridgeModel):
+class OccasionReachedEvent(_Envelope):
     detail_type: Literal["Occasion Reached"] = Field(alias="detail-type")
     detail: OccasionReachedV1
 
 
-class SurveyAnsweredEvent(EventBridgeModel):
+class SurveyAnsweredEvent(_Envelope):
     detail_type: Literal["Survey Answered"] = Field(alias="detail-type")
     detail: SurveyAnsweredV1
 
 
-class SupportCaseOpenedEvent(EventBridgeModel):
+class SupportCaseOpenedEvent(_Envelope):
     detail_type: Literal["Support Case Opened"] = Field(alias="detail-type")
     detail: SupportCaseOpenedV1
 
 
-class SupportCaseClosedEvent(EventBridgeModel):
+class SupportCaseClosedEvent(_Envelope):
     detail_type: Literal["Support Case Closed"] = Field(alias="detail-type")
     detail: SupportCaseClosedV1
 
 
-class CustomerErasureRequestedEvent(EventBridgeModel):
+class CustomerErasureRequestedEvent(_Envelope):
     detail_type: Literal["Customer Erasure Requested"] = Field(alias="detail-type")
     detail: CustomerErasureRequestedV1
 
 
-class CustomerDataRequestedEvent(EventBridgeModel):
+class CustomerDataRequestedEvent(_Envelope):
     detail_type: Literal["Customer Data Requested"] = Field(alias="detail-type")
     detail: CustomerDataRequestedV1
 
 
-class ShopifyWebhookEvent(EventBridgeModel):
+class ShopifyWebhookEvent(_Envelope):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
 
