@@ -343,8 +343,10 @@ class OrderEventService:
         """A new order is stored and counted on the profile in one transaction; one placed before
         (a retry, or the same order under another event id) changes nothing, consent included."""
         record = OrderRecord.placed(detail, customer_id)
-        for _ in range(PROFILE_ATTEMPTS):
-            known = self._store.get_order(detail.order_id)
+        for attempt in range(PROFILE_ATTEMPTS):
+            # Most orders are new: the first attempt does not read the order, the transaction
+            # refuses one placed before (OrderOutcome.KNOWN) and the next attempt reads it.
+            known = self._store.get_order(detail.order_id) if attempt else None
             stored = self._store.get_profile(customer_id)
             if known is not None:
                 profile = stored or self._update_profile(event, customer_id)
