@@ -272,6 +272,15 @@ def _value_lines(value: dict[str, Any]) -> list[str]:
         f"  next {params['horizon']:.0f} {params['time_unit']}",
         f"  BG/NBD r={bg['r']:.3f} alpha={bg['alpha']:.2f} a={bg['a']:.3f} b={bg['b']:.3f}; "
         f"Gamma-Gamma p={gg['p']:.2f} q={gg['q']:.2f} v={gg['v']:.2f} (time unit: {params['time_unit']})",
+        *(
+            f"  {name} fit: log-likelihood {fit['log_likelihood']:,.1f}, "
+            + (
+                f"the maximum ({fit['agreeing']} of {fit['starts']} starts reached it)"
+                if fit["converged"]
+                else f"NOT CONFIRMED: only one of {fit['starts']} starts reached it; treat predictions with care"
+            )
+            for name, fit in params.get("fits", {}).items()
+        ),
         f"  {'probability alive (mean)':<40} {value['mean_p_alive']}",
         f"  {'expected purchases':<40} {value['expected_purchases']}",
         f"  {'predicted revenue':<40} {value['predicted_revenue']}",

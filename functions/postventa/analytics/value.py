@@ -78,17 +78,64 @@ def _bgnbd_log_likelihood(params: Array, x: Array, t_x: Array, T: Array) -> floa
     return float(np.sum(a1 + a2 + np.logaddexp(a3, a4)))
 
 
-def fit_bgnbd(x: Array, t_x: Array, T: Array) -> BgNbd:
-    start = np.log([1.0, max(float(np.mean(T)), 1.0), 1.0, 1.0])
-    result = minimize(
-        lambda p: -_bgnbd_log_likelihood(p, x, t_x, T) / len(x),
-        start,
-        method="Nelder-Mead",
-        bounds=[SHAPE, SCALE, SHAPE, SHAPE],
-        options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10},
+@dataclass(frozen=True)
+class Fit:
+    """How a maximum-likelihood fit went: the log-likelihood reached, and how many of its starts
+    reached it (within AGREE per customer): one start alone may have stopped on a ridge."""
+
+    log_likelihood: float
+    starts: int
+    agreeing: int
+
+    @property
+    def converged(self) -> bool:
+        return self.agreeing >= 2
+
+
+# Two starts agree when their log-likelihoods differ by less than this per customer.
+AGREE = 1e-7
+
+
+def _maximize(
+    log_likelihood: Any, starts: list[Array], bounds: list[tuple[float, float]], n: int
+) -> tuple[Array, Fit]:
+    """The likelihood's maximum in log-parameter space: each start searched with Nelder-Mead (robust
+    on flat, curved valleys), then polished with L-BFGS-B (it finishes what the simplex stops short
+    of); the best is kept, and the starts that reached it counted."""
+
+    def objective(params: Array) -> float:
+        value = -log_likelihood(params) / n
+        return value if np.isfinite(value) else 1e300
+
+    ends = []
+    for start in starts:
+        rough = minimize(
+            objective, start, method="Nelder-Mead", bounds=bounds, options={"maxiter": 2000, "fatol": 1e-12}
+        )
+        polished = minimize(
+            objective, rough.x, method="L-BFGS-B", bounds=bounds, options={"ftol": 1e-15, "gtol": 1e-10}
+        )
+        ends.append(min((rough, polished), key=lambda result: float(result.fun)))
+    best = min(ends, key=lambda result: float(result.fun))
+    agreeing = sum(1 for end in ends if float(end.fun) - float(best.fun) < AGREE)
+    return np.asarray(best.x), Fit(-float(best.fun) * n, len(starts), agreeing)
+
+
+def fit_bgnbd(x: Array, t_x: Array, T: Array) -> tuple[BgNbd, Fit]:
+    mean_age = max(float(np.mean(T)), 1.0)
+    starts = [
+        np.log(start)
+        for start in (
+            [1.0, mean_age, 1.0, 1.0],
+            [0.25, mean_age / 4, 0.5, 2.0],
+            [4.0, mean_age * 4, 2.0, 0.5],
+        )
+    ]
+    params, fit = _maximize(
+        lambda p: _bgnbd_log_likelihood(p, x, t_x, T), starts, [SHAPE, SCALE, SHAPE, SHAPE], len(x)
     )
-    r, alpha, a, b = np.exp(result.x)
-    return BgNbd(float(r), float(alpha), float(a), float(b))
+    r, alpha, a, b = np.exp(params)
+    return BgNbd(float(r), float(alpha), float(a), float(b)), fit
 
 
 @dataclass(frozen=True)
@@ -118,20 +165,17 @@ def _gamma_gamma_log_likelihood(params: Array, x: Array, m: Array) -> float:
     )
 
 
-def fit_gamma_gamma(x: Array, m: Array) -> GammaGamma:
+def fit_gamma_gamma(x: Array, m: Array) -> tuple[GammaGamma, Fit]:
     """On customers with at least one repeat order and a positive mean spend."""
     keep = (x > 0) & (m > 0)
     x, m = x[keep], m[keep]
-    start = np.log([1.0, 2.0, max(float(np.mean(m)), 1.0)])
-    result = minimize(
-        lambda prm: -_gamma_gamma_log_likelihood(prm, x, m) / len(x),
-        start,
-        method="Nelder-Mead",
-        bounds=[SHAPE, SHAPE, SCALE],
-        options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10},
+    mean = max(float(np.mean(m)), 1.0)
+    starts = [np.log(start) for start in ([1.0, 2.0, mean], [4.0, 4.0, mean * 4], [0.5, 1.5, mean / 4])]
+    params, fit = _maximize(
+        lambda prm: _gamma_gamma_log_likelihood(prm, x, m), starts, [SHAPE, SHAPE, SCALE], len(x)
     )
-    p, q, v = np.exp(result.x)
-    return GammaGamma(float(p), float(q), float(v))
+    p, q, v = np.exp(params)
+    return GammaGamma(float(p), float(q), float(v)), fit
 
 
 @dataclass(frozen=True)
@@ -148,6 +192,8 @@ class ValueModel:
     purchases: BgNbd
     spend: GammaGamma
     horizon_days: float
+    # How the fits went (None for a model read back from its file: scored, not fitted, here).
+    fits: dict[str, Fit] | None = None
 
     def score(self, summary: Summary) -> ValueScores:
         alive = self.purchases.p_alive(summary.x, summary.t_x, summary.T)
@@ -167,10 +213,19 @@ class ValueModel:
             "horizon": self.horizon_days,
             "bg_nbd": asdict(self.purchases),
             "gamma_gamma": asdict(self.spend),
+            **(
+                {
+                    "fits": {
+                        name: {**asdict(fit), "converged": fit.converged} for name, fit in self.fits.items()
+                    }
+                }
+                if self.fits
+                else {}
+            ),
         }
 
 
 def fit_value_model(summary: Summary, horizon_days: float = 365.0) -> ValueModel:
-    return ValueModel(
-        fit_bgnbd(summary.x, summary.t_x, summary.T), fit_gamma_gamma(summary.x, summary.m), horizon_days
-    )
+    purchases, purchases_fit = fit_bgnbd(summary.x, summary.t_x, summary.T)
+    spend, spend_fit = fit_gamma_gamma(summary.x, summary.m)
+    return ValueModel(purchases, spend, horizon_days, {"bg_nbd": purchases_fit, "gamma_gamma": spend_fit})
