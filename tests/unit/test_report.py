@@ -98,7 +98,8 @@ def test_the_cli_reads_a_backtest_csv_and_gives_model_parameters_with_their_time
     history.write_text("\n".join(lines) + "\n")
     assert main(["report", "--orders", str(history), "--as-of", "2026-06-30", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["as_of"] == "2026-06-30T23:59:59.999999+00:00"
+    assert report["as_of"] == "2026-06-30"  # the whole day
+    assert "Orders on one day are one purchase" in report["conventions"]
     assert report["business"]["customers"] == 60
     parameters = report["predicted_value"]["parameters"]
     assert parameters["time_unit"] == "days"
@@ -221,6 +222,41 @@ def test_the_scoring_summary_counts_purchase_days_ages_and_spend_by_hand(archive
     x, t_x, age, repeat_mean, first, spend, products = by_customer["a"]
     # a: Jan 10, Feb 9, Dec 1 (10:00): two repeats, the last 325 days after the first
     assert (x, t_x, repeat_mean, first, spend) == (2, 325.0, 25.0, 100.0, 150.0)
-    assert age == pytest.approx(355 + (13 + 59 / 60 + 59 / 3600) / 24, abs=1e-6)  # to Dec 31 23:59:59
+    assert age == 355.0  # whole days, Jan 10 to Dec 31, the last day observed (queries.CONVENTIONS)
     assert set(products.split("|")) == {"shoes", "socks"}
     assert by_customer["c"][:2] == (0, 0.0)
+
+
+def test_orders_on_one_day_are_one_purchase_in_the_kpis_as_in_the_models(tmp_path):
+    """g splits one checkout into two orders (09:00 and 17:00): no repeat buyer, in the KPIs as in the
+    models' summary; h orders on two days. Orders and their average still count every order."""
+    from postventa.analytics.kpis import connect
+    from postventa.analytics.queries import query_text
+
+    orders = [("g", "2026-06-01 09:00:00", 40.0), ("g", "2026-06-01 17:00:00", 20.0)]
+    orders += [("h", "2026-06-01 23:00:00", 30.0), ("h", "2026-06-11 01:00:00", 30.0)]
+    write_archive(
+        tmp_path,
+        "orders",
+        (
+            {
+                "customer_id": c,
+                "order_id": f"o{i}",
+                "placed_at": datetime.fromisoformat(t).replace(tzinfo=UTC),
+                "total": total,
+                "currency": "EUR",
+                "categories": [],
+                "products": ["mug"],
+            }
+            for i, (c, t, total) in enumerate(orders)
+        ),
+    )
+    as_of = datetime(2026, 6, 30, 23, 59, 59, tzinfo=UTC)
+    report = build_report(tmp_path, as_of)
+    business = report["business"]
+    assert (business["customers"], business["orders"], business["revenue"]) == (2, 4, 120.0)
+    assert business["repeat_purchase_rate"] == 0.5  # h only
+    assert business["days_to_second_purchase"] == 10.0  # h: 1 to 11 June, by day
+    assert business["average_order_value"] == 30.0  # 120 over 4 orders
+    summary = {row[0]: row[1:4] for row in connect(tmp_path).execute(query_text("summary", as_of)).fetchall()}
+    assert summary == {"g": (0, 0.0, 29.0), "h": (1, 10.0, 29.0)}  # x, t_x, T in whole days

@@ -16,11 +16,24 @@ QUERIES = ("business", "cohorts", "messages", "nps", "conversions")  # the KPIs;
 NOW_IN_ATHENA = "CAST(current_timestamp AS timestamp)"
 
 
+# The observation's conventions, the same in every query and model, and stated in the report.
+CONVENTIONS = (
+    "Days, not moments: an order counts on its calendar day (UTC); the observation includes the whole "
+    "last day; ages, recency and churn are whole days from a customer's first purchase day to the last "
+    "day observed. Orders on one day are one purchase (a split checkout is not a repeat): repeat rate, "
+    "days to a second purchase and the value models count purchases; order counts and average order "
+    "value count every order."
+)
+
+
 def query_text(name: str, as_of: datetime | str) -> str:
-    """as_of: a moment, or an SQL expression for one."""
+    """as_of: the end of the observation (a moment, or an SQL expression for one); ages are counted
+    to the start of its day ({as_of_day})."""
     template = files("postventa.analytics").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    end = as_of if isinstance(as_of, str) else f"TIMESTAMP '{sql_timestamp(as_of)}'"
     return template.format(
-        as_of=as_of if isinstance(as_of, str) else f"TIMESTAMP '{sql_timestamp(as_of)}'",
+        as_of=end,
+        as_of_day=f"date_trunc('day', {end})",
         churn_days=LAPSED_DAYS,
         window_days=CONVERSION_WINDOW_DAYS,
     )

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from postventa.analytics.kpis import connect, rows
-from postventa.analytics.queries import query_text
+from postventa.analytics.queries import CONVENTIONS, query_text
 from postventa.analytics.recommend import DEFAULT_THRESHOLDS
 from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
 from postventa.analytics.stats import ab_winner, compare
@@ -32,9 +33,11 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
         ).fetchone()
         if latest is None or latest[0] is None:
             raise ValueError(f"{archive}: no orders to report on")
-        as_of = latest[0]
+        last = latest[0] if latest[0].tzinfo else latest[0].replace(tzinfo=UTC)
+        as_of = datetime.combine(last.date(), time.max, tzinfo=UTC)  # the whole last day (CONVENTIONS)
     assert as_of is not None
     as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    last_day = datetime.combine(as_of.date(), time.min, tzinfo=as_of.tzinfo)  # ages are counted to its start
     customers = Customers.from_rows(connection.execute(query_text("summary", as_of)).fetchall())
     if not customers.ids:
         raise ValueError(f"{archive}: no orders on or before {as_of:%Y-%m-%d}")
@@ -42,13 +45,14 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
     values, scores = model.score(customers)
     (business,) = rows(connection, "business", as_of)
     return {
-        "as_of": as_of.isoformat(),
+        "as_of": as_of.date().isoformat(),
+        "conventions": CONVENTIONS,
         "business": _rounded(business),
         "nps": _nps(rows(connection, "nps", as_of)),
         "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
         "journeys": _journeys(rows(connection, "conversions", as_of)),
-        "segments": _segments(customers, scores, as_of),
+        "segments": _segments(customers, scores, last_day),
         "predicted_value": _predicted_value(model, values, scores),
         "recommendations": {
             "thresholds": DEFAULT_THRESHOLDS.__dict__,
@@ -155,11 +159,14 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return report
 
 
-def _segments(customers: Customers, scores: list[ProfileScore], as_of: datetime) -> dict[str, Any]:
+def _segments(customers: Customers, scores: list[ProfileScore], last_day: datetime) -> dict[str, Any]:
     s = customers.summary
     stages = Counter(
         lifecycle(
-            int(s.x[i]) + 1, as_of - timedelta(days=float(s.T[i] - s.t_x[i])), c.vip or c.early_vip, as_of
+            int(s.x[i]) + 1,
+            last_day - timedelta(days=float(s.T[i] - s.t_x[i])),
+            c.vip or c.early_vip,
+            last_day,
         ).value
         for i, c in enumerate(scores)
     )
@@ -198,7 +205,12 @@ def _predicted_value(
 
 def format_report(report: dict[str, Any]) -> str:
     business, value, nps = report["business"], report["predicted_value"], report["nps"]
-    lines = [f"Postventa report, observation period ending {report['as_of']}", "", "Business"]
+    lines = [
+        f"Postventa report, observation period ending {report['as_of']} (the whole day, UTC)",
+        *textwrap.wrap(report["conventions"], width=100, initial_indent="  ", subsequent_indent="  "),
+        "",
+        "Business",
+    ]
     labels = {
         "customers": "customers",
         "orders": "orders",
