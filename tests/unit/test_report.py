@@ -260,3 +260,58 @@ def test_orders_on_one_day_are_one_purchase_in_the_kpis_as_in_the_models(tmp_pat
     assert business["average_order_value"] == 30.0  # 120 over 4 orders
     summary = {row[0]: row[1:4] for row in connect(tmp_path).execute(query_text("summary", as_of)).fetchall()}
     assert summary == {"g": (0, 0.0, 29.0), "h": (1, 10.0, 29.0)}  # x, t_x, T in whole days
+
+
+def test_the_convention_turns_the_cdnow_sample_into_the_published_summary_and_fit(tmp_path):
+    """The 2,357-customer sample's purchases, archived as `postventa report` reads them, summarized
+    as of 30 September 1997 (the 39 calibration weeks): every customer's x, t_x and T are the
+    published ones (weeks, to their two decimals), and so the fit is the paper's."""
+    import csv
+    import gzip
+
+    import numpy as np
+
+    from postventa.analytics.kpis import connect
+    from postventa.analytics.queries import query_text
+    from postventa.analytics.value import fit_bgnbd
+    from tests.conftest import ROOT
+
+    cdnow = ROOT / "events" / "analytics"
+    with gzip.open(cdnow / "cdnow-sample.txt.gz", "rt") as handle:
+        purchases = [line.split() for line in handle if line.strip()]
+    write_archive(
+        tmp_path,
+        "orders",
+        (
+            {
+                "customer_id": sample_id.lstrip("0"),
+                "order_id": f"o{i}",
+                "placed_at": datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=UTC),
+                "total": float(value),
+                "currency": "USD",
+                "categories": [],
+                "products": ["cd"],
+            }
+            for i, (_, sample_id, day, _, value) in enumerate(purchases)
+        ),
+    )
+    end = datetime(1997, 9, 30, 23, 59, 59, tzinfo=UTC)  # --as-of 1997-09-30: the whole day
+    ours = {row[0]: row[1:4] for row in connect(tmp_path).execute(query_text("summary", end)).fetchall()}
+    with (cdnow / "cdnow-summary.csv").open() as handle:
+        published = {row["ID"]: row for row in csv.DictReader(handle)}
+    assert len(ours) == len(published) == 2357
+    for customer, (x, t_x, T) in ours.items():
+        row = published[customer]
+        assert (x, round(t_x / 7, 2), round(T / 7, 2)) == (
+            int(row["frequency"]),
+            float(row["recency"]),
+            float(row["T"]),
+        ), customer
+    x, t_x, T = (np.array([float(v[k]) for v in ours.values()]) for k in range(3))
+    fitted, _ = fit_bgnbd(x, t_x / 7, T / 7)
+    assert (round(fitted.r, 3), round(fitted.alpha, 3), round(fitted.a, 3), round(fitted.b, 3)) == (
+        0.243,
+        4.414,
+        0.793,
+        2.426,
+    )
