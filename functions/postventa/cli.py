@@ -173,7 +173,7 @@ def _report(args: argparse.Namespace) -> int:
                 write_archive(
                     archive, "orders", (order_row(OrderRecord.placed(o, o.customer.id)) for o in orders)
                 )
-            report = build_report(archive, args.as_of)
+            report = build_report(archive, args.as_of, args.horizon, customers_file=args.customers)
     except (BacktestInputError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
@@ -349,6 +349,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.add_argument("--json", action="store_true", help="machine-readable report")
     report.add_argument("--html", type=Path, help="also write a self-contained HTML report with charts")
+    report.add_argument(
+        "--customers",
+        type=Path,
+        help="also write every customer's scores (P(alive), expected purchases and spend, predicted value, "
+        "next purchase, lifecycle, RFM, VIP, recommendations) to this CSV, or JSON for a .json name",
+    )
+    report.add_argument(
+        "--horizon",
+        type=float,
+        default=365.0,
+        help="days ahead for expected purchases and value (default 365)",
+    )
     report.set_defaults(run=_report)
 
     templates = commands.add_parser("templates", help="message templates").add_subparsers(

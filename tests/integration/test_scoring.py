@@ -16,8 +16,8 @@ def test_scores_land_on_existing_profiles_only_and_become_facts(local):
     shop = customers(400)
     ana = Customers.from_rows([("cus-ana", 0, 0, 120, 0, 158, 158, "Trail shoes")])
     model = fit_scoring_model(shop)
-    _, scores = model.score(ana)
-    _, others = model.score(shop)
+    _, scores = model.score(ana, as_of.date())
+    _, others = model.score(shop, as_of.date())
 
     written = local.services.store.save_scores([*scores, *others], as_of)
     assert written == 1  # the 400 others have no profile here: none is created

@@ -315,3 +315,41 @@ def test_the_convention_turns_the_cdnow_sample_into_the_published_summary_and_fi
         0.793,
         2.426,
     )
+
+
+def test_the_cli_writes_every_customers_scores_over_the_horizon_asked(tmp_path, capsys):
+    import csv
+
+    history = tmp_path / "orders.csv"
+    lines = ["customer_id,placed_at,total,items,categories"]
+    for customer in range(60):
+        for visit in range(1 + customer % 4):
+            lines.append(
+                f"c{customer},2026-0{1 + visit}-{1 + customer % 27:02d},{20 + customer},shoes,footwear"
+            )
+    history.write_text("\n".join(lines) + "\n")
+    scores = {}
+    for horizon, name in ((90, "quarter.csv"), (365, "year.json")):
+        out = tmp_path / name
+        common = ["report", "--orders", str(history), "--as-of", "2026-06-30", "--json"]
+        assert main([*common, "--customers", str(out), "--horizon", str(horizon)]) == 0
+        capsys.readouterr()
+        if out.suffix == ".csv":
+            with out.open() as handle:
+                rows = list(csv.DictReader(handle))
+            assert list(rows[0]) == [
+                "customer_id", "p_alive", "expected_purchases", "expected_spend", "predicted_value",
+                "next_purchase_expected", "lifecycle", "rfm", "vip", "early_vip", "recommended",
+            ]  # fmt: skip
+        else:
+            rows = json.loads(out.read_text())
+        scores[horizon] = {row["customer_id"]: row for row in rows}
+    assert len(scores[90]) == len(scores[365]) == 60
+    c3 = scores[90]["c3"], scores[365]["c3"]  # four purchases a month apart, none since 4 April
+    assert 0 < float(c3[0]["expected_purchases"]) < c3[1]["expected_purchases"]
+    assert c3[1]["lifecycle"] == "returning" and c3[1]["p_alive"] < 0.5
+    assert c3[1]["next_purchase_expected"] is None  # probably lapsed: no date promised
+    c0 = scores[365]["c0"]  # one order, on 1 January: alive until seen otherwise, idle half a year
+    assert (
+        c0["p_alive"] == 1.0 and c0["lifecycle"] == "at_risk" and c0["next_purchase_expected"] > "2026-06-30"
+    )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import numpy as np
 import pytest
 
 from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
 from postventa.analytics.value import BgNbd
 from tests.unit.test_value import simulate_bgnbd
+
+LAST_DAY = date(2026, 6, 30)  # the simulated summary's last day observed
 
 
 def customers(count: int, seed: int = 3) -> Customers:
@@ -26,7 +30,7 @@ def customers(count: int, seed: int = 3) -> Customers:
 def test_early_vips_are_the_top_tenth_of_one_order_customers_and_vips_the_top_tenth_of_all():
     population = customers(3000)
     model = fit_scoring_model(population)
-    values, scores = model.score(population)
+    values, scores = model.score(population, LAST_DAY)
     assert values is not None
     newcomers = population.summary.x == 0
     early = np.array([s.early_vip for s in scores])
@@ -38,15 +42,15 @@ def test_early_vips_are_the_top_tenth_of_one_order_customers_and_vips_the_top_te
 def test_a_model_saved_as_json_scores_any_batch_as_the_whole_run_would():
     population = customers(2000)
     model = fit_scoring_model(population)
-    _, whole = model.score(population)
+    _, whole = model.score(population, LAST_DAY)
     restored = ScoringModel.from_json(model.to_json())
-    batches = [restored.score(Customers.from_rows(rows))[1] for rows in _batches(population, 250)]
+    batches = [restored.score(Customers.from_rows(rows), LAST_DAY)[1] for rows in _batches(population, 250)]
     assert [score for batch in batches for score in batch] == whole
 
 
 def test_recommendations_skip_what_the_customer_has_and_rfm_is_five_digits_at_most():
     population = customers(1200)
-    _, scores = fit_scoring_model(population).score(population)
+    _, scores = fit_scoring_model(population).score(population, LAST_DAY)
     by_id = dict(zip(population.ids, scores, strict=True))
     assert by_id["c3"].recommended == ["Running cap"]  # bought shoes only: the cap goes with them
     assert by_id["c1"].recommended == []  # has both already
@@ -68,7 +72,7 @@ def test_too_few_repeat_buyers_give_no_value_model_but_still_rfm_and_recommendat
     )
     model = fit_scoring_model(few)
     assert model.value is None and "at least 20 customers" in (model.not_fitted or "")
-    _, scores = model.score(few)
+    _, scores = model.score(few, LAST_DAY)
     assert [s.predicted_value for s in scores] == [None, None] and all(s.rfm for s in scores)
 
 
@@ -99,3 +103,28 @@ def test_the_fit_sample_is_uniform_over_a_stream_and_counts_every_row():
     positions = np.array([int(row[0][1:]) for row in sample])
     assert 4000 < positions.mean() < 6000  # not the first thousand: the whole stream is represented
     assert reservoir(iter(rows[:10]), 1000) == (rows[:10], 10)
+
+
+def test_each_customer_gets_expected_purchases_spend_and_a_next_purchase_date_while_active():
+    population = customers(1500)
+    model = fit_scoring_model(population)
+    values, scores = model.score(population, LAST_DAY)
+    assert values is not None
+    s = population.summary
+    bg = model.value.purchases
+    for i, score in enumerate(scores[:300]):
+        assert score.expected_purchases == pytest.approx(float(values.expected_purchases[i]), abs=1e-3)
+        assert score.predicted_value == pytest.approx(
+            score.expected_purchases * score.expected_spend, rel=1e-2, abs=0.05
+        )
+        if score.p_alive < 0.5:
+            assert score.next_purchase_expected is None  # probably lapsed: no date promised
+            continue
+        wait = (bg.alpha + s.T[i]) / (bg.r + s.x[i])  # days between purchases at their own rate
+        idle = s.T[i] - s.t_x[i]
+        expected = wait - idle if wait > idle else wait
+        assert score.next_purchase_expected == LAST_DAY + timedelta(days=round(expected))
+    # a frequent buyer is expected back sooner than a one-time buyer of the same age
+    frequent = min(range(len(scores)), key=lambda i: (-s.x[i], s.T[i] - s.t_x[i]))
+    once = next(i for i in range(len(scores)) if s.x[i] == 0 and abs(s.T[i] - s.T[frequent]) < 60)
+    assert scores[frequent].next_purchase_expected < scores[once].next_purchase_expected

@@ -53,5 +53,5 @@ class ScoringJob:
         if model_key not in self._models:  # a warm Lambda scores many batches against one model
             self._models[model_key] = ScoringModel.from_json(self._files.model(model_key))
         customers = Customers.from_rows([tuple(item[column] for column in SUMMARY_COLUMNS) for item in items])
-        _, scores = self._models[model_key].score(customers)
+        _, scores = self._models[model_key].score(customers, scored_at.date())
         return {"customers": len(scores), "written": self._save_scores(scores, scored_at)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 import textwrap
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
@@ -24,7 +26,29 @@ SIGNIFICANCE = 0.05
 MIN_SAMPLE = 1000
 
 
-def build_report(archive: Path, as_of: datetime | None = None, horizon_days: float = 365.0) -> dict[str, Any]:
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "p_alive",
+    "expected_purchases",
+    "expected_spend",
+    "predicted_value",
+    "next_purchase_expected",
+    "lifecycle",
+    "rfm",
+    "vip",
+    "early_vip",
+    "recommended",
+)
+
+
+def build_report(
+    archive: Path,
+    as_of: datetime | None = None,
+    horizon_days: float = 365.0,
+    customers_file: Path | None = None,
+) -> dict[str, Any]:
+    """customers_file: also write every customer's scores there (CSV, or JSON for a .json name),
+    the fields the scoring job writes on the profiles, with their lifecycle stage."""
     connection = connect(archive)
     if as_of is None:
         latest = connection.execute(  # the archive's last record: a simulation runs past its last order
@@ -42,7 +66,10 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
     if not customers.ids:
         raise ValueError(f"{archive}: no orders on or before {as_of:%Y-%m-%d}")
     model = fit_scoring_model(customers, horizon_days)
-    values, scores = model.score(customers)
+    values, scores = model.score(customers, last_day.date())
+    stages = _lifecycles(customers, scores, last_day)
+    if customers_file is not None:
+        _write_customers(customers_file, scores, stages)
     (business,) = rows(connection, "business", as_of)
     return {
         "as_of": as_of.date().isoformat(),
@@ -52,7 +79,10 @@ def build_report(archive: Path, as_of: datetime | None = None, horizon_days: flo
         "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
         "journeys": _journeys(rows(connection, "conversions", as_of)),
-        "segments": _segments(customers, scores, last_day),
+        "segments": {
+            "lifecycle": dict(sorted(Counter(stages).items())),
+            "rfm": dict(Counter(c.rfm for c in scores).most_common(10)),
+        },
         "predicted_value": _predicted_value(model, values, scores),
         "recommendations": {
             "thresholds": DEFAULT_THRESHOLDS.__dict__,
@@ -159,9 +189,9 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return report
 
 
-def _segments(customers: Customers, scores: list[ProfileScore], last_day: datetime) -> dict[str, Any]:
+def _lifecycles(customers: Customers, scores: list[ProfileScore], last_day: datetime) -> list[str]:
     s = customers.summary
-    stages = Counter(
+    return [
         lifecycle(
             int(s.x[i]) + 1,
             last_day - timedelta(days=float(s.T[i] - s.t_x[i])),
@@ -169,11 +199,21 @@ def _segments(customers: Customers, scores: list[ProfileScore], last_day: dateti
             last_day,
         ).value
         for i, c in enumerate(scores)
-    )
-    return {
-        "lifecycle": dict(sorted(stages.items())),
-        "rfm": dict(Counter(c.rfm for c in scores).most_common(10)),
-    }
+    ]
+
+
+def _write_customers(path: Path, scores: list[ProfileScore], stages: list[str]) -> None:
+    rows = []
+    for score, stage in zip(scores, stages, strict=True):
+        fields = {**score.model_dump(mode="json"), "lifecycle": stage}
+        rows.append({column: fields[column] for column in CUSTOMER_COLUMNS})
+    if path.suffix == ".json":
+        path.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        return
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=CUSTOMER_COLUMNS)
+        writer.writeheader()
+        writer.writerows({**row, "recommended": "|".join(row["recommended"])} for row in rows)
 
 
 def _predicted_value(

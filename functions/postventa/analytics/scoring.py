@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from postventa.models.records import ProfileScore
 # Below this the fits are noise: no parameters rather than confident nonsense.
 MIN_REPEAT_CUSTOMERS = 20
 TOP_TENTH = 0.9
+PROBABLY_ACTIVE = 0.5  # below it, no date is expected for a next purchase
 QUINTILE_EDGES = [0.2, 0.4, 0.6, 0.8]
 SUMMARY_COLUMNS = (
     "customer_id",
@@ -97,7 +99,8 @@ class ScoringModel:
     complements: dict[str, list[str]]
     rules: list[Rule] = field(default_factory=list)
 
-    def score(self, customers: Customers) -> tuple[ValueScores | None, list[ProfileScore]]:
+    def score(self, customers: Customers, last_day: date) -> tuple[ValueScores | None, list[ProfileScore]]:
+        """last_day: the summary's last day observed (its ages run to it)."""
         s = customers.summary
         values = self.value.score(s) if self.value is not None else None
         scores = []
@@ -108,6 +111,15 @@ class ScoringModel:
                     customer_id=customer_id,
                     predicted_value=round(predicted, 2) if predicted is not None else None,
                     p_alive=round(float(values.p_alive[i]), 4) if values is not None else None,
+                    expected_purchases=round(float(values.expected_purchases[i]), 3)
+                    if values is not None
+                    else None,
+                    expected_spend=round(float(values.expected_spend[i]), 2) if values is not None else None,
+                    next_purchase_expected=(
+                        last_day + timedelta(days=round(float(values.days_to_next_purchase[i])))
+                        if values is not None and values.p_alive[i] >= PROBABLY_ACTIVE
+                        else None
+                    ),
                     vip=predicted is not None and self.vip_line is not None and predicted >= self.vip_line,
                     early_vip=predicted is not None
                     and s.x[i] == 0

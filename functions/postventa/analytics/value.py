@@ -56,6 +56,11 @@ class BgNbd:
         odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-12) * np.exp(np.minimum(log_ratio, 700)), 0.0)
         return np.asarray(1.0 / (1.0 + odds))
 
+    def days_between_purchases(self, x: Array, T: Array) -> Array:
+        """While active, the wait for the next purchase at the customer's own rate: the inverse of
+        its posterior mean, (alpha + T) / (r + x)."""
+        return np.asarray((self.alpha + T) / (self.r + x))
+
     def expected_purchases(self, horizon: float, x: Array, t_x: Array, T: Array) -> Array:
         """Expected purchases in the next `horizon` days (Fader, Hardie and Lee, eq. 10)."""
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
@@ -185,6 +190,7 @@ class ValueScores:
     expected_purchases: Array
     expected_spend: Array
     predicted_value: Array
+    days_to_next_purchase: Array  # from the last day observed, while active
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,11 @@ class ValueModel:
             self.spend.expected_spend(np.ones_like(summary.x), summary.first),
             self.spend.expected_spend(summary.x, summary.m),
         )
-        return ValueScores(summary.customer_ids, alive, purchases, spend, purchases * spend)
+        # The next purchase, one wait after the last (or, once that is past, one wait after today).
+        wait = self.purchases.days_between_purchases(summary.x, summary.T)
+        since_last = summary.T - summary.t_x
+        to_next = np.where(wait > since_last, wait - since_last, wait)
+        return ValueScores(summary.customer_ids, alive, purchases, spend, purchases * spend, to_next)
 
     def parameters(self) -> dict[str, Any]:
         return {

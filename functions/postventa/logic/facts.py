@@ -2,7 +2,8 @@
 
 customer.*   the profile, with orders_count, first_order_at, last_order_at, total_spent, categories_bought,
              average_order_value, days_since_last_order, lifecycle (new, returning, vip, at_risk, lapsed)
-             and the scoring job's predicted_value, p_alive, vip, early_vip, rfm
+             and the scoring job's predicted_value, p_alive, expected_purchases, expected_spend,
+             next_purchase_expected, vip, early_vip, rfm
 order.*      the order that started the journey; order.categories lists every category in it
 journey.*    purchased_again (an order placed after the journey started), days_in_journey
 message.<step>.{status, opened, clicked}   what became of this execution's messages

@@ -62,6 +62,11 @@ class CustomerProfile(_Record):
     # Written by the scoring job (BG/NBD + Gamma-Gamma over every customer's history)
     predicted_value: float | None = Field(default=None, description="Expected spend over the model's horizon")
     p_alive: float | None = None
+    expected_purchases: float | None = Field(default=None, description="Over the model's horizon")
+    expected_spend: float | None = Field(default=None, description="Per future purchase")
+    next_purchase_expected: date | None = Field(
+        default=None, description="While active, at their own purchase rate; none when probably lapsed"
+    )
     vip: bool = Field(default=False, description="Top tenth of customers by predicted value")
     early_vip: bool = Field(default=False, description="Top tenth of one-order customers by predicted value")
     rfm: str | None = Field(default=None, description="Recency, frequency, monetary quintiles, e.g. 545")
@@ -276,6 +281,9 @@ class ProfileScore(_Record):
     customer_id: str
     predicted_value: float | None = None
     p_alive: float | None = None
+    expected_purchases: float | None = None
+    expected_spend: float | None = None
+    next_purchase_expected: date | None = None
     vip: bool = False
     early_vip: bool = False
     rfm: str | None = None
