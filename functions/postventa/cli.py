@@ -173,7 +173,13 @@ def _report(args: argparse.Namespace) -> int:
                 write_archive(
                     archive, "orders", (order_row(OrderRecord.placed(o, o.customer.id)) for o in orders)
                 )
-            report = build_report(archive, args.as_of, args.horizon, customers_file=args.customers)
+            report = build_report(
+                archive,
+                args.as_of,
+                args.horizon,
+                customers_file=args.customers,
+                validate_from=args.validate_from,
+            )
     except (BacktestInputError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
@@ -354,6 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="also write every customer's scores (P(alive), expected purchases and spend, predicted value, "
         "next purchase, lifecycle, RFM, VIP, recommendations) to this CSV, or JSON for a .json name",
+    )
+    report.add_argument(
+        "--validate-from",
+        type=date.fromisoformat,
+        metavar="DATE",
+        help="also fit on the history before DATE and check the predictions against what customers did "
+        "from DATE to the end: weekly repeat purchases predicted and actual, per-customer error, a verdict",
     )
     report.add_argument(
         "--horizon",

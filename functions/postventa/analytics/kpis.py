@@ -28,7 +28,9 @@ def connect(archive: Path) -> duckdb.DuckDBPyConnection:
     return connection
 
 
-def rows(connection: duckdb.DuckDBPyConnection, name: str, as_of: datetime) -> list[dict[str, Any]]:
-    result = connection.execute(query_text(name, as_of))
+def rows(
+    connection: duckdb.DuckDBPyConnection, name: str, as_of: datetime, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    result = connection.execute(query_text(name, as_of, until))
     names = [column[0] for column in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

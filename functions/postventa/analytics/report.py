@@ -6,7 +6,7 @@ import csv
 import json
 import textwrap
 from collections import Counter
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from postventa.analytics.queries import CONVENTIONS, query_text
 from postventa.analytics.recommend import DEFAULT_THRESHOLDS
 from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
 from postventa.analytics.stats import ab_winner, compare
+from postventa.analytics.validation import validate
 from postventa.analytics.value import ValueScores
 from postventa.logic.segments import lifecycle
 from postventa.models.records import ProfileScore
@@ -46,9 +47,12 @@ def build_report(
     as_of: datetime | None = None,
     horizon_days: float = 365.0,
     customers_file: Path | None = None,
+    validate_from: date | None = None,
 ) -> dict[str, Any]:
     """customers_file: also write every customer's scores there (CSV, or JSON for a .json name),
-    the fields the scoring job writes on the profiles, with their lifecycle stage."""
+    the fields the scoring job writes on the profiles, with their lifecycle stage.
+    validate_from: also fit on the history before that day and check the predictions after it
+    (validation.py)."""
     connection = connect(archive)
     if as_of is None:
         latest = connection.execute(  # the archive's last record: a simulation runs past its last order
@@ -84,6 +88,17 @@ def build_report(
             "rfm": dict(Counter(c.rfm for c in scores).most_common(10)),
         },
         "predicted_value": _predicted_value(model, values, scores),
+        **(
+            {
+                "validation": validate(
+                    connection,
+                    datetime.combine(validate_from, time.max, tzinfo=UTC) - timedelta(days=1),
+                    as_of,
+                )
+            }
+            if validate_from
+            else {}
+        ),
         "recommendations": {
             "thresholds": DEFAULT_THRESHOLDS.__dict__,
             "rules": [rule.__dict__ for rule in model.rules[:20]],
@@ -270,6 +285,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  not fitted: {value['skipped']}")
     else:
         lines += _value_lines(value)
+    if "validation" in report:
+        lines += ["", *_validation_lines(report["validation"])]
 
     if report["messages"]:
         lines += [
@@ -337,6 +354,21 @@ def _value_lines(value: dict[str, Any]) -> list[str]:
         f"  {'expected purchases':<40} {value['expected_purchases']}",
         f"  {'predicted revenue':<40} {value['predicted_revenue']}",
         f"  {'early VIPs (top tenth after one order)':<40} {value['early_vips']}",
+    ]
+
+
+def _validation_lines(check: dict[str, Any]) -> list[str]:
+    weeks = check["weekly_cumulative_repeat_purchases"]
+    every = max(1, len(weeks) // 8)  # about eight rows of the weekly series
+    return [
+        f"Holdout validation: fitted to {check['calibration_end']}, checked to {check['holdout_end']}",
+        f"  {'week':>6} {'until':>12} {'predicted':>10} {'actual':>8}  (cumulative repeat purchases)",
+        *(
+            f"  {w['week']:>6} {w['until']:>12} {w['predicted']:>10,.0f} {w['actual']:>8,}"
+            for w in weeks
+            if w["week"] % every == 0 or w is weeks[-1]
+        ),
+        *textwrap.wrap(check["verdict"], width=100, initial_indent="  ", subsequent_indent="  "),
     ]
 
 

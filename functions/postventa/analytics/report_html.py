@@ -55,6 +55,34 @@ def funnels(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def validation_chart(
+    check: dict[str, Any] | None, width: int = BAR_WIDTH, height: int = 160
+) -> dict[str, Any] | None:
+    """The weekly cumulative series as SVG polyline points, both on one scale."""
+    if check is None:
+        return None
+    weeks = check["weekly_cumulative_repeat_purchases"]
+    top = max([max(w["predicted"], w["actual"]) for w in weeks], default=0) or 1
+    step = width / max(1, len(weeks) - 1)
+
+    def y(value: float) -> float:
+        return round(10 + height * (1 - value / top), 1)
+
+    def points(key: str) -> str:
+        return " ".join(f"{60 + i * step:.1f},{y(w[key])}" for i, w in enumerate(weeks))
+
+    return {
+        "width": width,
+        "height": height,
+        "top": top,
+        "weeks": len(weeks),
+        "actual": points("actual"),
+        "predicted": points("predicted"),
+        "actual_end": y(weeks[-1]["actual"]) + 4 if weeks else 0,
+        "predicted_end": y(weeks[-1]["predicted"]) + 4 if weeks else 0,
+    }
+
+
 def write_html(report: dict[str, Any], path: Path) -> None:
     revenue = [
         (
@@ -78,6 +106,7 @@ def write_html(report: dict[str, Any], path: Path) -> None:
                 (j, v, a, b, BAR_WIDTH * a / widest, BAR_WIDTH * (b or 0) / widest) for j, v, a, b in revenue
             ],
             nps=report["nps"]["by_month"],
+            validation=validation_chart(report.get("validation")),
             bar_width=BAR_WIDTH,
         )
     )
