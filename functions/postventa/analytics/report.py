@@ -16,7 +16,7 @@ from postventa.analytics.kpis import connect, rows
 from postventa.analytics.queries import CONVENTIONS, query_text
 from postventa.analytics.recommend import DEFAULT_THRESHOLDS
 from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
-from postventa.analytics.stats import ab_winner, compare
+from postventa.analytics.stats import ab_winner, compare, holm
 from postventa.analytics.validation import validate
 from postventa.analytics.value import ValueScores
 from postventa.logic.segments import lifecycle
@@ -161,6 +161,15 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
         holdout = groups.get(HOLDOUT)
         treated = {name: row for name, row in groups.items() if name != HOLDOUT}
         entries = []
+        tests = {
+            name: compare(
+                (row["conversions"], row["customers"]), (holdout["conversions"], holdout["customers"])
+            )
+            for name, row in treated.items()
+            if holdout
+        }
+        # Several variants against one holdout: significant together at SIGNIFICANCE (Holm).
+        significant = holm({name: test.p_value for name, test in tests.items()}, SIGNIFICANCE)
         for name, row in sorted(treated.items()):
             entry = {
                 "variant": name,
@@ -170,14 +179,13 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "revenue": round(float(row["revenue"]), 2),
                 "revenue_per_customer": round(float(row["revenue"]) / row["customers"], 2),
             }
-            if holdout:
-                test = compare(
-                    (row["conversions"], row["customers"]), (holdout["conversions"], holdout["customers"])
-                )
+            if name in tests:
+                test = tests[name]
                 entry |= {
                     "uplift": round(test.uplift, 4),
-                    "p_value": round(test.p_value, 4),
-                    "significant": test.significant(SIGNIFICANCE),
+                    "p_value": round(test.p_value, 4),  # always valid: read the report as often as you like
+                    "fixed_horizon_p_value": round(test.fixed_horizon_p_value, 4),
+                    "significant": significant[name],
                 }
             entries.append(entry)
         verdict = ab_winner(
