@@ -400,3 +400,21 @@ def test_the_cli_writes_every_customers_scores_over_the_horizon_asked(tmp_path, 
     assert (
         c0["p_alive"] == 1.0 and c0["lifecycle"] == "at_risk" and c0["next_purchase_expected"] > "2026-06-30"
     )
+
+
+def test_the_text_report_shows_rates_as_percentages_money_in_full_and_says_why_a_section_is_empty(
+    tmp_path, capsys
+):
+    from postventa.analytics.report import format_report
+    from postventa.analytics.report_html import write_html
+
+    _cdnow_sample_archive(tmp_path)  # no categories, one product: no rules
+    report = build_report(tmp_path, datetime(1998, 6, 30, 23, 59, 59, tzinfo=UTC))
+    text = format_report(report)
+    assert "  revenue                                  244,091.94" in text  # not 2.441e+05
+    assert "  repeat purchase rate                     48.3%" in text
+    assert "cross-sell rate (2+ categories)          - (no categories in the data)" in text
+    assert "none: no two products were bought together by enough customers" in text
+    assert "the mean is not 1 - churn" in text  # mean P(alive) beside churn, explained
+    write_html(report, tmp_path / "report.html")
+    assert "None: no two products were bought together" in (tmp_path / "report.html").read_text()

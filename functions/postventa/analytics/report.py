@@ -102,6 +102,15 @@ def build_report(
         "recommendations": {
             "thresholds": DEFAULT_THRESHOLDS.__dict__,
             "rules": [rule.__dict__ for rule in model.rules[:20]],
+            **(
+                {}
+                if model.rules
+                else {
+                    "why_none": "no two products were bought together by enough customers "
+                    f"(support {DEFAULT_THRESHOLDS.min_support}, confidence {DEFAULT_THRESHOLDS.min_confidence}, "
+                    f"lift {DEFAULT_THRESHOLDS.min_lift}) or the history names no products"
+                }
+            ),
         },
     }
 
@@ -285,7 +294,17 @@ def format_report(report: dict[str, Any]) -> str:
         "cross_sell_rate": "cross-sell rate (2+ categories)",
         "churn_rate": "churn (no order in 180 days)",
     }
-    lines += [f"  {label:<40} {_shown(business[key])}" for key, label in labels.items()]
+    for key, label in labels.items():
+        figure = business[key]
+        if key == "cross_sell_rate" and not business["customers_with_categories"]:
+            shown = "- (no categories in the data)"
+        elif key.endswith("_rate"):
+            shown = _percent(figure)
+        elif key in ("revenue", "average_order_value", "lifetime_value"):
+            shown = "-" if figure is None else f"{figure:,.2f}"  # money: two decimals, never 2.4e+05
+        else:
+            shown = _shown(figure)
+        lines.append(f"  {label:<40} {shown}")
     lines += [f"  {'NPS':<40} {_shown(nps['nps'])}  ({nps.get('answers', 0)} answers)", "", "Segments"]
     lines += [f"  {stage:<40} {count}" for stage, count in report["segments"]["lifecycle"].items()]
     lines += ["", "Predicted value"]
@@ -333,12 +352,11 @@ def format_report(report: dict[str, Any]) -> str:
                     f"    {variant['variant']:<12} {_percent(variant['conversion_rate'])} of {variant['customers']}{uplift}"
                 )
     rules = report["recommendations"]["rules"]
-    if rules:
-        lines += ["", "Complementary products (strongest rules)"]
-        lines += [
-            f"  {r['antecedent']} -> {r['consequent']}: support {r['support']:.3f}, confidence {r['confidence']:.2f}, lift {r['lift']:.2f}"
-            for r in rules[:10]
-        ]
+    lines += ["", "Complementary products (strongest rules)"]
+    lines += [
+        f"  {r['antecedent']} -> {r['consequent']}: support {r['support']:.3f}, confidence {r['confidence']:.2f}, lift {r['lift']:.2f}"
+        for r in rules[:10]
+    ] or [f"  none: {report['recommendations']['why_none']}"]
     return "\n".join(lines)
 
 
@@ -359,6 +377,8 @@ def _value_lines(value: dict[str, Any]) -> list[str]:
             for name, fit in params.get("fits", {}).items()
         ),
         f"  {'probability alive (mean)':<40} {value['mean_p_alive']}",
+        "    (BG/NBD counts a one-order customer alive until a repeat shows their pace: the mean is not"
+        " 1 - churn, which counts everyone idle 180 days)",
         f"  {'expected purchases':<40} {value['expected_purchases']}",
         f"  {'predicted revenue':<40} {value['predicted_revenue']}",
         f"  {'early VIPs (top tenth after one order)':<40} {value['early_vips']}",

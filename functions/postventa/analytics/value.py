@@ -2,8 +2,9 @@
 
 BG/NBD (Fader, Hardie and Lee 2005): while active, a customer buys at a Poisson rate λ ~ Gamma(r, alpha);
 after each purchase they drop out with probability p ~ Beta(a, b). Gamma-Gamma (Fader and Hardie
-2013): a customer's mean spend per order is Gamma(q, v)-distributed across customers, each order's
-value Gamma(p, nu). Both are fitted by maximum likelihood on per-customer sufficient statistics
+2013): each order's value is Gamma(p, nu), shape p and rate nu, so a customer's mean spend is p / nu;
+the rate nu is Gamma(q, v) across customers (shape q, rate v), which makes the population's mean
+spend p v / (q - 1). Both are fitted by maximum likelihood on per-customer sufficient statistics
 only (repeat purchases x, time of the last t_x, age T, mean repeat spend m), which is what lets the
 job scale: the summary is one row per customer, whatever the number of orders.
 

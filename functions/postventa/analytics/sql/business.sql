@@ -36,6 +36,7 @@ SELECT
   sum(p.revenue) / sum(p.orders) AS average_order_value,
   avg(p.revenue) AS lifetime_value,
   avg(CASE WHEN coalesce(c.categories, 0) >= 2 THEN 1.0 ELSE 0.0 END) AS cross_sell_rate,
+  count(c.customer_id) AS customers_with_categories,
   avg(CASE WHEN date_diff('second', p.last_day, {as_of_day}) > {churn_days} * 86400 THEN 1.0 ELSE 0.0 END)
     AS churn_rate
 FROM per_customer p
