@@ -9,7 +9,7 @@ import sys
 import warnings
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from postventa.backtest import Assumptions
@@ -183,9 +183,43 @@ def _report(args: argparse.Namespace) -> int:
     except (BacktestInputError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
+    if args.record_winners:
+        _record_winners(report, args.record_winners)
     if args.html:
         write_html(report, args.html)
     print(json.dumps(report, indent=2, default=str) if args.json else format_report(report))
+    return 0
+
+
+def _record_winners(report: dict[str, Any], table: str) -> None:
+    """The report's decided A/B tests into the deployed table, where `winner: auto` splits read
+    them; a test already recorded keeps its first decision."""
+    from postventa.analytics.report import decided_winners
+    from postventa.composition import store_for_table
+
+    store = store_for_table(table)
+    for decided in decided_winners(report, datetime.now(UTC)):
+        store.record_winner(decided)
+        kept = store.decided_winner(decided.experiment)
+        print(
+            f"winner of {decided.experiment}: {kept.winner if kept else decided.winner} (recorded)",
+            file=sys.stderr,
+        )
+
+
+def _experiments(args: argparse.Namespace) -> int:
+    """What `winner: auto` splits follow in a deployed stack: show or forget a recorded winner."""
+    from postventa.composition import store_for_table
+
+    store = store_for_table(args.table)
+    decided = store.decided_winner(args.experiment)
+    if args.action == "forget":
+        if not store.forget_winner(args.experiment):
+            print(f"no winner recorded for {args.experiment}", file=sys.stderr)
+            return 1
+        print(f"forgot the winner of {args.experiment}: its split goes back to its weights", file=sys.stderr)
+        return 0
+    print(json.dumps(decided.model_dump(mode="json") if decided else None, indent=2))
     return 0
 
 
@@ -362,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
         "next purchase, lifecycle, RFM, VIP, recommendations) to this CSV, or JSON for a .json name",
     )
     report.add_argument(
+        "--record-winners",
+        metavar="TABLE",
+        help="record the A/B winners the report decides in the deployed stack's table (output TableName): "
+        "splits with `winner: auto` then send everyone outside the holdout the winner, no redeploy",
+    )
+    report.add_argument(
         "--validate-from",
         type=date.fromisoformat,
         metavar="DATE",
@@ -375,6 +415,15 @@ def main(argv: list[str] | None = None) -> int:
         help="days ahead for expected purchases and value (default 365)",
     )
     report.set_defaults(run=_report)
+
+    experiments = commands.add_parser(
+        "experiments", help="the A/B winners `winner: auto` splits follow in a deployed stack"
+    ).add_subparsers(dest="action", required=True)
+    for action, text in (("show", "the recorded winner, if any"), ("forget", "undo: back to the weights")):
+        command = experiments.add_parser(action, help=text)
+        command.add_argument("experiment", help="e.g. win-back.offer (the report's experiment)")
+        command.add_argument("--table", required=True, help="the stack's table (output TableName)")
+        command.set_defaults(run=_experiments)
 
     templates = commands.add_parser("templates", help="message templates").add_subparsers(
         dest="action", required=True

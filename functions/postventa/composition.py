@@ -440,15 +440,22 @@ def deployed() -> Services:
     return Services(Settings())  # type: ignore[call-arg]  # fields come from the environment
 
 
+def store_for_table(table_name: str) -> CustomerStore:
+    """A deployed stack's table, with the caller's AWS credentials (postventa report --record-winners,
+    postventa experiments)."""
+    from postventa.adapters.store import Store
+
+    return Store(boto3.resource("dynamodb").Table(table_name))
+
+
 def erasure_for_table(table_name: str, archive_bucket: str | None = None) -> CustomerErasure:
     """For `postventa customers`: a deployed stack's table and archive bucket, with the caller's
     AWS credentials; nothing else of the stack's settings is needed to export or erase."""
     from postventa.adapters.files import ArchiveObjects
-    from postventa.adapters.store import Store
     from postventa.adapters.workflows import JourneyWorkflows
     from postventa.services.erasure import CustomerErasure
 
-    store = Store(boto3.resource("dynamodb").Table(table_name))
+    store = store_for_table(table_name)
     archive = ArchiveObjects(archive_bucket, lambda: boto3.client("s3")) if archive_bucket else None
     return CustomerErasure(
         store=store, workflows=JourneyWorkflows(boto3.client("stepfunctions"), {}), archive=archive

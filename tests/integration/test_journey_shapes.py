@@ -131,3 +131,43 @@ def test_a_replayed_order_is_not_a_repurchase(local):
     local.engine.run_until_idle()
     (entry,) = local.services.store.entries_of("ana")
     assert entry.converted is False and entry.ended_reason is None
+
+
+def test_a_split_with_winner_auto_follows_the_recorded_winner_without_a_redeploy():
+    """Weights until a winner is recorded; then all but the holdout get it (the decision says when
+    it was recorded and why); forgotten, the weights again."""
+    from postventa.models.records import DecidedWinner
+
+    text = (Path(__file__).parents[1] / "fixtures" / "engaged.yaml").read_text()
+    auto = parse_journey(
+        text.replace("holdout_percent: 20", "holdout_percent: 20\n      winner: auto"), "engaged.yaml"
+    )
+    with LocalPostventa({"engaged": auto}, start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
+        store = local.services.store
+
+        def variants(batch: str) -> dict[str, str]:
+            customers = [f"{batch}{i:02d}" for i in range(20)]
+            for index, customer in enumerate(customers):
+                local.deliver(order_for(customer, index))
+            local.engine.run_until_idle()
+            return {c: d.outcome for c in customers for d in store.decisions_of(c) if d.step == "offer_test"}
+
+        before = variants("p")
+        assert set(before.values()) == {"a", "b", "holdout"}  # no winner recorded: the weights
+        recorded_at = local.engine.now
+        store.record_winner(
+            DecidedWinner(
+                experiment="engaged.offer_test",
+                winner="b",
+                decided_at=recorded_at,
+                reason="b beats a at 0.05",
+            )
+        )
+        decided = variants("q")
+        for customer, variant in decided.items():
+            expected = assign(customer, "engaged.offer_test", [("a", 1), ("b", 1)], 20)
+            assert variant == ("holdout" if expected == "holdout" else "b")
+        (decision,) = [d for d in store.decisions_of("q00") if d.step == "offer_test"]
+        assert decision.reason == f"winner recorded {recorded_at:%Y-%m-%d}: b beats a at 0.05"
+        assert store.forget_winner("engaged.offer_test")
+        assert "a" in variants("r").values()  # undone: the weights again

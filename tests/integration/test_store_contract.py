@@ -24,6 +24,7 @@ from postventa.models.events import (
 from postventa.models.records import (
     ContactLedger,
     CustomerProfile,
+    DecidedWinner,
     EarlyEvent,
     JourneyEntry,
     MessageRecord,
@@ -253,3 +254,13 @@ def test_erasing_a_customer_leaves_nothing_of_them(store):
     store.delete(store.keys_of("c1"))
     assert store.get_profile("c1") is None and store.get_order("o1") is None
     assert (store.messages_of("c1"), store.answers_of("c1"), store.orders_of("c1")) == ([], [], [])
+
+
+def test_a_decided_winner_is_recorded_once_read_and_forgotten(store):
+    first = DecidedWinner(experiment="win-back.offer", winner="b", decided_at=T0, reason="b beats a at 0.05")
+    assert store.decided_winner("win-back.offer") is None
+    store.record_winner(first)
+    store.record_winner(first.model_copy(update={"winner": "a", "decided_at": T0 + timedelta(days=1)}))
+    assert store.decided_winner("win-back.offer") == first  # the first decision stands
+    assert store.forget_winner("win-back.offer") and store.decided_winner("win-back.offer") is None
+    assert not store.forget_winner("win-back.offer")

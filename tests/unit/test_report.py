@@ -159,7 +159,7 @@ def test_message_rates_per_channel_journey_step_and_variant(tmp_path):
     assert rows["sms"]["sent"] == 1
 
 
-def test_journey_uplift_against_the_holdout_and_the_ab_winner(tmp_path):
+def win_back_test_archive(tmp_path):
     """A synthetic win-back with a known effect: 25% and 15% of customers buy again within 30 days
     after the two offers, 10% in the holdout."""
     start = datetime(2026, 3, 1, tzinfo=UTC)
@@ -205,6 +205,11 @@ def test_journey_uplift_against_the_holdout_and_the_ab_winner(tmp_path):
                 )
     write_archive(tmp_path, "assignments", assignments)
     write_archive(tmp_path, "orders", orders)
+    return tmp_path
+
+
+def test_journey_uplift_against_the_holdout_and_the_ab_winner(tmp_path):
+    win_back_test_archive(tmp_path)
     (journey,) = build_report(tmp_path, AS_OF)["journeys"]
     assert journey["holdout"]["conversion_rate"] == 0.1
     variants = {v["variant"]: v for v in journey["variants"]}

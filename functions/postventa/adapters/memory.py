@@ -24,6 +24,7 @@ from postventa.models.events import Channel
 from postventa.models.records import (
     ContactLedger,
     CustomerProfile,
+    DecidedWinner,
     EarlyEvent,
     JourneyEntry,
     MessageRecord,
@@ -142,6 +143,7 @@ class MemoryStore:
         self.calendar_entries: defaultdict[str, dict[str, str]] = defaultdict(
             dict
         )  # key -> customer -> timezone
+        self.winners: dict[str, DecidedWinner] = {}  # by experiment
 
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return self.customers[customer_id].profile
@@ -321,6 +323,15 @@ class MemoryStore:
 
     def decisions_of(self, customer_id: str) -> list[StepDecision]:
         return list(self.customers[customer_id].decisions.values())
+
+    def decided_winner(self, experiment: str) -> DecidedWinner | None:
+        return self.winners.get(experiment)
+
+    def record_winner(self, decided: DecidedWinner) -> None:
+        self.winners.setdefault(decided.experiment, decided)  # the first decision stands
+
+    def forget_winner(self, experiment: str) -> bool:
+        return self.winners.pop(experiment, None) is not None
 
     def save_nps(self, answer: NpsAnswer) -> None:
         answers = self.customers[answer.customer_id].nps

@@ -20,6 +20,7 @@ from postventa.models.records import (
     EARLY_RETENTION,
     ContactLedger,
     CustomerProfile,
+    DecidedWinner,
     EarlyEvent,
     JourneyEntry,
     MessageRecord,
@@ -385,6 +386,23 @@ class Store:
         item = self._expiring(answer, _customer(answer.customer_id), key, answer.at)
         later = Attr("pk").not_exists() | Attr("at").lt(_iso(answer.at))
         _held(self._table.put_item, Item=item, ConditionExpression=later)
+
+    # decided A/B winners, one item per experiment: what `winner: auto` splits apply
+    def decided_winner(self, experiment: str) -> DecidedWinner | None:
+        # Eventually consistent is safe: a split decided a second late uses the weights a second longer.
+        item = self._table.get_item(Key={"pk": f"EXPERIMENT#{experiment}", "sk": "WINNER"}).get("Item")
+        return _model(DecidedWinner, item)
+
+    def record_winner(self, decided: DecidedWinner) -> None:
+        """The first decision stands: a later report reading the same test does not move it."""
+        item = _item(decided, f"EXPERIMENT#{decided.experiment}", "WINNER")
+        _held(self._table.put_item, Item=item, ConditionExpression=Attr("pk").not_exists())
+
+    def forget_winner(self, experiment: str) -> bool:
+        deleted = self._table.delete_item(
+            Key={"pk": f"EXPERIMENT#{experiment}", "sk": "WINNER"}, ReturnValues="ALL_OLD"
+        )
+        return "Attributes" in deleted
 
     def answers_of(self, customer_id: str) -> list[NpsAnswer]:
         return self._query(NpsAnswer, _customer(customer_id), "NPS#")

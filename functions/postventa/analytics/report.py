@@ -20,7 +20,7 @@ from postventa.analytics.stats import ab_winner, compare, holm
 from postventa.analytics.validation import validate
 from postventa.analytics.value import ValueScores
 from postventa.logic.segments import lifecycle
-from postventa.models.records import ProfileScore
+from postventa.models.records import DecidedWinner, ProfileScore
 
 HOLDOUT = "holdout"
 SIGNIFICANCE = 0.05
@@ -219,6 +219,20 @@ def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return report
+
+
+def decided_winners(report: dict[str, Any], decided_at: datetime) -> list[DecidedWinner]:
+    """The A/B tests the report decided, as records `winner: auto` splits apply."""
+    return [
+        DecidedWinner(
+            experiment=journey["experiment"],
+            winner=journey["winner"],
+            decided_at=decided_at,
+            reason=journey["verdict"],
+        )
+        for journey in report["journeys"]
+        if journey["winner"] and journey["experiment"]
+    ]
 
 
 def _lifecycles(customers: Customers, scores: list[ProfileScore], last_day: datetime) -> list[str]:

@@ -153,6 +153,7 @@ class WaitForEventStep(_Strict):
 
 
 CASE_NAME = r"^[a-z][a-z0-9_]{0,31}$"
+AUTO = "auto"  # a split's winner: whichever was recorded as decided, applied without a redeploy
 
 
 def _unique(names: list[str], *, reserved: str, what: str) -> None:
@@ -195,15 +196,18 @@ class SplitAction(_Strict):
     holdout_percent: float = Field(default=0, ge=0, le=50, description="Control group that receives nothing")
     winner: str | None = Field(
         default=None,
-        description="Once a test is decided: every customer outside the holdout gets this variant",
+        description="Once a test is decided: every customer outside the holdout gets this variant; "
+        f"{AUTO!r}: the winner recorded for the experiment (postventa report --record-winners), if any",
     )
 
     @model_validator(mode="after")
     def _variant_names_unique(self) -> SplitAction:
         names = [variant.name for variant in self.variants]
         _unique(names, reserved="holdout", what="variant")
-        if self.winner is not None and self.winner not in names:
-            raise ValueError(f"winner {self.winner!r} is not one of the variants ({', '.join(names)})")
+        if self.winner not in (None, AUTO, *names):
+            raise ValueError(
+                f"winner {self.winner!r} is not one of the variants ({', '.join(names)}) nor {AUTO!r}"
+            )
         return self
 
 

@@ -290,6 +290,15 @@ class ProfileScore(_Record):
     recommended: list[str] = Field(default_factory=list)
 
 
+class DecidedWinner(_Record):
+    """An A/B test's winner, recorded once the report decided it; `winner: auto` splits apply it."""
+
+    experiment: str
+    winner: str
+    decided_at: AwareDatetime
+    reason: str
+
+
 class PendingWait(_Record):
     """A journey parked on a wait_for_event step, resumed by the event with its task token."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from jinja2 import TemplateNotFound
 
-from postventa.journeys.model import Purpose
+from postventa.journeys.model import AUTO, Purpose
 from postventa.journeys.tasks import (
     BranchResult,
     BranchTask,
@@ -142,10 +142,19 @@ class StepRunner:
 
     def _split(self, request: StepRequest, action: SplitTask) -> SplitResult:
         weights = [(variant.name, variant.weight) for variant in action.variants]
-        variant = assign(
-            request.customer_id, action.experiment, weights, action.holdout_percent, action.winner
-        )
-        self._store.save_decision(self._decision(request, variant, experiment=action.experiment))
+        winner, reason = action.winner, None
+        if winner == AUTO:  # the winner recorded as decided, if one is and is still a variant here
+            decided = self._store.decided_winner(action.experiment)
+            if decided is not None and decided.winner in dict(weights):
+                winner, reason = (
+                    decided.winner,
+                    f"winner recorded {decided.decided_at:%Y-%m-%d}: {decided.reason}",
+                )
+            else:
+                winner = None
+        variant = assign(request.customer_id, action.experiment, weights, action.holdout_percent, winner)
+        decision = self._decision(request, variant, experiment=action.experiment, reason=reason)
+        self._store.save_decision(decision)
         return SplitResult(variant=variant)
 
     def _wait_until(self, request: StepRequest, action: WaitUntilTask) -> WaitUntilResult:
