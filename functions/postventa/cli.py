@@ -194,11 +194,11 @@ def _report(args: argparse.Namespace) -> int:
 def _record_winners(report: dict[str, Any], table: str) -> None:
     """The report's decided A/B tests into the deployed table, where `winner: auto` splits read
     them; a test already recorded keeps its first decision."""
-    from postventa.analytics.report import decided_winners
+    from postventa.analytics.experiments import decided_winners
     from postventa.composition import store_for_table
 
     store = store_for_table(table)
-    for decided in decided_winners(report, datetime.now(UTC)):
+    for decided in decided_winners(report["journeys"], datetime.now(UTC)):
         store.record_winner(decided)
         kept = store.decided_winner(decided.experiment)
         print(

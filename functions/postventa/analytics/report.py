@@ -12,20 +12,15 @@ from typing import Any
 
 import numpy as np
 
+from postventa.analytics.experiments import experiments, rate
 from postventa.analytics.kpis import connect, rows
 from postventa.analytics.queries import CONVENTIONS, query_text
 from postventa.analytics.recommend import DEFAULT_THRESHOLDS
 from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
-from postventa.analytics.stats import ab_winner, compare, holm
 from postventa.analytics.validation import validate
 from postventa.analytics.value import ValueScores
 from postventa.logic.segments import lifecycle
-from postventa.models.records import DecidedWinner, ProfileScore
-
-HOLDOUT = "holdout"
-SIGNIFICANCE = 0.05
-MIN_SAMPLE = 1000
-
+from postventa.models.records import ProfileScore
 
 CUSTOMER_COLUMNS = (
     "customer_id",
@@ -82,7 +77,7 @@ def build_report(
         "nps": _nps(rows(connection, "nps", as_of)),
         "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
-        "journeys": _journeys(rows(connection, "conversions", as_of)),
+        "journeys": experiments(rows(connection, "conversions", as_of)),
         "segments": {
             "lifecycle": dict(sorted(Counter(stages).items())),
             "rfm": dict(Counter(c.rfm for c in scores).most_common(10)),
@@ -126,14 +121,10 @@ def _rounded(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
-
-
 def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
     sent = row["sent"]
     rates = {
-        f"{kind}_rate": _rate(row[kind], sent)
+        f"{kind}_rate": rate(row[kind], sent)
         for kind in ("delivered", "opened", "clicked", "unsubscribed", "bounced", "complained")
     }
     return {**row, **rates}
@@ -158,81 +149,6 @@ def _nps(months: list[dict[str, Any]]) -> dict[str, Any]:
             for m in months
         ],
     }
-
-
-def _journeys(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per experiment: each variant's conversion, uplift over the holdout, and the A/B verdict."""
-    experiments: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for row in variants:
-        experiments.setdefault((row["journey"], row["experiment"] or ""), {})[row["variant"]] = row
-    report = []
-    for (journey, experiment), groups in sorted(experiments.items()):
-        holdout = groups.get(HOLDOUT)
-        treated = {name: row for name, row in groups.items() if name != HOLDOUT}
-        entries = []
-        tests = {
-            name: compare(
-                (row["conversions"], row["customers"]), (holdout["conversions"], holdout["customers"])
-            )
-            for name, row in treated.items()
-            if holdout
-        }
-        # Several variants against one holdout: significant together at SIGNIFICANCE (Holm).
-        significant = holm({name: test.p_value for name, test in tests.items()}, SIGNIFICANCE)
-        for name, row in sorted(treated.items()):
-            entry = {
-                "variant": name,
-                "customers": row["customers"],
-                "conversions": row["conversions"],
-                "conversion_rate": _rate(row["conversions"], row["customers"]),
-                "revenue": round(float(row["revenue"]), 2),
-                "revenue_per_customer": round(float(row["revenue"]) / row["customers"], 2),
-            }
-            if name in tests:
-                test = tests[name]
-                entry |= {
-                    "uplift": round(test.uplift, 4),
-                    "p_value": round(test.p_value, 4),  # always valid: read the report as often as you like
-                    "fixed_horizon_p_value": round(test.fixed_horizon_p_value, 4),
-                    "significant": significant[name],
-                }
-            entries.append(entry)
-        verdict = ab_winner(
-            {name: (row["conversions"], row["customers"]) for name, row in treated.items()},
-            MIN_SAMPLE,
-            SIGNIFICANCE,
-        )
-        report.append(
-            {
-                "journey": journey,
-                "experiment": experiment,
-                "holdout": None
-                if holdout is None
-                else {
-                    "customers": holdout["customers"],
-                    "conversion_rate": _rate(holdout["conversions"], holdout["customers"]),
-                    "revenue_per_customer": round(float(holdout["revenue"]) / holdout["customers"], 2),
-                },
-                "variants": entries,
-                "winner": verdict.winner if len(treated) > 1 else None,
-                "verdict": verdict.reason if len(treated) > 1 else "one variant: no A/B test",
-            }
-        )
-    return report
-
-
-def decided_winners(report: dict[str, Any], decided_at: datetime) -> list[DecidedWinner]:
-    """The A/B tests the report decided, as records `winner: auto` splits apply."""
-    return [
-        DecidedWinner(
-            experiment=journey["experiment"],
-            winner=journey["winner"],
-            decided_at=decided_at,
-            reason=journey["verdict"],
-        )
-        for journey in report["journeys"]
-        if journey["winner"] and journey["experiment"]
-    ]
 
 
 def _lifecycles(customers: Customers, scores: list[ProfileScore], last_day: datetime) -> list[str]:
