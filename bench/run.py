@@ -31,7 +31,7 @@ EVENTS = 1000
 
 HANDLERS = (
     "on_order", "run_step", "register_wait", "on_engagement", "occasions", "preferences",
-    "rotate_link_key", "archive", "score_fit", "score_batch",
+    "rotate_link_key", "archive", "score_fit", "score_batch", "record_winners",
 )  # fmt: skip
 DEPLOYED_RUNS = 9
 
@@ -58,7 +58,8 @@ def cold_imports_as_deployed() -> None:
     }
 
     def statement(module: str) -> str:
-        paths = [str(code), str(layer), *([str(analytics)] if module.startswith("score_") else [])]
+        analytic = module.startswith("score_") or module == "record_winners"
+        paths = [str(code), str(layer), *([str(analytics)] if analytic else [])]
         target = "boto3" if module == "boto3" else f"postventa.handlers.{module}"
         return f"import sys; sys.path[:0] = {paths!r}; import {target}"
 

@@ -109,6 +109,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
     "rotate_link_key": frozenset(),
     "score_fit": _STORE | {"archive_bucket"},
     "score_batch": _STORE | {"archive_bucket"},
+    "record_winners": _STORE | {"archive_bucket"},
     "archive": frozenset(),  # Firehose's transformation: no services
     # The backtest's workers and merge (postventa.backtest): its files live in the archive bucket.
     "backtest_replay": frozenset({"archive_bucket"}),
@@ -355,7 +356,7 @@ class Services:
                 "POSTVENTA_ARCHIVE_BUCKET is not set: the scoring job has nowhere to keep its model"
             )
         files = ScoringFiles(boto3.client("s3"), self.settings.archive_bucket)
-        return ScoringJob(files, self.table.save_scores)
+        return ScoringJob(files, self.table.save_scores, self.table.record_winner)
 
     @cached_property
     def step_runner(self) -> StepRunner:

@@ -144,6 +144,9 @@ class Handlers(Construct):
         self.score_batch = function(
             "ScoreBatch", "score_batch", Duration.minutes(5), memory=1024, analytics=True
         )
+        self.record_winners = function(
+            "RecordWinners", "record_winners", Duration.minutes(2), memory=512, analytics=True
+        )
         # A history too large for one machine, replayed on AWS (backtest.py): one partition per
         # worker, within Lambda's 15 minutes (partitions.ORDERS_PER_PARTITION); 2 GB, about a vCPU
         # (the replay is single-threaded), and room for the partition's customers in flight.

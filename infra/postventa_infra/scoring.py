@@ -38,6 +38,7 @@ class ScoringWorkflow(Construct):
         table: dynamodb.ITable,
         fit: lambda_.IFunction,
         score_batch: lambda_.IFunction,
+        record_winners: lambda_.IFunction,
     ):
         super().__init__(scope, construct_id)
         bucket = analytics.bucket
@@ -87,11 +88,44 @@ class ScoringWorkflow(Construct):
         score.item_processor(
             tasks.LambdaInvoke(self, "Score a batch", lambda_function=score_batch, payload_response_only=True)
         )
+        # Then the journeys' A/B tests: what the conversions decide is recorded for `winner: auto` splits.
+        count_conversions = sfn.CustomState(
+            self,
+            "Count conversions",
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
+                "Parameters": {
+                    "QueryString": query_text("conversions", NOW_IN_ATHENA),
+                    "QueryExecutionContext": {"Database": DATABASE},
+                    "WorkGroup": analytics.workgroup.ref,
+                },
+                "ResultSelector": {"id.$": "$.QueryExecution.QueryExecutionId"},
+                "ResultPath": "$.conversions",
+            },
+        )
+        record = tasks.LambdaInvoke(
+            self,
+            "Record winners",
+            lambda_function=record_winners,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "bucket": bucket.bucket_name,
+                    "key": sfn.JsonPath.format(
+                        "athena-results/{}.csv", sfn.JsonPath.string_at("$.conversions.id")
+                    ),
+                    "decided_at": sfn.JsonPath.string_at("$$.Execution.StartTime"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
         self.machine = sfn.StateMachine(
             self,
             "Machine",
             state_machine_name="postventa-scoring",
-            definition_body=sfn.DefinitionBody.from_chainable(summarize.next(fit_model).next(score)),
+            definition_body=sfn.DefinitionBody.from_chainable(
+                summarize.next(fit_model).next(score).next(count_conversions).next(record)
+            ),
             timeout=Duration.hours(6),
             tracing_enabled=True,
             logs=sfn.LogOptions(
@@ -109,8 +143,18 @@ class ScoringWorkflow(Construct):
         for function in (fit, score_batch):
             key.grant_encrypt_decrypt(function)
         table.grant(score_batch, "dynamodb:UpdateItem")  # scores onto existing profiles only
+        bucket.grant_read(record_winners, "athena-results/*")
+        key.grant_encrypt_decrypt(record_winners)
+        # A decided winner is one EXPERIMENT# item: put, only there.
+        record_winners.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:PutItem"],
+                resources=[table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["EXPERIMENT#*"]}},
+            )
+        )
         self._schedule()
-        self._acknowledge(analytics, table, fit, score_batch)
+        self._acknowledge(analytics, table, fit, score_batch, record_winners)
 
     def _acknowledge(
         self,
@@ -118,6 +162,7 @@ class ScoringWorkflow(Construct):
         table: dynamodb.ITable,
         fit: lambda_.IFunction,
         score_batch: lambda_.IFunction,
+        record_winners: lambda_.IFunction,
     ) -> None:
         bucket, bucket_name = arn_of(analytics.bucket), ref_of(analytics.bucket)
         bucket_reads = {
@@ -143,6 +188,14 @@ class ScoringWorkflow(Construct):
                 f"IAM5[Resource::{arn_of(table)}/index/*]": "CDK's table grant names the indexes too; the only action is UpdateItem",
             },
         )
+        acknowledge(
+            record_winners.role,  # type: ignore[arg-type]
+            {
+                **archive_key,
+                **bucket_reads,
+                f"IAM5[Resource::{bucket}/athena-results/*]": "Reads the conversions Athena wrote; its key is the query id",
+            },
+        )
         executions = (
             'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
             + ref_of(self.machine)[1:-1]
@@ -161,6 +214,7 @@ class ScoringWorkflow(Construct):
                 "IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/postventa/*]": "Athena reads the postventa database's tables",
                 **invoke_grant(fit),
                 **invoke_grant(score_batch),
+                **invoke_grant(record_winners),
                 executions + "/*:*]": "The Distributed Map starts and stops its own child executions",
                 executions + ":*]": "The Distributed Map describes and redrives its own executions",
             },

@@ -198,6 +198,7 @@ class PostventaStack(Stack):
             table=storage.table,
             fit=handlers.score_fit,
             score_batch=handlers.score_batch,
+            record_winners=handlers.record_winners,
         )
         backtest = BacktestOnAws(
             self,

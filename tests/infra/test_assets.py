@@ -130,6 +130,7 @@ HANDLERS = [
     "handlers.on_engagement",
     "handlers.on_order",
     "handlers.preferences",
+    "handlers.record_winners",
     "handlers.register_wait",
     "handlers.rotate_link_key",
     "handlers.run_step",

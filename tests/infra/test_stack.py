@@ -122,6 +122,7 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
         "postventa.handlers.preferences.lambda_handler",
+        "postventa.handlers.record_winners.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
         "postventa.handlers.rotate_link_key.lambda_handler",
         "postventa.handlers.run_step.lambda_handler",
@@ -140,7 +141,9 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         reads = {f"POSTVENTA_{name.upper()}" for name in SETTINGS_USED[module]}
         assert given <= reads, module
         assert ("POSTVENTA_TABLE_NAME" in given) == ("table_name" in SETTINGS_USED[module]), module
-        scoring = properties["Handler"].startswith("postventa.handlers.score_")
+        scoring = properties["Handler"].startswith(
+            ("postventa.handlers.score_", "postventa.handlers.record_winners")
+        )
         # numpy and scipy only where they are used; JSONata for the backtest's engine only
         assert len(properties["Layers"]) == (2 if scoring or backtest else 1)
 
@@ -209,7 +212,7 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 8
-        + ["Errors"] * 10
+        + ["Errors"] * 11  # every function but the backtest's (a tool: its CLI reports their failures)
         + ["ExecutionsFailed"] * (len(load_journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
@@ -468,6 +471,14 @@ def test_the_daily_scoring_job_summarizes_in_athena_fits_once_and_fans_out_batch
         "BatchInput": {"model_key.$": "$.fit.model_key", "scored_at.$": "$$.Execution.StartTime"},
     }
     assert score["MaxConcurrency"] == 10
+    # then the A/B tests: Athena counts the journeys' conversions, a Lambda records the winners
+    assert score["Next"] == "Count conversions"
+    conversions = definition["States"]["Count conversions"]
+    assert conversions["Parameters"]["QueryString"] == query_text("conversions", NOW_IN_ATHENA)
+    assert conversions["Next"] == "Record winners"
+    record = definition["States"]["Record winners"]
+    assert record["Parameters"]["Payload"]["decided_at.$"] == "$$.Execution.StartTime"
+    assert record["Parameters"]["Payload"]["key.$"].startswith("States.Format('athena-results/{}.csv'")
     (schedule,) = [
         s["Properties"]
         for s in resources(template, "AWS::Scheduler::Schedule").values()
@@ -608,6 +619,13 @@ def test_sms_may_be_published_to_phone_numbers_only_never_to_a_topic(template):
     assert publishes and all(
         s.get("NotResource") == "arn:*:sns:*:*:*" and "Resource" not in s for s in publishes
     )
+
+
+def test_recording_winners_may_put_experiment_items_only(template):
+    statements = [s for name, s in _statements(template) if name.startswith("HandlersRecordWinnersRole")]
+    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in _listed(s["Action"]))]
+    assert [_listed(s["Action"]) for s in dynamodb] == [["dynamodb:PutItem"]]
+    assert dynamodb[0]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["EXPERIMENT#*"]}}
 
 
 def test_the_scoring_job_touches_only_its_bucket_prefixes_and_creates_nothing(template):

@@ -78,3 +78,41 @@ def test_the_scheduled_job_fits_once_then_scores_batches_onto_profiles(local):
     profile = local.services.store.get_profile("cus-ana")
     assert profile.recommended == ["Running cap"] and profile.predicted_value is not None
     assert profile.scored_at == datetime(2026, 6, 30, 2, tzinfo=UTC)
+
+
+def test_the_scoring_job_records_the_winners_the_journeys_conversions_decide(local):
+    """Athena's conversions CSV (sql/conversions.sql, as Athena writes results) -> record_winners ->
+    the decided winner in the table, as the report decides it; undecided tests record nothing."""
+    import csv
+    import io
+
+    import boto3
+
+    from tests.integration.test_archive import _Context
+
+    text = io.StringIO()
+    writer = csv.writer(text, quoting=csv.QUOTE_ALL)
+    writer.writerow(["journey", "experiment", "variant", "customers", "conversions", "revenue"])
+    writer.writerow(["win-back", "win-back.offer", "free_shipping", "2000", "300", "18000.0"])
+    writer.writerow(["win-back", "win-back.offer", "holdout", "1000", "100", "6000.0"])
+    writer.writerow(["win-back", "win-back.offer", "ten_percent", "2000", "500", "30000.0"])
+    writer.writerow(["cross-sell", "cross-sell.copy", "a", "1500", "150", "0"])
+    writer.writerow(["cross-sell", "cross-sell.copy", "b", "1500", "152", "0"])  # no difference: undecided
+    writer.writerow(["welcome", "", "", "800", "90", "0"])  # no experiment
+    boto3.client("s3").put_object(
+        Bucket="postventa-archive", Key="athena-results/c-1.csv", Body=text.getvalue().encode()
+    )
+
+    result = local.lambdas["record_winners"](
+        {
+            "bucket": "postventa-archive",
+            "key": "athena-results/c-1.csv",
+            "decided_at": "2026-06-30T03:00:00Z",
+        },
+        _Context(),
+    )
+
+    assert result == {"experiments": 3, "winners": 1}
+    decided = local.services.store.decided_winner("win-back.offer")
+    assert decided.winner == "ten_percent" and decided.decided_at == datetime(2026, 6, 30, 3, tzinfo=UTC)
+    assert local.services.store.decided_winner("cross-sell.copy") is None

@@ -21,12 +21,14 @@ class ScoringFiles:
         self._s3 = s3
         self._bucket = bucket
 
-    def rows(self, bucket: str, key: str) -> Iterator[list[str]]:
-        """The CSV's rows after its header, streamed: a summary of millions of customers never sits in memory."""
+    def rows(self, bucket: str, key: str, *, header: bool = False) -> Iterator[list[str]]:
+        """The CSV's rows (after its header, unless asked for), streamed: a summary of millions of
+        customers never sits in memory."""
         body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
         lines = (line.decode("utf-8") for line in body.iter_lines())
         reader = csv.reader(lines)
-        next(reader, None)
+        if not header:
+            next(reader, None)
         yield from reader
 
     def save_model(self, text: str) -> str:

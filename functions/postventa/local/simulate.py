@@ -32,6 +32,7 @@ from postventa.handlers import (
     on_engagement,
     on_order,
     preferences,
+    record_winners,
     register_wait,
     rotate_link_key,
     run_step,
@@ -63,7 +64,7 @@ REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-regist
 LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
 FUNCTIONS = (
     on_order, on_engagement, run_step, register_wait, preferences, occasions,
-    rotate_link_key, score_fit, score_batch,
+    rotate_link_key, score_fit, score_batch, record_winners,
 )  # fmt: skip
 LOCAL_SETTINGS = {
     "table_name": "postventa",
