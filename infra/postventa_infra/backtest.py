@@ -14,7 +14,7 @@ from constructs import Construct
 
 from postventa.backtest.on_aws import RUNS_PREFIX
 from postventa_infra.log_groups import log_group
-from postventa_infra.nag import acknowledge, arn_of, invoke_grant, key_grants, ref_of
+from postventa_infra.nag import acknowledge, arn_of, distributed_map_grants, invoke_grant, key_grants
 
 # Workers at once: the Lambda concurrency a backtest takes from the account's (1,000 by default),
 # well clear of what the journeys' functions need at the same time.
@@ -98,18 +98,12 @@ class BacktestOnAws(Construct):
                     runs + f"/{writes}]": f"Writes the run's {writes.removesuffix('/*')} only",
                 },
             )
-        executions = (
-            'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
-            + ref_of(self.machine)[1:-1]
-            + '"}]}]}'
-        )
         acknowledge(
             self.machine,
             {
                 "IAM5[Resource::*]": "X-Ray tracing and CloudWatch Logs delivery have no resource-level permissions",
                 **invoke_grant(replay),
                 **invoke_grant(merge),
-                executions + "/*:*]": "The Distributed Map starts and stops its own child executions",
-                executions + ":*]": "The Distributed Map describes and redrives its own executions",
+                **distributed_map_grants(self.machine),
             },
         )

@@ -49,3 +49,16 @@ def invoke_grant(function: IConstruct) -> dict[str, str]:
     return {
         f"IAM5[Resource::{arn_of(function)}:*]": "CDK's grantInvoke also covers the function's versions and aliases"
     }
+
+
+def distributed_map_grants(machine: IConstruct) -> dict[str, str]:
+    """What CDK grants a state machine with a Distributed Map on its own executions."""
+    executions = (
+        'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
+        + ref_of(machine)[1:-1]
+        + '"}]}]}'
+    )
+    return {
+        executions + "/*:*]": "The Distributed Map starts and stops its own child executions",
+        executions + ":*]": "The Distributed Map describes and redrives its own executions",
+    }

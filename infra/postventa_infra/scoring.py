@@ -20,7 +20,7 @@ from constructs import Construct
 from postventa.analytics.queries import NOW_IN_ATHENA, query_text
 from postventa_infra.analytics import DATABASE, Analytics
 from postventa_infra.log_groups import log_group
-from postventa_infra.nag import acknowledge, arn_of, invoke_grant, key_grants, ref_of
+from postventa_infra.nag import acknowledge, arn_of, distributed_map_grants, invoke_grant, key_grants, ref_of
 from postventa_infra.queues import dead_letter_queue
 
 BATCH = 500  # customers per scoring Lambda call
@@ -42,24 +42,7 @@ class ScoringWorkflow(Construct):
     ):
         super().__init__(scope, construct_id)
         bucket = analytics.bucket
-        # A custom state, not CDK's Athena task: that task grants s3:CreateBucket and GetObject on
-        # "*" and Glue's writes; the job needs to run one query in its workgroup and read the tables.
-        summarize = sfn.CustomState(
-            self,
-            "Summarize customers",
-            state_json={
-                "Type": "Task",
-                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
-                "Parameters": {
-                    "QueryString": query_text("summary", NOW_IN_ATHENA),
-                    "QueryExecutionContext": {"Database": DATABASE},
-                    "WorkGroup": analytics.workgroup.ref,
-                },
-                "ResultSelector": {"id.$": "$.QueryExecution.QueryExecutionId"},
-                "ResultPath": "$.summary",
-            },
-        )
-        summary_key = sfn.JsonPath.format("athena-results/{}.csv", sfn.JsonPath.string_at("$.summary.id"))
+        summarize, summary_key = self._athena_query("Summarize customers", "summary", analytics)
         fit_model = tasks.LambdaInvoke(
             self,
             "Fit the model",
@@ -89,21 +72,7 @@ class ScoringWorkflow(Construct):
             tasks.LambdaInvoke(self, "Score a batch", lambda_function=score_batch, payload_response_only=True)
         )
         # Then the journeys' A/B tests: what the conversions decide is recorded for `winner: auto` splits.
-        count_conversions = sfn.CustomState(
-            self,
-            "Count conversions",
-            state_json={
-                "Type": "Task",
-                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
-                "Parameters": {
-                    "QueryString": query_text("conversions", NOW_IN_ATHENA),
-                    "QueryExecutionContext": {"Database": DATABASE},
-                    "WorkGroup": analytics.workgroup.ref,
-                },
-                "ResultSelector": {"id.$": "$.QueryExecution.QueryExecutionId"},
-                "ResultPath": "$.conversions",
-            },
-        )
+        count_conversions, conversions_key = self._athena_query("Count conversions", "conversions", analytics)
         record = tasks.LambdaInvoke(
             self,
             "Record winners",
@@ -111,9 +80,7 @@ class ScoringWorkflow(Construct):
             payload=sfn.TaskInput.from_object(
                 {
                     "bucket": bucket.bucket_name,
-                    "key": sfn.JsonPath.format(
-                        "athena-results/{}.csv", sfn.JsonPath.string_at("$.conversions.id")
-                    ),
+                    "key": conversions_key,
                     "decided_at": sfn.JsonPath.string_at("$$.Execution.StartTime"),
                 }
             ),
@@ -196,11 +163,6 @@ class ScoringWorkflow(Construct):
                 f"IAM5[Resource::{bucket}/athena-results/*]": "Reads the conversions Athena wrote; its key is the query id",
             },
         )
-        executions = (
-            'IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"'
-            + ref_of(self.machine)[1:-1]
-            + '"}]}]}'
-        )
         acknowledge(
             self.machine,
             {
@@ -215,10 +177,30 @@ class ScoringWorkflow(Construct):
                 **invoke_grant(fit),
                 **invoke_grant(score_batch),
                 **invoke_grant(record_winners),
-                executions + "/*:*]": "The Distributed Map starts and stops its own child executions",
-                executions + ":*]": "The Distributed Map describes and redrives its own executions",
+                **distributed_map_grants(self.machine),
             },
         )
+
+    def _athena_query(self, state: str, query: str, analytics: Analytics) -> tuple[sfn.CustomState, str]:
+        """A state running sql/<query>.sql in our workgroup, and the key of the CSV it writes. A
+        custom state, not CDK's Athena task: that task grants s3:CreateBucket and GetObject on "*"
+        and Glue's writes; the job needs to run its queries in its workgroup and read the tables."""
+        run = sfn.CustomState(
+            self,
+            state,
+            state_json={
+                "Type": "Task",
+                "Resource": f"arn:{Aws.PARTITION}:states:::athena:startQueryExecution.sync",
+                "Parameters": {
+                    "QueryString": query_text(query, NOW_IN_ATHENA),
+                    "QueryExecutionContext": {"Database": DATABASE},
+                    "WorkGroup": analytics.workgroup.ref,
+                },
+                "ResultSelector": {"id.$": "$.QueryExecution.QueryExecutionId"},
+                "ResultPath": f"$.{query}",
+            },
+        )
+        return run, sfn.JsonPath.format("athena-results/{}.csv", sfn.JsonPath.string_at(f"$.{query}.id"))
 
     def _allow_the_query(self, workgroup: str) -> None:
         """Run, watch and stop a query in our workgroup; read the postventa database's tables."""

@@ -31,10 +31,10 @@ ORDERS = [
 ]
 
 
-@pytest.fixture
-def archive(tmp_path):
+def archive_orders(path, orders) -> None:
+    """(customer, "YYYY-MM-DD HH:MM:SS" UTC, total, categories, products) as archived order rows."""
     write_archive(
-        tmp_path,
+        path,
         "orders",
         (
             {
@@ -46,9 +46,14 @@ def archive(tmp_path):
                 "categories": cats,
                 "products": products,
             }
-            for i, (c, t, total, cats, products) in enumerate(ORDERS)
+            for i, (c, t, total, cats, products) in enumerate(orders)
         ),
     )
+
+
+@pytest.fixture
+def archive(tmp_path):
+    archive_orders(tmp_path, ORDERS)
     write_archive(
         tmp_path,
         "surveys",
@@ -90,15 +95,19 @@ def test_an_earlier_end_of_observation_sees_less(archive):
     assert (business["customers"], business["orders"], business["churn_rate"]) == (2, 4, 0.0)
 
 
-def test_the_cli_reads_a_backtest_csv_and_gives_model_parameters_with_their_time_unit(tmp_path, capsys):
-    history = tmp_path / "orders.csv"
+def repeat_buyers_csv(path, time: str = "", items: str = "shoes"):
+    """60 customers with 1 to 4 monthly orders from January 2026 (the CLI's CSV)."""
     lines = ["customer_id,placed_at,total,items,categories"]
     for customer in range(60):
         for visit in range(1 + customer % 4):
-            lines.append(
-                f"c{customer},2026-0{1 + visit}-{1 + customer % 27:02d}T10:00:00Z,{20 + customer},shoes;socks,footwear"
-            )
-    history.write_text("\n".join(lines) + "\n")
+            day = f"2026-0{1 + visit}-{1 + customer % 27:02d}"
+            lines.append(f"c{customer},{day}{time},{20 + customer},{items},footwear")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_cli_reads_a_backtest_csv_and_gives_model_parameters_with_their_time_unit(tmp_path, capsys):
+    history = repeat_buyers_csv(tmp_path / "orders.csv", "T10:00:00Z", "shoes;socks")
     assert main(["report", "--orders", str(history), "--as-of", "2026-06-30", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["as_of"] == "2026-06-30"  # the whole day
@@ -243,22 +252,7 @@ def test_orders_on_one_day_are_one_purchase_in_the_kpis_as_in_the_models(tmp_pat
 
     orders = [("g", "2026-06-01 09:00:00", 40.0), ("g", "2026-06-01 17:00:00", 20.0)]
     orders += [("h", "2026-06-01 23:00:00", 30.0), ("h", "2026-06-11 01:00:00", 30.0)]
-    write_archive(
-        tmp_path,
-        "orders",
-        (
-            {
-                "customer_id": c,
-                "order_id": f"o{i}",
-                "placed_at": datetime.fromisoformat(t).replace(tzinfo=UTC),
-                "total": total,
-                "currency": "EUR",
-                "categories": [],
-                "products": ["mug"],
-            }
-            for i, (c, t, total) in enumerate(orders)
-        ),
-    )
+    archive_orders(tmp_path, [(c, t, total, [], ["mug"]) for c, t, total in orders])
     as_of = datetime(2026, 6, 30, 23, 59, 59, tzinfo=UTC)
     report = build_report(tmp_path, as_of)
     business = report["business"]
@@ -277,21 +271,12 @@ def _cdnow_sample_archive(path):
 
     with gzip.open(ROOT / "events" / "analytics" / "cdnow-sample.txt.gz", "rt") as handle:
         purchases = [line.split() for line in handle if line.strip()]
-    write_archive(
+    archive_orders(
         path,
-        "orders",
-        (
-            {
-                "customer_id": sample_id.lstrip("0"),
-                "order_id": f"o{i}",
-                "placed_at": datetime(int(day[:4]), int(day[4:6]), int(day[6:]), tzinfo=UTC),
-                "total": float(value),
-                "currency": "USD",
-                "categories": [],
-                "products": ["cd"],
-            }
-            for i, (_, sample_id, day, _, value) in enumerate(purchases)
-        ),
+        [
+            (sample_id.lstrip("0"), f"{day[:4]}-{day[4:6]}-{day[6:]} 00:00:00", float(value), [], ["cd"])
+            for _, sample_id, day, _, value in purchases
+        ],
     )
     return purchases
 
@@ -372,14 +357,7 @@ def test_the_convention_turns_the_cdnow_sample_into_the_published_summary_and_fi
 def test_the_cli_writes_every_customers_scores_over_the_horizon_asked(tmp_path, capsys):
     import csv
 
-    history = tmp_path / "orders.csv"
-    lines = ["customer_id,placed_at,total,items,categories"]
-    for customer in range(60):
-        for visit in range(1 + customer % 4):
-            lines.append(
-                f"c{customer},2026-0{1 + visit}-{1 + customer % 27:02d},{20 + customer},shoes,footwear"
-            )
-    history.write_text("\n".join(lines) + "\n")
+    history = repeat_buyers_csv(tmp_path / "orders.csv")
     scores = {}
     for horizon, name in ((90, "quarter.csv"), (365, "year.json")):
         out = tmp_path / name
