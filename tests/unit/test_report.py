@@ -400,4 +400,10 @@ def test_the_text_report_shows_rates_as_percentages_money_in_full_and_says_why_a
     assert "none: no two products were bought together by enough customers" in text
     assert "the mean is not 1 - churn" in text  # mean P(alive) beside churn, explained
     write_html(report, tmp_path / "report.html")
-    assert "None: no two products were bought together" in (tmp_path / "report.html").read_text()
+    html = (tmp_path / "report.html").read_text()
+    assert "None: no two products were bought together" in html
+    assert (
+        "<td>repeat purchase rate</td><td>48.3%</td>" in html
+        and "<td>revenue</td><td>244,091.94</td>" in html
+    )
+    assert "customers with categories" not in html and "(the whole day, UTC)" in html

@@ -205,26 +205,23 @@ def _predicted_value(
     }
 
 
-def format_report(report: dict[str, Any]) -> str:
-    business, value, nps = report["business"], report["predicted_value"], report["nps"]
-    lines = [
-        f"Postventa report, observation period ending {report['as_of']} (the whole day, UTC)",
-        *textwrap.wrap(report["conventions"], width=100, initial_indent="  ", subsequent_indent="  "),
-        "",
-        "Business",
-    ]
-    labels = {
-        "customers": "customers",
-        "orders": "orders",
-        "revenue": "revenue",
-        "repeat_purchase_rate": "repeat purchase rate",
-        "days_to_second_purchase": "days to second purchase (mean)",
-        "average_order_value": "average order value",
-        "lifetime_value": "lifetime value to date (per customer)",
-        "cross_sell_rate": "cross-sell rate (2+ categories)",
-        "churn_rate": "churn (no order in 180 days)",
-    }
-    for key, label in labels.items():
+BUSINESS_LABELS = {
+    "customers": "customers",
+    "orders": "orders",
+    "revenue": "revenue",
+    "repeat_purchase_rate": "repeat purchase rate",
+    "days_to_second_purchase": "days to second purchase (mean)",
+    "average_order_value": "average order value",
+    "lifetime_value": "lifetime value to date (per customer)",
+    "cross_sell_rate": "cross-sell rate (2+ categories)",
+    "churn_rate": "churn (no order in 180 days)",
+}
+
+
+def business_figures(business: dict[str, Any]) -> list[tuple[str, str]]:
+    """The business KPIs as a reader sees them: labelled, rates as percentages, money in full."""
+    figures = []
+    for key, label in BUSINESS_LABELS.items():
         figure = business[key]
         if key == "cross_sell_rate" and not business["customers_with_categories"]:
             shown = "- (no categories in the data)"
@@ -234,7 +231,19 @@ def format_report(report: dict[str, Any]) -> str:
             shown = "-" if figure is None else f"{figure:,.2f}"  # money: two decimals, never 2.4e+05
         else:
             shown = _shown(figure)
-        lines.append(f"  {label:<40} {shown}")
+        figures.append((label, shown))
+    return figures
+
+
+def format_report(report: dict[str, Any]) -> str:
+    business, value, nps = report["business"], report["predicted_value"], report["nps"]
+    lines = [
+        f"Postventa report, observation period ending {report['as_of']} (the whole day, UTC)",
+        *textwrap.wrap(report["conventions"], width=100, initial_indent="  ", subsequent_indent="  "),
+        "",
+        "Business",
+    ]
+    lines += [f"  {label:<40} {shown}" for label, shown in business_figures(business)]
     lines += [f"  {'NPS':<40} {_shown(nps['nps'])}  ({nps.get('answers', 0)} answers)", "", "Segments"]
     lines += [f"  {stage:<40} {count}" for stage, count in report["segments"]["lifecycle"].items()]
     lines += ["", "Predicted value"]

@@ -7,6 +7,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from postventa.analytics.report import business_figures
+
 BAR_WIDTH = 360
 
 
@@ -100,6 +102,7 @@ def write_html(report: dict[str, Any], path: Path) -> None:
         .get_template("report.html")
         .render(
             report=report,
+            business=business_figures(report["business"]),
             cohorts=cohort_grid(report["cohort_retention"]),
             funnels=funnels(report["messages"]),
             revenue=[
