@@ -75,7 +75,8 @@ def build_report(
         "conventions": CONVENTIONS,
         "business": _rounded(business),
         "nps": _nps(rows(connection, "nps", as_of)),
-        "cohort_retention": [_rounded(row) for row in rows(connection, "cohorts", as_of)],
+        # Shares kept to 6 places: shown as percentages to one, they are rounded once, not twice.
+        "cohort_retention": [_rounded(row, 6) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
         "journeys": experiments(rows(connection, "conversions", as_of)),
         "segments": {
@@ -110,9 +111,9 @@ def build_report(
     }
 
 
-def _rounded(row: dict[str, Any]) -> dict[str, Any]:
+def _rounded(row: dict[str, Any], digits: int = 4) -> dict[str, Any]:
     return {
-        key: round(value, 4)
+        key: round(value, digits)
         if isinstance(value, float)
         else value.isoformat()
         if isinstance(value, datetime)
