@@ -1,8 +1,9 @@
 """The customers' side of a backtest: who opens and clicks what they were sent, and how they
 answer a survey, drawn at the assumed rates and the same for the same message every run.
 
-It stands in for the providers (a Sender): each message taken becomes the engagement events
-SES would publish for it (Open, Click) at their times, which the replay hands to the very
+It stands in for the providers (a Sender): each message taken becomes the events SES would
+publish for it (Send and Delivery, as the configuration set publishes them, then Open and Click)
+at their times, which the replay hands to the very
 EngagementService on_engagement runs, so branches read opens and clicks, and a
 `wait_for_event: Message Clicked` resumes, as in production. A click on the survey is its
 answer: a Survey Answered event at the click's time, as the preference centre publishes it.
@@ -24,6 +25,7 @@ from postventa.models.engagement import SesMail, SesRecord, SesTimestamped
 from postventa.models.events import SurveyAnsweredV1
 from postventa.models.tags import encode_tag_value
 
+DELIVERED_AFTER = timedelta(seconds=5)
 OPENED_AFTER, CLICKED_AFTER = timedelta(hours=2), timedelta(hours=2, minutes=5)
 SURVEY_TEMPLATE = "nps_survey"  # the template whose links are the 0-10 scores
 SCORE_OF_BAND = {"promoter": 10, "passive": 8, "detractor": 3}
@@ -56,14 +58,20 @@ class Customers:
         rates, sent_at = self._assumptions, self._clock()
         # One draw for both: below the click rate the customer clicked, and a click implies an open.
         draw = fraction("engagement", tags["message"])
+        mail = SesMail(
+            messageId=provider_id,
+            timestamp=sent_at,
+            tags={name: [encoded] for name, value in tags.items() if (encoded := encode_tag_value(value))},
+        )
+        # Every message is delivered (the history says nothing of bounces); each event is one more
+        # on_engagement invocation, as deployed, and the cost counts it.
+        self._later(sent_at, SesRecord(eventType="Send", mail=mail))
+        delivered = sent_at + DELIVERED_AFTER
+        self._later(
+            delivered,
+            SesRecord(eventType="Delivery", mail=mail, delivery=SesTimestamped(timestamp=delivered)),
+        )
         if draw < rates.open_rate:
-            mail = SesMail(
-                messageId=provider_id,
-                timestamp=sent_at,
-                tags={
-                    name: [encoded] for name, value in tags.items() if (encoded := encode_tag_value(value))
-                },
-            )
             opened = sent_at + OPENED_AFTER
             self._later(opened, SesRecord(eventType="Open", mail=mail, open=SesTimestamped(timestamp=opened)))
             if draw < rates.click_rate:

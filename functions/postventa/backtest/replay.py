@@ -85,6 +85,7 @@ class Tally:
     run_step_calls: int = 0
     register_wait_calls: int = 0
     schedule_runs: int = 0  # the occasions schedule's invocations (every five minutes)
+    engagement_events: int = 0  # SES's events handed to on_engagement's service
     queued_for_rate: int = 0  # sends a full second refused, each held for a share reserved later
     # What the store and the rate would have asked of DynamoDB (metering.py): requests by
     # operation, and read and write request units.
@@ -120,6 +121,7 @@ class Tally:
             run_step_calls=self.run_step_calls + other.run_step_calls,
             register_wait_calls=self.register_wait_calls + other.register_wait_calls,
             schedule_runs=max(self.schedule_runs, other.schedule_runs),  # one schedule for all partitions
+            engagement_events=self.engagement_events + other.engagement_events,
             queued_for_rate=self.queued_for_rate + other.queued_for_rate,
             dynamodb_requests=+requests,
             dynamodb_units={
@@ -309,6 +311,7 @@ def replay(
     def react(reaction: Reaction) -> None:
         if isinstance(reaction, SesRecord):
             services.engagement.apply(reaction)
+            tally.engagement_events += 1
         else:
             services.publisher("postventa.preferences").publish(
                 DetailType.SURVEY_ANSWERED, [(reaction, reaction.answered_at)]
@@ -316,8 +319,9 @@ def replay(
 
     def advance(moment: datetime) -> None:
         """Schedule runs, the engine and the customers' reactions, in time order, up to `moment`. A
-        reaction comes OPENED_AFTER its send or later, so running ahead by no more than that at a
-        time, and never past the next reaction known, passes none before it arises."""
+        reaction a journey reads (Open, Click) comes OPENED_AFTER its send or later, so running
+        ahead by no more than that at a time, and never past the next reaction known, passes none
+        before it arises; Send and Delivery, which only record, may be applied a window late."""
         while True:
             until = min(moment, engine.now + OPENED_AFTER)
             if customers.next_at is not None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from postventa.backtest.assumptions import Assumptions
-from postventa.backtest.cost import LAMBDA_GB_SECONDS, PRICES, cost_usd
+from postventa.backtest.cost import ENGAGEMENT_BATCH, LAMBDA_GB_SECONDS, PRICES, cost_usd
 from postventa.backtest.replay import Tally
 from postventa.journeys.model import Journey
 from postventa.models.records import MessageStatus
@@ -48,7 +49,13 @@ def _percentile(histogram: Counter[int], share: float) -> int:
 
 def _dynamodb(tally: Tally) -> dict[str, Any]:
     requests, units = tally.dynamodb_requests.total(), tally.dynamodb_units_in_all()
-    invocations = tally.events + tally.run_step_calls + tally.register_wait_calls + tally.schedule_runs
+    invocations = (
+        tally.events
+        + tally.run_step_calls
+        + tally.register_wait_calls
+        + tally.schedule_runs
+        + math.ceil(tally.engagement_events / ENGAGEMENT_BATCH)
+    )
     sent = sum(n for (_, _, _, outcome), n in tally.volumes.items() if outcome == MessageStatus.SENT.value)
     return {
         "requests": requests,
@@ -112,6 +119,7 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
         cost_usd=cost_usd(
             events=tally.events,
             tasks=tally.run_step_calls + tally.register_wait_calls + tally.schedule_runs,
+            engagement_events=tally.engagement_events,
             transitions=sum(tally.transitions.values()),
             emails=sum(sent_by_journey.values()),
             dynamodb_units=tally.dynamodb_units_in_all(),
