@@ -317,6 +317,13 @@ def test_holdout_validation_on_cdnow_tracks_the_39_weeks_after_calibration_as_th
     write_html(report, tmp_path / "report.html")
     html = (tmp_path / "report.html").read_text()
     assert html.count("<polyline") == 2 and "Holdout validation" in html
+    assert "bg_nbd fit: log-likelihood" in html
+    # read later (a backtest's archive runs past its last order): the holdout still ends with the orders
+    later = build_report(
+        tmp_path, datetime(1998, 12, 31, 23, 59, 59, tzinfo=UTC), validate_from=date(1997, 10, 1)
+    )
+    assert later["validation"]["holdout_end"] == "1998-06-30"
+    assert later["validation"]["weekly_cumulative_repeat_purchases"] == weeks
 
 
 def test_the_convention_turns_the_cdnow_sample_into_the_published_summary_and_fit(tmp_path):

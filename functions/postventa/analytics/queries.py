@@ -30,15 +30,16 @@ def query_text(name: str, as_of: datetime | str, until: datetime | None = None) 
     """as_of: the end of the observation (a moment, or an SQL expression for one); ages are counted
     to the start of its day ({as_of_day}). until: the end of a holdout period after it."""
     template = files("postventa.analytics").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
-    end = as_of if isinstance(as_of, str) else _timestamp(as_of)
+    end = as_of if isinstance(as_of, str) else sql_moment(as_of)
     return template.format(
         as_of=end,
         as_of_day=f"date_trunc('day', {end})",
-        until=_timestamp(until) if until else "NULL",
+        until=sql_moment(until) if until else "NULL",
         churn_days=LAPSED_DAYS,
         window_days=CONVERSION_WINDOW_DAYS,
     )
 
 
-def _timestamp(moment: datetime) -> str:
+def sql_moment(moment: datetime) -> str:
+    """A moment as an SQL timestamp literal both engines read."""
     return f"TIMESTAMP '{sql_timestamp(moment)}'"

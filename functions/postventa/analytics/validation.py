@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 
 from postventa.analytics.kpis import rows
-from postventa.analytics.queries import query_text
+from postventa.analytics.queries import query_text, sql_moment
 from postventa.analytics.scoring import Customers
 from postventa.analytics.value import fit_bgnbd
 
@@ -30,6 +30,14 @@ def validate(connection: Any, calibration_end: datetime, until: datetime) -> dic
     if not summary.customer_ids:
         raise ValueError(f"no orders on or before {calibration_end:%Y-%m-%d} to fit on")
     model, fit = fit_bgnbd(summary.x, summary.t_x, summary.T)
+    # The holdout ends with the history's orders: an archive's last record may be a message sent
+    # after them (a backtest's), and weeks without orders would read as customers gone.
+    (last_order,) = connection.execute(
+        f"SELECT max(placed_at) FROM orders WHERE placed_at <= {sql_moment(until)}"
+    ).fetchone()
+    if last_order is None or last_order.date() <= calibration_end.date():
+        raise ValueError(f"no orders after {calibration_end:%Y-%m-%d} to check the predictions against")
+    until = min(until, datetime.combine(last_order.date(), time.max, tzinfo=until.tzinfo))
     holdout_days = (until.date() - calibration_end.date()).days
     later = rows(connection, "holdout", calibration_end, until)
     index = {customer: i for i, customer in enumerate(summary.customer_ids)}
