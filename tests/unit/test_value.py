@@ -75,7 +75,7 @@ def test_the_bgnbd_fit_reproduces_the_published_cdnow_one():
     published = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426)
     for name in ("r", "alpha", "a", "b"):
         assert getattr(fitted, name) == pytest.approx(getattr(published, name), abs=0.0006), name
-    assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.05) and fit.converged
+    assert fit.log_likelihood == pytest.approx(-9582.4, abs=0.05) and fit.converged and fit.at_bound == ()
 
 
 def test_the_gamma_gamma_fit_reproduces_the_published_cdnow_one():
@@ -133,3 +133,21 @@ def test_on_25000_simulated_customers_the_fit_beats_the_truth_and_recovers_it():
     )
     for name in ("r", "alpha", "a", "b"):
         assert getattr(fitted, name) == pytest.approx(getattr(truth, name), rel=0.03), name
+
+
+def test_a_fit_says_when_a_parameter_sits_on_the_searchs_bound():
+    """A likelihood that keeps rising in its first parameter: the maximum is found on that
+    parameter's bound, and the report says the history cannot pin it down."""
+    from postventa.analytics.report import fit_quality
+    from postventa.analytics.value import SHAPE, _maximize
+
+    params, fit = _maximize(
+        lambda p: float(p[0] - (p[1] - 1.0) ** 2), [np.zeros(2), np.ones(2)], [SHAPE, SHAPE], 1
+    )
+    assert (
+        fit.at_bound == (0,)
+        and params[0] == pytest.approx(SHAPE[1])
+        and params[1] == pytest.approx(1.0, abs=1e-4)
+    )
+    said = fit_quality("gamma_gamma", {**fit.__dict__, "converged": fit.converged})
+    assert said.endswith("p at the search's bound: this history cannot pin it down")

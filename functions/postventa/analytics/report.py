@@ -307,15 +307,7 @@ def _value_lines(value: dict[str, Any]) -> list[str]:
         f"  next {params['horizon']:.0f} {params['time_unit']}",
         f"  BG/NBD r={bg['r']:.3f} alpha={bg['alpha']:.2f} a={bg['a']:.3f} b={bg['b']:.3f}; "
         f"Gamma-Gamma p={gg['p']:.2f} q={gg['q']:.2f} v={gg['v']:.2f} (time unit: {params['time_unit']})",
-        *(
-            f"  {name} fit: log-likelihood {fit['log_likelihood']:,.1f}, "
-            + (
-                f"the maximum ({fit['agreeing']} of {fit['starts']} starts reached it)"
-                if fit["converged"]
-                else f"NOT CONFIRMED: only one of {fit['starts']} starts reached it; treat predictions with care"
-            )
-            for name, fit in params.get("fits", {}).items()
-        ),
+        *(f"  {name} fit: {fit_quality(name, fit)}" for name, fit in params.get("fits", {}).items()),
         f"  {'probability alive (mean)':<40} {value['mean_p_alive']}",
         "    (BG/NBD counts a one-order customer alive until a repeat shows their pace: the mean is not"
         " 1 - churn, which counts everyone idle 180 days)",
@@ -323,6 +315,22 @@ def _value_lines(value: dict[str, Any]) -> list[str]:
         f"  {'predicted revenue':<40} {value['predicted_revenue']}",
         f"  {'early VIPs (top tenth after one order)':<40} {value['early_vips']}",
     ]
+
+
+PARAMETER_NAMES = {"bg_nbd": ("r", "alpha", "a", "b"), "gamma_gamma": ("p", "q", "v")}
+
+
+def fit_quality(name: str, fit: dict[str, Any]) -> str:
+    """How a fit went, in words (text and HTML report)."""
+    said = f"log-likelihood {fit['log_likelihood']:,.1f}, " + (
+        f"the maximum ({fit['agreeing']} of {fit['starts']} starts reached it)"
+        if fit["converged"]
+        else f"NOT CONFIRMED: only one of {fit['starts']} starts reached it; treat predictions with care"
+    )
+    bounded = [PARAMETER_NAMES[name][i] for i in fit.get("at_bound", ())]
+    if bounded:
+        said += f"; {', '.join(bounded)} at the search's bound: this history cannot pin {'it' if len(bounded) == 1 else 'them'} down"
+    return said
 
 
 def _validation_lines(check: dict[str, Any]) -> list[str]:

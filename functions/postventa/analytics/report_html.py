@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from postventa.analytics.report import business_figures
+from postventa.analytics.report import business_figures, fit_quality
 
 BAR_WIDTH = 360
 
@@ -19,6 +19,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["fit_quality"] = fit_quality
     env.filters["percent"] = lambda rate: "-" if rate is None else f"{rate * 100:.1f}%"
     env.filters["number"] = lambda value: (
         "-" if value is None else f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"

@@ -92,6 +92,9 @@ class Fit:
     log_likelihood: float
     starts: int
     agreeing: int
+    # Parameters the maximum lies on the bound of (SHAPE, SCALE): the history cannot tell that
+    # shape apart from customers all alike in it; predictions stand, the parameter itself means little.
+    at_bound: tuple[int, ...] = ()
 
     @property
     def converged(self) -> bool:
@@ -124,7 +127,12 @@ def _maximize(
         ends.append(min((rough, polished), key=lambda result: float(result.fun)))
     best = min(ends, key=lambda result: float(result.fun))
     agreeing = sum(1 for end in ends if float(end.fun) - float(best.fun) < AGREE)
-    return np.asarray(best.x), Fit(-float(best.fun) * n, len(starts), agreeing)
+    at_bound = tuple(
+        i
+        for i, (value, (low, high)) in enumerate(zip(best.x, bounds, strict=True))
+        if min(value - low, high - value) < 1e-3
+    )
+    return np.asarray(best.x), Fit(-float(best.fun) * n, len(starts), agreeing, at_bound)
 
 
 def fit_bgnbd(x: Array, t_x: Array, T: Array) -> tuple[BgNbd, Fit]:
