@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import heapq
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -39,11 +39,7 @@ def read_orders(path: Path, currency: str = "USD") -> tuple[list[OrderPlacedV1],
     """Orders from a CSV with a header; rows that cannot be read are returned with line and reason."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise BacktestInputError(
-                f"{path}: the header lacks {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})"
-            )
+        check_header(path, reader.fieldnames)
         orders, refused = [], []
         for line, row in enumerate(reader, start=2):
             try:
@@ -51,6 +47,14 @@ def read_orders(path: Path, currency: str = "USD") -> tuple[list[OrderPlacedV1],
             except (ValueError, InvalidOperation) as error:
                 refused.append(f"{path}:{line}: {error}")
     return orders, refused
+
+
+def check_header(path: Path, columns: Sequence[str] | None) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in (columns or [])]
+    if missing:
+        raise BacktestInputError(
+            f"{path}: the header lacks {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})"
+        )
 
 
 def parse_order(row: dict[str, str], line: int, default_currency: str = "USD") -> OrderPlacedV1:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, TypeAdapter
 
 from postventa.backtest.assumptions import Assumptions
-from postventa.backtest.history import REQUIRED_COLUMNS, BacktestInputError, parse_order
+from postventa.backtest.history import BacktestInputError, check_header, parse_order
 from postventa.backtest.replay import Tally
 from postventa.logic.spread import fraction
 
@@ -68,11 +68,7 @@ def split_history(path: Path, partitions: int, directory: Path) -> SplitHistory:
         reader = csv.DictReader(files.enter_context(path.open(newline="", encoding="utf-8")))
         header = list(reader.fieldnames or [])
         columns = header if "order_id" in header else [*header, "order_id"]
-        missing = [c for c in REQUIRED_COLUMNS if c not in header]
-        if missing:
-            raise BacktestInputError(
-                f"{path}: the header lacks {', '.join(missing)} (required: {', '.join(REQUIRED_COLUMNS)})"
-            )
+        check_header(path, header)
         for line, row in enumerate(reader, start=2):
             try:
                 order = parse_order(row, line)
