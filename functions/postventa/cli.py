@@ -231,6 +231,15 @@ def _end_of(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _archive_to_write(text: str) -> Path:
+    from postventa.analytics.archive import fresh_archive
+
+    try:
+        return fresh_archive(Path(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def _customers(args: argparse.Namespace) -> int:
     """Export or erase one customer in a deployed stack (the caller's AWS credentials)."""
     from postventa.composition import erasure_for_table
@@ -311,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="write the timeline as JSON lines, one object per message or decision"
     )
     simulate.add_argument(
-        "--archive", type=Path, help="write the analytics archive (the input of postventa report) there"
+        "--archive",
+        type=_archive_to_write,
+        help="write the analytics archive (the input of postventa report) there, replacing an earlier run's",
     )
     simulate.add_argument(
         "--faults",
@@ -368,7 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     backtest.add_argument("--timezone", default="UTC", help="customers' timezone (the history has none)")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.add_argument(
-        "--archive", type=Path, help="write the analytics archive (the input of postventa report) there"
+        "--archive",
+        type=_archive_to_write,
+        help="write the analytics archive (the input of postventa report) there, replacing an earlier run's",
     )
     backtest.add_argument(
         "--on-aws",

@@ -130,6 +130,26 @@ def test_cli_prints_json(capsys):
     assert dynamodb["requests_per_invocation"] < 20
 
 
+def test_a_backtest_into_an_earlier_archive_replaces_it(tmp_path, capsys):
+    """An earlier run's days the new history does not reach would otherwise mix into the report."""
+    archive, later = tmp_path / "archive", tmp_path / "later.csv"
+    later.write_text("customer_id,placed_at,total\nz1,2027-03-01T10:00:00Z,40\n")
+    for history in (HISTORY, later):
+        assert main(["backtest", "--orders", str(history), "--quiet", "--archive", str(archive)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--archive", str(archive), "--json"]) == 0
+    business = json.loads(capsys.readouterr().out)["business"]
+    assert (business["customers"], business["orders"]) == (1, 1)
+
+
+def test_an_archive_is_not_written_over_other_files(tmp_path, capsys):
+    (tmp_path / "thesis.docx").write_text("mine")
+    with pytest.raises(SystemExit):
+        main(["backtest", "--orders", str(HISTORY), "--quiet", "--archive", str(tmp_path)])
+    assert "holds thesis.docx, not an archive" in capsys.readouterr().err
+    assert (tmp_path / "thesis.docx").read_text() == "mine"
+
+
 def test_the_occasions_schedule_runs_and_is_paid_for_every_five_minutes_as_deployed():
     """From the first order's hour to a day past the last one's longest lapse: each run an
     invocation, and each reads the calendar, though only those in the customers' slots fire."""

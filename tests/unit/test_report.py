@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 import pytest
 
 from postventa.analytics.archive import write_archive
+from postventa.analytics.experiments import experiments
 from postventa.analytics.kpis import connect
 from postventa.analytics.queries import query_text
-from postventa.analytics.report import build_report
+from postventa.analytics.report import build_report, format_report
 from postventa.cli import main
 
 AS_OF = datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
@@ -93,6 +94,23 @@ def test_segments_and_cohorts(archive):
 def test_an_earlier_end_of_observation_sees_less(archive):
     business = build_report(archive, datetime(2026, 3, 31, 23, 59, tzinfo=UTC))["business"]
     assert (business["customers"], business["orders"], business["churn_rate"]) == (2, 4, 0.0)
+
+
+def test_by_default_orders_are_observed_to_the_last_order_and_messages_to_the_last_record(tmp_path):
+    """A replay sends past its history's last order: a's 200 days from that tail would make them
+    churned, and their age 200 days longer."""
+    archive_orders(tmp_path, ORDERS[:2])  # a: Jan 10 and Feb 9
+    message = {"journey": "win-back", "step": "we_miss_you", "channel": "email", "customer_id": "a"}
+    write_archive(
+        tmp_path,
+        "messages",
+        [{**message, "message_id": "m1", "status": "sent", "sent_at": datetime(2026, 8, 28, 9, tzinfo=UTC)}],
+    )
+    report = build_report(tmp_path)
+    assert (report["as_of"], report["records_until"]) == ("2026-02-09", "2026-08-28")
+    assert report["business"]["churn_rate"] == 0.0
+    assert [row["sent"] for row in report["messages"]] == [1]  # the tail's message counted
+    assert "counted to 2026-08-28" in format_report(report)
 
 
 def repeat_buyers_csv(path, time: str = "", items: str = "shoes"):
@@ -227,6 +245,44 @@ def test_journey_uplift_against_the_holdout_and_the_ab_winner(tmp_path):
     assert variants["ten_percent"]["significant"] and variants["free_shipping"]["significant"]
     assert variants["ten_percent"]["revenue_per_customer"] == pytest.approx(0.25 * 60)
     assert journey["winner"] == "ten_percent"
+    assert journey["against_holdout"].startswith("free_shipping, ten_percent converts more than the holdout")
+    from postventa.analytics.report_html import write_html
+
+    write_html(build_report(tmp_path, AS_OF), tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "<td>ten_percent</td><td>2000</td><td>25.0%</td><td>15.00</td>\n  <td>+15.0 pts</td>" in html
+    assert "<strong>Against the holdout:</strong> free_shipping, ten_percent converts more" in html
+
+
+@pytest.mark.parametrize(
+    ("rates", "says"),
+    [
+        (
+            {"ten_percent": 0.10, "free_shipping": 0.02},
+            "the holdout converts more than free_shipping (significant)",
+        ),
+        ({"ten_percent": 0.095, "free_shipping": 0.09}, "no variant converts more than the holdout so far"),
+        (
+            {"ten_percent": 0.105, "free_shipping": 0.09},
+            "no variant differs from the holdout significantly yet",
+        ),
+    ],
+)
+def test_the_report_says_in_words_when_the_holdout_keeps_up_or_wins(tmp_path, rates, says):
+    groups = {variant: (2000, rate) for variant, rate in rates.items()} | {"holdout": (1000, 0.10)}
+    rows = [
+        {
+            "journey": "win-back",
+            "experiment": "win-back.offer",
+            "variant": variant,
+            "customers": n,
+            "conversions": round(n * rate),
+            "revenue": 0.0,
+        }
+        for variant, (n, rate) in groups.items()
+    ]
+    (journey,) = experiments(rows)
+    assert journey["against_holdout"].startswith(says)
 
 
 def test_the_scoring_summary_counts_purchase_days_ages_and_spend_by_hand(archive):

@@ -6,6 +6,7 @@ land in S3 through Firehose, read by Glue tables of the same columns. One column
 from __future__ import annotations
 
 import json
+import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -63,6 +64,22 @@ PARTITION_BY = {
     "assignments": "assigned_at",
     "surveys": "answered_at",
 }
+
+
+def fresh_archive(root: Path) -> Path:
+    """A directory for a new archive: an earlier run's tables there are removed (its days the new
+    run does not reach would stay and mix into the report); one holding anything else is refused."""
+    if root.is_file():
+        raise ValueError(f"{root} is a file: an archive is a directory")
+    if root.is_dir():
+        foreign = sorted(entry.name for entry in root.iterdir() if entry.name not in TABLES)
+        if foreign:
+            raise ValueError(
+                f"{root} holds {', '.join(foreign[:3])}, not an archive: give a new or empty directory"
+            )
+        for table in TABLES:
+            shutil.rmtree(root / table, ignore_errors=True)
+    return root
 
 
 def sql_timestamp(moment: datetime) -> str:

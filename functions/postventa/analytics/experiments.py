@@ -73,11 +73,32 @@ def experiments(variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "revenue_per_customer": round(float(holdout["revenue"]) / holdout["customers"], 2),
                 },
                 "variants": entries,
+                "against_holdout": against_holdout(entries, holdout is not None),
                 "winner": verdict.winner if len(treated) > 1 else None,
                 "verdict": verdict.reason if len(treated) > 1 else "one variant: no A/B test",
             }
         )
     return report
+
+
+def against_holdout(variants: list[dict[str, Any]], has_holdout: bool) -> str:
+    """What the holdout says of the journey, in a marketer's words: whether it makes customers buy."""
+    if not has_holdout:
+        return "no holdout: what the journey adds cannot be measured"
+    better = [v["variant"] for v in variants if v["significant"] and v["uplift"] > 0]
+    worse = [v["variant"] for v in variants if v["significant"] and v["uplift"] < 0]
+    if better:
+        return (
+            f"{', '.join(better)} converts more than the holdout (significant): the journey earns its sends"
+        )
+    if worse:
+        return (
+            f"the holdout converts more than {', '.join(worse)} (significant): "
+            "the journey may be costing orders; review its timing and offer"
+        )
+    if all(v["uplift"] <= 0 for v in variants):
+        return "no variant converts more than the holdout so far (not significant yet: keep watching)"
+    return "no variant differs from the holdout significantly yet (keep watching)"
 
 
 def decided_winners(tests: list[dict[str, Any]], decided_at: datetime) -> list[DecidedWinner]:

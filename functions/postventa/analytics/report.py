@@ -49,17 +49,7 @@ def build_report(
     validate_from: also fit on the history before that day and check the predictions after it
     (validation.py)."""
     connection = connect(archive)
-    if as_of is None:
-        latest = connection.execute(  # the archive's last record: a simulation runs past its last order
-            "SELECT max(t) FROM (SELECT max(placed_at) AS t FROM orders UNION ALL SELECT max(sent_at) FROM messages"
-            " UNION ALL SELECT max(answered_at) FROM surveys UNION ALL SELECT max(assigned_at) FROM assignments)"
-        ).fetchone()
-        if latest is None or latest[0] is None:
-            raise ValueError(f"{archive}: no orders to report on")
-        last = latest[0] if latest[0].tzinfo else latest[0].replace(tzinfo=UTC)
-        as_of = datetime.combine(last.date(), time.max, tzinfo=UTC)  # the whole last day (CONVENTIONS)
-    assert as_of is not None
-    as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    as_of, records_until = _observation(connection, archive) if as_of is None else (as_of, as_of)
     last_day = datetime.combine(as_of.date(), time.min, tzinfo=as_of.tzinfo)  # ages are counted to its start
     customers = Customers.from_rows(connection.execute(query_text("summary", as_of)).fetchall())
     if not customers.ids:
@@ -72,12 +62,13 @@ def build_report(
     (business,) = rows(connection, "business", as_of)
     return {
         "as_of": as_of.date().isoformat(),
+        "records_until": records_until.date().isoformat(),
         "conventions": CONVENTIONS,
         "business": _rounded(business),
-        "nps": _nps(rows(connection, "nps", as_of)),
+        "nps": _nps(rows(connection, "nps", records_until)),
         # Shares kept to 6 places: shown as percentages to one, they are rounded once, not twice.
         "cohort_retention": [_rounded(row, 6) for row in rows(connection, "cohorts", as_of)],
-        "messages": [_with_rates(row) for row in rows(connection, "messages", as_of)],
+        "messages": [_with_rates(row) for row in rows(connection, "messages", records_until)],
         "journeys": experiments(rows(connection, "conversions", as_of)),
         "segments": {
             "lifecycle": dict(sorted(Counter(stages).items())),
@@ -109,6 +100,25 @@ def build_report(
             ),
         },
     }
+
+
+def _observation(connection: Any, archive: Path) -> tuple[datetime, datetime]:
+    """The observation's end by default: the whole day of the last order, which every order figure
+    and model counts to (a replay runs its journeys past the history's last order, and days with no
+    orders in that tail would read as customers drifting away); and the whole day of the archive's
+    last record, which the message and survey tables count to."""
+    last_order, last_record = connection.execute(
+        "SELECT (SELECT max(placed_at) FROM orders), max(t) FROM (SELECT max(placed_at) AS t FROM orders"
+        " UNION ALL SELECT max(sent_at) FROM messages UNION ALL SELECT max(answered_at) FROM surveys"
+        " UNION ALL SELECT max(assigned_at) FROM assignments)"
+    ).fetchone()
+    if last_order is None:
+        raise ValueError(f"{archive}: no orders to report on")
+    return _whole_day(last_order), _whole_day(last_record)
+
+
+def _whole_day(moment: datetime) -> datetime:
+    return datetime.combine(moment.date(), time.max, tzinfo=UTC)  # the whole last day (CONVENTIONS)
 
 
 def _rounded(row: dict[str, Any], digits: int = 4) -> dict[str, Any]:
@@ -236,10 +246,21 @@ def business_figures(business: dict[str, Any]) -> list[tuple[str, str]]:
     return figures
 
 
+def records_note(report: dict[str, Any]) -> str:
+    """What the message and NPS tables count beyond the orders' end, when an archive runs past it."""
+    if report["records_until"] == report["as_of"]:
+        return ""
+    return (
+        f"Messages and survey answers are counted to {report['records_until']}, the archive's last record: "
+        "a replay runs its journeys past the history's last order."
+    )
+
+
 def format_report(report: dict[str, Any]) -> str:
     business, value, nps = report["business"], report["predicted_value"], report["nps"]
     lines = [
         f"Postventa report, observation period ending {report['as_of']} (the whole day, UTC)",
+        *textwrap.wrap(records_note(report), width=100, initial_indent="  ", subsequent_indent="  "),
         *textwrap.wrap(report["conventions"], width=100, initial_indent="  ", subsequent_indent="  "),
         "",
         "Business",
@@ -282,6 +303,7 @@ def format_report(report: dict[str, Any]) -> str:
                 else "no holdout"
             )
             lines.append(f"  {journey['journey']} ({journey['experiment']}): {base}; {journey['verdict']}")
+            lines.append(f"    against the holdout: {journey['against_holdout']}")
             for variant in journey["variants"]:
                 uplift = (
                     f", uplift {variant['uplift'] * 100:+.1f} pts, p={variant['p_value']}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from postventa.analytics.report import business_figures, fit_quality
+from postventa.analytics.report import business_figures, fit_quality, records_note
 
 BAR_WIDTH = 360
 
@@ -20,6 +20,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["fit_quality"] = fit_quality
+    env.globals["records_note"] = records_note
     env.filters["percent"] = lambda rate: "-" if rate is None else f"{rate * 100:.1f}%"
     env.filters["number"] = lambda value: (
         "-" if value is None else f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
@@ -39,7 +40,8 @@ def cohort_grid(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def funnels(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each journey's steps: sent, delivered, opened, clicked (summed over channels and variants)."""
+    """Each journey's steps: sent, delivered, opened, clicked (summed over channels and variants),
+    each with its share of sent."""
     steps: dict[tuple[str, str], dict[str, int]] = {}
     for row in messages:
         totals = steps.setdefault(
@@ -52,7 +54,10 @@ def funnels(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {
             "journey": j,
             "step": s,
-            "stages": [(stage, count, BAR_WIDTH * count / widest) for stage, count in t.items()],
+            "stages": [
+                (stage, count, BAR_WIDTH * count / widest, count / t["sent"] if t["sent"] else None)
+                for stage, count in t.items()
+            ],
         }
         for (j, s), t in sorted(steps.items())
     ]
