@@ -320,12 +320,13 @@ def sale_day_spike() -> None:
 def report_timing() -> None:
     """KPIs (the SQL over the archive) and the value models' fit for the same 70,000 orders."""
     import tempfile
-    from datetime import UTC
+    from datetime import UTC, timedelta
 
     from postventa.analytics.archive import order_row, write_archive
     from postventa.analytics.kpis import connect, rows
     from postventa.analytics.queries import QUERIES, query_text
     from postventa.analytics.scoring import Customers, fit_scoring_model
+    from postventa.analytics.validation import validate
     from postventa.backtest import synthetic_history
     from postventa.models.records import OrderRecord
 
@@ -345,12 +346,13 @@ def report_timing() -> None:
         started = time.perf_counter()
         summary_rows = connection.execute(query_text("summary", as_of)).fetchall()
         summarized = time.perf_counter() - started
+        check = validate(connection, as_of - timedelta(weeks=26), as_of)
     customers = Customers.from_rows(summary_rows)
     started = time.perf_counter()
     model = fit_scoring_model(customers)
     fitted = time.perf_counter() - started
     started = time.perf_counter()
-    model.score(customers)
+    model.score(customers, as_of.date())
     scored = time.perf_counter() - started
     orders = len(history)
     print(f"report, {orders} orders from {len(customers.ids)} customers (as of {as_of:%Y-%m-%d})")
@@ -363,6 +365,69 @@ def report_timing() -> None:
     print(
         f"  scoring every customer:              {scored * 1000:8.1f} ms   ({scored / summarized:.1f} x the summary)"
     )
+    print(
+        f"  holdout validation, the last 26 weeks: predicted {check['predicted_repeat_purchases']:,.0f} repeat "
+        f"purchases against {check['actual_repeat_purchases']:,} ({check['total_error']:+.1%}); per customer "
+        f"{check['mean_absolute_error_per_customer']:.2f} off against {check['naive_mean_absolute_error_per_customer']:.2f} naive"
+    )
+
+
+def model_checks() -> None:
+    """The unit tests' simulations at full size: parameter recovery over several seeds, and the
+    sequential decisions' false-winner rate and power over many more runs."""
+    import numpy as np
+
+    from postventa.analytics.checks import (
+        holm_family_rate,
+        peeking_rate,
+        simulate_bgnbd,
+        simulate_gamma_gamma,
+    )
+    from postventa.analytics.stats import ab_winner, compare
+    from postventa.analytics.value import BgNbd, GammaGamma, _bgnbd_log_likelihood, fit_bgnbd, fit_gamma_gamma
+
+    seeds = range(5)
+    truth = BgNbd(r=0.24, alpha=30.9, a=0.79, b=2.43)  # CDNOW's, in days
+    errors: dict[str, list[float]] = {name: [] for name in ("r", "alpha", "a", "b")}
+    beat_truth = 0
+    for seed in seeds:
+        x, t_x, T = simulate_bgnbd(truth, 25_000, np.random.default_rng(seed), ages=(462, 546))
+        fitted, fit = fit_bgnbd(x, t_x, T)
+        truth_ll = _bgnbd_log_likelihood(np.log([truth.r, truth.alpha, truth.a, truth.b]), x, t_x, T)
+        beat_truth += fit.log_likelihood >= truth_ll
+        for name in errors:
+            errors[name].append(getattr(fitted, name) / getattr(truth, name) - 1)
+    print(f"model checks: BG/NBD on 25,000 simulated customers, {len(seeds)} seeds")
+    print(f"  fit at least as likely as the truth:  {beat_truth} of {len(seeds)}")
+    for name, errs in errors.items():
+        print(f"  {name:<6} error: mean {np.mean(errs):+.1%}, worst {max(errs, key=abs):+.1%}")
+    spend_truth = GammaGamma(p=6.0, q=4.0, v=15.0)
+    spend_errors: dict[str, list[float]] = {name: [] for name in ("p", "q", "v")}
+    for seed in seeds:
+        spent, _ = fit_gamma_gamma(*simulate_gamma_gamma(spend_truth, 20_000, np.random.default_rng(seed)))
+        for name in spend_errors:
+            spend_errors[name].append(getattr(spent, name) / getattr(spend_truth, name) - 1)
+    print(f"  Gamma-Gamma on 20,000, {len(seeds)} seeds:")
+    for name, errs in spend_errors.items():
+        print(f"  {name:<6} error: mean {np.mean(errs):+.1%}, worst {max(errs, key=abs):+.1%}")
+
+    def winner(groups: dict[str, tuple[int, int]]) -> bool:
+        return ab_winner(groups, min_sample=1000).winner is not None
+
+    def naive(groups: dict[str, tuple[int, int]]) -> bool:
+        return compare(groups["a"], groups["b"]).fixed_horizon_p_value < 0.05
+
+    runs = 10_000
+    print(f"sequential decisions: 20 looks, 250 more customers per variant each, {runs:,} runs")
+    for label, rule in (("always valid (ours)", winner), ("fixed horizon, re-read", naive)):
+        rate = peeking_rate((0.10, 0.10), runs, rule, np.random.default_rng(1))
+        print(f"  false winners, no effect, {label:<24} {rate:6.2%}")
+    for effect in (0.02, 0.03, 0.05):
+        power = peeking_rate((0.10 + effect, 0.10), runs // 5, winner, np.random.default_rng(2))
+        print(f"  power on +{effect * 100:.0f} points (10% base):              {power:6.1%}")
+    for variants in (2, 3, 5):
+        family = holm_family_rate(variants, runs // 5, np.random.default_rng(3))
+        print(f"  {variants} variants against one holdout, any false (Holm): {family:6.2%}")
 
 
 def main() -> None:
@@ -383,6 +448,7 @@ def main() -> None:
     backtest_scaling()
     sale_day_spike()
     report_timing()
+    model_checks()
 
 
 if __name__ == "__main__":

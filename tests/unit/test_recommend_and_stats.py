@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from postventa.analytics.checks import holm_family_rate, peeking_rate
 from postventa.analytics.recommend import Thresholds, association_rules, complements, recommend
 from postventa.analytics.stats import ab_winner, compare, holm
 
@@ -82,53 +83,25 @@ def test_an_ab_winner_needs_the_minimum_sample_and_significance():
     assert verdict.winner == "b"
 
 
-def _peeking(
-    rates: tuple[float, float], runs: int, decide, seed: int = 0, looks: int = 20, per_look: int = 250
-):
-    """How often an A/B test read after each of `looks` batches of customers per variant ever
-    declares a winner: a marketer checking the report daily and acting on the first one."""
-    rng = np.random.default_rng(seed)
-    found = 0
-    for _ in range(runs):
-        a = np.cumsum(rng.binomial(per_look, rates[0], looks))
-        b = np.cumsum(rng.binomial(per_look, rates[1], looks))
-        if any(
-            decide({"a": (int(a[k]), per_look * (k + 1)), "b": (int(b[k]), per_look * (k + 1))})
-            for k in range(looks)
-        ):
-            found += 1
-    return found / runs
-
-
 def test_read_20_times_the_ab_winner_stays_at_most_5_percent_false_and_finds_a_3_point_effect():
     """No effect (10% both): 20 looks, 250 more customers per variant each, up to 5,000: the always-
     valid winner rule finds a false winner at most 5% of the time, where acting on the fixed-horizon
     p-value at every look does several times that. A real +3 points (13% against 10%) is found."""
     winner = lambda groups: ab_winner(groups, min_sample=1000).winner is not None  # noqa: E731
     naive = lambda groups: compare(groups["a"], groups["b"]).fixed_horizon_p_value < 0.05  # noqa: E731
-    assert _peeking((0.10, 0.10), 1000, winner) <= 0.05
-    assert _peeking((0.10, 0.10), 1000, naive) >= 0.15  # what the docs used to invite
-    assert _peeking((0.13, 0.10), 300, winner) >= 0.9  # the power on a known effect
+    assert peeking_rate((0.10, 0.10), 1000, winner, np.random.default_rng(0)) <= 0.05
+    assert (
+        peeking_rate((0.10, 0.10), 1000, naive, np.random.default_rng(0)) >= 0.15
+    )  # what the docs used to invite
+    assert (
+        peeking_rate((0.13, 0.10), 300, winner, np.random.default_rng(0)) >= 0.9
+    )  # the power on a known effect
 
 
 def test_several_variants_against_one_holdout_are_significant_together_at_5_percent():
     """Three variants with no effect against one holdout, read 20 times: some variant is ever
     called significant at most 5% of the time with Holm's correction."""
-    rng = np.random.default_rng(3)
-    ever = 0
-    runs = 600
-    for _ in range(runs):
-        counts = {name: np.cumsum(rng.binomial(250, 0.1, 20)) for name in ("a", "b", "c", "holdout")}
-        for k in range(20):
-            n = 250 * (k + 1)
-            p_values = {
-                name: compare((int(counts[name][k]), n), (int(counts["holdout"][k]), n)).p_value
-                for name in "abc"
-            }
-            if any(holm(p_values, 0.05).values()):
-                ever += 1
-                break
-    assert ever / runs <= 0.05
+    assert holm_family_rate(3, 600, np.random.default_rng(3)) <= 0.05
 
 
 def test_holm_rejects_in_order_until_one_fails():

@@ -10,28 +10,11 @@ from datetime import date
 import numpy as np
 import pytest
 
+from postventa.analytics.checks import simulate_bgnbd, simulate_gamma_gamma
 from postventa.analytics.value import BgNbd, GammaGamma, _bgnbd_log_likelihood, fit_bgnbd, fit_gamma_gamma
 from tests.conftest import ROOT
 
 CDNOW = ROOT / "events" / "analytics"
-
-
-def simulate_bgnbd(truth: BgNbd, customers: int, rng: np.random.Generator, ages=(60, 540)):
-    """Each customer: rate λ ~ Gamma(r, 1/alpha), dropout p ~ Beta(a, b), observed for T days after a first purchase."""
-    x, t_x, T = np.zeros(customers), np.zeros(customers), rng.uniform(*ages, customers)
-    rates = rng.gamma(truth.r, 1 / truth.alpha, customers)
-    dropouts = rng.beta(truth.a, truth.b, customers)
-    for i in range(customers):
-        now = 0.0
-        while True:  # active after the first purchase; may drop out after each repeat purchase
-            now += rng.exponential(1 / rates[i])
-            if now > T[i]:
-                break
-            x[i] += 1
-            t_x[i] = now
-            if rng.random() < dropouts[i]:
-                break
-    return x, t_x, T
 
 
 def test_bgnbd_recovers_known_parameters():
@@ -47,11 +30,7 @@ def test_bgnbd_recovers_known_parameters():
 
 def test_gamma_gamma_recovers_known_parameters():
     truth = GammaGamma(p=6.0, q=4.0, v=15.0)
-    rng = np.random.default_rng(11)
-    customers = 6000
-    x = rng.integers(1, 8, customers).astype(float)
-    nu = rng.gamma(truth.q, 1 / truth.v, customers)  # each customer's rate: mean spend p / nu
-    m = np.array([rng.gamma(truth.p, 1 / nu[i], int(x[i])).mean() for i in range(customers)])
+    x, m = simulate_gamma_gamma(truth, 6000, np.random.default_rng(11))
     fitted, fit = fit_gamma_gamma(x, m)
     assert fit.converged
     for name in ("p", "q", "v"):

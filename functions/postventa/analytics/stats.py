@@ -92,7 +92,8 @@ def ab_winner(variants: dict[str, tuple[int, int]], min_sample: int = 1000, alph
         return Verdict(None, "needs two variants")
     short = sorted(name for name, (_, n) in variants.items() if n < min_sample)
     if short:
-        return Verdict(None, f"below the minimum sample of {min_sample}: {', '.join(short)}")
+        few = f"{short[0]} has" if len(short) == 1 else f"{', '.join(short)} have"
+        return Verdict(None, f"not decided yet: {few} fewer than {min_sample} customers")
     best = max(variants, key=lambda name: variants[name][0] / variants[name][1])
     threshold = alpha / (len(variants) - 1)
     for name, counts in variants.items():
