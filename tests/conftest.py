@@ -17,6 +17,7 @@ for _key, _value in LOCAL_ENVIRONMENT.items():
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
+SHOP = EVENTS / "shop"  # a shop's own folder of journeys and templates (its README)
 PUBLISHED = EVENTS / "published"  # published samples, with their provenance
 
 

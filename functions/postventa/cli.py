@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from postventa.backtest import Assumptions
+    from postventa.journeys.library import Library
 
 # The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
 LOCAL_ENVIRONMENT = {
@@ -43,7 +44,9 @@ def _simulate(args: argparse.Namespace) -> int:
     )
 
     faults = FaultInjector(rate=args.faults, seed=args.seed) if args.faults else None
-    result = run_simulation(read_events(args.events or DEMO_EVENTS), archive=args.archive, faults=faults)
+    result = run_simulation(
+        read_events(args.events or DEMO_EVENTS), archive=args.archive, faults=faults, library=_library(args)
+    )
     print(format_timeline(result))
     if args.archive:
         print(f"\nAnalytics archive written to {args.archive} (postventa report --archive {args.archive})")
@@ -54,10 +57,10 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from postventa.journeys.loader import DEFINITIONS, JourneyError, load_journeys
+    from postventa.journeys.loader import JourneyError, load_journeys
 
     try:
-        journeys = load_journeys(args.path or DEFINITIONS)
+        journeys = load_journeys(args.path) if args.path else _library(args).journeys()
     except JourneyError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return 1
@@ -74,9 +77,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from postventa.journeys.diagram import maps_markdown, render_mermaid
-    from postventa.journeys.loader import load_journeys
 
-    journeys = load_journeys()
+    journeys = _library(args).journeys()
     if args.all:
         print(maps_markdown(journeys), end="")
         return 0
@@ -92,7 +94,6 @@ def _backtest(args: argparse.Namespace) -> int:
 
     from postventa.backtest import Assumptions, BacktestInputError, format_report, run_backtest_file
     from postventa.backtest.partitions import count_rows
-    from postventa.journeys.loader import load_journeys
 
     try:
         assumptions = Assumptions(
@@ -101,13 +102,17 @@ def _backtest(args: argparse.Namespace) -> int:
             click_rate=args.click_rate,
             timezone=args.timezone,
         )
+        if args.on_aws and args.journeys:
+            raise BacktestInputError(
+                "--on-aws replays the journeys the stack deployed: deploy the folder first"
+            )
         if args.on_aws:
             return _backtest_on_aws(args, assumptions)
         history = Path(args.orders)
         with tqdm(total=count_rows(history), unit="order", file=sys.stderr, disable=args.quiet) as bar:
             report = run_backtest_file(
                 history,
-                load_journeys(),
+                _library(args).journeys(),
                 assumptions,
                 workers=args.workers,
                 progress=bar.update,
@@ -223,6 +228,29 @@ def _experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    """A starter shop folder: a journey of its own with its templates, and the layout's README."""
+    import shutil
+
+    from postventa.journeys.library import STARTER
+
+    target: Path = args.dir
+    if target.exists() and any(target.iterdir()):
+        print(f"{target} is not empty: give a new folder", file=sys.stderr)
+        return 1
+    shutil.copytree(STARTER, target, dirs_exist_ok=True)
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        print(path)
+    print(f"\nNext: postventa journeys validate --journeys {target}")
+    return 0
+
+
+def _library(args: argparse.Namespace) -> Library:
+    from postventa.journeys.library import Library
+
+    return Library(args.journeys)
+
+
 def _end_of(text: str) -> datetime:
     """A date means the end of that day (UTC); a time is taken as given."""
     if len(text) == 10:
@@ -263,16 +291,16 @@ def _preview(args: argparse.Namespace) -> int:
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
 
-    from postventa.journeys.loader import load_journeys
     from postventa.local.preview import preview
     from postventa.local.simulate import format_timeline
 
-    journeys = load_journeys()
+    library = _library(args)
+    journeys = library.journeys()
     if args.name not in journeys:
         print(f"no journey {args.name!r}; there are: {', '.join(sorted(journeys))}", file=sys.stderr)
         return 1
     try:
-        result = preview(journeys[args.name], args.customer, datetime.now(UTC))
+        result = preview(journeys[args.name], args.customer, datetime.now(UTC), library)
     except ValueError as error:
         print(f"{args.customer}: {error}", file=sys.stderr)
         return 1
@@ -289,7 +317,12 @@ def _render_template(args: argparse.Namespace) -> int:
     try:
         print(
             render_sample(
-                args.name, Channel(args.channel), args.locale, marketing=args.marketing, html=args.html
+                args.name,
+                Channel(args.channel),
+                args.locale,
+                marketing=args.marketing,
+                html=args.html,
+                library=_library(args),
             )
         )
     except TemplateNotFound as error:
@@ -309,9 +342,22 @@ def _export_schemas(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="postventa", description="Post-purchase customer journeys on AWS.")
     commands = parser.add_subparsers(dest="command", required=True)
+    library = argparse.ArgumentParser(add_help=False)
+    library.add_argument(
+        "--journeys",
+        type=Path,
+        default=os.environ.get("POSTVENTA_JOURNEYS_DIR") or None,
+        metavar="DIR",
+        help="the shop's folder of journeys and templates, over the default library "
+        "(default: POSTVENTA_JOURNEYS_DIR; postventa init writes a starter)",
+    )
+
+    init = commands.add_parser("init", help="write a starter folder of the shop's own journeys and templates")
+    init.add_argument("dir", type=Path)
+    init.set_defaults(run=_init)
 
     simulate = commands.add_parser(
-        "simulate", help="play events through the journeys locally, on a virtual clock"
+        "simulate", help="play events through the journeys locally, on a virtual clock", parents=[library]
     )
     simulate.add_argument(
         "--events", type=Path, help="EventBridge events: a JSON array or JSON lines (default: the demo)"
@@ -339,26 +385,34 @@ def main(argv: list[str] | None = None) -> int:
     journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(
         dest="action", required=True
     )
-    validate = journeys.add_parser("validate", help="check journey files, naming file, step and problem")
+    validate = journeys.add_parser(
+        "validate", help="check journey files, naming file, step and problem", parents=[library]
+    )
     validate.add_argument("path", nargs="?", type=Path, help="a journey file or a folder of them")
     validate.add_argument(
         "--cost", action="store_true", help="Step Functions state transitions of each path, per message"
     )
     validate.set_defaults(run=_validate)
-    render = journeys.add_parser("render", help="print the journey map as a Mermaid flowchart")
+    render = journeys.add_parser(
+        "render", help="print the journey map as a Mermaid flowchart", parents=[library]
+    )
     render.add_argument("name", nargs="?", default="")
     render.add_argument(
         "--all", action="store_true", help="every journey, as the markdown of docs/journey-maps.md"
     )
     render.set_defaults(run=_render)
-    preview = journeys.add_parser("preview", help="the timeline one customer would get from a journey")
+    preview = journeys.add_parser(
+        "preview", help="the timeline one customer would get from a journey", parents=[library]
+    )
     preview.add_argument("name")
     preview.add_argument(
         "--customer", type=Path, required=True, help="JSON: customer, order, fulfilled_after_days"
     )
     preview.set_defaults(run=_preview)
 
-    backtest = commands.add_parser("backtest", help="replay an order history through the journeys")
+    backtest = commands.add_parser(
+        "backtest", help="replay an order history through the journeys", parents=[library]
+    )
     backtest.add_argument(
         "--orders",
         required=True,
@@ -441,7 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     templates = commands.add_parser("templates", help="message templates").add_subparsers(
         dest="action", required=True
     )
-    template = templates.add_parser("render", help="one template with sample data, as a customer gets it")
+    template = templates.add_parser(
+        "render", help="one template with sample data, as a customer gets it", parents=[library]
+    )
     template.add_argument("name", help="e.g. order_confirmation")
     template.add_argument("--channel", choices=["email", "sms", "push"], default="email")
     template.add_argument("--locale", default="en", help="falls back to the language, then the shop's")
@@ -482,7 +538,13 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(run=_export_schemas)
 
     args = parser.parse_args(argv)
-    return int(args.run(args))
+    from postventa.journeys.loader import JourneyError
+
+    try:
+        return int(args.run(args))
+    except JourneyError as error:  # a journey or shop folder any command reads: every problem at once
+        print("\n".join(error.problems), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from postventa.adapters.store import Store
     from postventa.adapters.workflows import JourneyWorkflows
     from postventa.analytics.job import ScoringJob
+    from postventa.journeys.library import Library
     from postventa.logic.links import LinkSigner
     from postventa.logic.render import MessageRenderer
     from postventa.services.compliance import ComplianceWebhooks
@@ -142,22 +143,30 @@ class Services:
         emit: Callable[[Decision], None] = log_decision,
         journeys: dict[str, Journey] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        library: Library | None = None,
     ):
         """emit: where on_order's decisions go (the log; a list locally).
-        clock: when sends happen, for the sending rate (the local engine's virtual clock)."""
+        clock: when sends happen, for the sending rate (the local engine's virtual clock).
+        library: the journeys and templates (a shop folder's, locally; deployed, the package is
+        built with the shop's folder laid over it, and the default reads it)."""
         self.settings = settings
         self._stand_ins = stand_ins
         self._clock = clock
         self._emit = emit
         self._journeys = journeys
+        self._library = library
         self._idempotency_configs: list[IdempotencyConfig] = []
         self._lambda_context: Any = None
 
     @cached_property
-    def journeys(self) -> dict[str, Journey]:
-        from postventa.journeys.loader import load_journeys
+    def library(self) -> Library:
+        from postventa.journeys.library import Library
 
-        return self._journeys if self._journeys is not None else load_journeys()
+        return self._library or Library()
+
+    @cached_property
+    def journeys(self) -> dict[str, Journey]:
+        return self._journeys if self._journeys is not None else self.library.journeys()
 
     @cached_property
     def store(self) -> CustomerStore:
@@ -320,9 +329,7 @@ class Services:
 
     @cached_property
     def renderer(self) -> MessageRenderer:
-        from postventa.logic.render import MessageRenderer
-
-        return MessageRenderer(self.settings.default_locale)
+        return self.library.renderer(self.settings.default_locale)
 
     @cached_property
     def preferences(self) -> PreferenceCentre:

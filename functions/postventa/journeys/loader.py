@@ -69,9 +69,14 @@ def journey_files(root: Path) -> list[Path]:
 
 def load_journeys(root: Path = DEFINITIONS) -> dict[str, Journey]:
     """Every journey under root, or every error in every file at once."""
+    return load_files(journey_files(root))
+
+
+def load_files(paths: list[Path]) -> dict[str, Journey]:
+    """Every journey of these files, or every error in every file at once."""
     journeys: dict[str, Journey] = {}
     problems: list[str] = []
-    for path in journey_files(root):
+    for path in paths:
         try:
             journey = load_journey(path)
         except JourneyError as error:

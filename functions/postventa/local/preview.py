@@ -2,7 +2,8 @@
 
 The customer file holds the customer and, for order-triggered journeys, the order:
   {"customer": {...as in Order Placed...}, "order": {"order_id", "placed_at", "currency", "total", "items"},
-   "fulfilled_after_days": 2}
+   "fulfilled_after_days": 2, "earlier_orders": [{...}, ...]}
+earlier_orders (placed before the order, each as Order Placed) preview a journey on a later order.
 It becomes the events that journey listens to, played through `simulate` with that journey alone.
 Nobody opens or clicks in a preview: branches on engagement take their `otherwise` path.
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from postventa.journeys.library import Library
 from postventa.journeys.model import Journey
 from postventa.local.simulate import SimulationResult, run_simulation
 from postventa.logic.occasions import next_occasion
@@ -35,6 +37,9 @@ class PreviewOrder(BaseModel):
 
 class PreviewCustomer(BaseModel):
     customer: CustomerV1
+    earlier_orders: list[PreviewOrder] = Field(
+        default_factory=list, description="placed before `order`: for journeys on a second or third order"
+    )
     order: PreviewOrder | None = None
     fulfilled_after_days: float | None = 2
 
@@ -53,24 +58,27 @@ def _envelope(event_id: str, detail_type: str, time: datetime, detail: dict[str,
     }
 
 
+def _placed(event_id: str, order: PreviewOrder, customer: CustomerV1) -> dict[str, Any]:
+    placed = OrderPlacedV1(
+        order_id=order.order_id,
+        order_number=order.order_number,
+        placed_at=order.placed_at,
+        customer=customer,
+        currency=order.currency,
+        total=order.total,
+        items=order.items,
+    )
+    return _envelope(event_id, DetailType.ORDER_PLACED, order.placed_at, placed.model_dump(mode="json"))
+
+
 def preview_events(journey: Journey, spec: PreviewCustomer, now: datetime) -> list[dict[str, Any]]:
-    events = []
+    events = [
+        _placed(f"preview-earlier-{number}", earlier, spec.customer)
+        for number, earlier in enumerate(spec.earlier_orders, 1)
+    ]
     order = spec.order
     if order is not None:
-        placed = OrderPlacedV1(
-            order_id=order.order_id,
-            order_number=order.order_number,
-            placed_at=order.placed_at,
-            customer=spec.customer,
-            currency=order.currency,
-            total=order.total,
-            items=order.items,
-        )
-        events.append(
-            _envelope(
-                "preview-order", DetailType.ORDER_PLACED, order.placed_at, placed.model_dump(mode="json")
-            )
-        )
+        events.append(_placed("preview-order", order, spec.customer))
         if spec.fulfilled_after_days is not None:
             at = order.placed_at + timedelta(days=spec.fulfilled_after_days)
             detail = {"order_id": order.order_id, "fulfilled_at": at.isoformat()}
@@ -103,8 +111,9 @@ def _occasion(occasion: Occasion, days: int | None, spec: PreviewCustomer, now: 
     return _envelope("preview-occasion", DetailType.OCCASION_REACHED, reached.reached_at, detail)
 
 
-def preview(journey: Journey, path: Path, now: datetime) -> SimulationResult:
-    """`now` matters only without an order: otherwise the preview starts from the order's time."""
+def preview(journey: Journey, path: Path, now: datetime, library: Library | None = None) -> SimulationResult:
+    """`now` matters only without an order: otherwise the preview starts from the order's time.
+    library: where the journey's templates are found."""
     spec = PreviewCustomer.model_validate(json.loads(path.read_text(encoding="utf-8")))
     start = spec.order.placed_at if spec.order else now
-    return run_simulation(preview_events(journey, spec, start), {journey.name: journey})
+    return run_simulation(preview_events(journey, spec, start), {journey.name: journey}, library=library)

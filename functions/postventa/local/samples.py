@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from postventa.journeys.library import Library
 from postventa.logic.links import LinkSigner
-from postventa.logic.render import MessageRenderer, message_context
+from postventa.logic.render import message_context
 from postventa.logic.sms import sms_size
 from postventa.models.common import Money
 from postventa.models.events import Channel, LineItemV1
@@ -38,9 +39,15 @@ def _sample_order() -> OrderRecord:
 
 
 def render_sample(
-    template: str, channel: Channel, locale: str | None, *, marketing: bool, html: bool = False
+    template: str,
+    channel: Channel,
+    locale: str | None,
+    *,
+    marketing: bool,
+    html: bool = False,
+    library: Library | None = None,
 ) -> str:
-    renderer = MessageRenderer()
+    renderer = (library or Library()).renderer()
     profile = CustomerProfile(
         customer_id="sample-customer",
         first_name="Alex",

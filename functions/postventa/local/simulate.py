@@ -41,7 +41,7 @@ from postventa.handlers import (
 )
 from postventa.handlers.observability import metrics
 from postventa.journeys.compiler import compile_journey
-from postventa.journeys.loader import load_journeys
+from postventa.journeys.library import Library
 from postventa.journeys.model import Journey
 from postventa.local.faults import (
     FaultInjector,
@@ -345,10 +345,12 @@ class LocalPostventa:
         journeys: dict[str, Journey] | None = None,
         start: datetime | None = None,
         faults: FaultInjector | None = None,
+        library: Library | None = None,
     ):
         """faults: injected at every AWS call the handlers make; a rate of 0 still counts what
-        reached each provider."""
-        self.journeys = journeys if journeys is not None else load_journeys()
+        reached each provider. library: the journeys (unless given) and templates."""
+        self.library = library or Library()
+        self.journeys = journeys if journeys is not None else self.library.journeys()
         self.start = start or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
         self.decisions: list[Decision] = []
         self.faults = faults or FaultInjector(rate=0.0)
@@ -416,6 +418,7 @@ class LocalPostventa:
             emit=self.decisions.append,
             journeys=self.journeys,
             clock=lambda: self.engine.now,
+            library=self.library,
         )
 
     def invoke(self, function_arn: str, payload: dict[str, Any]) -> Any:
@@ -554,6 +557,7 @@ def run_simulation(
     archive: Path | None = None,
     faults: FaultInjector | None = None,
     clean: FinalState | None = None,
+    library: Library | None = None,
 ) -> SimulationResult:
     """archive: also write the analytics archive there (orders, messages, assignments, surveys).
     faults: inject them at every AWS call and into the deliveries (duplicated, late), and check
@@ -565,7 +569,7 @@ def run_simulation(
     started_wall = time.perf_counter()
     start = _event_time(ordered[0]) if ordered else None
     deliveries = delivery_schedule(ordered, faults) if faults else [(_event_time(e), e) for e in ordered]
-    with LocalPostventa(journeys, start, faults) as local:
+    with LocalPostventa(journeys, start, faults, library) as local:
         for at, event in deliveries:
             local.engine.run_until(at)
             local.receive(event)
@@ -602,7 +606,9 @@ def run_simulation(
         "wall_seconds": round(time.perf_counter() - started_wall, 2),
     }
     guarantee = (
-        check_guarantee(outcome, handed_over, clean or run_simulation(events, journeys).final, faults)
+        check_guarantee(
+            outcome, handed_over, clean or run_simulation(events, journeys, library=library).final, faults
+        )
         if faults
         else None
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,12 +90,13 @@ def message_context(
 
 
 class MessageRenderer:
-    """templates/<channel>/<locale>/<name>.*, falling back from es-MX to es to the shop's locale."""
+    """templates/<channel>/<locale>/<name>.*, falling back from es-MX to es to the shop's locale.
+    roots: searched in order for each file (a shop's folder before the default library)."""
 
-    def __init__(self, default_locale: str = "en", root: Path = TEMPLATES):
+    def __init__(self, default_locale: str = "en", roots: Sequence[Path] = (TEMPLATES,)):
         self._default_locale = default_locale
         self._env = SandboxedEnvironment(
-            loader=FileSystemLoader(root),
+            loader=FileSystemLoader(list(roots)),
             autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=StrictUndefined,
             trim_blocks=True,

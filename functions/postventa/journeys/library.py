@@ -1,0 +1,123 @@
+"""The journeys and templates in use: the shop's own folder over the default library.
+
+A shop folder (`postventa init DIR` writes a starter):
+
+    DIR/postventa.yaml          optional: which default journeys to keep, the shop's own topics
+    DIR/journeys/<name>.yaml    added to the defaults; one named as a default replaces it
+    DIR/templates/<channel>/<locale>/<template>.<part>
+                                found before the default of the same path (a _layout.html too)
+
+The CLI reads it with `--journeys DIR` (or POSTVENTA_JOURNEYS_DIR); `cdk deploy -c
+journeysDir=DIR` builds the functions' code with the folder laid over the package, so what runs in
+Lambda is what the CLI validated, rendered and backtested.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from postventa.journeys.loader import DEFINITIONS, JourneyError, journey_files, load_files
+from postventa.journeys.model import TOPIC, Journey
+from postventa.logic.render import TEMPLATES, MessageRenderer
+
+SETTINGS_FILE = "postventa.yaml"
+STARTER = Path(__file__).with_name("starter")  # what `postventa init` copies
+# What customers can opt out of in the default library's journeys; a shop adds its own in
+# postventa.yaml, so a misspelt topic is caught rather than offered as a new opt-out.
+DEFAULT_TOPICS = ("news", "offers", "reviews", "surveys", "tips")
+
+
+class ShopSettings(BaseModel):
+    """postventa.yaml in a shop folder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    defaults: Literal["all", "none"] | list[str] = Field(
+        default="all", description="the default journeys kept: all, none, or a list of names"
+    )
+    topics: list[str] = Field(default_factory=list, description="the shop's own opt-out topics")
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_names(cls, topics: list[str]) -> list[str]:
+        for topic in topics:
+            if not re.fullmatch(TOPIC, topic):
+                raise ValueError(
+                    f"{topic!r} is not a topic name: lower case letters, digits and _ (up to 32)"
+                )
+        return topics
+
+
+@dataclass(frozen=True)
+class Library:
+    """shop: the shop's folder; None: the default library alone."""
+
+    shop: Path | None = None
+
+    @cached_property
+    def settings(self) -> ShopSettings:
+        path = self.shop / SETTINGS_FILE if self.shop else None
+        if path is None or not path.exists():
+            return ShopSettings()
+        try:
+            return ShopSettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        except yaml.YAMLError as error:
+            raise JourneyError([f"{path}: not valid YAML: {error}"]) from error
+        except ValidationError as error:
+            raise JourneyError(
+                [
+                    f"{path}: {'.'.join(map(str, item['loc']))}: {item['msg'].removeprefix('Value error, ')}"
+                    for item in error.errors(include_url=False)
+                ]
+            ) from error
+
+    def journey_files(self) -> list[Path]:
+        """The files of the journeys in use: the defaults kept, each replaced by the shop's file of
+        the same name, then the shop's own."""
+        if self.shop is not None and not self.shop.is_dir():
+            raise JourneyError(
+                [f"{self.shop}: no such folder (a shop folder holds journeys/ and templates/)"]
+            )
+        defaults = {path.stem: path for path in journey_files(DEFINITIONS)}
+        kept = self.settings.defaults
+        unknown = sorted(set(kept) - set(defaults)) if isinstance(kept, list) else []
+        if unknown:
+            listed = ", ".join(map(repr, unknown))
+            raise JourneyError(
+                [
+                    f"{self.shop}/{SETTINGS_FILE}: defaults: no default journey {listed}; there are: {', '.join(defaults)}"
+                ]
+            )
+        chosen = {
+            name: path
+            for name, path in defaults.items()
+            if kept == "all" or (isinstance(kept, list) and name in kept)
+        }
+        own = self.shop / "journeys" if self.shop else None
+        if own is not None and own.is_dir():
+            chosen |= {path.stem: path for path in journey_files(own)}
+        return [chosen[name] for name in sorted(chosen)]
+
+    def journeys(self) -> dict[str, Journey]:
+        """Every journey in use, or every error in every file at once."""
+        return load_files(self.journey_files())
+
+    @property
+    def template_roots(self) -> list[Path]:
+        """Searched in order: the shop's templates first."""
+        own = self.shop / "templates" if self.shop else None
+        return [*([own] if own is not None and own.is_dir() else []), TEMPLATES]
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (*DEFAULT_TOPICS, *self.settings.topics)
+
+    def renderer(self, default_locale: str = "en") -> MessageRenderer:
+        return MessageRenderer(default_locale, self.template_roots)

@@ -1,0 +1,120 @@
+"""A shop's own folder of journeys and templates, outside the package, through every CLI command."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from postventa.cli import main
+from tests.conftest import SHOP  # the starter, a welcome subject and a Spanish copy added
+
+MAYA = SHOP / "previews" / "third-order.json"  # her third order, 18:30 in Chicago on 20 November
+
+
+def test_init_writes_a_starter_that_validates(tmp_path, capsys):
+    folder = tmp_path / "shop"
+    assert main(["init", str(folder)]) == 0
+    assert f"Next: postventa journeys validate --journeys {folder}" in capsys.readouterr().out
+    assert (folder / "journeys" / "vip-thanks.yaml").is_file()
+
+    assert main(["journeys", "validate", "--journeys", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "ok  vip-thanks v1" in out
+    assert "ok  post-purchase v" in out  # the defaults are kept beside it
+
+
+def test_init_refuses_a_folder_that_holds_files(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["init", str(tmp_path)]) == 1
+    assert f"{tmp_path} is not empty: give a new folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_a_journey_of_the_shop_is_found_only_with_its_folder(capsys):
+    assert main(["journeys", "render", "vip-thanks"]) == 1
+    assert "no journey 'vip-thanks'" in capsys.readouterr().err
+
+    assert main(["journeys", "render", "vip-thanks", "--journeys", str(SHOP)]) == 0
+    mermaid = capsys.readouterr().out
+    assert mermaid.startswith("flowchart")
+    assert "perk_early_access" in mermaid
+
+
+def test_the_folder_can_come_from_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("POSTVENTA_JOURNEYS_DIR", str(SHOP))
+    assert main(["journeys", "render", "vip-thanks"]) == 0
+    assert "vip_thanks" in capsys.readouterr().out
+
+
+def test_a_shop_keeping_no_defaults_validates_only_its_own(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "shop")]) == 0
+    (tmp_path / "shop" / "postventa.yaml").write_text("defaults: none\ntopics: [perks]\n")
+    capsys.readouterr()
+    assert main(["journeys", "validate", "--journeys", str(tmp_path / "shop")]) == 0
+    assert capsys.readouterr().out.splitlines() == ["ok  vip-thanks v1: 7 steps"]
+
+
+def test_a_default_kept_by_a_misspelt_name_is_refused(tmp_path, capsys):
+    (tmp_path / "postventa.yaml").write_text("defaults: [post-purchase, welcom]\n")
+    assert main(["journeys", "validate", "--journeys", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path}/postventa.yaml: defaults: no default journey 'welcom'; there are: " in err
+
+
+def test_preview_of_the_shops_journey_uses_its_templates_and_earlier_orders(capsys):
+    assert main(["journeys", "preview", "vip-thanks", "--customer", str(MAYA), "--journeys", str(SHOP)]) == 0
+    out = capsys.readouterr().out
+    # next morning at 10:00 Chicago time, in her slot of the hour; her third order by count
+    assert "2026-11-21 16:13  preview-maya" in out
+    assert "Three orders, Maya: thank you" in out
+    assert "2026-11-28 16:13  preview-maya" in out  # a week later: the perk her variant gets
+
+
+def test_simulate_reads_the_shops_template_over_the_default(capsys):
+    assert main(["simulate", "--journeys", str(SHOP)]) == 0
+    assert (
+        "Welcome to the club" in capsys.readouterr().out
+    )  # events/shop/templates/email/en/welcome.subject.txt
+
+
+def test_backtest_replays_the_shops_journey(tmp_path, capsys):
+    shop = shutil.copytree(SHOP, tmp_path / "shop")
+    # alone: with the defaults, returning-thanks and cross-sell take the day's marketing message
+    (shop / "postventa.yaml").write_text("defaults: none\ntopics: [perks]\n")
+    history = tmp_path / "orders.csv"
+    rows = ["customer_id,placed_at,total,order_id,currency,email,items,categories"]
+    rows += [
+        f"c1,2026-0{month}-10T15:00:00Z,80,o{month},USD,c1@example.com,Jacket,apparel" for month in (3, 5, 7)
+    ]
+    rows += ["c2,2026-04-02T15:00:00Z,30,o9,USD,c2@example.com,Socks,apparel"]
+    history.write_text("\n".join(rows) + "\n")
+    assert (
+        main(
+            [
+                "backtest",
+                "--orders",
+                str(history),
+                "--json",
+                "--quiet",
+                "--workers",
+                "1",
+                "--journeys",
+                str(shop),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["journeys"]["vip-thanks"]["entries"] == 1  # c1's third order, and no one else's
+    thanked = [
+        step for step in report["steps"] if step["journey"] == "vip-thanks" and step["step"] == "vip_thanks"
+    ]
+    assert [(step["outcome"], step["messages"]) for step in thanked] == [("sent", 1)]
+    assert set(report["journeys"]) == {"vip-thanks"}
+
+
+def test_backtest_on_aws_refuses_a_folder_the_stack_did_not_deploy(capsys):
+    assert main(["backtest", "--orders", "s3://bucket/orders.csv", "--on-aws", "--journeys", str(SHOP)]) == 1
+    assert (
+        "--on-aws replays the journeys the stack deployed: deploy the folder first" in capsys.readouterr().err
+    )
