@@ -12,6 +12,7 @@ from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
 from postventa.composition import SETTINGS_USED
+from postventa.journeys.library import Library
 from postventa.logic.links import ROTATION_DAYS
 from postventa.models.settings import Settings
 from postventa_infra.ingest import Ingest
@@ -42,16 +43,18 @@ class Handlers(Construct):
         sender_identity_arn: str,
         configuration_set_arn: str,
         signing_secret: secretsmanager.ISecret,
+        library: Library,
     ):
         """observability: Powertools' variables, for every function; settings: values by
-        Settings field, each given only to the functions that read it."""
+        Settings field, each given only to the functions that read it; library: the journeys and
+        templates the code is built with."""
         super().__init__(scope, construct_id)
         self._functions: dict[str, lambda_.Function] = {}
         settings = {**settings, "state_machines": Stack.of(self).to_json_string(state_machine_arns)}
         layer = lambda_.LayerVersion(
             self,
             "Dependencies",
-            code=lambda_.Code.from_asset(str(build_layer())),
+            code=lambda_.Code.from_asset(str(build_layer(library=library))),
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
             description="Powertools, pydantic, Jinja2, boto3 and the rest of Postventa's runtime dependencies",
@@ -65,9 +68,9 @@ class Handlers(Construct):
             compatible_architectures=[ARCHITECTURE],
             description="numpy and scipy for the scoring job's value models",
         )
-        code = lambda_.Code.from_asset(str(build_code()))
+        code = lambda_.Code.from_asset(str(build_code(library=library)))
         # The backtest's workers: the replay and the local engine beside the functions' code, and JSONata.
-        backtest_code = lambda_.Code.from_asset(str(build_code(backtest=True)))
+        backtest_code = lambda_.Code.from_asset(str(build_code(backtest=True, library=library)))
         backtest_layer = lambda_.LayerVersion(
             self,
             "BacktestDependencies",

@@ -18,6 +18,8 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
+from postventa.journeys.library import Library
+
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "build" / "lambda-layer"
 CODE_DIR = ROOT / "build" / "lambda-code"
@@ -35,11 +37,12 @@ CODE_EXCLUDES = frozenset(
         "analytics/report.py",
         "analytics/report_html.py",
         "templates/report",
+        "journeys/starter",
     }
 )
 # The backtest's workers on AWS run the local engine and the replay on the functions' own code.
 BACKTEST_CODE_EXCLUDES = CODE_EXCLUDES - {"asl", "backtest"}
-TEMPLATES = ROOT / "functions" / "postventa" / "templates"
+DEFAULT_LIBRARY = Library()
 RUNTIME_PYTHON = "3.13"
 # numpy and scipy's newer wheels are manylinux_2_28 (Lambda's Amazon Linux 2023 has glibc 2.34).
 PLATFORMS = ["manylinux2014_x86_64", "manylinux_2_28_x86_64"]
@@ -77,9 +80,15 @@ def tested_versions() -> list[str]:
     return sorted(f"{name}=={version}" for name, version in pins.items())
 
 
-def template_languages() -> set[str]:
-    """The languages messages and pages are written in: the only ones amounts are formatted for."""
-    return {folder.name.split("-")[0] for folder in TEMPLATES.glob("*/*") if folder.is_dir()}
+def template_languages(library: Library = DEFAULT_LIBRARY) -> set[str]:
+    """The languages messages and pages are written in (the shop's folder's too): the only ones
+    amounts are formatted for."""
+    return {
+        folder.name.split("-")[0]
+        for root in library.template_roots
+        for folder in root.glob("*/*")
+        if folder.is_dir()
+    }
 
 
 def runtime_python() -> str | None:
@@ -105,9 +114,9 @@ def compile_for_runtime(folder: Path) -> bool:
     return True
 
 
-def build_code(*, backtest: bool = False) -> Path:
+def build_code(*, backtest: bool = False, library: Library = DEFAULT_LIBRARY) -> Path:
     """functions/ as the functions run it: the shipped modules of postventa, compiled; with the
-    backtest's replay and engine for its workers."""
+    backtest's replay and engine for its workers; the shop's folder laid over it."""
     source = ROOT / "functions" / "postventa"
     excludes, target = (BACKTEST_CODE_EXCLUDES, BACKTEST_CODE_DIR) if backtest else (CODE_EXCLUDES, CODE_DIR)
 
@@ -121,11 +130,27 @@ def build_code(*, backtest: bool = False) -> Path:
 
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(source, target / "postventa", ignore=left_out)
+    _lay_over(library, target / "postventa")
     compile_for_runtime(target)
     return target
 
 
-def build_layer(extra: str | None = None) -> Path:
+def _lay_over(library: Library, package: Path) -> None:
+    """The journeys in use become the package's definitions and the shop's templates go over the
+    defaults, so the functions' default Library() is the shop's, as the CLI read it."""
+    if library.shop is None:
+        return
+    files = library.journey_files()
+    definitions = package / "journeys" / "definitions"
+    shutil.rmtree(definitions)
+    definitions.mkdir()
+    for path in files:
+        shutil.copy2(path, definitions / path.name)
+    for root in reversed(library.template_roots[:-1]):
+        shutil.copytree(root, package / "templates", dirs_exist_ok=True)
+
+
+def build_layer(extra: str | None = None, library: Library = DEFAULT_LIBRARY) -> Path:
     """Install the requirements into build/lambda-layer[-extra]/python, reusing a build of the same
     inputs. The main layer is compiled for the runtime; the analytics one (numpy, SciPy: a daily
     job's, where a cold start matters little and byte-code would add a third to its size) is not."""
@@ -138,7 +163,7 @@ def build_layer(extra: str | None = None) -> Path:
         *PLATFORMS,
         *requirements,
         *constraints,
-        *sorted(template_languages()),
+        *sorted(template_languages(library)),
         str(compiled),
     ]
     fingerprint = hashlib.sha256("\n".join([*inputs, Path(__file__).read_text()]).encode()).hexdigest()
@@ -172,14 +197,14 @@ def build_layer(extra: str | None = None) -> Path:
         check=True,
     )
     shutil.rmtree(pinned.parent)
-    prune(layer_dir / "python")
+    prune(layer_dir / "python", template_languages(library))
     if compiled:
         compile_for_runtime(layer_dir / "python")
     stamp.write_text(fingerprint)
     return layer_dir
 
 
-def prune(site: Path) -> None:
+def prune(site: Path, languages: set[str]) -> None:
     """Leave out what no function loads: test suites, scripts, the models of AWS services never
     called, and the locale data of languages no template is written in."""
     for folder in [*site.rglob("tests"), site / "bin"]:
@@ -189,7 +214,6 @@ def prune(site: Path) -> None:
         for service in models.glob("*/") if models.is_dir() else []:
             if service.name not in AWS_SERVICES:
                 shutil.rmtree(service)
-    languages = template_languages()
     for data in (site / "babel" / "locale-data").glob("*.dat"):
         if data.stem != "root" and data.stem.split("_")[0] not in languages:
             data.unlink()

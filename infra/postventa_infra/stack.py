@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, Node
 
-from postventa.journeys.loader import load_journeys
+from postventa.journeys.library import Library
 from postventa.models.policy import ContactPolicy
 from postventa.models.settings import Settings
 from postventa_infra.analytics import Analytics
@@ -51,6 +52,7 @@ class StackOptions:
     push_application_id: str | None = None  # AWS End User Messaging push; none: no push channel
     contact_policy: str | None = None  # JSON, e.g. {"marketing_per_day": 2, "quiet_from": "22:00"}
     max_send_rate: str | None = None  # JSON, e.g. {"email": 50, "sms": 20}
+    journeys_dir: str | None = None  # the shop's folder of journeys and templates (postventa init)
 
     def __post_init__(self) -> None:
         # A mistake in these would surface only when run_step starts: refuse it at synth instead.
@@ -85,6 +87,7 @@ class StackOptions:
             "push_application_id": "pushApplicationId",
             "contact_policy": "contactPolicy",
             "max_send_rate": "maxSendRate",
+            "journeys_dir": "journeysDir",
         }
         values: dict[str, Any] = {}
         for field, context_key in keys.items():
@@ -99,7 +102,8 @@ class PostventaStack(Stack):
 
     def __init__(self, scope: Construct, construct_id: str, *, options: StackOptions, **kwargs: Any):
         super().__init__(scope, construct_id, **kwargs)
-        journeys = load_journeys()
+        library = Library(Path(options.journeys_dir) if options.journeys_dir else None)
+        journeys = library.journeys()  # refused at synth when a journey or template reference is wrong
         storage = Storage(self, "Storage")
         ingest = Ingest(
             self,
@@ -157,6 +161,7 @@ class PostventaStack(Stack):
             sender_identity_arn=email.identity_arn,
             configuration_set_arn=email.configuration_set_arn,
             signing_secret=signing_secret,
+            library=library,
         )
         handlers.run_step.node.add_dependency(email)
         handlers.allow_texts_and_push(

@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "infra"))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # before jsii starts node
 
 from postventa_infra.app import build_app
+from tests.conftest import SHOP
 
 SHOPIFY_SOURCE = "aws.partner/shopify.com/0000000/postventa"
 
@@ -19,8 +20,12 @@ SHOPIFY_SOURCE = "aws.partner/shopify.com/0000000/postventa"
 @pytest.fixture(scope="session")
 def synthesized():
     """One synth per session (about 15 s); cdk-nag runs as part of it and fails it on any finding."""
-    # a Shopify shop with a push app
-    context = {"pushApplicationId": "push-app-1234", "shopifyEventSource": SHOPIFY_SOURCE}
+    # a Shopify shop with a push app and its own folder of journeys and templates
+    context = {
+        "pushApplicationId": "push-app-1234",
+        "shopifyEventSource": SHOPIFY_SOURCE,
+        "journeysDir": str(SHOP),
+    }
     assembly = build_app(context).synth()
     stack = assembly.get_stack_by_name("Postventa")
     return Path(stack.template_full_path), json.loads(Path(stack.template_full_path).read_text())

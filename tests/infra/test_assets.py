@@ -118,6 +118,15 @@ if "backtest" in module:  # a partition replayed, held messages' JSONata waits i
     from postventa.journeys.loader import load_journeys
     tally = replay(synthetic_history(40, 30, 2), load_journeys(), Assumptions(), lambda done: None)
     assert tally.volumes and tally.transitions, tally
+if module == "handlers.run_step":  # the shop's folder, laid over the package: its journeys and templates
+    from postventa.journeys.library import Library
+    from postventa.models.events import Channel
+    library = Library()
+    assert "vip-thanks" in library.journeys() and "welcome" in library.journeys()
+    renderer = library.renderer()
+    assert renderer.locale_for(Channel.EMAIL, "vip_thanks", "es-MX") == "es"
+    subject = library.template_roots[0] / "email" / "en" / "welcome.subject.txt"
+    assert subject.read_text().startswith("Welcome to the club"), subject.read_text()
 print(module, "%d.%d" % sys.version_info[:2])
 """
 

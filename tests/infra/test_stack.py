@@ -14,9 +14,9 @@ from cdk_nag import AwsSolutionsChecks
 
 from postventa.composition import SETTINGS_USED
 from postventa.journeys.compiler import compile_journey
-from postventa.journeys.loader import load_journeys
+from postventa.journeys.library import Library
 from postventa.models.events import DetailType
-from tests.conftest import ROOT
+from tests.conftest import ROOT, SHOP
 from tests.infra.conftest import SHOPIFY_SOURCE
 
 pytestmark = pytest.mark.xdist_group("infra")  # one worker, one synth
@@ -163,7 +163,8 @@ def test_each_journey_is_a_standard_state_machine_running_the_compiled_asl(templ
             names[logical_id] = "RUN_STEP"
         elif handler.endswith("register_wait.lambda_handler"):
             names[logical_id] = "REGISTER_WAIT"
-    journeys = load_journeys()
+    journeys = Library(SHOP).journeys()
+    assert "vip-thanks" in journeys  # the shop's own, beside the defaults
     machines = {
         m["Properties"]["StateMachineName"]: m["Properties"]
         for m in resources(template, "AWS::StepFunctions::StateMachine").values()
@@ -213,7 +214,7 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 8
         + ["Errors"] * 11  # every function but the backtest's (a tool: its CLI reports their failures)
-        + ["ExecutionsFailed"] * (len(load_journeys()) + 1)  # every journey and the scoring job
+        + ["ExecutionsFailed"] * (len(Library(SHOP).journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
     guarantee = [a for a in alarms.values() if a["Properties"].get("Namespace") == "Postventa"]
