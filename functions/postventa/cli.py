@@ -57,12 +57,20 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from postventa.journeys.loader import JourneyError, load_journeys
+    from postventa.journeys.checks import check_journeys, errors
+    from postventa.journeys.loader import JourneyError, journey_files, load_journeys
 
+    library = _library(args)
     try:
-        journeys = load_journeys(args.path) if args.path else _library(args).journeys()
+        journeys = load_journeys(args.path) if args.path else library.journeys()
     except JourneyError as error:
         print("\n".join(error.problems), file=sys.stderr)
+        return 1
+    sources = {path.stem: str(path) for path in journey_files(args.path)} if args.path else library.sources()
+    problems = check_journeys(journeys, sources, library)
+    for problem in problems:
+        print(f"{'note: ' if problem.note else ''}{problem}", file=sys.stdout if problem.note else sys.stderr)
+    if any(errors(problems)):
         return 1
     for journey in journeys.values():
         print(f"ok  {journey.name} v{journey.version}: {len(journey.all_steps())} steps")

@@ -51,7 +51,33 @@ def test_a_shop_keeping_no_defaults_validates_only_its_own(tmp_path, capsys):
     (tmp_path / "shop" / "postventa.yaml").write_text("defaults: none\ntopics: [perks]\n")
     capsys.readouterr()
     assert main(["journeys", "validate", "--journeys", str(tmp_path / "shop")]) == 0
-    assert capsys.readouterr().out.splitlines() == ["ok  vip-thanks v1: 7 steps"]
+    out = capsys.readouterr().out.splitlines()
+    assert [line for line in out if line.startswith("ok")] == ["ok  vip-thanks v1: 7 steps"]
+    # the defaults' Spanish folders stay: the starter's English copy is what Spanish customers get
+    assert (
+        f"note: {tmp_path}/shop/journeys/vip-thanks.yaml: step perk_gift: email in es falls back to en"
+        in ("\n".join(out))
+    )
+
+
+def test_validate_names_every_mistake_in_the_shops_journey_and_fails(tmp_path, capsys):
+    assert main(["init", str(tmp_path / "shop")]) == 0
+    journey = tmp_path / "shop" / "journeys" / "vip-thanks.yaml"
+    text = journey.read_text().replace("customer.orders_count", "custmer.orders_count")
+    journey.write_text(
+        text.replace("template: vip_perk_gift", "template: vip_perk_gfit").replace("perks}", "perk}", 1)
+    )
+    capsys.readouterr()
+    assert main(["journeys", "validate", "--journeys", str(tmp_path / "shop")]) == 1
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        f"{journey}: trigger, condition 1: unknown field custmer.orders_count; did you mean customer.orders_count?",
+        f"{journey}: step perk_free_shipping: unknown topic perk; did you mean perks? (topics: news, offers, "
+        "reviews, surveys, tips, perks; a shop adds its own in postventa.yaml)",
+        f"{journey}: step perk_gift: no email template vip_perk_gfit in templates/email/en; did you mean "
+        "vip_perk_gift?",
+    ]
+    assert "ok  " not in out
 
 
 def test_a_default_kept_by_a_misspelt_name_is_refused(tmp_path, capsys):

@@ -74,15 +74,15 @@ def test_unknown_template_field_names_the_step():
     text = VALID.replace("template: order_confirmation", "templat: order_confirmation")
     found = problems(text)
     assert any(
-        "journeys/demo.yaml: step 'hello': send.templat: Extra inputs are not permitted" in p for p in found
+        "journeys/demo.yaml: step hello: send.templat: Extra inputs are not permitted" in p for p in found
     )
-    assert any("step 'hello': send.template: Field required" in p for p in found)
+    assert any("step hello: send.template: Field required" in p for p in found)
 
 
 def test_bad_duration_explains_the_format():
     text = VALID + "  - id: pause\n    wait: three days\n"
     assert problems(text) == [
-        "journeys/demo.yaml: step 'pause': wait: 'three days' is not a duration: write a whole number and a unit, "
+        "journeys/demo.yaml: step pause: wait: 'three days' is not a duration: write a whole number and a unit, "
         "e.g. 30m, 12h, 3d, 2w"
     ]
 
@@ -90,7 +90,7 @@ def test_bad_duration_explains_the_format():
 def test_a_step_without_a_kind_is_explained():
     text = VALID + "  - id: mystery\n    shout: loudly\n"
     assert problems(text) == [
-        "journeys/demo.yaml: step 'mystery': a step needs an id and exactly one of: "
+        "journeys/demo.yaml: step mystery: a step needs an id and exactly one of: "
         "send, wait, wait_for_event, wait_until, branch, split"
     ]
 
@@ -102,7 +102,7 @@ def test_nested_step_errors_name_the_nested_step():
     )
     found = problems(text)
     assert found == [
-        "journeys/demo.yaml: step 'sorry': send.channels: 'fax' is not a channel: use email, sms or push"
+        "journeys/demo.yaml: step sorry: send.channels: 'fax' is not a channel: use email, sms or push"
     ]
 
 

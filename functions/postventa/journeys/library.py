@@ -105,6 +105,10 @@ class Library:
             chosen |= {path.stem: path for path in journey_files(own)}
         return [chosen[name] for name in sorted(chosen)]
 
+    def sources(self) -> dict[str, str]:
+        """Each journey's file as problems name it: relative to the working directory where it can be."""
+        return {path.stem: _shown(path) for path in self.journey_files()}
+
     def journeys(self) -> dict[str, Journey]:
         """Every journey in use, or every error in every file at once."""
         return load_files(self.journey_files())
@@ -121,3 +125,10 @@ class Library:
 
     def renderer(self, default_locale: str = "en") -> MessageRenderer:
         return MessageRenderer(default_locale, self.template_roots)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -19,9 +19,15 @@ class JourneyError(ValueError):
         self.problems = problems
 
 
-def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str | None, str]:
-    """Walk the raw document along a pydantic error location: the innermost step id and the field path."""
-    step_id: str | None = None
+# items shown by their name, and by their number
+_NAMED_LISTS = {"cases": "case", "variants": "variant"}
+_NUMBERED_LISTS = {"when": "condition", "conditions": "condition", "exit_on": "exit goal"}
+
+
+def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str, str]:
+    """Walk the raw document along a pydantic error location: where it is as a reader names it
+    (the innermost step, then its case, variant or condition) and the field path within."""
+    labels: list[str] = []
     node, after_step = raw, False
     fields: list[str] = []
     for part in loc:
@@ -29,14 +35,25 @@ def _locate(raw: Any, loc: tuple[Any, ...]) -> tuple[str | None, str]:
             after_step = False  # the discriminator's tag, not a field
             continue
         after_step = False
-        if isinstance(node, list) and isinstance(part, int) and fields[-1:] == ["steps"]:
+        if isinstance(node, list) and isinstance(part, int):
             node = node[part] if part < len(node) else None
-            step_id = str(node.get("id", f"#{part + 1}")) if isinstance(node, dict) else f"#{part + 1}"
-            fields, after_step = [], True
+            name = node.get("id" if fields[-1:] == ["steps"] else "name") if isinstance(node, dict) else None
+            if fields[-1:] == ["steps"]:
+                labels, fields, after_step = [f"step {name or f'#{part + 1}'}"], [], True
+                continue
+            kind = _NAMED_LISTS.get(fields[-1]) if fields else None
+            numbered = _NUMBERED_LISTS.get(fields[-1]) if fields else None
+            if kind or numbered:
+                outer = ".".join(field for field in fields[:-1] if field not in STEP_KINDS)
+                labels += [outer] if outer else []  # e.g. trigger, around its conditions
+                labels.append(f"{kind} {name or f'#{part + 1}'}" if kind else f"{numbered} {part + 1}")
+                fields = []
+                continue
+            fields.append(str(part))
             continue
         node = node.get(part) if isinstance(node, dict) else None
         fields.append(str(part))
-    return step_id, ".".join(fields)
+    return ", ".join(labels) or "journey", ".".join(fields)
 
 
 def parse_journey(text: str, source: str) -> Journey:
@@ -49,8 +66,7 @@ def parse_journey(text: str, source: str) -> Journey:
     except ValidationError as error:
         problems = []
         for item in error.errors(include_url=False):
-            step_id, field = _locate(raw, item["loc"])
-            where = f"step {step_id!r}" if step_id else "journey"
+            where, field = _locate(raw, item["loc"])
             message = item["msg"].removeprefix("Value error, ")
             problems.append(f"{source}: {where}: {field + ': ' if field else ''}{message}")
         raise JourneyError(problems) from error

@@ -12,16 +12,93 @@ nps.{score, band}   the customer's latest survey answer (band: promoter 9-10, pa
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Literal
 
-from postventa.logic.segments import lifecycle
-from postventa.models.records import CustomerProfile, MessageRecord, NpsAnswer, OrderRecord
+from pydantic import AwareDatetime, BaseModel
+
+from postventa.logic.segments import Lifecycle, lifecycle
+from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, NpsAnswer, OrderRecord
+
+FactKind = Literal["number", "text", "bool", "date", "list", "other"]
+NPS_BANDS = ("promoter", "passive", "detractor")
+
+
+@dataclass(frozen=True)
+class FactField:
+    """A field conditions may name: what kind of value it holds, and every value it can take."""
+
+    kind: FactKind
+    values: tuple[str, ...] | None = None
+
+
+def _kind(annotation: Any) -> tuple[FactKind, tuple[str, ...] | None, type[BaseModel] | None]:
+    """The kind of a model field's annotation (optional or not), its values, its nested model."""
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+        return _kind(annotation)
+    if typing.get_origin(annotation) is list:
+        return "list", None, None
+    if annotation is AwareDatetime:
+        return "date", None, None
+    if not isinstance(annotation, type):
+        return "other", None, None
+    if issubclass(annotation, Enum):
+        return "text", tuple(str(member.value) for member in annotation), None
+    if issubclass(annotation, BaseModel):
+        return "other", None, annotation
+    kinds: list[tuple[tuple[type, ...], FactKind]] = [
+        ((bool,), "bool"),  # before int: a bool is an int
+        ((int, float, Decimal), "number"),
+        ((date,), "date"),
+        ((str,), "text"),
+    ]
+    return next((kind for base, kind in kinds if issubclass(annotation, base)), "other"), None, None
+
+
+def _model_fields(prefix: str, model: type[BaseModel]) -> dict[str, FactField]:
+    known: dict[str, FactField] = {}
+    for name, field in model.model_fields.items():
+        kind, values, nested = _kind(field.annotation)
+        if nested is not None:
+            known |= _model_fields(f"{prefix}.{name}", nested)
+        else:
+            known[f"{prefix}.{name}"] = FactField(kind, values)
+    return known
+
+
+# Every field of the context below, for the validator: what a condition can name besides
+# message.<send step>.* (MESSAGE_FACTS).
+FACT_FIELDS: dict[str, FactField] = {
+    **_model_fields("customer", CustomerProfile),
+    "customer.average_order_value": FactField("number"),
+    "customer.days_since_last_order": FactField("number"),
+    "customer.lifecycle": FactField("text", tuple(member.value for member in Lifecycle)),
+    **_model_fields("order", OrderRecord),
+    "order.categories": FactField("list"),
+    "journey.purchased_again": FactField("bool"),
+    "journey.days_in_journey": FactField("number"),
+    "nps.score": FactField("number"),
+    "nps.band": FactField("text", NPS_BANDS),
+}
+MESSAGE_FACTS: dict[str, FactField] = {
+    "status": FactField("text", tuple(member.value for member in MessageStatus)),
+    "opened": FactField("bool"),
+    "clicked": FactField("bool"),
+}
 
 
 def nps_band(score: int) -> str:
-    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+    promoter, passive, detractor = NPS_BANDS
+    return promoter if score >= 9 else passive if score >= 7 else detractor
 
 
 def _customer_facts(profile: CustomerProfile, now: datetime | None) -> dict[str, Any]:
