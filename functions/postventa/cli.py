@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from postventa.backtest import Assumptions
     from postventa.journeys.library import Library
+    from postventa.journeys.model import Journey
 
 # The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
 LOCAL_ENVIRONMENT = {
@@ -72,6 +73,8 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"{'note: ' if problem.note else ''}{problem}", file=sys.stdout if problem.note else sys.stderr)
     if any(errors(problems)):
         return 1
+    if args.collisions and _print_collisions(args, journeys):
+        return 1
     for journey in journeys.values():
         print(f"ok  {journey.name} v{journey.version}: {len(journey.all_steps())} steps")
         if args.cost:
@@ -81,6 +84,30 @@ def _validate(args: argparse.Namespace) -> int:
             definition = compile_journey(journey, run_step_arn="run_step", register_wait_arn="register_wait")
             print("\n".join(describe(journey_cost(definition))))
     return 0
+
+
+def _print_collisions(args: argparse.Namespace, journeys: dict[str, Journey]) -> bool:
+    """Replays a history through the journeys; prints the steps the contact policy mostly drops."""
+    from postventa.backtest.collisions import collisions_in_replay
+    from postventa.backtest.history import BacktestInputError, read_orders, synthetic_history
+
+    if args.orders:
+        try:
+            orders, _ = read_orders(args.orders)
+        except BacktestInputError as error:
+            print(f"{args.orders}: {error}", file=sys.stderr)
+            return True
+        print(f"Replaying {len(orders):,} orders of {args.orders} to find collisions", file=sys.stderr)
+    else:
+        orders = synthetic_history(orders=2_000, customers=800, months=12)
+        print(
+            f"Replaying {len(orders):,} generated orders to find collisions (--orders FILE for your own)",
+            file=sys.stderr,
+        )
+    found = collisions_in_replay(orders, journeys)
+    for collision in found:
+        print(f"collision: {collision.describe()}", file=sys.stderr)
+    return bool(found)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -399,6 +426,18 @@ def main(argv: list[str] | None = None) -> int:
     validate.add_argument("path", nargs="?", type=Path, help="a journey file or a folder of them")
     validate.add_argument(
         "--cost", action="store_true", help="Step Functions state transitions of each path, per message"
+    )
+    validate.add_argument(
+        "--collisions",
+        action="store_true",
+        help="also replay a history and name the steps whose messages the contact policy mostly drops "
+        "because other journeys took the customer's allowance (fails if any)",
+    )
+    validate.add_argument(
+        "--orders",
+        type=Path,
+        metavar="FILE",
+        help="with --collisions: the history (default: a generated one)",
     )
     validate.set_defaults(run=_validate)
     render = journeys.add_parser(
