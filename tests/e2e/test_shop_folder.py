@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 from postventa.cli import main
 from tests.conftest import SHOP  # the starter, a welcome subject and a Spanish copy added
@@ -52,7 +51,10 @@ def test_a_shop_keeping_no_defaults_validates_only_its_own(tmp_path, capsys):
     capsys.readouterr()
     assert main(["journeys", "validate", "--journeys", str(tmp_path / "shop")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line for line in out if line.startswith("ok")] == ["ok  vip-thanks v1: 7 steps"]
+    assert [line for line in out if line.startswith("ok")] == [
+        "ok  returning-thanks v3: 2 steps",  # the starter's, in place of the default
+        "ok  vip-thanks v1: 7 steps",
+    ]
     # the defaults' Spanish folders stay: the starter's English copy is what Spanish customers get
     assert (
         f"note: {tmp_path}/shop/journeys/vip-thanks.yaml: step perk_gift: email in es falls back to en"
@@ -103,10 +105,7 @@ def test_simulate_reads_the_shops_template_over_the_default(capsys):
     )  # events/shop/templates/email/en/welcome.subject.txt
 
 
-def test_backtest_replays_the_shops_journey(tmp_path, capsys):
-    shop = shutil.copytree(SHOP, tmp_path / "shop")
-    # alone: with the defaults, returning-thanks and cross-sell take the day's marketing message
-    (shop / "postventa.yaml").write_text("defaults: none\ntopics: [perks]\n")
+def test_backtest_replays_the_shops_journey_beside_the_defaults(tmp_path, capsys):
     history = tmp_path / "orders.csv"
     rows = ["customer_id,placed_at,total,order_id,currency,email,items,categories"]
     rows += [
@@ -114,29 +113,26 @@ def test_backtest_replays_the_shops_journey(tmp_path, capsys):
     ]
     rows += ["c2,2026-04-02T15:00:00Z,30,o9,USD,c2@example.com,Socks,apparel"]
     history.write_text("\n".join(rows) + "\n")
-    assert (
-        main(
-            [
-                "backtest",
-                "--orders",
-                str(history),
-                "--json",
-                "--quiet",
-                "--workers",
-                "1",
-                "--journeys",
-                str(shop),
-            ]
-        )
-        == 0
-    )
+    command = [
+        "backtest",
+        "--orders",
+        str(history),
+        "--json",
+        "--quiet",
+        "--workers",
+        "1",
+        "--journeys",
+        str(SHOP),
+    ]
+    assert main(command) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["journeys"]["vip-thanks"]["entries"] == 1  # c1's third order, and no one else's
-    thanked = [
-        step for step in report["steps"] if step["journey"] == "vip-thanks" and step["step"] == "vip_thanks"
-    ]
-    assert [(step["outcome"], step["messages"]) for step in thanked] == [("sent", 1)]
-    assert set(report["journeys"]) == {"vip-thanks"}
+    sent = {(s["journey"], s["step"]): s["messages"] for s in report["steps"] if s["outcome"] == "sent"}
+    assert sent[("vip-thanks", "vip_thanks")] == 1
+    # the shop's returning-thanks thanks the second order and leaves the third to vip-thanks
+    assert sent[("returning-thanks", "returning_thanks")] == 1
+    assert report["journeys"]["returning-thanks"]["entries"] == 1
+    assert report["journeys"]["post-purchase"]["entries"] == 4  # the defaults run beside them
 
 
 def test_backtest_on_aws_refuses_a_folder_the_stack_did_not_deploy(capsys):
@@ -144,3 +140,42 @@ def test_backtest_on_aws_refuses_a_folder_the_stack_did_not_deploy(capsys):
     assert (
         "--on-aws replays the journeys the stack deployed: deploy the folder first" in capsys.readouterr().err
     )
+
+
+def third_orders(tmp_path, customers: int = 12):
+    """Customers who each order three times: the third order starts vip-thanks."""
+    rows = ["customer_id,placed_at,total"]
+    rows += [f"c{n},2026-0{month}-{10 + n}T15:00:00Z,80" for n in range(customers) for month in (3, 5, 7)]
+    history = tmp_path / "orders.csv"
+    history.write_text("\n".join(rows) + "\n")
+    return history
+
+
+def test_the_collision_check_names_the_step_and_the_journey_that_took_its_place(tmp_path, capsys):
+    shop = tmp_path / "shop"
+    assert main(["init", str(shop)]) == 0
+    (shop / "journeys" / "returning-thanks.yaml").unlink()  # the default thanks the third order too
+    history = third_orders(tmp_path)
+    capsys.readouterr()
+    assert (
+        main(["journeys", "validate", "--journeys", str(shop), "--collisions", "--orders", str(history)]) == 1
+    )
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        f"Replaying 36 orders of {history} to find collisions",
+        "collision: vip-thanks, step vip_thanks: 12 of 12 messages (100%) dropped by the contact policy "
+        "(frequency cap: 1 marketing a day 12); their place taken by returning-thanks 12",
+    ]
+    assert "ok  " not in out
+
+
+def test_the_starter_leaves_the_third_order_to_vip_thanks(tmp_path, capsys):
+    shop = tmp_path / "shop"
+    assert main(["init", str(shop)]) == 0
+    history = third_orders(tmp_path)
+    assert (
+        main(["journeys", "validate", "--journeys", str(shop), "--collisions", "--orders", str(history)]) == 0
+    )
+    out, err = capsys.readouterr()
+    assert "collision:" not in err
+    assert "ok  returning-thanks v3: 2 steps" in out

@@ -161,8 +161,9 @@ def test_survey_answers_route_detractors_to_service_and_promoters_to_a_referral(
         assert local.services.store.latest_nps("cus-ana").score == score
         if score == 10:
             (referral,) = local.services.store.messages_of("cus-ana")
-            # 10:00 the next morning in Madrid, in the half hour that morning's sends are spread over
-            assert within_spread(referral.at, datetime(2026, 3, 21, 9, 0, tzinfo=UTC))
+            # answered 19:00 in Madrid: a day later, then 10:00 the morning after (the survey's
+            # day of the daily cap is over), in the half hour that morning's sends are spread over
+            assert within_spread(referral.at, datetime(2026, 3, 22, 9, 0, tzinfo=UTC))
 
 
 @pytest.mark.parametrize(

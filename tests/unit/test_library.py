@@ -49,9 +49,12 @@ def test_a_shop_file_named_like_a_default_replaces_it(tmp_path):
 
 def test_defaults_kept_by_name_or_none(tmp_path):
     kept = Library(_shop(tmp_path, "defaults: [welcome, win-back]\n")).journeys()
-    assert sorted(kept) == ["vip-thanks", "welcome", "win-back"]
+    assert sorted(kept) == ["returning-thanks", "vip-thanks", "welcome", "win-back"]  # the shop's two
     shutil.rmtree(tmp_path / "shop")
-    assert sorted(Library(_shop(tmp_path, "defaults: none\n")).journeys()) == ["vip-thanks"]
+    assert sorted(Library(_shop(tmp_path, "defaults: none\n")).journeys()) == [
+        "returning-thanks",
+        "vip-thanks",
+    ]
 
 
 def test_an_unknown_default_is_named_with_the_ones_there_are(tmp_path):
