@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from postventa.backtest import Assumptions
     from postventa.journeys.library import Library
     from postventa.journeys.model import Journey
+    from postventa.local.simulate import SimulationResult
 
 # The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
 LOCAL_ENVIRONMENT = {
@@ -36,6 +37,7 @@ def _simulate(args: argparse.Namespace) -> int:
     # Powertools warns when metrics are disabled or a Lambda context is fake: expected locally.
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
     from postventa.local.faults import FaultInjector
+    from postventa.local.outbox import OutboxError
     from postventa.local.simulate import (
         DEMO_EVENTS,
         format_timeline,
@@ -45,10 +47,19 @@ def _simulate(args: argparse.Namespace) -> int:
     )
 
     faults = FaultInjector(rate=args.faults, seed=args.seed) if args.faults else None
-    result = run_simulation(
-        read_events(args.events or DEMO_EVENTS), archive=args.archive, faults=faults, library=_library(args)
-    )
+    try:
+        result = run_simulation(
+            read_events(args.events or DEMO_EVENTS),
+            archive=args.archive,
+            faults=faults,
+            library=_library(args),
+            outbox=args.outbox,
+        )
+    except OutboxError as error:
+        print(error, file=sys.stderr)
+        return 1
     print(format_timeline(result))
+    _print_outbox(args, result)
     if args.archive:
         print(f"\nAnalytics archive written to {args.archive} (postventa report --archive {args.archive})")
     if args.out:
@@ -280,6 +291,11 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_outbox(args: argparse.Namespace, result: SimulationResult) -> None:
+    if args.outbox is not None:
+        print(f"\nOutbox: {len(result.outbox)} messages as handed to the providers, in {args.outbox}")
+
+
 def _library(args: argparse.Namespace) -> Library:
     from postventa.journeys.library import Library
 
@@ -326,6 +342,7 @@ def _preview(args: argparse.Namespace) -> int:
         os.environ.setdefault(key, value)
     warnings.filterwarnings("ignore", category=UserWarning, module="aws_lambda_powertools")
 
+    from postventa.local.outbox import OutboxError
     from postventa.local.preview import preview
     from postventa.local.simulate import format_timeline
 
@@ -335,33 +352,42 @@ def _preview(args: argparse.Namespace) -> int:
         print(f"no journey {args.name!r}; there are: {', '.join(sorted(journeys))}", file=sys.stderr)
         return 1
     try:
-        result = preview(journeys[args.name], args.customer, datetime.now(UTC), library)
+        result = preview(journeys[args.name], args.customer, datetime.now(UTC), library, args.outbox)
+    except OutboxError as error:
+        print(error, file=sys.stderr)
+        return 1
     except ValueError as error:
         print(f"{args.customer}: {error}", file=sys.stderr)
         return 1
     print(format_timeline(result))
+    _print_outbox(args, result)
     return 0
 
 
 def _render_template(args: argparse.Namespace) -> int:
     from jinja2 import TemplateNotFound
 
-    from postventa.local.samples import render_sample
+    from postventa.local.outbox import OutboxError
+    from postventa.local.samples import render_sample, write_sample
     from postventa.models.events import Channel
 
+    channel, library = Channel(args.channel), _library(args)
     try:
         print(
             render_sample(
-                args.name,
-                Channel(args.channel),
-                args.locale,
-                marketing=args.marketing,
-                html=args.html,
-                library=_library(args),
+                args.name, channel, args.locale, marketing=args.marketing, html=args.html, library=library
             )
         )
+        if args.outbox is not None:
+            path = write_sample(
+                args.outbox, args.name, channel, args.locale, marketing=args.marketing, library=library
+            )
+            print(f"\nOutbox: {path}")
     except TemplateNotFound as error:
         print(f"no such template: {error}", file=sys.stderr)
+        return 1
+    except OutboxError as error:
+        print(error, file=sys.stderr)
         return 1
     return 0
 
@@ -387,12 +413,22 @@ def main(argv: list[str] | None = None) -> int:
         "(default: POSTVENTA_JOURNEYS_DIR; postventa init writes a starter)",
     )
 
+    outbox = argparse.ArgumentParser(add_help=False)
+    outbox.add_argument(
+        "--outbox",
+        type=Path,
+        metavar="DIR",
+        help="also write every message as handed to its provider: email as .eml, SMS and push as JSON",
+    )
+
     init = commands.add_parser("init", help="write a starter folder of the shop's own journeys and templates")
     init.add_argument("dir", type=Path)
     init.set_defaults(run=_init)
 
     simulate = commands.add_parser(
-        "simulate", help="play events through the journeys locally, on a virtual clock", parents=[library]
+        "simulate",
+        help="play events through the journeys locally, on a virtual clock",
+        parents=[library, outbox],
     )
     simulate.add_argument(
         "--events", type=Path, help="EventBridge events: a JSON array or JSON lines (default: the demo)"
@@ -449,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     render.set_defaults(run=_render)
     preview = journeys.add_parser(
-        "preview", help="the timeline one customer would get from a journey", parents=[library]
+        "preview", help="the timeline one customer would get from a journey", parents=[library, outbox]
     )
     preview.add_argument("name")
     preview.add_argument(
@@ -543,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         dest="action", required=True
     )
     template = templates.add_parser(
-        "render", help="one template with sample data, as a customer gets it", parents=[library]
+        "render", help="one template with sample data, as a customer gets it", parents=[library, outbox]
     )
     template.add_argument("name", help="e.g. order_confirmation")
     template.add_argument("--channel", choices=["email", "sms", "push"], default="email")

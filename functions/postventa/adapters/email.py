@@ -25,31 +25,42 @@ class SesEmailSender:
         self._configuration_set = configuration_set
 
     def send(self, *, to: str, message: RenderedMessage, tags: dict[str, str]) -> str:
-        simple: dict[str, Any] = {
-            "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
-            "Body": {
-                "Html": {"Data": message.html or "", "Charset": "UTF-8"},
-                "Text": {"Data": message.text, "Charset": "UTF-8"},
-            },
-        }
-        if message.unsubscribe_url:
-            # RFC 8058 one-click: the mailbox provider POSTs "List-Unsubscribe=One-Click" to the URL.
-            simple["Headers"] = [
-                {"Name": "List-Unsubscribe", "Value": f"<{message.unsubscribe_url}>"},
-                {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
-            ]
+        request = send_email_request(
+            sender=self._sender, to=to, message=message, tags=tags, configuration_set=self._configuration_set
+        )
         try:
-            response = self._client.send_email(
-                FromEmailAddress=self._sender,
-                Destination={"ToAddresses": [to]},
-                Content={"Simple": simple},
-                ConfigurationSetName=self._configuration_set,
-                EmailTags=[
-                    {"Name": name, "Value": encoded}
-                    for name, value in tags.items()
-                    if (encoded := encode_tag_value(value)) is not None
-                ],
-            )
+            response = self._client.send_email(**request)
         except (ClientError, BotoCoreError) as error:
             raise provider_error("SES", error, THROTTLING_CODES, _REJECTED) from error
         return str(response["MessageId"])
+
+
+def send_email_request(
+    *, sender: str, to: str, message: RenderedMessage, tags: dict[str, str], configuration_set: str
+) -> dict[str, Any]:
+    """SES v2 SendEmail's parameters for one message (what `postventa templates render --outbox`
+    writes too)."""
+    simple: dict[str, Any] = {
+        "Subject": {"Data": message.subject or "", "Charset": "UTF-8"},
+        "Body": {
+            "Html": {"Data": message.html or "", "Charset": "UTF-8"},
+            "Text": {"Data": message.text, "Charset": "UTF-8"},
+        },
+    }
+    if message.unsubscribe_url:
+        # RFC 8058 one-click: the mailbox provider POSTs "List-Unsubscribe=One-Click" to the URL.
+        simple["Headers"] = [
+            {"Name": "List-Unsubscribe", "Value": f"<{message.unsubscribe_url}>"},
+            {"Name": "List-Unsubscribe-Post", "Value": "List-Unsubscribe=One-Click"},
+        ]
+    return {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": [to]},
+        "Content": {"Simple": simple},
+        "ConfigurationSetName": configuration_set,
+        "EmailTags": [
+            {"Name": name, "Value": encoded}
+            for name, value in tags.items()
+            if (encoded := encode_tag_value(value)) is not None
+        ],
+    }

@@ -24,15 +24,7 @@ class PinpointPushSender:
 
     def send(self, *, to: tuple[PushTokenV1, ...], message: RenderedMessage, tags: dict[str, str]) -> str:
         """Delivered when any installation accepts it; throttled only when none did and some may later."""
-        notification = {"Title": message.title, "Body": message.text, "Action": "OPEN_APP"}
-        request = {
-            "Addresses": {token.token: {"ChannelType": _CHANNEL_TYPES[token.platform]} for token in to},
-            "Context": tags,
-            "MessageConfiguration": {
-                "APNSMessage": {**notification, "Priority": "normal" if message.marketing else "high"},
-                "GCMMessage": {**notification, "Priority": "normal" if message.marketing else "high"},
-            },
-        }
+        request = message_request(to=to, message=message, tags=tags)
         try:
             response = self._client.send_messages(ApplicationId=self._application_id, MessageRequest=request)
         except (ClientError, BotoCoreError) as error:
@@ -49,3 +41,19 @@ class PinpointPushSender:
         if statuses == {"OPT_OUT"}:
             raise RecipientOptedOut("every app installation opted out of push")
         raise SendRejected(f"push refused ({', '.join(sorted(statuses)) or 'no result'})")
+
+
+def message_request(
+    *, to: tuple[PushTokenV1, ...], message: RenderedMessage, tags: dict[str, str]
+) -> dict[str, Any]:
+    """Pinpoint SendMessages' MessageRequest for one notification to a customer's installations."""
+    notification = {"Title": message.title, "Body": message.text, "Action": "OPEN_APP"}
+    priority = "normal" if message.marketing else "high"
+    return {
+        "Addresses": {token.token: {"ChannelType": _CHANNEL_TYPES[token.platform]} for token in to},
+        "Context": tags,
+        "MessageConfiguration": {
+            "APNSMessage": {**notification, "Priority": priority},
+            "GCMMessage": {**notification, "Priority": priority},
+        },
+    }

@@ -27,16 +27,21 @@ class SnsSmsSender:
 
     def send(self, *, to: str, message: RenderedMessage, tags: dict[str, str]) -> str:
         """Marketing goes Promotional (cheaper, may queue), the rest Transactional (delivered first)."""
-        kind = "Promotional" if message.marketing else "Transactional"
-        attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind}}
-        if self._sender_id:
-            attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self._sender_id}
         try:
             if self._client.check_if_phone_number_is_opted_out(phoneNumber=to)["isOptedOut"]:
                 raise RecipientOptedOut("number opted out (replied STOP)")
             response = self._client.publish(
-                PhoneNumber=to, Message=message.text, MessageAttributes=attributes
+                **publish_request(to=to, message=message, sender_id=self._sender_id)
             )
         except (ClientError, BotoCoreError) as error:
             raise provider_error("SNS", error, THROTTLING_CODES, _REJECTED) from error
         return str(response["MessageId"])
+
+
+def publish_request(*, to: str, message: RenderedMessage, sender_id: str | None) -> dict[str, Any]:
+    """SNS Publish's parameters for one text."""
+    kind = "Promotional" if message.marketing else "Transactional"
+    attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": kind}}
+    if sender_id:
+        attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender_id}
+    return {"PhoneNumber": to, "Message": message.text, "MessageAttributes": attributes}

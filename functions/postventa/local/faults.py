@@ -114,6 +114,8 @@ class FaultInjector:
         email and push; an SMS carries none, so its number and text stand for it."""
         if (model.service_model.service_id.hyphenize(), model.name) not in _PROVIDER_SENDS:
             return
+        context["postventa_request"] = params  # as handed over: what an outbox writes
+        context["postventa_operation"] = model.name
         tags = {tag["Name"]: tag["Value"] for tag in params.get("EmailTags", [])}
         if "EmailTags" in params:
             context["postventa_email_tags"] = tags

@@ -111,9 +111,12 @@ def _occasion(occasion: Occasion, days: int | None, spec: PreviewCustomer, now: 
     return _envelope("preview-occasion", DetailType.OCCASION_REACHED, reached.reached_at, detail)
 
 
-def preview(journey: Journey, path: Path, now: datetime, library: Library | None = None) -> SimulationResult:
+def preview(
+    journey: Journey, path: Path, now: datetime, library: Library | None = None, outbox: Path | None = None
+) -> SimulationResult:
     """`now` matters only without an order: otherwise the preview starts from the order's time.
-    library: where the journey's templates are found."""
+    library: where the journey's templates are found. outbox: where to write its messages."""
     spec = PreviewCustomer.model_validate(json.loads(path.read_text(encoding="utf-8")))
     start = spec.order.placed_at if spec.order else now
-    return run_simulation(preview_events(journey, spec, start), {journey.name: journey}, library=library)
+    events = preview_events(journey, spec, start)
+    return run_simulation(events, {journey.name: journey}, library=library, outbox=outbox)

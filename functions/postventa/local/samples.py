@@ -3,19 +3,28 @@ the customer would get it (links signed with a sample key)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
+from postventa.adapters.email import send_email_request
+from postventa.adapters.push import message_request
+from postventa.adapters.sms import publish_request
 from postventa.journeys.library import Library
+from postventa.local.outbox import Handed, file_name, prepare, write_handed
+from postventa.logic.channels import CHANNELS
 from postventa.logic.links import LinkSigner
-from postventa.logic.render import message_context
+from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.sms import sms_size
 from postventa.models.common import Money
-from postventa.models.events import Channel, LineItemV1
+from postventa.models.events import Channel, LineItemV1, PushPlatform, PushTokenV1
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord
 from postventa.services.steps import MessageLinks
 
 NOW = datetime(2026, 11, 20, 18, 30, tzinfo=UTC)
+SAMPLE_PHONE = "+14155550100"
+SAMPLE_TOKEN = PushTokenV1(platform=PushPlatform.APNS, token="sample-device-token")
 
 
 def _sample_order() -> OrderRecord:
@@ -38,15 +47,10 @@ def _sample_order() -> OrderRecord:
     )
 
 
-def render_sample(
-    template: str,
-    channel: Channel,
-    locale: str | None,
-    *,
-    marketing: bool,
-    html: bool = False,
-    library: Library | None = None,
-) -> str:
+def _sample_message(
+    template: str, channel: Channel, locale: str | None, *, marketing: bool, library: Library | None
+) -> tuple[str, RenderedMessage]:
+    """The locale chosen and the message as run_step hands it to a sender."""
     renderer = (library or Library()).renderer()
     profile = CustomerProfile(
         customer_id="sample-customer",
@@ -82,7 +86,53 @@ def render_sample(
         channel=channel,
     )
     chosen = renderer.locale_for(channel, template, locale)
-    message = renderer.render(channel, template, locale, context)
+    message = replace(
+        renderer.render(channel, template, locale, context),
+        marketing=marketing,
+        unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
+    )
+    return chosen, message
+
+
+def write_sample(
+    folder: Path,
+    template: str,
+    channel: Channel,
+    locale: str | None,
+    *,
+    marketing: bool,
+    library: Library | None = None,
+) -> Path:
+    """The sample message as its provider would be handed it, in an outbox folder."""
+    _, message = _sample_message(template, channel, locale, marketing=marketing, library=library)
+    tags = {"journey": "sample", "step": template, "customer": "sample-customer", "message": "sample-message"}
+    if channel is Channel.EMAIL:
+        request = send_email_request(
+            sender="Postventa Demo Shop <orders@shop.example>",
+            to="alex@example.com",
+            message=message,
+            tags=tags,
+            configuration_set="postventa",
+        )
+    elif channel is Channel.SMS:
+        request = publish_request(to=SAMPLE_PHONE, message=message, sender_id=None)
+    else:
+        request = message_request(to=(SAMPLE_TOKEN,), message=message, tags=tags)
+    prepare(folder, replace=False)
+    name = file_name(NOW, "sample-customer", "sample", f"{template}-{channel.value}-{locale or 'default'}")
+    return write_handed(folder, name, Handed(channel, request, "sample-message", NOW))
+
+
+def render_sample(
+    template: str,
+    channel: Channel,
+    locale: str | None,
+    *,
+    marketing: bool,
+    html: bool = False,
+    library: Library | None = None,
+) -> str:
+    chosen, message = _sample_message(template, channel, locale, marketing=marketing, library=library)
     lines = [
         f"{channel.value} / {template} / locale {chosen}"
         + ("" if chosen == locale else f" (asked for {locale})")

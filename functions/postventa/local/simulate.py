@@ -12,7 +12,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,8 @@ from postventa.local.faults import (
     delivery_schedule,
     platform_error,
 )
+from postventa.local.outbox import Outbox
+from postventa.local.outbox import prepare as prepare_outbox
 from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import Decision, MessageRecord
@@ -85,17 +87,17 @@ class LocalPushService:
     """Stands in for Pinpoint's SendMessages, which moto lacks: accepts every installation and
     keeps what was sent, in the response shape the push adapter reads."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: Outbox | None = None) -> None:
         self.sent: list[dict[str, Any]] = []
+        self._outbox = outbox
 
     def send_messages(self, *, ApplicationId: str, MessageRequest: dict[str, Any]) -> dict[str, Any]:
         self.sent.append(MessageRequest)
+        provider_id = f"push-{len(self.sent)}"
+        if self._outbox is not None:
+            self._outbox.pushed(MessageRequest, provider_id)
         results = {
-            address: {
-                "DeliveryStatus": "SUCCESSFUL",
-                "StatusCode": 200,
-                "MessageId": f"push-{len(self.sent)}",
-            }
+            address: {"DeliveryStatus": "SUCCESSFUL", "StatusCode": 200, "MessageId": provider_id}
             for address in MessageRequest["Addresses"]
         }
         return {"MessageResponse": {"ApplicationId": ApplicationId, "Result": results}}
@@ -199,6 +201,7 @@ class SimulationResult:
     executions: dict[str, list[str]]  # execution name -> states entered, for the fidelity test
     final: FinalState
     guarantee: Guarantee | None = None  # with faults: what the guarantee's checks found
+    outbox: list[Path] = field(default_factory=list)  # the files of the messages, when asked for
 
 
 @dataclass
@@ -340,16 +343,21 @@ class LocalPostventa:
     Used by ``postventa simulate`` and by the integration tests, so both exercise one setup.
     """
 
+    engine: LocalStepFunctions  # made on entering, with moto started
+
     def __init__(
         self,
         journeys: dict[str, Journey] | None = None,
         start: datetime | None = None,
         faults: FaultInjector | None = None,
         library: Library | None = None,
+        outbox: bool = False,
     ):
         """faults: injected at every AWS call the handlers make; a rate of 0 still counts what
-        reached each provider. library: the journeys (unless given) and templates."""
+        reached each provider. library: the journeys (unless given) and templates. outbox: keep
+        every request a provider took (self.outbox), to write as files."""
         self.library = library or Library()
+        self.outbox = Outbox(lambda: self.engine.now) if outbox else None
         self.journeys = journeys if journeys is not None else self.library.journeys()
         self.start = start or datetime.fromisoformat("2026-01-01T00:00:00+00:00")
         self.decisions: list[Decision] = []
@@ -382,6 +390,8 @@ class LocalPostventa:
             lambda: self.engine.now,
         )
         self.faults.on_accepted.append(self.ses_events.taken)
+        if self.outbox is not None:
+            self.faults.on_accepted.append(self.outbox.taken)
         state_machines = {
             name: self.engine.create_state_machine(
                 name=f"postventa-{name}",
@@ -392,7 +402,7 @@ class LocalPostventa:
             for name, journey in self.journeys.items()
         }
         settings = Settings(**values, state_machines=state_machines)
-        self.push = LocalPushService()
+        self.push = LocalPushService(self.outbox)
         self.services = self._services(settings)
         # Each function as Lambda runs it, bound to services built from only the settings the
         # stack gives it: a setting a function reads but was not given fails its tests. Tests may
@@ -558,8 +568,10 @@ def run_simulation(
     faults: FaultInjector | None = None,
     clean: FinalState | None = None,
     library: Library | None = None,
+    outbox: Path | None = None,
 ) -> SimulationResult:
     """archive: also write the analytics archive there (orders, messages, assignments, surveys).
+    outbox: also write every message there as it was handed to its provider (local/outbox.py).
     faults: inject them at every AWS call and into the deliveries (duplicated, late), and check
     the delivery guarantee against a run of the same events without them (`clean`: that run's
     final state, when already known: replays of one history under many schedules share it)."""
@@ -569,7 +581,9 @@ def run_simulation(
     started_wall = time.perf_counter()
     start = _event_time(ordered[0]) if ordered else None
     deliveries = delivery_schedule(ordered, faults) if faults else [(_event_time(e), e) for e in ordered]
-    with LocalPostventa(journeys, start, faults, library) as local:
+    if outbox is not None:
+        prepare_outbox(outbox)  # refused before the run, not after it
+    with LocalPostventa(journeys, start, faults, library, outbox=outbox is not None) as local:
         for at, event in deliveries:
             local.engine.run_until(at)
             local.receive(event)
@@ -579,6 +593,7 @@ def run_simulation(
         outcome = local.final_state(dead)
         if archive is not None:
             local.write_archive(archive)
+        written = local.outbox.write(outbox, messages) if local.outbox and outbox else []
         decisions, engine, start = local.decisions, local.engine, local.start
         handed_over = local.faults.handed_over
 
@@ -614,7 +629,12 @@ def run_simulation(
     )
     executions = {execution.name: execution.path for execution in engine.executions.values()}
     return SimulationResult(
-        timeline=timeline, summary=summary, executions=executions, final=outcome, guarantee=guarantee
+        timeline=timeline,
+        summary=summary,
+        executions=executions,
+        final=outcome,
+        guarantee=guarantee,
+        outbox=written,
     )
 
 
