@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from postventa.analytics.queries import CLICK_WINDOW_DAYS
+
 if TYPE_CHECKING:
     from postventa.backtest import Assumptions
     from postventa.journeys.library import Library
@@ -230,6 +232,7 @@ def _report(args: argparse.Namespace) -> int:
                 args.horizon,
                 customers_file=args.customers,
                 validate_from=args.validate_from,
+                click_days=args.click_window,
             )
     except (BacktestInputError, ValueError) as error:
         print(error, file=sys.stderr)
@@ -557,6 +560,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DATE",
         help="also fit on the history before DATE and check the predictions against what customers did "
         "from DATE to the end: weekly repeat purchases predicted and actual, per-customer error, a verdict",
+    )
+    report.add_argument(
+        "--click-window",
+        type=float,
+        default=CLICK_WINDOW_DAYS,
+        metavar="DAYS",
+        help=f"an order this many days after a click is the clicked journey's revenue (default {CLICK_WINDOW_DAYS})",
     )
     report.add_argument(
         "--horizon",

@@ -90,6 +90,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "default_locale",
         "max_send_rate",
         "contact_policy",
+        "campaign_links",
         "shop_name",
         "support_email",
         "default_timezone",
@@ -368,6 +369,7 @@ class Services:
     @cached_property
     def step_runner(self) -> StepRunner:
         from postventa.adapters.rate import DynamoRateLimiter
+        from postventa.logic.links import ShopLinks
         from postventa.services.steps import StepRunner
 
         settings = self.settings
@@ -383,6 +385,9 @@ class Services:
             policy=settings.contact_policy,
             renderer=self._stand_ins.renderer or self.renderer,
             links=self._stand_ins.links or self.links,
+            shop_links=ShopLinks.configured(
+                settings.campaign_links, sender=settings.sender, links_base_url=settings.links_base_url
+            ),
             shop_name=settings.shop_name,
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,

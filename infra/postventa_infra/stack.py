@@ -13,7 +13,7 @@ from constructs import Construct, Node
 
 from postventa.journeys.library import Library
 from postventa.models.policy import ContactPolicy
-from postventa.models.settings import Settings
+from postventa.models.settings import CampaignLinks, Settings
 from postventa_infra.analytics import Analytics
 from postventa_infra.backtest import BacktestOnAws
 from postventa_infra.email import EmailChannel
@@ -52,6 +52,7 @@ class StackOptions:
     push_application_id: str | None = None  # AWS End User Messaging push; none: no push channel
     contact_policy: str | None = None  # JSON, e.g. {"marketing_per_day": 2, "quiet_from": "22:00"}
     max_send_rate: str | None = None  # JSON, e.g. {"email": 50, "sms": 20}
+    campaign_links: str | None = None  # JSON, e.g. {"review_url": "https://shop.example/p/{product_id}"}
     journeys_dir: str | None = None  # the shop's folder of journeys and templates (postventa init)
 
     def __post_init__(self) -> None:
@@ -60,6 +61,8 @@ class StackOptions:
             ContactPolicy.model_validate_json(self.contact_policy)
         if self.max_send_rate:
             Settings(max_send_rate=json.loads(self.max_send_rate))
+        if self.campaign_links:
+            CampaignLinks.model_validate_json(self.campaign_links)
         for number in ("message_retention_days", "archive_retention_days", "sms_monthly_spend_limit"):
             if getattr(self, number) is not None:  # `-c` passes strings
                 object.__setattr__(self, number, int(getattr(self, number)))
@@ -87,6 +90,7 @@ class StackOptions:
             "push_application_id": "pushApplicationId",
             "contact_policy": "contactPolicy",
             "max_send_rate": "maxSendRate",
+            "campaign_links": "campaignLinks",
             "journeys_dir": "journeysDir",
         }
         values: dict[str, Any] = {}
@@ -269,6 +273,7 @@ def _settings(
         "push_application_id": options.push_application_id,
         "contact_policy": options.contact_policy,
         "max_send_rate": options.max_send_rate,
+        "campaign_links": options.campaign_links,
     }
     return {name: value for name, value in values.items() if value}
 

@@ -15,16 +15,21 @@ from postventa_infra.app import build_app
 from tests.conftest import SHOP
 
 SHOPIFY_SOURCE = "aws.partner/shopify.com/0000000/postventa"
+CAMPAIGN_LINKS = {
+    "review_url": "https://reviews.example/write?product={product_id}",
+    "utm": {"utm_source": "mail"},
+}
 
 
 @pytest.fixture(scope="session")
 def synthesized():
     """One synth per session (about 15 s); cdk-nag runs as part of it and fails it on any finding."""
-    # a Shopify shop with a push app and its own folder of journeys and templates
+    # a Shopify shop with a push app, its own folder of journeys and templates, its review platform
     context = {
         "pushApplicationId": "push-app-1234",
         "shopifyEventSource": SHOPIFY_SOURCE,
         "journeysDir": str(SHOP),
+        "campaignLinks": CAMPAIGN_LINKS,
     }
     assembly = build_app(context).synth()
     stack = assembly.get_stack_by_name("Postventa")

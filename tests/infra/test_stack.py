@@ -16,8 +16,9 @@ from postventa.composition import SETTINGS_USED
 from postventa.journeys.compiler import compile_journey
 from postventa.journeys.library import Library
 from postventa.models.events import DetailType
+from postventa.models.settings import Settings
 from tests.conftest import ROOT, SHOP
-from tests.infra.conftest import SHOPIFY_SOURCE
+from tests.infra.conftest import CAMPAIGN_LINKS, SHOPIFY_SOURCE
 
 pytestmark = pytest.mark.xdist_group("infra")  # one worker, one synth
 
@@ -356,6 +357,19 @@ def test_a_contact_policy_or_sending_rate_that_does_not_parse_fails_the_synth():
         StackOptions(contact_policy='{"marketing_per_wek": 2}')
     with pytest.raises(ValidationError, match="fax"):
         StackOptions(max_send_rate='{"fax": 5}')
+    with pytest.raises(ValidationError, match=r"review_url: unknown \['product_name'\]"):
+        StackOptions(campaign_links='{"review_url": "https://r.example/{product_name}"}')
+
+
+def test_run_step_is_given_the_shops_campaign_links_as_its_settings_read_them(template):
+    (run_step,) = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "postventa.handlers.run_step.lambda_handler"
+    ]
+    configured = Settings(campaign_links=json.loads(run_step["POSTVENTA_CAMPAIGN_LINKS"])).campaign_links
+    assert configured.review_url == CAMPAIGN_LINKS["review_url"]
+    assert configured.utm == {"utm_source": "mail"}
 
 
 def test_the_tables_changes_reach_firehose_through_a_filtered_pipe(template):

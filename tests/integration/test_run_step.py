@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import boto3
@@ -10,14 +12,14 @@ from botocore.stub import Stubber
 
 from postventa.adapters.email import SesEmailSender
 from postventa.journeys.tasks import WaitRequest, WaitResult
-from postventa.local.simulate import _FakeLambdaContext
+from postventa.local.simulate import LocalPostventa, _FakeLambdaContext
 from postventa.logic.render import RenderedMessage
 from postventa.models.events import Channel
 from postventa.models.records import MessageStatus
 from postventa.services.errors import SendThrottled
 from postventa.services.waits import WaitRegistrar
-from tests.conftest import EVENTS, load_json
-from tests.integration.conftest import sent_emails
+from tests.conftest import EVENTS, load_json, phase1_journeys
+from tests.integration.conftest import T0, sent_emails
 
 
 def step_payload(local, step: str) -> dict:
@@ -210,3 +212,20 @@ def test_messages_expire_after_the_retention_period(local):
     (item,) = [i for i in table.scan()["Items"] if str(i["sk"]).startswith("MESSAGE#")]
     (message,) = local.messages()
     assert int(item["expires_at"]) == int((message.at + timedelta(days=730)).timestamp())
+
+
+def test_the_review_button_leads_to_the_shops_destination_with_its_campaign_tags(monkeypatch):
+    monkeypatch.setenv(
+        "POSTVENTA_CAMPAIGN_LINKS", '{"review_url": "https://shop.example/products/{product_id}#reviews"}'
+    )
+    with LocalPostventa(phase1_journeys(), start=T0) as local:
+        local.deliver(load_json(EVENTS / "order-placed.json"))
+        local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+        local.engine.run_until_idle()
+        (review,) = [m for m in sent_emails() if m.subject.startswith("¿Qué tal")]
+    hrefs = [html.unescape(link) for link in re.findall(r'href="([^"]+)"', review.body)]
+    tags = "utm_source=postventa&utm_medium=email&utm_campaign=post-purchase&utm_content=review_request"
+    assert f"https://shop.example/products/shoe-tr-42?{tags}#reviews" in hrefs
+    # the preference centre's signed links are not the shop's pages: they stay as signed
+    assert [h for h in hrefs if "/unsubscribe?" in h or "/preferences?" in h]
+    assert not [h for h in hrefs if "utm_" in h and ("/unsubscribe?" in h or "/preferences?" in h)]

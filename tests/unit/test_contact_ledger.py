@@ -14,9 +14,11 @@ from postventa.adapters.memory import (
 )
 from postventa.journeys.model import Purpose
 from postventa.journeys.tasks import StepRequest
+from postventa.logic.links import ShopLinks
 from postventa.models.events import Channel, ConsentState
 from postventa.models.policy import ContactPolicy
 from postventa.models.records import CustomerProfile, MessageStatus
+from postventa.models.settings import CampaignLinks
 from postventa.services.steps import StepRunner
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -66,6 +68,7 @@ def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time(
         policy=ContactPolicy(),
         renderer=SubjectOnlyRenderer(),
         links=UnsignedLinks(),
+        shop_links=ShopLinks.configured(CampaignLinks(), sender="s@example.com", links_base_url=None),
         shop_name="Shop",
         support_email="s@example.com",
         default_timezone="UTC",

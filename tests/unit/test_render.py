@@ -34,6 +34,7 @@ def context(first_name="Ana", unsubscribe=None, recommended=(), currency="USD", 
     links = {
         "nps": [f"https://l/nps/{s}" for s in range(11)],
         "review": "https://l/review",
+        "shop": "https://shop.example/",
         "unsubscribe": unsubscribe,
         "preferences": "https://l/preferences",
     }

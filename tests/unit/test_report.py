@@ -470,3 +470,67 @@ def test_the_text_report_shows_rates_as_percentages_money_in_full_and_says_why_a
         and "<td>revenue</td><td>244,091.94</td>" in html
     )
     assert "customers with categories" not in html and "(the whole day, UTC)" in html
+
+
+def test_an_order_within_the_click_window_is_the_revenue_of_the_last_message_clicked(tmp_path):
+    def clicked(message_id, customer, step, day, recorded=None):
+        at = datetime(2026, 3, day, 10, tzinfo=UTC)
+        return {
+            "message_id": message_id,
+            "customer_id": customer,
+            "journey": "post-purchase" if step != "we_miss_you" else "win-back",
+            "step": step,
+            "channel": "email",
+            "status": "sent",
+            "sent_at": at,
+            "clicked_at": at,
+            "recorded_at": recorded or at,
+        }
+
+    write_archive(
+        tmp_path,
+        "messages",
+        [
+            clicked("m1", "a", "review_request", 1),
+            clicked("m2", "a", "we_miss_you", 3),  # a's later click: a's order is its
+            clicked("m3", "b", "review_request", 1),
+            clicked("m3", "b", "review_request", 1, datetime(2026, 3, 2, tzinfo=UTC)),  # archived twice
+            clicked("m4", "c", "review_request", 1),
+        ],
+    )
+    order = {"placed_at": datetime(2026, 3, 5, 12, tzinfo=UTC)}
+    write_archive(
+        tmp_path,
+        "orders",
+        [
+            {**order, "customer_id": "a", "order_id": "oa", "total": 50.0},
+            {**order, "customer_id": "b", "order_id": "ob", "total": 30.0},
+            {
+                **order,
+                "customer_id": "c",
+                "order_id": "oc",
+                "total": 20.0,
+                "placed_at": datetime(2026, 3, 9, tzinfo=UTC),
+            },
+        ],
+    )
+    report = build_report(tmp_path)
+    assert report["clicked_revenue"] == {
+        "window_days": 5,
+        "steps": [
+            {
+                "journey": "post-purchase",
+                "step": "review_request",
+                "channel": "email",
+                "orders": 1,
+                "revenue": 30.0,
+            },
+            {"journey": "win-back", "step": "we_miss_you", "channel": "email", "orders": 1, "revenue": 50.0},
+        ],
+    }  # c ordered 7 days and 14 hours after the click: outside the window
+    wider = build_report(tmp_path, click_days=8)["clicked_revenue"]["steps"]
+    assert [(row["step"], row["orders"], row["revenue"]) for row in wider] == [
+        ("review_request", 2, 50.0),
+        ("we_miss_you", 1, 50.0),
+    ]
+    assert "post-purchase / review_request / email" in format_report(report)

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from postventa.analytics.archive import TABLES
-from postventa.analytics.queries import query_text
+from postventa.analytics.queries import CLICK_WINDOW_DAYS, query_text
 
 
 def connect(archive: Path) -> duckdb.DuckDBPyConnection:
@@ -29,8 +29,12 @@ def connect(archive: Path) -> duckdb.DuckDBPyConnection:
 
 
 def rows(
-    connection: duckdb.DuckDBPyConnection, name: str, as_of: datetime, until: datetime | None = None
+    connection: duckdb.DuckDBPyConnection,
+    name: str,
+    as_of: datetime,
+    until: datetime | None = None,
+    click_days: float = CLICK_WINDOW_DAYS,
 ) -> list[dict[str, Any]]:
-    result = connection.execute(query_text(name, as_of, until))
+    result = connection.execute(query_text(name, as_of, until, click_days))
     names = [column[0] for column in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]

@@ -9,9 +9,18 @@ from postventa.analytics.archive import sql_timestamp
 from postventa.logic.segments import LAPSED_DAYS
 
 CONVERSION_WINDOW_DAYS = 30
+# Klaviyo's default for a click, and what the shop's own analytics would show by the UTM tags.
+CLICK_WINDOW_DAYS = 5
 
 
-QUERIES = ("business", "cohorts", "messages", "nps", "conversions")  # the KPIs; summary.sql feeds the scoring
+QUERIES = (
+    "business",
+    "cohorts",
+    "messages",
+    "nps",
+    "conversions",
+    "clicks",
+)  # the KPIs; summary.sql feeds the scoring
 # Athena's saved queries report on the moment they run.
 NOW_IN_ATHENA = "CAST(current_timestamp AS timestamp)"
 
@@ -26,9 +35,12 @@ CONVENTIONS = (
 )
 
 
-def query_text(name: str, as_of: datetime | str, until: datetime | None = None) -> str:
+def query_text(
+    name: str, as_of: datetime | str, until: datetime | None = None, click_days: float = CLICK_WINDOW_DAYS
+) -> str:
     """as_of: the end of the observation (a moment, or an SQL expression for one); ages are counted
-    to the start of its day ({as_of_day}). until: the end of a holdout period after it."""
+    to the start of its day ({as_of_day}). until: the end of a holdout period after it.
+    click_days: how long after a click an order is the clicked message's."""
     template = files("postventa.analytics").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
     end = as_of if isinstance(as_of, str) else sql_moment(as_of)
     return template.format(
@@ -37,6 +49,7 @@ def query_text(name: str, as_of: datetime | str, until: datetime | None = None) 
         until=sql_moment(until) if until else "NULL",
         churn_days=LAPSED_DAYS,
         window_days=CONVERSION_WINDOW_DAYS,
+        click_days=click_days,
     )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from postventa.analytics.experiments import experiments, rate
 from postventa.analytics.kpis import connect, rows
-from postventa.analytics.queries import CONVENTIONS, query_text
+from postventa.analytics.queries import CLICK_WINDOW_DAYS, CONVENTIONS, query_text
 from postventa.analytics.recommend import DEFAULT_THRESHOLDS
 from postventa.analytics.scoring import Customers, ScoringModel, fit_scoring_model
 from postventa.analytics.validation import validate
@@ -43,9 +43,11 @@ def build_report(
     horizon_days: float = 365.0,
     customers_file: Path | None = None,
     validate_from: date | None = None,
+    click_days: float = CLICK_WINDOW_DAYS,
 ) -> dict[str, Any]:
     """customers_file: also write every customer's scores there (CSV, or JSON for a .json name),
     the fields the scoring job writes on the profiles, with their lifecycle stage.
+    click_days: an order placed this long after a click is the clicked message's revenue.
     validate_from: also fit on the history before that day and check the predictions after it
     (validation.py)."""
     connection = connect(archive)
@@ -70,6 +72,10 @@ def build_report(
         "cohort_retention": [_rounded(row, 6) for row in rows(connection, "cohorts", as_of)],
         "messages": [_with_rates(row) for row in rows(connection, "messages", records_until)],
         "journeys": experiments(rows(connection, "conversions", as_of)),
+        "clicked_revenue": {
+            "window_days": click_days,
+            "steps": [_rounded(row) for row in rows(connection, "clicks", as_of, click_days=click_days)],
+        },
         "segments": {
             "lifecycle": dict(sorted(Counter(stages).items())),
             "rfm": dict(Counter(c.rfm for c in scores).most_common(10)),
@@ -293,6 +299,17 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(
                 f"  {name[:58]:<58} {row['sent']:>6} " + " ".join(f"{_percent(rate):>6}" for rate in rates)
             )
+    clicked = report["clicked_revenue"]
+    if clicked["steps"]:
+        lines += [
+            "",
+            f"Revenue by click (an order within {_shown(clicked['window_days'])} days of a click, to the last one)",
+        ]
+        lines += [
+            f"  {row['journey'] + ' / ' + row['step'] + ' / ' + row['channel']:<58} {row['orders']:>6} orders "
+            f"{row['revenue']:>12,.2f}"
+            for row in clicked["steps"]
+        ]
     if report["journeys"]:
         lines += ["", "Journeys against their holdout"]
         for journey in report["journeys"]:

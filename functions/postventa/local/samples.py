@@ -14,15 +14,17 @@ from postventa.adapters.sms import publish_request
 from postventa.journeys.library import Library
 from postventa.local.outbox import Handed, file_name, prepare, write_handed
 from postventa.logic.channels import CHANNELS
-from postventa.logic.links import LinkSigner
+from postventa.logic.links import Campaign, LinkSigner, ShopLinks
 from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.sms import sms_size
 from postventa.models.common import Money
 from postventa.models.events import Channel, LineItemV1, PushPlatform, PushTokenV1
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord
+from postventa.models.settings import CampaignLinks
 from postventa.services.steps import MessageLinks
 
 NOW = datetime(2026, 11, 20, 18, 30, tzinfo=UTC)
+SAMPLE_LINKS_BASE_URL = "https://shop.example/postventa"
 SAMPLE_PHONE = "+14155550100"
 SAMPLE_TOKEN = PushTokenV1(platform=PushPlatform.APNS, token="sample-device-token")
 
@@ -73,12 +75,16 @@ def _sample_message(
         status=MessageStatus.SENDING,
         at=NOW,
     )
+    shop = ShopLinks.configured(
+        CampaignLinks(), sender="orders@shop.example", links_base_url=SAMPLE_LINKS_BASE_URL
+    )
+    order = _sample_order()
     links = MessageLinks(
-        LinkSigner("sample-key", "https://shop.example/postventa"), record, unsubscribe=marketing
+        LinkSigner("sample-key", SAMPLE_LINKS_BASE_URL), shop, record, order, unsubscribe=marketing
     )
     context = message_context(
         profile=profile,
-        order=_sample_order(),
+        order=order,
         shop_name="Postventa Demo Shop",
         support_email="support@shop.example",
         links=links,
@@ -87,7 +93,9 @@ def _sample_message(
     )
     chosen = renderer.locale_for(channel, template, locale)
     message = replace(
-        renderer.render(channel, template, locale, context),
+        shop.tagged(
+            renderer.render(channel, template, locale, context), Campaign(channel.value, "sample", template)
+        ),
         marketing=marketing,
         unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
     )

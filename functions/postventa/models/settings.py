@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import string
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from postventa.models.common import TimezoneName
@@ -16,6 +18,66 @@ class MissingSetting(RuntimeError):
 
 # The starting quotas of an SES production account and of SNS SMS; push has none.
 DEFAULT_SEND_RATE = {Channel.EMAIL: 14, Channel.SMS: 20}
+
+
+# What a link to the shop carries, each value a template of the message's channel, journey and step.
+DEFAULT_UTM = {
+    "utm_source": "postventa",
+    "utm_medium": "{channel}",
+    "utm_campaign": "{journey}",
+    "utm_content": "{step}",
+}
+UTM_FIELDS = frozenset({"channel", "journey", "step"})
+# The order and its first item, for the review destination.
+REVIEW_FIELDS = frozenset({"order_id", "order_number", "product_id", "sku", "product"})
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+class CampaignLinks(BaseModel):
+    """Where review buttons lead, and what links to the shop carry for its own analytics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    review_url: str | None = Field(
+        default=None,
+        description="A URL template of the order and its first item, e.g. "
+        "https://shop.example/products/{product_id}#reviews or a review platform's; "
+        "none: the order's status page, else the shop's home",
+    )
+    shop_url: str | None = Field(
+        default=None, description="The shop's home page; none: https:// and the sender's domain"
+    )
+    shop_domains: list[str] = Field(
+        default_factory=list,
+        description="Links to these hosts (and their subdomains) are tagged; none: the sender's domain",
+    )
+    utm: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_UTM),
+        description="Parameters added to links to the shop; {} for none",
+    )
+    # SMS is left out by default: the parameters take a one-segment text to two, doubling its price.
+    tagged_channels: frozenset[Channel] = Field(
+        default=frozenset({Channel.EMAIL, Channel.PUSH}), description="The channels whose links are tagged"
+    )
+
+    @field_validator("review_url")
+    @classmethod
+    def _review_fields(cls, value: str | None) -> str | None:
+        unknown = _placeholders(value or "") - REVIEW_FIELDS
+        if unknown:
+            raise ValueError(f"review_url: unknown {sorted(unknown)}; use {', '.join(sorted(REVIEW_FIELDS))}")
+        return value
+
+    @field_validator("utm")
+    @classmethod
+    def _utm_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set().union(*(_placeholders(v) for v in value.values())) - UTM_FIELDS
+        if unknown:
+            raise ValueError(f"utm: unknown {sorted(unknown)}; use {', '.join(sorted(UTM_FIELDS))}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -61,6 +123,9 @@ class Settings(BaseSettings):
     )
     contact_policy: ContactPolicy = Field(
         default_factory=ContactPolicy, description="JSON in the environment"
+    )
+    campaign_links: CampaignLinks = Field(
+        default_factory=CampaignLinks, description="JSON in the environment"
     )
     max_send_rate: dict[Channel, int] = Field(
         default_factory=lambda: dict(DEFAULT_SEND_RATE),

@@ -28,6 +28,7 @@ from postventa.journeys.tasks import (
 from postventa.logic.channels import CHANNELS, Route, Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import Facts, facts
+from postventa.logic.links import Campaign, ShopLinks
 from postventa.logic.messaging import message_id
 from postventa.logic.policy import (
     Candidate,
@@ -105,6 +106,7 @@ class StepRunner:
         policy: ContactPolicy,
         renderer: Renderer,
         links: Links,
+        shop_links: ShopLinks,
         shop_name: str,
         support_email: str,
         default_timezone: str,
@@ -118,6 +120,7 @@ class StepRunner:
         self._policy = policy
         self._renderer = renderer
         self._links = links
+        self._shop_links = shop_links
         self._shop_name = shop_name
         self._support_email = support_email
         self._default_timezone = default_timezone
@@ -319,7 +322,13 @@ class StepRunner:
         """Each allowed channel in turn until one provider takes the message."""
         held = {"held": hold.reason, "due_at": hold.first_due} if hold else {}
         passed_over = list(plan.routing.passed_over)
-        links = MessageLinks(self._links, plan.record, unsubscribe=plan.action.purpose is Purpose.MARKETING)
+        links = MessageLinks(
+            self._links,
+            self._shop_links,
+            plan.record,
+            plan.order,
+            unsubscribe=plan.action.purpose is Purpose.MARKETING,
+        )
         reserved = rate_reserved(hold, plan.request.now)
         for option in plan.routing.routes:
             try:
@@ -391,7 +400,7 @@ class StepRunner:
         except TemplateNotFound:
             raise ChannelPassedOver(f"no {action.template} template") from None
         rendered = replace(
-            rendered,
+            self._shop_links.tagged(rendered, Campaign(channel.value, request.journey, request.step)),
             marketing=action.purpose is Purpose.MARKETING,
             unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
         )
@@ -487,10 +496,20 @@ class StepRunner:
 
 
 class MessageLinks:
-    """The signed links a template may use, each signed only if the template asks for it."""
+    """The links a template may use: the shop's, and the signed ones, each signed only if the
+    template asks for it."""
 
-    def __init__(self, links: Links, record: MessageRecord, *, unsubscribe: bool):
-        self._links, self._record, self._with_unsubscribe = links, record, unsubscribe
+    def __init__(
+        self,
+        links: Links,
+        shop: ShopLinks,
+        record: MessageRecord,
+        order: OrderRecord | None,
+        *,
+        unsubscribe: bool,
+    ):
+        self._links, self._shop, self._record, self._order = links, shop, record, order
+        self._with_unsubscribe = unsubscribe
 
     @cached_property
     def nps(self) -> list[str]:
@@ -499,9 +518,13 @@ class MessageLinks:
             self._links.link("nps", c=record.customer_id, m=record.message_id, s=score) for score in range(11)
         ]
 
-    @cached_property
+    @property
     def review(self) -> str:
-        return self._links.link("review", c=self._record.customer_id, o=self._record.order_id)
+        return self._shop.review(self._order)
+
+    @property
+    def shop(self) -> str:
+        return self._shop.home
 
     @cached_property
     def unsubscribe(self) -> str | None:
