@@ -14,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 from postventa.analytics.queries import CLICK_WINDOW_DAYS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from postventa.backtest import Assumptions
+    from postventa.backtest.report import BacktestReport
     from postventa.journeys.library import Library
     from postventa.journeys.model import Journey
     from postventa.local.simulate import SimulationResult
+    from postventa.services.controls import JourneyStatus
 
 # The local runs use moto in-process: fake credentials, no tracing, no metric flushes to stdout.
 LOCAL_ENVIRONMENT = {
@@ -124,15 +128,25 @@ def _print_collisions(args: argparse.Namespace, journeys: dict[str, Journey]) ->
 
 
 def _render(args: argparse.Namespace) -> int:
-    from postventa.journeys.diagram import maps_markdown, render_mermaid
+    from postventa.journeys.diagram import maps_markdown, render_mermaid, render_svg
 
     journeys = _library(args).journeys()
+    if args.all and args.svg:
+        args.svg.mkdir(parents=True, exist_ok=True)
+        for name, journey in sorted(journeys.items()):
+            (args.svg / f"{name}.svg").write_text(render_svg(journey), encoding="utf-8")
+        print(f"{len(journeys)} maps in {args.svg}")
+        return 0
     if args.all:
         print(maps_markdown(journeys), end="")
         return 0
     if args.name not in journeys:
         print(f"no journey {args.name!r}; there are: {', '.join(sorted(journeys))}", file=sys.stderr)
         return 1
+    if args.svg:
+        args.svg.write_text(render_svg(journeys[args.name]), encoding="utf-8")
+        print(f"map in {args.svg}")
+        return 0
     print(render_mermaid(journeys[args.name]))
     return 0
 
@@ -149,6 +163,10 @@ def _backtest(args: argparse.Namespace) -> int:
             open_rate=args.open_rate,
             click_rate=args.click_rate,
             timezone=args.timezone,
+            sms_share=args.sms_share,
+            push_share=args.push_share,
+            phone_country=args.phone_country,
+            sms_price_per_segment=args.sms_price,
         )
         if args.on_aws and args.journeys:
             raise BacktestInputError(
@@ -157,19 +175,35 @@ def _backtest(args: argparse.Namespace) -> int:
         if args.on_aws:
             return _backtest_on_aws(args, assumptions)
         history = Path(args.orders)
-        with tqdm(total=count_rows(history), unit="order", file=sys.stderr, disable=args.quiet) as bar:
-            report = run_backtest_file(
-                history,
-                _library(args).journeys(),
-                assumptions,
-                workers=args.workers,
-                progress=bar.update,
-                archive=args.archive,
-            )
-    except BacktestInputError as error:
+
+        def replay(journeys: dict[str, Journey], archive: Path | None) -> BacktestReport:
+            with tqdm(total=count_rows(history), unit="order", file=sys.stderr, disable=args.quiet) as bar:
+                return run_backtest_file(
+                    history, journeys, assumptions, workers=args.workers, progress=bar.update, archive=archive
+                )
+
+        if args.compare:
+            return _compare(args, replay)
+        report = replay(_library(args).journeys(), args.archive)
+    except (BacktestInputError, ValueError) as error:
         print(error, file=sys.stderr)
         return 1
     print(report.as_json() if args.json else format_report(report))
+    return 0
+
+
+def _compare(
+    args: argparse.Namespace, replay: Callable[[dict[str, Journey], Path | None], BacktestReport]
+) -> int:
+    """The history through the journeys at args.compare and through today's: the change in Markdown."""
+    import tempfile
+
+    from postventa.backtest.compare import compare_markdown, library_at
+
+    with tempfile.TemporaryDirectory() as scratch:
+        before = replay(library_at(args.compare, args.journeys, Path(scratch)).journeys(), None)
+    after = replay(_library(args).journeys(), args.archive)
+    print(compare_markdown(before, after, args.compare), end="")
     return 0
 
 
@@ -340,6 +374,103 @@ def _customers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _control_journey(args: argparse.Namespace) -> int:
+    """pause|resume|drain|stop|status of a journey in a deployed stack (the caller's credentials)."""
+    from postventa.composition import controls_for_table
+    from postventa.models.records import JourneyState
+
+    if not args.table:
+        print("name the stack's table: --table NAME (the stack output TableName)", file=sys.stderr)
+        return 2
+    try:
+        controls = controls_for_table(args.table, args.name)
+    except LookupError as error:
+        print(error, file=sys.stderr)
+        return 1
+    if args.action == "status":
+        print(format_status(controls.status(args.name, args.customer), args.json))
+        return 0
+    if args.action == "stop":
+        whom = f"{args.customer} in {args.name}" if args.customer else f"{args.name} and everyone in it"
+        if not args.yes:
+            print(f"stop {whom}? repeat with --yes", file=sys.stderr)
+            return 2
+        stopped = controls.stop(args.name, args.reason or "by an operator", args.customer)
+        print(f"stopped {len(stopped)} running executions of {whom}")
+        return 0
+    state = {"pause": JourneyState.PAUSED, "resume": JourneyState.RUNNING, "drain": JourneyState.DRAINING}
+    control = controls.set_state(args.name, state[args.action], args.reason)
+    print(json.dumps(control.model_dump(mode="json")) if args.json else f"{args.name}: {control.state.value}")
+    return 0
+
+
+def format_status(status: JourneyStatus, as_json: bool = False) -> str:
+    control = status.control
+    if as_json:
+        return json.dumps(
+            {
+                "journey": status.journey,
+                "state": status.state.value,
+                "control": control.model_dump(mode="json") if control else None,
+                "running": status.running,
+                "placed": status.placed,
+                "steps": dict(status.steps.most_common()),
+                "held": dict(status.held),
+            },
+            indent=2,
+        )
+    since = f" since {control.changed_at:%Y-%m-%d %H:%M} UTC" if control else ""
+    why = f" ({control.reason})" if control and control.reason else ""
+    lines = [f"{status.journey}: {status.state.value}{since}{why}", f"  {status.running} customers in it"]
+    if status.placed < status.running:
+        lines.append(f"  steps of the first {status.placed} read:")
+    for step, count in status.steps.most_common():
+        held = f"  ({status.held[step]} held)" if status.held[step] else ""
+        lines.append(f"    {step:<32} {count:>7}{held}")
+    return "\n".join(lines)
+
+
+def _send_test(args: argparse.Namespace) -> int:
+    """One step's message to one recipient through the deployed providers, marked [TEST]."""
+    from postventa.composition import provider_for
+    from postventa.local.preview import PreviewCustomer
+    from postventa.local.send_test import SendTestError, default_channel, send_step, send_test
+    from postventa.models.events import Channel
+
+    library = _library(args)
+    try:
+        step = send_step(library, args.journey, args.step)
+        channel = Channel(args.channel) if args.channel else default_channel(step)
+        provider = provider_for(
+            channel,
+            sender=args.sender,
+            configuration_set=args.configuration_set,
+            sms_sender_id=args.sms_sender_id,
+            push_application_id=args.push_app,
+        )
+        customer = (
+            PreviewCustomer.model_validate_json(args.customer.read_text(encoding="utf-8"))
+            if args.customer
+            else None
+        )
+        message, provider_id = send_test(
+            library,
+            args.journey,
+            args.step,
+            to=args.to,
+            channel=channel,
+            locale=args.locale,
+            customer=customer,
+            sender=provider,
+        )
+    except (SendTestError, LookupError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    shown = message.subject or message.title or message.text
+    print(f"sent {channel.value} to {args.to}: {shown} (provider id {provider_id})")
+    return 0
+
+
 def _preview(args: argparse.Namespace) -> int:
     for key, value in LOCAL_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
@@ -459,6 +590,29 @@ def main(argv: list[str] | None = None) -> int:
     journeys = commands.add_parser("journeys", help="journey definitions").add_subparsers(
         dest="action", required=True
     )
+    controls = {
+        "status": "how many customers are in each step, and whether it is paused, draining or stopped",
+        "pause": "hold new entries and every send; waiting customers keep their place",
+        "resume": "release what a pause held (each held send looks again within the hour)",
+        "drain": "admit no one; customers already in it finish",
+        "stop": "end it: admit no one, end every running customer (or --customer's) with a recorded decision",
+    }
+    for action, help_text in controls.items():
+        control = journeys.add_parser(action, help=f"deployed stack: {help_text}")
+        control.add_argument("name", help="the journey")
+        control.add_argument(
+            "--table", default=os.environ.get("POSTVENTA_TABLE_NAME"), help="stack output TableName"
+        )
+        if action in ("status", "stop"):
+            control.add_argument("--customer", metavar="ID", help="only this customer's executions")
+        if action != "status":
+            control.add_argument("--reason", help="kept with the change (and on each stopped customer)")
+        if action == "stop":
+            control.add_argument("--yes", action="store_true", help="really stop")
+        else:
+            control.add_argument("--json", action="store_true", help="machine-readable")
+        control.set_defaults(run=_control_journey)
+
     validate = journeys.add_parser(
         "validate", help="check journey files, naming file, step and problem", parents=[library]
     )
@@ -480,11 +634,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     validate.set_defaults(run=_validate)
     render = journeys.add_parser(
-        "render", help="print the journey map as a Mermaid flowchart", parents=[library]
+        "render", help="print the journey map as a Mermaid flowchart, or draw it (--svg)", parents=[library]
     )
     render.add_argument("name", nargs="?", default="")
     render.add_argument(
         "--all", action="store_true", help="every journey, as the markdown of docs/journey-maps.md"
+    )
+    render.add_argument(
+        "--svg",
+        type=Path,
+        metavar="FILE",
+        help="draw the map into this SVG file (with --all: a folder of them)",
     )
     render.set_defaults(run=_render)
     preview = journeys.add_parser(
@@ -517,6 +677,19 @@ def main(argv: list[str] | None = None) -> int:
         "--click-rate", type=float, default=0.08, help="assumed share of sent emails clicked"
     )
     backtest.add_argument("--timezone", default="UTC", help="customers' timezone (the history has none)")
+    backtest.add_argument(
+        "--sms-share", type=float, default=0.0, help="share of customers who chose SMS first, with consent"
+    )
+    backtest.add_argument(
+        "--push-share", type=float, default=0.0, help="share of customers who chose push first, with the app"
+    )
+    backtest.add_argument("--phone-country", default="US", help="the SMS customers' country (ISO 3166)")
+    backtest.add_argument(
+        "--sms-price",
+        type=float,
+        metavar="USD",
+        help="per SMS segment (default: the country's published price)",
+    )
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.add_argument(
         "--archive",
@@ -529,6 +702,12 @@ def main(argv: list[str] | None = None) -> int:
         help="replay on the deployed stack (S3 partitions, a Distributed Map of Lambdas): for histories larger than this machine",
     )
     backtest.add_argument("--stack", default="Postventa", help="with --on-aws: the deployed stack's name")
+    backtest.add_argument(
+        "--compare",
+        metavar="REF",
+        help="also replay the journeys as they were at this git ref (of --journeys' folder, else the package) "
+        "and print what changes as Markdown, for a pull-request comment",
+    )
     backtest.set_defaults(run=_backtest)
 
     report = commands.add_parser(
@@ -599,6 +778,37 @@ def main(argv: list[str] | None = None) -> int:
     )
     template.add_argument("--html", action="store_true", help="email: print the HTML part, not the text")
     template.set_defaults(run=_render_template)
+
+    send_test = commands.add_parser(
+        "send-test",
+        help="send one step's message to yourself through the deployed stack's SES, SNS or Pinpoint, "
+        "marked [TEST] and never recorded or counted",
+        parents=[library],
+    )
+    send_test.add_argument("journey")
+    send_test.add_argument("step", help="a send step of the journey")
+    send_test.add_argument(
+        "--to", required=True, help="an email address, a phone number (+14155550100) or APNS:/FCM:<token>"
+    )
+    send_test.add_argument("--channel", choices=["email", "sms", "push"], help="default: the step's first")
+    send_test.add_argument("--locale", help="default: the customer file's, else the shop's")
+    send_test.add_argument(
+        "--customer",
+        type=Path,
+        metavar="FILE",
+        help="render for this customer and order (journeys preview's file)",
+    )
+    send_test.add_argument(
+        "--sender", default=os.environ.get("POSTVENTA_SENDER"), help="email: the From address the stack uses"
+    )
+    send_test.add_argument(
+        "--configuration-set", default="postventa", help="SES configuration set (the stack's)"
+    )
+    send_test.add_argument("--sms-sender-id", default=os.environ.get("POSTVENTA_SMS_SENDER_ID"))
+    send_test.add_argument(
+        "--push-app", default=os.environ.get("POSTVENTA_PUSH_APPLICATION_ID"), help="push: the application id"
+    )
+    send_test.set_defaults(run=_send_test)
 
     customers = commands.add_parser(
         "customers", help="one customer's data in a deployed stack: export it, or erase it"

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from postventa.logic.links import LinkSigner
     from postventa.logic.render import MessageRenderer
     from postventa.services.compliance import ComplianceWebhooks
+    from postventa.services.controls import JourneyControls
     from postventa.services.engagement import EngagementService
     from postventa.services.erasure import CustomerErasure
     from postventa.services.occasions import OccasionScheduler
@@ -388,6 +389,7 @@ class Services:
             shop_links=ShopLinks.configured(
                 settings.campaign_links, sender=settings.sender, links_base_url=settings.links_base_url
             ),
+            seeds={name: list(journey.seeds) for name, journey in self.journeys.items() if journey.seeds},
             shop_name=settings.shop_name,
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,
@@ -473,3 +475,43 @@ def erasure_for_table(table_name: str, archive_bucket: str | None = None) -> Cus
     return CustomerErasure(
         store=store, workflows=JourneyWorkflows(boto3.client("stepfunctions"), {}), archive=archive
     )
+
+
+def controls_for_table(table_name: str, journey: str, stepfunctions: Any = None) -> JourneyControls:
+    """For `postventa journeys status|pause|...`: the stack's table and the journey's state
+    machine, found by its name, with the caller's AWS credentials. stepfunctions: another client
+    (the local engine in tests)."""
+    from postventa.adapters.workflows import JourneyWorkflows, state_machine_arns
+    from postventa.journeys.compiler import state_machine_name
+    from postventa.services.controls import JourneyControls
+
+    client = stepfunctions or boto3.client("stepfunctions")
+    found = state_machine_arns(client, [state_machine_name(journey)])
+    if not found:
+        raise LookupError(f"no state machine {state_machine_name(journey)}: is {journey} deployed?")
+    workflows = JourneyWorkflows(client, {journey: found[state_machine_name(journey)]})
+    return JourneyControls(store_for_table(table_name), workflows, lambda: datetime.now(UTC))
+
+
+def provider_for(
+    channel: Channel,
+    *,
+    sender: str | None,
+    configuration_set: str,
+    sms_sender_id: str | None = None,
+    push_application_id: str | None = None,
+) -> Sender:
+    """For `postventa send-test`: the channel's provider as run_step builds it, with the caller's
+    AWS credentials."""
+    if channel is Channel.EMAIL and not sender:
+        raise LookupError("email: name the From address the stack sends with: --sender")
+    settings = Settings(
+        sender=sender or "unused@invalid",  # SMS and push never read it
+        configuration_set=configuration_set,
+        sms_sender_id=sms_sender_id,
+        push_application_id=push_application_id,
+    )  # type: ignore[call-arg]  # the rest stays unset: no other setting is read
+    senders = Services(settings).senders
+    if channel not in senders:
+        raise LookupError(f"{channel.value}: not set up (push needs --push-app)")
+    return senders[channel]

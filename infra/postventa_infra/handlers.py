@@ -12,11 +12,11 @@ from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
 from postventa.composition import SETTINGS_USED
+from postventa.journeys.compiler import state_machine_name
 from postventa.journeys.library import Library
 from postventa.logic.links import ROTATION_DAYS
 from postventa.models.settings import Settings
 from postventa_infra.ingest import Ingest
-from postventa_infra.journeys import state_machine_name
 from postventa_infra.layer import RUNTIME_PYTHON, build_code, build_layer
 from postventa_infra.log_groups import log_group
 from postventa_infra.nag import XRAY, acknowledge, arn_of, key_grants

@@ -8,14 +8,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from postventa.journeys.compiler import compile_journey
+from postventa.journeys.compiler import compile_journey, state_machine_name
 from postventa.journeys.model import Journey
 from postventa_infra.log_groups import log_group
 from postventa_infra.nag import acknowledge, invoke_grant
-
-
-def state_machine_name(journey: str) -> str:
-    return f"postventa-{journey}"
 
 
 class JourneyMachines(Construct):

@@ -11,6 +11,8 @@ from aws_cdk import ArnFormat, CfnOutput, Duration, Stack
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct, Node
 
+from postventa.journeys.checks import check_journeys, errors
+from postventa.journeys.compiler import state_machine_name
 from postventa.journeys.library import Library
 from postventa.models.policy import ContactPolicy
 from postventa.models.settings import CampaignLinks, Settings
@@ -19,7 +21,7 @@ from postventa_infra.backtest import BacktestOnAws
 from postventa_infra.email import EmailChannel
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
-from postventa_infra.journeys import JourneyMachines, state_machine_name
+from postventa_infra.journeys import JourneyMachines
 from postventa_infra.monitoring import NAMESPACE, SERVICE, Monitoring
 from postventa_infra.preference_centre import PreferenceCentre
 from postventa_infra.schedules import OccasionSchedule
@@ -107,7 +109,11 @@ class PostventaStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, options: StackOptions, **kwargs: Any):
         super().__init__(scope, construct_id, **kwargs)
         library = Library(Path(options.journeys_dir) if options.journeys_dir else None)
-        journeys = library.journeys()  # refused at synth when a journey or template reference is wrong
+        journeys = library.journeys()
+        # What `postventa journeys validate` refuses is refused at synth: it would fail when it runs.
+        problems = [str(p) for p in errors(check_journeys(journeys, library.sources(), library))]
+        if problems:
+            raise ValueError("the journeys do not validate:\n" + "\n".join(problems))
         storage = Storage(self, "Storage")
         ingest = Ingest(
             self,

@@ -48,9 +48,11 @@ def test_the_small_history_by_hand():
         "p95": 2,
         "max": 2,
     }
-    # 24 transitions x $0.000025 + 12 emails x $0.0001 + DynamoDB ~$0.00005 + Lambda ~$0.00002.
+    # 24 transitions x $0.000025 + 12 emails x $0.0001 + DynamoDB ~$0.00005 + Lambda ~$0.00002;
+    # the 16 days' share of the stack's three KMS keys ($1 a month each) is most of it.
     assert report.cost_usd["step_functions"] == 0.0006 and report.cost_usd["ses"] == 0.0012
-    assert report.cost_usd["total"] == pytest.approx(0.0019, abs=0.0001)
+    assert report.cost_usd["kms"] == pytest.approx(3 * 16 / 30.44 + 0.14, abs=0.01)
+    assert report.cost_usd["total"] == pytest.approx(1.7219, abs=0.0001)
     assert (report.orders, report.customers, report.period) == (3, 2, ("2026-01-05", "2026-01-20"))
 
 
@@ -298,3 +300,19 @@ def test_in_a_burst_confirmations_take_the_rate_before_promotions_due_at_the_sam
     assert max(Counter(at.replace(microsecond=0) for at in sent.values()).values()) <= 14
     held = [m for m in messages if m.step == "offer" and m.held]
     assert held and {m.held for m in held} == {"sending rate: email after transactional sends"}
+
+
+def test_texts_are_paid_per_segment_at_the_customers_countrys_price():
+    from postventa.backtest.cost import SMS_PRICE_PER_SEGMENT
+    from postventa.journeys.library import Library
+
+    orders, _ = read_orders(HISTORY)
+    report = run_backtest(orders, Library().journeys(), Assumptions(sms_share=1.0, phone_country="ES"))
+    texts = {
+        s["step"]: s["messages"] for s in report.steps if s["channel"] == "sms" and s["outcome"] == "sent"
+    }
+    assert texts == {"order_confirmation": 3, "cross_sell": 2, "we_miss_you": 2}  # each one segment
+    assert report.cost_usd["sms"] == round(7 * SMS_PRICE_PER_SEGMENT["ES"], 4)
+    pushed = run_backtest(orders, Library().journeys(), Assumptions(push_share=1.0))
+    assert {s["channel"] for s in pushed.steps if s["step"] == "order_confirmation"} == {"push"}
+    assert pushed.cost_usd["sms"] == 0.0

@@ -714,3 +714,24 @@ def test_resources_that_moved_into_their_own_construct_keep_their_logical_ids(sy
 
     _, template = synthesized
     assert set(KEPT.values()) <= set(template["Resources"])
+
+
+def test_the_backtests_cost_model_pays_for_the_stacks_own_kms_keys(template):
+    from postventa.backtest.cost import STACK_KMS_KEYS
+
+    assert len(resources(template, "AWS::KMS::Key")) == STACK_KMS_KEYS
+
+
+def test_a_shop_folder_that_does_not_validate_fails_the_synth_with_the_validators_words(tmp_path):
+    import shutil
+
+    from postventa_infra.app import build_app
+
+    shop = tmp_path / "shop"
+    shutil.copytree(SHOP, shop)
+    vip = shop / "journeys" / "vip-thanks.yaml"
+    vip.write_text(vip.read_text().replace("customer.orders_count", "custmer.orders_count"))
+    with pytest.raises(
+        ValueError, match=r"unknown field custmer\.orders_count; did you mean customer\.orders_count\?"
+    ):
+        build_app({"journeysDir": str(shop)})

@@ -13,7 +13,7 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    JourneyControl,
     JourneyEntry,
     MessageRecord,
     MessageStatus,
@@ -144,6 +145,8 @@ class MemoryStore:
             dict
         )  # key -> customer -> timezone
         self.winners: dict[str, DecidedWinner] = {}  # by experiment
+        self.controls: dict[str, JourneyControl] = {}  # by journey
+        self.seed_copies: set[tuple[str, str, str, date]] = set()
 
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
         return self.customers[customer_id].profile
@@ -332,6 +335,18 @@ class MemoryStore:
 
     def forget_winner(self, experiment: str) -> bool:
         return self.winners.pop(experiment, None) is not None
+
+    def claim_seed_copy(self, journey: str, step: str, channel: str, day: date) -> bool:
+        key = (journey, step, channel, day)
+        claimed = key not in self.seed_copies
+        self.seed_copies.add(key)
+        return claimed
+
+    def journey_control(self, journey: str) -> JourneyControl | None:
+        return self.controls.get(journey)
+
+    def save_journey_control(self, control: JourneyControl) -> None:
+        self.controls[control.journey] = control
 
     def save_nps(self, answer: NpsAnswer) -> None:
         answers = self.customers[answer.customer_id].nps

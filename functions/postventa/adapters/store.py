@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    JourneyControl,
     JourneyEntry,
     MessageRecord,
     MessageStatus,
@@ -403,6 +404,25 @@ class Store:
             Key={"pk": f"EXPERIMENT#{experiment}", "sk": "WINNER"}, ReturnValues="ALL_OLD"
         )
         return "Attributes" in deleted
+
+    # operators' controls, one item per journey: read by on_order at each entry, by run_step at each send
+    def journey_control(self, journey: str) -> JourneyControl | None:
+        # Strongly consistent: a send right after `pause` is held, not sent on a stale read.
+        item = self._table.get_item(Key={"pk": f"JOURNEY#{journey}", "sk": "CONTROL"}, ConsistentRead=True)
+        return _model(JourneyControl, item.get("Item"))
+
+    def save_journey_control(self, control: JourneyControl) -> None:
+        self._table.put_item(Item=_item(control, f"JOURNEY#{control.journey}", "CONTROL"))
+
+    def claim_seed_copy(self, journey: str, step: str, channel: str, day: date) -> bool:
+        """The day's one seed copy of a step on a channel: True for the first send to ask."""
+        expires = datetime.combine(day, time.min, tzinfo=UTC) + timedelta(days=2)
+        item = {
+            "pk": f"SEED#{journey}#{step}#{channel}",
+            "sk": day.isoformat(),
+            "expires_at": int(expires.timestamp()),
+        }
+        return _held(self._table.put_item, Item=item, ConditionExpression=Attr("pk").not_exists())
 
     def answers_of(self, customer_id: str) -> list[NpsAnswer]:
         return self._query(NpsAnswer, _customer(customer_id), "NPS#")

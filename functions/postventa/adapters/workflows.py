@@ -7,11 +7,27 @@ same subset of the API, in ``postventa simulate``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 _TOKEN_GONE = {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}
+# Enough of an execution's newest events to reach its current state's StateEntered: a Task
+# waiting on Lambda or on a callback adds at most a few events after it.
+_HISTORY_EVENTS = 20
+
+
+def state_machine_arns(client: Any, names: Iterable[str]) -> dict[str, str]:
+    """The deployed state machines of these names, by name (the CLI's view of a stack)."""
+    wanted, found = set(names), {}
+    token: str | None = None
+    while True:
+        page = client.list_state_machines(**({"nextToken": token} if token else {}))
+        found.update({m["name"]: m["stateMachineArn"] for m in page["stateMachines"] if m["name"] in wanted})
+        token = page.get("nextToken")
+        if not token:
+            return found
 
 
 def _code(error: ClientError) -> str:
@@ -56,3 +72,37 @@ class JourneyWorkflows:
                 return False
             raise
         return True
+
+    def running(self, journey: str) -> Iterator[str]:
+        """The ARNs of the journey's running executions."""
+        token: str | None = None
+        while True:
+            page = self._client.list_executions(
+                stateMachineArn=self._state_machines[journey],
+                statusFilter="RUNNING",
+                **({"nextToken": token} if token else {}),
+            )
+            yield from (execution["executionArn"] for execution in page["executions"])
+            token = page.get("nextToken")
+            if not token:
+                return
+
+    def current_state(self, execution_arn: str) -> str | None:
+        """The state an execution is in: its newest StateEntered event's name (None: it ended)."""
+        events = self._client.get_execution_history(
+            executionArn=execution_arn, reverseOrder=True, maxResults=_HISTORY_EVENTS
+        )["events"]
+        for event in events:
+            if event["type"].endswith("StateEntered"):
+                return str(event["stateEnteredEventDetails"]["name"])
+        return None
+
+    def customer_of(self, execution_arn: str) -> str | None:
+        """The customer the execution runs for, from the input on_order started it with."""
+        try:
+            described = self._client.describe_execution(executionArn=execution_arn)
+        except ClientError as error:
+            if _code(error) == "ExecutionDoesNotExist":
+                return None
+            raise
+        return json.loads(described.get("input") or "{}").get("customer_id")

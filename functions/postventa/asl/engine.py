@@ -209,6 +209,38 @@ class LocalStepFunctions:
             "cause": execution.cause,
         }
 
+    def list_state_machines(self, **_: Any) -> dict[str, Any]:
+        return {
+            "stateMachines": [
+                {"stateMachineArn": arn, "name": arn.rsplit(":", 1)[1]} for arn in self._machines
+            ]
+        }
+
+    def list_executions(
+        self, *, stateMachineArn: str, statusFilter: str | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """One page holds them all (Step Functions pages by 1,000 and gives a nextToken)."""
+        return {
+            "executions": [
+                {"executionArn": e.arn, "name": e.name, "status": e.status, "startDate": e.started_at}
+                for e in self.executions.values()
+                if e.state_machine_arn == stateMachineArn and statusFilter in (None, e.status)
+            ]
+        }
+
+    def get_execution_history(
+        self, *, executionArn: str, reverseOrder: bool = False, **_: Any
+    ) -> dict[str, Any]:
+        """The one event the controls read: the current state's StateEntered (newest first)."""
+        execution = self._execution(executionArn, "GetExecutionHistory")
+        state = execution.definition["States"].get(execution.current or "", {})
+        event = {
+            "type": f"{state.get('Type', 'Pass')}StateEntered",
+            "timestamp": execution.entered_at or execution.started_at,
+            "stateEnteredEventDetails": {"name": execution.current},
+        }
+        return {"events": [event] if execution.status == "RUNNING" else []}
+
     # -- the virtual clock ---------------------------------------------------------------------
     def run_until(self, moment: datetime) -> None:
         """Run everything due up to `moment`, then leave the clock there."""

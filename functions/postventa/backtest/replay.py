@@ -87,6 +87,11 @@ class Tally:
     schedule_runs: int = 0  # the occasions schedule's invocations (every five minutes)
     engagement_events: int = 0  # SES's events handed to on_engagement's service
     queued_for_rate: int = 0  # sends a full second refused, each held for a share reserved later
+    sms_segments: int = 0  # of the texts sent: what SMS is billed by
+    drops: Counter[str] = field(default_factory=Counter)  # suppressed messages by their reason
+    # Rows the table's stream would hand Firehose: orders, each message's claim and outcome,
+    # split assignments, survey answers (SES's events on messages are counted in engagement_events).
+    archive_records: int = 0
     # What the store and the rate would have asked of DynamoDB (metering.py): requests by
     # operation, and read and write request units.
     dynamodb_requests: Counter[str] = field(default_factory=Counter)
@@ -123,6 +128,9 @@ class Tally:
             schedule_runs=max(self.schedule_runs, other.schedule_runs),  # one schedule for all partitions
             engagement_events=self.engagement_events + other.engagement_events,
             queued_for_rate=self.queued_for_rate + other.queued_for_rate,
+            sms_segments=self.sms_segments + other.sms_segments,
+            drops=self.drops + other.drops,
+            archive_records=self.archive_records + other.archive_records,
             dynamodb_requests=+requests,
             dynamodb_units={
                 unit: self.dynamodb_units.get(unit, 0) + other.dynamodb_units.get(unit, 0)
@@ -233,8 +241,18 @@ def replay(
     def fold(records: Retired) -> None:
         """What the store let go, counted and archived: memory follows what is in flight."""
         retired(records)
+        tally.archive_records += (
+            len(records.orders)
+            + 2 * len(records.messages)
+            + sum(1 for d in records.decisions if d.experiment)
+            + len(records.answers)
+        )
         for m in records.messages:
             tally.volumes[(m.journey, m.step, m.channel, m.status.value)] += 1
+            if m.status is MessageStatus.SENT and m.channel == Channel.SMS.value:
+                tally.sms_segments += m.segments or 1
+            if m.status is MessageStatus.SUPPRESSED:
+                tally.drops[m.reason or "no reason"] += 1
             if m.status is MessageStatus.SENT:
                 year, week, _ = m.at.isocalendar()
                 weeks[(m.customer_id, year, week)] += 1

@@ -9,9 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from postventa.backtest.assumptions import Assumptions
-from postventa.backtest.cost import ENGAGEMENT_BATCH, LAMBDA_GB_SECONDS, PRICES, cost_usd
+from postventa.backtest.cost import (
+    ENGAGEMENT_BATCH,
+    LAMBDA_GB_SECONDS,
+    PRICES,
+    SMS_PRICE_PER_SEGMENT,
+    Usage,
+    cost_usd,
+    sms_price,
+)
 from postventa.backtest.replay import Tally
 from postventa.journeys.model import Journey
+from postventa.models.events import Channel
 from postventa.models.records import MessageStatus
 
 
@@ -25,6 +34,7 @@ class BacktestReport:
     steps: list[dict[str, Any]]
     messages_per_customer_week: dict[str, float]
     cost_usd: dict[str, float]
+    drops: dict[str, int] = field(default_factory=dict)  # suppressed messages by reason
     # DynamoDB as the replay's calls add up (backtest/metering.py): requests and units, in total,
     # per order event and step invocation, per message sent, and the busiest operations.
     dynamodb: dict[str, Any] = field(default_factory=dict)
@@ -71,10 +81,12 @@ def _dynamodb(tally: Tally) -> dict[str, Any]:
 
 def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assumptions) -> BacktestReport:
     sent_by_journey: Counter[str] = Counter()
+    sent_by_channel: Counter[str] = Counter()
     held_by_journey: Counter[str] = Counter()
-    for (journey, _, _, outcome), count in tally.volumes.items():
+    for (journey, _, channel, outcome), count in tally.volumes.items():
         if outcome == MessageStatus.SENT.value:
             sent_by_journey[journey] += count
+            sent_by_channel[channel] += count
         elif outcome == MessageStatus.SUPPRESSED.value:
             held_by_journey[journey] += count
     per_journey = {}
@@ -108,7 +120,7 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
         assumptions={
             **assumptions.__dict__,
             "consent": assumptions.consent.value,
-            "prices": PRICES,
+            "prices": {**PRICES, "sms_per_segment": SMS_PRICE_PER_SEGMENT},
             "lambda_gb_seconds_per_invocation": LAMBDA_GB_SECONDS,
             "send_rate": {channel.value: limit for channel, limit in assumptions.send_rate.items()},
         },
@@ -117,14 +129,23 @@ def build_report(tally: Tally, journeys: dict[str, Journey], assumptions: Assump
         messages_per_customer_week=per_week,
         queued_for_rate=tally.queued_for_rate,
         cost_usd=cost_usd(
-            events=tally.events,
-            tasks=tally.run_step_calls + tally.register_wait_calls + tally.schedule_runs,
-            engagement_events=tally.engagement_events,
-            transitions=sum(tally.transitions.values()),
-            emails=sum(sent_by_journey.values()),
-            dynamodb_units=tally.dynamodb_units_in_all(),
+            Usage(
+                events=tally.events,
+                tasks=tally.run_step_calls + tally.register_wait_calls + tally.schedule_runs,
+                engagement_events=tally.engagement_events,
+                transitions=sum(tally.transitions.values()),
+                emails=sent_by_channel[Channel.EMAIL.value],
+                sms_segments=tally.sms_segments,
+                pushes=sent_by_channel[Channel.PUSH.value],
+                messages_sent=sent_by_channel.total(),
+                archive_records=tally.archive_records,
+                dynamodb_units=tally.dynamodb_units_in_all(),
+                days=(tally.last - tally.first).total_seconds() / 86400 + 1,
+            ),
+            sms_price(assumptions.phone_country, assumptions.sms_price_per_segment),
         ),
         dynamodb=_dynamodb(tally),
+        drops=dict(tally.drops.most_common()),
     )
 
 

@@ -84,6 +84,16 @@ def _then(next_state: str | None) -> dict[str, Any]:
     return {"Next": next_state} if next_state else {"End": True}
 
 
+def state_machine_name(journey: str) -> str:
+    """The journey's state machine in a deployed stack, which the CLI's controls find by it."""
+    return f"postventa-{journey}"
+
+
+def step_of_state(state: str) -> str:
+    """The step a state belongs to: its own id, or the id before a helper state's " (...)"."""
+    return state.split(" (", 1)[0]
+
+
 def failed_state(step_id: str) -> str:
     return f"{step_id} (failed)"
 

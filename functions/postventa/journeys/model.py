@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
+    EmailStr,
     Field,
     Tag,
     field_validator,
@@ -344,6 +345,9 @@ PHASE_CHANNELS = {
 }
 
 
+E164Number = Annotated[str, Field(pattern=r"^\+[1-9][0-9]{6,14}$")]
+
+
 class Journey(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")
     version: int = Field(ge=1)
@@ -359,6 +363,11 @@ class Journey(_Strict):
     )
     exit_on: list[ExitGoal] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
+    seeds: list[EmailStr | E164Number] = Field(
+        default_factory=list,
+        description="Addresses (email) and numbers (SMS, E.164) that get a copy of each step's first "
+        "send of the day, marked [SEED], rendered for no one in particular",
+    )
 
     @model_validator(mode="after")
     def _steps_fit(self) -> Journey:

@@ -34,6 +34,17 @@ class PreviewOrder(BaseModel):
     total: Money
     items: list[LineItemV1] = Field(min_length=1)
 
+    def placed(self, customer: CustomerV1) -> OrderPlacedV1:
+        return OrderPlacedV1(
+            order_id=self.order_id,
+            order_number=self.order_number,
+            placed_at=self.placed_at,
+            customer=customer,
+            currency=self.currency,
+            total=self.total,
+            items=self.items,
+        )
+
 
 class PreviewCustomer(BaseModel):
     customer: CustomerV1
@@ -59,15 +70,7 @@ def _envelope(event_id: str, detail_type: str, time: datetime, detail: dict[str,
 
 
 def _placed(event_id: str, order: PreviewOrder, customer: CustomerV1) -> dict[str, Any]:
-    placed = OrderPlacedV1(
-        order_id=order.order_id,
-        order_number=order.order_number,
-        placed_at=order.placed_at,
-        customer=customer,
-        currency=order.currency,
-        total=order.total,
-        items=order.items,
-    )
+    placed = order.placed(customer)
     return _envelope(event_id, DetailType.ORDER_PLACED, order.placed_at, placed.model_dump(mode="json"))
 
 

@@ -13,6 +13,7 @@ from postventa.adapters.push import message_request
 from postventa.adapters.sms import publish_request
 from postventa.journeys.library import Library
 from postventa.local.outbox import Handed, file_name, prepare, write_handed
+from postventa.local.preview import PreviewCustomer
 from postventa.logic.channels import CHANNELS
 from postventa.logic.links import Campaign, LinkSigner, ShopLinks
 from postventa.logic.render import RenderedMessage, message_context
@@ -49,10 +50,17 @@ def _sample_order() -> OrderRecord:
     )
 
 
-def _sample_message(
-    template: str, channel: Channel, locale: str | None, *, marketing: bool, library: Library | None
+def sample_message(
+    template: str,
+    channel: Channel,
+    locale: str | None,
+    *,
+    marketing: bool,
+    library: Library | None,
+    customer: PreviewCustomer | None = None,
 ) -> tuple[str, RenderedMessage]:
-    """The locale chosen and the message as run_step hands it to a sender."""
+    """The locale chosen and the message as run_step hands it to a sender. customer: render for
+    them and their order (journeys preview's file) instead of the sample's."""
     renderer = (library or Library()).renderer()
     profile = CustomerProfile(
         customer_id="sample-customer",
@@ -61,6 +69,14 @@ def _sample_message(
         updated_at=NOW,
         recommended=["Running cap", "Trail gaiters"],
     )
+    order = _sample_order()
+    if customer is not None:
+        profile = CustomerProfile(customer_id=customer.customer.id, updated_at=NOW).merged_with(
+            customer.customer, NOW
+        )
+        profile = profile.model_copy(update={"locale": locale or profile.locale})
+        if customer.order is not None:
+            order = OrderRecord.placed(customer.order.placed(customer.customer), profile.customer_id)
     record = MessageRecord(
         message_id="sample-message",
         customer_id=profile.customer_id,
@@ -78,7 +94,6 @@ def _sample_message(
     shop = ShopLinks.configured(
         CampaignLinks(), sender="orders@shop.example", links_base_url=SAMPLE_LINKS_BASE_URL
     )
-    order = _sample_order()
     links = MessageLinks(
         LinkSigner("sample-key", SAMPLE_LINKS_BASE_URL), shop, record, order, unsubscribe=marketing
     )
@@ -91,10 +106,11 @@ def _sample_message(
         marketing=marketing,
         channel=channel,
     )
-    chosen = renderer.locale_for(channel, template, locale)
+    chosen = renderer.locale_for(channel, template, profile.locale)
     message = replace(
         shop.tagged(
-            renderer.render(channel, template, locale, context), Campaign(channel.value, "sample", template)
+            renderer.render(channel, template, profile.locale, context),
+            Campaign(channel.value, "sample", template),
         ),
         marketing=marketing,
         unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
@@ -112,7 +128,7 @@ def write_sample(
     library: Library | None = None,
 ) -> Path:
     """The sample message as its provider would be handed it, in an outbox folder."""
-    _, message = _sample_message(template, channel, locale, marketing=marketing, library=library)
+    _, message = sample_message(template, channel, locale, marketing=marketing, library=library)
     tags = {"journey": "sample", "step": template, "customer": "sample-customer", "message": "sample-message"}
     if channel is Channel.EMAIL:
         request = send_email_request(
@@ -140,7 +156,7 @@ def render_sample(
     html: bool = False,
     library: Library | None = None,
 ) -> str:
-    chosen, message = _sample_message(template, channel, locale, marketing=marketing, library=library)
+    chosen, message = sample_message(template, channel, locale, marketing=marketing, library=library)
     lines = [
         f"{channel.value} / {template} / locale {chosen}"
         + ("" if chosen == locale else f" (asked for {locale})")

@@ -40,7 +40,7 @@ from postventa.handlers import (
     score_fit,
 )
 from postventa.handlers.observability import metrics
-from postventa.journeys.compiler import compile_journey
+from postventa.journeys.compiler import compile_journey, state_machine_name
 from postventa.journeys.library import Library
 from postventa.journeys.model import Journey
 from postventa.local.faults import (
@@ -394,7 +394,7 @@ class LocalPostventa:
             self.faults.on_accepted.append(self.outbox.taken)
         state_machines = {
             name: self.engine.create_state_machine(
-                name=f"postventa-{name}",
+                name=state_machine_name(name),
                 definition=json.dumps(
                     compile_journey(journey, run_step_arn=RUN_STEP_ARN, register_wait_arn=REGISTER_WAIT_ARN)
                 ),

@@ -299,6 +299,26 @@ class DecidedWinner(_Record):
     reason: str
 
 
+class JourneyState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"  # entries and sends held; every execution keeps its place
+    DRAINING = "draining"  # no new entries; running customers finish
+    STOPPED = "stopped"  # no new entries, running executions ended
+
+
+class JourneyControl(_Record):
+    """What an operator set on a live journey (postventa journeys pause|resume|drain|stop)."""
+
+    journey: str
+    state: JourneyState
+    changed_at: AwareDatetime
+    reason: str | None = None
+
+    @property
+    def admits(self) -> bool:
+        return self.state in (JourneyState.RUNNING, JourneyState.PAUSED)
+
+
 class PendingWait(_Record):
     """A journey parked on a wait_for_event step, resumed by the event with its task token."""
 

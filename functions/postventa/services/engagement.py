@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from postventa.logic.copies import COPY_TAG
 from postventa.models.engagement import InboundSms, SesRecord
 from postventa.models.events import DetailType
 from postventa.models.records import MessageRecord, MessageStatus
@@ -28,6 +29,8 @@ class EngagementService:
 
     def apply(self, record: SesRecord) -> dict[str, Any]:
         customer_id, message_id = record.mail.tag("customer"), record.mail.tag("message")
+        if record.mail.tag(COPY_TAG):
+            return {"ignored": f"a {record.mail.tag(COPY_TAG)} copy, no customer's message"}
         if not customer_id or not message_id:
             return {"ignored": "not a Postventa message (no customer or message tag)"}
         message = self._store.get_message(customer_id, message_id)

@@ -33,7 +33,6 @@ from postventa.models.records import (
     DecisionKind,
     EarlyEvent,
     JourneyEntry,
-    MessageStatus,
     NpsAnswer,
     OrderRecord,
     OrderStatus,
@@ -47,6 +46,7 @@ from postventa.services.ports import (
     Exports,
     Workflows,
     change_profile,
+    drop_held,
 )
 
 Emit = Callable[[Decision], None]
@@ -220,8 +220,12 @@ class OrderEventService:
                 )
                 continue
             about = {"customer_id": customer_id, "journey": journey.name, "order_id": event.order_id}
-            if start.refused:
-                decide("not_entered", **about, reason=start.refused)
+            control = self._store.journey_control(journey.name)
+            refused = start.refused or (
+                None if control is None or control.admits else f"journey {control.state.value}"
+            )
+            if refused:
+                decide("not_entered", **about, reason=refused)
                 continue
             entry = JourneyEntry(
                 customer_id=customer_id,
@@ -274,7 +278,7 @@ class OrderEventService:
                     reason=reason,
                 )
         if stopped:
-            self._drop_deferred(entries[0].customer_id, stopped)
+            drop_held(self._store, entries[0].customer_id, stopped)
 
     def _resume_waits(self, event: InboundEvent, customer_id: str, decide: _Decisions) -> None:
         """Each journey waiting for this event (wait_for_event) goes on."""
@@ -289,13 +293,6 @@ class OrderEventService:
                     reason=f"{event.detail_type.value} arrived at step {wait.step}",
                 )
             self._store.delete_wait(wait)
-
-    def _drop_deferred(self, customer_id: str, stopped: dict[str, str]) -> None:
-        """A message a stopped execution held for later will never be due: its goal is the outcome.
-        One read of the customer's messages for all the executions the event stopped."""
-        for message in self._store.messages_of(customer_id):
-            if message.execution_id in stopped and message.status is MessageStatus.DEFERRED:
-                self._store.drop_deferred(message, stopped[message.execution_id])
 
     def _passed_over(self, order: OrderPlacedV1) -> str | None:
         """Orders that start nothing and count for nothing: tests, and orders cancelled at once."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel
@@ -14,8 +14,10 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    JourneyControl,
     JourneyEntry,
     MessageRecord,
+    MessageStatus,
     NpsAnswer,
     OrderOutcome,
     OrderRecord,
@@ -69,6 +71,9 @@ class CustomerStore(Protocol):
     def decided_winner(self, experiment: str) -> DecidedWinner | None: ...
     def record_winner(self, decided: DecidedWinner) -> None: ...
     def forget_winner(self, experiment: str) -> bool: ...
+    def claim_seed_copy(self, journey: str, step: str, channel: str, day: date) -> bool: ...
+    def journey_control(self, journey: str) -> JourneyControl | None: ...
+    def save_journey_control(self, control: JourneyControl) -> None: ...
     def save_nps(self, answer: NpsAnswer) -> None: ...
     def latest_nps(self, customer_id: str) -> NpsAnswer | None: ...
     def put_wait(self, wait: PendingWait) -> None: ...
@@ -85,6 +90,14 @@ class Workflows(Protocol):
     ) -> tuple[str, bool]: ...
     def stop(self, execution_arn: str, cause: str) -> None: ...
     def resume(self, task_token: str, output: dict[str, Any]) -> bool: ...
+
+
+class LiveJourneys(Workflows, Protocol):
+    """What an operator's controls read of the running executions."""
+
+    def running(self, journey: str) -> Iterator[str]: ...
+    def current_state(self, execution_arn: str) -> str | None: ...
+    def customer_of(self, execution_arn: str) -> str | None: ...
 
 
 class Sender(Protocol):
@@ -158,3 +171,11 @@ class Exports(Protocol):
 
 class ArchiveEraser(Protocol):
     def erase(self, customer_id: str) -> int: ...
+
+
+def drop_held(store: CustomerStore, customer_id: str, stopped: dict[str, str]) -> None:
+    """A message a stopped execution held for later will never be due: why it stopped is its
+    outcome. stopped: execution ARN -> the reason. One read of the customer's messages for all."""
+    for message in store.messages_of(customer_id):
+        if message.execution_id in stopped and message.status is MessageStatus.DEFERRED:
+            store.drop_deferred(message, stopped[message.execution_id])

@@ -27,6 +27,7 @@ from postventa.journeys.tasks import (
 )
 from postventa.logic.channels import CHANNELS, Route, Routing, message_blocked_reason, route
 from postventa.logic.conditions import all_hold
+from postventa.logic.copies import SEED_CUSTOMER, copy_tags, marked, seed_channel
 from postventa.logic.facts import Facts, facts
 from postventa.logic.links import Campaign, ShopLinks
 from postventa.logic.messaging import message_id
@@ -50,6 +51,8 @@ from postventa.models.records import (
     ContactLedger,
     CustomerProfile,
     HeldMessage,
+    JourneyControl,
+    JourneyState,
     MessageRecord,
     MessageStatus,
     OrderRecord,
@@ -67,6 +70,8 @@ from postventa.services.errors import (
 from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender, change_profile
 
 LEDGER_ATTEMPTS = 5
+# How often a send held by a paused journey looks again: `resume` releases it within this.
+PAUSE_RECHECK = timedelta(hours=1)
 # How long a claim is another attempt's before it counts as abandoned: well past run_step's
 # 30-second timeout, so a live attempt is never taken over.
 CLAIM_LEASE = timedelta(minutes=5)
@@ -107,12 +112,14 @@ class StepRunner:
         renderer: Renderer,
         links: Links,
         shop_links: ShopLinks,
+        seeds: dict[str, list[str]],
         shop_name: str,
         support_email: str,
         default_timezone: str,
         clock: Callable[[], datetime],
     ):
-        """clock: the time sends really happen at (claims' leases), not the step's entry time."""
+        """clock: the time sends really happen at (claims' leases), not the step's entry time.
+        seeds: each journey's seed addresses and numbers (Journey.seeds)."""
         self._store = store
         self._clock = clock
         self._senders = senders
@@ -121,6 +128,7 @@ class StepRunner:
         self._renderer = renderer
         self._links = links
         self._shop_links = shop_links
+        self._seeds = seeds  # journey -> its seed addresses and numbers
         self._shop_name = shop_name
         self._support_email = support_email
         self._default_timezone = default_timezone
@@ -200,8 +208,11 @@ class StepRunner:
     def _send(self, request: StepRequest, action: SendTask) -> StepOutcome:
         """Plan, claim, judge, deliver. Whatever fails between the claim and the provider's answer
         releases the claim, so the journey's retry sends; only an answer the provider may have
-        given keeps it (see _reclaim)."""
-        plan = self._plan(request, action)
+        given keeps it (see _reclaim). A paused journey holds the send where it is."""
+        control = self._store.journey_control(request.journey)
+        if control is not None and control.state is JourneyState.PAUSED:
+            raise SendDeferred(timestamp(self._clock() + PAUSE_RECHECK), "journey paused")
+        plan = self._plan(request, action, control)
         existing = self._store.claim_message(plan.record)
         if existing is not None:
             if existing.status is not MessageStatus.SENDING:
@@ -222,7 +233,7 @@ class StepRunner:
             self._release(plan)
             raise
 
-    def _plan(self, request: StepRequest, action: SendTask) -> SendPlan:
+    def _plan(self, request: StepRequest, action: SendTask, control: JourneyControl | None) -> SendPlan:
         profile = self._store.get_profile(request.customer_id) or CustomerProfile(
             customer_id=request.customer_id, updated_at=request.now
         )
@@ -242,7 +253,11 @@ class StepRunner:
             "variant": action.variant,
             "at": request.now,
         }
-        blocked = message_blocked_reason(action.purpose, action.topic, profile, order)
+        blocked = (
+            f"journey stopped: {control.reason or 'by an operator'}"
+            if control is not None and control.state is JourneyState.STOPPED
+            else message_blocked_reason(action.purpose, action.topic, profile, order)
+        )
         routing = route(action.channels, action.purpose, action.phase, profile)
         reason = blocked or (None if routing.routes else routing.reason or "no channel allowed")
         planned = routing.routes[0].channel.value if routing.routes else action.describe_channels()
@@ -354,6 +369,7 @@ class StepRunner:
                 self._store.save_message(record)
             except Exception as error:  # handed over: keep the claim, never release it now
                 raise SendUnknown(f"sent as {provider_id} but not recorded: {describe(error)}") from error
+            self._copy_to_seeds(plan, channel)
             return _outcome(record)
 
         message = plan.record.message_id
@@ -387,23 +403,10 @@ class StepRunner:
         """Render for the channel, take a share of its sending rate (unless one was reserved),
         mark the claim handed over and send: (what was sent, the provider's id).
         ChannelPassedOver: try the next channel. _RateFull: this second's share is used up."""
-        request, action, profile, channel = plan.request, plan.action, plan.profile, option.channel
+        request, profile, channel = plan.request, plan.profile, option.channel
         if channel not in self._senders:
             raise ChannelPassedOver("not set up for this shop")
-        try:
-            rendered = self._renderer.render(
-                channel,
-                action.template,
-                profile.locale,
-                partial(self._context, profile, plan.order, links, action.purpose, channel),
-            )
-        except TemplateNotFound:
-            raise ChannelPassedOver(f"no {action.template} template") from None
-        rendered = replace(
-            self._shop_links.tagged(rendered, Campaign(channel.value, request.journey, request.step)),
-            marketing=action.purpose is Purpose.MARKETING,
-            unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
-        )
+        rendered = self._render(plan, channel, profile, links)
         if not reserved and not self._rate_limiter.acquire(channel):
             raise _RateFull
         if not self._store.hand_over(plan.record, channel.value, self._clock()):
@@ -420,6 +423,47 @@ class StepRunner:
             if isinstance(error, RecipientOptedOut):
                 self._opted_out(profile.customer_id, channel, str(error))
             raise ChannelPassedOver(str(error)) from error
+
+    def _render(
+        self, plan: SendPlan, channel: Channel, profile: CustomerProfile, links: MessageLinks
+    ) -> RenderedMessage:
+        """The message for the channel, its links to the shop tagged. ChannelPassedOver: no template."""
+        action, request = plan.action, plan.request
+        try:
+            rendered = self._renderer.render(
+                channel,
+                action.template,
+                profile.locale,
+                partial(self._context, profile, plan.order, links, action.purpose, channel),
+            )
+        except TemplateNotFound:
+            raise ChannelPassedOver(f"no {action.template} template") from None
+        return replace(
+            self._shop_links.tagged(rendered, Campaign(channel.value, request.journey, request.step)),
+            marketing=action.purpose is Purpose.MARKETING,
+            unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
+        )
+
+    def _copy_to_seeds(self, plan: SendPlan, channel: Channel) -> None:
+        """The step's first send of the day on this channel, copied to the journey's seeds on it:
+        rendered for a seed (the customer's order, none of their profile), marked [SEED], tagged
+        so engagement ignores it. A seed the provider refuses is passed over; the customer's
+        message is recorded already, so nothing here changes its outcome."""
+        request = plan.request
+        seeds = [seed for seed in self._seeds.get(request.journey, ()) if seed_channel(seed) is channel]
+        day = self._clock().date()
+        if not seeds or not self._store.claim_seed_copy(request.journey, request.step, channel.value, day):
+            return
+        seed = CustomerProfile(customer_id=SEED_CUSTOMER, locale=plan.profile.locale, updated_at=request.now)
+        record = plan.record.model_copy(update={"customer_id": SEED_CUSTOMER})
+        marketing = plan.action.purpose is Purpose.MARKETING
+        links = MessageLinks(self._links, self._shop_links, record, plan.order, unsubscribe=marketing)
+        copy = marked(self._render(plan, channel, seed, links), "SEED")
+        for address in seeds:
+            with suppress(SendRejected, SendThrottled):
+                self._senders[channel].send(
+                    to=address, message=copy, tags=copy_tags(request.journey, request.step, "seed")
+                )
 
     def give_up(self, request: StepRequest, action: GiveUpTask) -> StepOutcome:
         """The journey's retries of a step ran out: its one outcome is `failed`, with why, and the
