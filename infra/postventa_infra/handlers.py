@@ -7,6 +7,7 @@ from aws_cdk import Acknowledgment, Duration, Size, Stack, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
@@ -20,6 +21,7 @@ from postventa_infra.ingest import Ingest
 from postventa_infra.layer import RUNTIME_PYTHON, build_code, build_layer
 from postventa_infra.log_groups import log_group
 from postventa_infra.nag import XRAY, acknowledge, arn_of, key_grants
+from postventa_infra.queues import dead_letter_queue
 from postventa_infra.stable_ids import keep_logical_id
 from postventa_infra.storage import Storage
 
@@ -139,6 +141,7 @@ class Handlers(Construct):
         self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
         self.occasions = function("Occasions", "occasions", Duration.minutes(5))
         self.on_engagement = function("OnEngagement", "on_engagement", Duration.seconds(30))
+        self.on_sms_status = function("OnSmsStatus", "on_sms_status", Duration.seconds(30))
         self.preferences = function("Preferences", "preferences", Duration.seconds(10))
         self.archive = function("Archive", "archive", Duration.minutes(1))  # Firehose's transformation
         # The scoring job: a fit that streams the whole summary once, and batches that score and write.
@@ -183,6 +186,17 @@ class Handlers(Construct):
         storage.table.grant(self.preferences, "dynamodb:GetItem", "dynamodb:PutItem")
         storage.key.grant_encrypt_decrypt(self.preferences)
         ingest.invalid_events.grant_send_messages(self.on_engagement)
+        # CloudWatch Logs invokes it asynchronously: twice retried, then kept with the error.
+        # One customer found by the number, their messages read, one message and profile written.
+        storage.table.grant(self.on_sms_status, "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem")
+        storage.key.grant_encrypt_decrypt(self.on_sms_status)
+        ingest.invalid_events.grant_send_messages(self.on_sms_status)
+        self.sms_status_failures = dead_letter_queue(
+            self, "SmsStatusFailures", of="on_sms_status's invocations"
+        )
+        self.on_sms_status.configure_async_invoke(
+            on_failure=destinations.SqsDestination(self.sms_status_failures), retry_attempts=2
+        )
         storage.table.grant_read_data(self.occasions)
         self._may_publish(self.occasions, ingest.bus, "postventa.occasions", "Occasion Reached")
         self._may_publish(self.preferences, ingest.bus, "postventa.preferences", "Survey Answered")
@@ -228,6 +242,7 @@ class Handlers(Construct):
             self.occasions,
             self.on_engagement,
             self.preferences,
+            self.on_sms_status,
         ):
             acknowledge(function.role, table_grant)  # type: ignore[arg-type]  # each has its own role
         acknowledge(

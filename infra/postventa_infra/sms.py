@@ -7,8 +7,12 @@ the application's id as the pushApplicationId context value."""
 
 from __future__ import annotations
 
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_logs_destinations as logs_destinations
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -46,32 +50,77 @@ class SmsChannel(Construct):
                 replies_queue, raw_message_delivery=True, dead_letter_queue=self.undelivered_replies
             )
         )
-        if monthly_spend_limit is not None:
-            self._limit_spend(monthly_spend_limit)
+        self._monthly_spend_limit = monthly_spend_limit
 
-    def _limit_spend(self, monthly_usd: int) -> None:
-        """The account's SMS spend limit a month (SNS's MonthlySpendLimit): past it SNS sends no
-        more texts, whatever a journey does. It must not exceed the account's SMS quota."""
-        attributes = {"attributes": {"MonthlySpendLimit": str(monthly_usd)}}
+    def report_delivery_to(self, handler: lambda_.IFunction) -> None:
+        """SNS logs every text's delivery status to CloudWatch Logs (DeliveryStatusIAMRole, all
+        successes sampled) in two groups it names by region and account; the stack makes them
+        (so they exist before the first text and keep a year) and subscribes the handler to both."""
+        stack = Stack.of(self)
+        writer = iam.Role(self, "SmsDeliveryLogsRole", assumed_by=iam.ServicePrincipal("sns.amazonaws.com"))
+        for construct_id, suffix in (("SmsDelivered", ""), ("SmsFailed", "/Failure")):
+            group = logs.LogGroup(
+                self,
+                construct_id,
+                log_group_name=f"sns/{stack.region}/{stack.account}/DirectPublishToPhoneNumber{suffix}",
+                retention=logs.RetentionDays.ONE_YEAR,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
+            group.grant_write(writer)
+            writer.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["logs:PutMetricFilter", "logs:PutRetentionPolicy"],
+                    resources=[group.log_group_arn],
+                )
+            )
+            group.add_subscription_filter(
+                f"{construct_id}ToHandler",
+                destination=logs_destinations.LambdaDestination(handler),
+                filter_pattern=logs.FilterPattern.all_events(),
+            )
+        acknowledge(
+            writer,
+            {
+                "IAM5[Resource::<ChannelsSmsDelivered*.Arn>:*]": "SNS writes log streams it names itself in our two delivery-status groups"
+            },
+        )
+        attributes = {
+            "DeliveryStatusIAMRole": writer.role_arn,
+            "DeliveryStatusSuccessSamplingRate": "100",
+            **(
+                {"MonthlySpendLimit": str(self._monthly_spend_limit)}
+                if self._monthly_spend_limit is not None
+                else {}
+            ),
+        }
+        self._set_sms_attributes(attributes, writer)
+
+    def _set_sms_attributes(self, attributes: dict[str, str], writer: iam.IRole) -> None:
+        """SNS's account-wide SMS settings: delivery-status logging, and the monthly spend limit
+        when the shop sets one (past it SNS sends no more texts, whatever a journey does; it must
+        not exceed the account's SMS quota)."""
         call = cr.AwsSdkCall(
             service="SNS",
             action="setSMSAttributes",
-            parameters=attributes,
+            parameters={"attributes": attributes},
             physical_resource_id=cr.PhysicalResourceId.of("postventa-sms-spend-limit"),
         )
         # Its own role, writing to its own log group only (not the managed basic execution role).
         role = iam.Role(self, "SmsSpendLimitRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
-        logs = log_group(self, "SmsSpendLimitLogs")
-        logs.grant_write(role)
+        call_logs = log_group(self, "SmsSpendLimitLogs")
+        call_logs.grant_write(role)
         limit = cr.AwsCustomResource(
             self,
             "SmsSpendLimit",
             on_create=call,
             on_update=call,
             role=role,
-            log_group=logs,
+            log_group=call_logs,
             policy=cr.AwsCustomResourcePolicy.from_statements(
-                [iam.PolicyStatement(actions=["sns:SetSMSAttributes"], resources=["*"])]
+                [
+                    iam.PolicyStatement(actions=["sns:SetSMSAttributes"], resources=["*"]),
+                    iam.PolicyStatement(actions=["iam:PassRole"], resources=[writer.role_arn]),
+                ]
             ),
             install_latest_aws_sdk=False,
         )

@@ -223,6 +223,7 @@ class PostventaStack(Stack):
             replay=handlers.backtest_replay,
             merge=handlers.backtest_merge,
         )
+        sms.report_delivery_to(handlers.on_sms_status)
         monitoring = Monitoring(
             self,
             "Monitoring",
@@ -235,6 +236,7 @@ class PostventaStack(Stack):
                 "ArchiveDeadLetters": analytics.dead_letters,
                 "MissedScoringRuns": scoring.dead_letters,
                 "UndeliveredSmsReplies": sms.undelivered_replies,
+                "SmsStatusFailures": handlers.sms_status_failures,
             },
             machines={**machines.machines, "scoring": scoring.machine},
             # The backtest's functions and machine are a tool's: `postventa backtest --on-aws` reports their failures.

@@ -39,8 +39,10 @@ def test_a_first_order_gets_a_welcome_the_next_morning_in_local_time(demo):
     welcome = [e for e in demo.timeline if e.step == "welcome" and e.outcome == "sent"]
     local = {e.customer_id: e.at.hour for e in welcome}
     # 10:00 in Madrid, Chicago, UTC, Berlin, New York and Tokyo. Fran's, due at 10:00 in Los Angeles,
-    # was held until 13:00: 4 h after her SMS confirmation (09:00 there), the contact policy's gap.
+    # was held until 13:00: 4 h after her SMS confirmation (09:00 there), the contact policy's gap;
+    # Jun's likewise, 4 h after the text the carrier then refused (it was handed over all the same).
     assert local == {
+        "cus-jun": 20,
         "cus-ana": 9,
         "cus-carla": 16,
         "9007199254740993001": 10,
@@ -98,8 +100,9 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     # Ana's redelivered event; Ben's retried webhook for three journeys (post-purchase, welcome, cross-sell).
     assert summary["duplicates_ignored"] == 4
     assert summary["events_in_dead_letter_queue"] == 1
-    assert summary["journeys_started"] == 24  # 8 customers x (post-purchase, welcome, cross-sell)
-    assert summary["messages"] == {"sent": 38, "suppressed": 10}
+    assert summary["journeys_started"] == 27  # 9 customers x (post-purchase, welcome, cross-sell)
+    # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its words
+    assert summary["messages"] == {"sent": 44, "suppressed": 10, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -141,7 +144,7 @@ def test_quiet_hours_hold_a_message_to_9am_local_and_the_timeline_says_why(demo)
     assert tips.outcome == "sent"
     assert within_spread(tips.at, datetime(2026, 3, 7, 0, 0, tzinfo=UTC))  # 09:00 in Tokyo
     assert tips.held == "held from 03-06 13:45: quiet hours (21:00-09:00 local)"  # due at 22:45 Tokyo
-    assert demo.summary["held_back_by_reason"]["quiet hours"] == 2
+    assert demo.summary["held_back_by_reason"]["quiet hours"] == 3
 
 
 def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(tmp_path, capsys):
@@ -190,11 +193,22 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
         == 0
     )
     report = json.loads(capsys.readouterr().out)
-    # the demo: eight customers placed one order each (a duplicate and a retried webhook count once)
-    assert (report["business"]["customers"], report["business"]["orders"]) == (8, 8)
+    # the demo: nine customers placed one order each (a duplicate and a retried webhook count once)
+    assert (report["business"]["customers"], report["business"]["orders"]) == (9, 9)
     sent = {(m["journey"], m["step"], m["channel"]): m["sent"] for m in report["messages"]}
-    assert sent[("post-purchase", "order_confirmation", "sms")] == 1  # Fran
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
-    assert sum(sent.values()) == 38  # every message the timeline shows as sent
+    # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
+    # (counted sent, as a bounced email is, so the delivery rate shows it)
+    assert sum(sent.values()) == 45
+    assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html
+
+
+def test_a_text_the_carrier_refused_is_failed_and_the_customers_next_messages_go_by_email(demo):
+    jun = messages(demo, "cus-jun")
+    (confirmation,) = [m for m in jun if m[1] == "order_confirmation"]
+    assert confirmation[2:] == ("failed", "sms: Phone is on a blocked list")
+    (cross_sell,) = [e for e in demo.timeline if e.customer_id == "cus-jun" and e.step == "cross_sell"]
+    assert (cross_sell.channel, cross_sell.outcome) == ("email", "sent")  # SMS first, but not to this number
+    assert cross_sell.reason == "sms: number opted out (carrier: Phone is on a blocked list)"

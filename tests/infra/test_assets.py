@@ -138,6 +138,7 @@ HANDLERS = [
     "handlers.occasions",
     "handlers.on_engagement",
     "handlers.on_order",
+    "handlers.on_sms_status",
     "handlers.preferences",
     "handlers.record_winners",
     "handlers.register_wait",

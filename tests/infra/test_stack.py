@@ -66,9 +66,8 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    assert (
-        len(queues) == 10
-    )  # ingest, engagement, and seven dead-letter queues (archive pipe, scoring schedule)
+    # ingest, engagement, and nine dead-letter queues (archive pipe, scoring schedule, SMS status...)
+    assert len(queues) == 11
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(redriven) == 2 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
@@ -122,6 +121,7 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
+        "postventa.handlers.on_sms_status.lambda_handler",
         "postventa.handlers.preferences.lambda_handler",
         "postventa.handlers.record_winners.lambda_handler",
         "postventa.handlers.register_wait.lambda_handler",
@@ -213,8 +213,8 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
-        ["ApproximateNumberOfMessagesVisible"] * 8
-        + ["Errors"] * 11  # every function but the backtest's (a tool: its CLI reports their failures)
+        ["ApproximateNumberOfMessagesVisible"] * 9
+        + ["Errors"] * 12  # every function but the backtest's (a tool: its CLI reports their failures)
         + ["ExecutionsFailed"] * (len(Library(SHOP).journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
@@ -566,6 +566,7 @@ def test_the_backtest_workers_read_a_run_and_write_only_their_results(template):
 
 # Actions that name no resource in IAM (the service authorizes them on "*" only).
 NO_RESOURCE_LEVEL = {
+    "sns:SetSMSAttributes",  # an account setting
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
@@ -696,9 +697,12 @@ def test_an_sms_spend_limit_is_set_and_alarm_mail_that_bounces_is_kept_when_give
     assembly = build_app(context).synth()  # cdk-nag runs: true reasons only
     template = json.loads(Path(assembly.get_stack_by_name("Postventa").template_full_path).read_text())
     (limit,) = [r for r in template["Resources"].values() if r["Type"] == "Custom::AWS"]
-    create = json.loads(limit["Properties"]["Create"])
+    create = json.loads(joined(limit["Properties"]["Create"]))
     assert create["action"] == "setSMSAttributes"
-    assert create["parameters"] == {"attributes": {"MonthlySpendLimit": "50"}}
+    attributes = create["parameters"]["attributes"]
+    assert (
+        attributes["MonthlySpendLimit"] == "50" and attributes["DeliveryStatusSuccessSamplingRate"] == "100"
+    )
     (mail,) = [
         r["Properties"]
         for r in template["Resources"].values()
@@ -735,3 +739,39 @@ def test_a_shop_folder_that_does_not_validate_fails_the_synth_with_the_validator
         ValueError, match=r"unknown field custmer\.orders_count; did you mean customer\.orders_count\?"
     ):
         build_app({"journeysDir": str(shop)})
+
+
+def joined(value) -> str:
+    """A template string that may be an Fn::Join of strings and references: the references as "REF"."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    return separator.join(part if isinstance(part, str) else "REF" for part in parts)
+
+
+def test_sns_logs_each_texts_delivery_status_to_groups_whose_subscription_reaches_on_sms_status(template):
+    groups = {
+        name: r["Properties"]
+        for name, r in resources(template, "AWS::Logs::LogGroup").items()
+        if "DirectPublishToPhoneNumber" in json.dumps(r["Properties"].get("LogGroupName", ""))
+    }
+    names = sorted(joined(g["LogGroupName"]) for g in groups.values())
+    assert names == [
+        "sns/REF/REF/DirectPublishToPhoneNumber",
+        "sns/REF/REF/DirectPublishToPhoneNumber/Failure",
+    ]
+    assert all(g["RetentionInDays"] == 365 for g in groups.values())
+    filters = resources(template, "AWS::Logs::SubscriptionFilter").values()
+    assert sorted(f["Properties"]["LogGroupName"]["Ref"] for f in filters) == sorted(groups)
+    (status,) = [
+        name
+        for name, f in resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "postventa.handlers.on_sms_status.lambda_handler"
+    ]
+    assert all(f["Properties"]["DestinationArn"] == {"Fn::GetAtt": [status, "Arn"]} for f in filters)
+    (setting,) = [r for r in resources(template, "Custom::AWS").values()]
+    attributes = json.loads(joined(setting["Properties"]["Create"]))["parameters"]["attributes"]
+    assert attributes == {"DeliveryStatusIAMRole": "REF", "DeliveryStatusSuccessSamplingRate": "100"}
+    (invoke,) = resources(template, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke["Properties"]["MaximumRetryAttempts"] == 2
+    assert "OnFailure" in invoke["Properties"]["DestinationConfig"]

@@ -28,3 +28,37 @@ def test_a_published_record_parses_with_its_times_and_tags(path):
             "Complaint": record.complaint, "Delivery": record.delivery}.get(record.eventType)  # fmt: skip
     if record.eventType != "Send":
         assert part is not None and part.timestamp.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "response"),
+    [
+        ("success", "SUCCESS", "Message has been accepted by phone carrier"),
+        ("failure", "FAILURE", "Unknown error attempting to reach phone"),
+    ],
+)
+def test_snss_published_sms_delivery_logs_parse(name, status, response):
+    from postventa.models.engagement import SmsDeliveryLog
+
+    log = SmsDeliveryLog.model_validate(load_json(PUBLISHED / f"sns_sms_delivery_log_{name}.json"))
+    assert (log.status, log.delivery.providerResponse) == (status, response)
+    assert log.notification.timestamp.tzinfo is not None  # SNS writes UTC without a zone
+
+
+@pytest.mark.parametrize(
+    ("response", "permanent"),
+    [
+        ("Phone is on a blocked list", True),
+        ("Phone has blocked SMS", True),
+        ("Invalid phone number", True),
+        ("Phone number is opted out", True),
+        ("Unknown error attempting to reach phone", False),
+        ("Phone is currently unreachable/unavailable", False),
+        ("Phone carrier has blocked this message", False),  # the message, not the number
+        ("This delivery would exceed max price", False),
+    ],
+)
+def test_only_a_refusal_about_the_number_itself_stops_texting_it(response, permanent):
+    from postventa.logic.sms import permanent_sms_failure
+
+    assert permanent_sms_failure(response) is permanent

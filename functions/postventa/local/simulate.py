@@ -7,6 +7,8 @@ timeline is read back from what was stored (message log, dead-letter queue) and 
 
 from __future__ import annotations
 
+import base64
+import gzip
 import itertools
 import json
 import time
@@ -31,6 +33,7 @@ from postventa.handlers import (
     occasions,
     on_engagement,
     on_order,
+    on_sms_status,
     preferences,
     record_winners,
     register_wait,
@@ -65,7 +68,7 @@ RUN_STEP_ARN = "arn:aws:lambda:local:000000000000:function:postventa-run-step"
 REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-register-wait"
 LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
 FUNCTIONS = (
-    on_order, on_engagement, run_step, register_wait, preferences, occasions,
+    on_order, on_engagement, on_sms_status, run_step, register_wait, preferences, occasions,
     rotate_link_key, score_fit, score_batch, record_winners,
 )  # fmt: skip
 LOCAL_SETTINGS = {
@@ -81,6 +84,65 @@ LOCAL_SETTINGS = {
     "push_application_id": "local-push-app",
     "archive_bucket": "postventa-archive",
 }
+
+
+# The demo's numbers a carrier refuses, and its words for why (SNS's delivery-status log).
+UNDELIVERABLE_NUMBERS = {"+14155550177": "Phone is on a blocked list"}
+SMS_LOG_GROUP = "sns/us-east-1/123456789012/DirectPublishToPhoneNumber"
+ASYNC_ATTEMPTS = 3  # Lambda's asynchronous invocation: the first and two retries
+
+
+def cloudwatch_logs_event(log_group: str, messages: list[str], at: datetime) -> dict[str, Any]:
+    """What a CloudWatch Logs subscription hands its Lambda: the log events, gzipped, base64."""
+    data = {
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": log_group,
+        "logStream": "local",
+        "subscriptionFilters": ["postventa-sms-status"],
+        "logEvents": [
+            {"id": str(index), "timestamp": int(at.timestamp() * 1000), "message": message}
+            for index, message in enumerate(messages)
+        ],
+    }
+    return {"awslogs": {"data": base64.b64encode(gzip.compress(json.dumps(data).encode())).decode()}}
+
+
+def sms_delivery_log(message_id: str, number: str, at: datetime, failure: str | None = None) -> str:
+    """An SNS SMS delivery-status record, in the published format (events/published)."""
+    return json.dumps(
+        {
+            "notification": {"messageId": message_id, "timestamp": at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]},
+            "delivery": {
+                "numberOfMessageParts": 1,
+                "destination": number,
+                "priceInUSD": 0.00883,
+                "smsType": "Transactional",
+                "providerResponse": failure or "Message has been accepted by phone carrier",
+                "dwellTimeMs": 599,
+            },
+            "status": "FAILURE" if failure else "SUCCESS",
+        }
+    )
+
+
+class LocalSmsStatus:
+    """Stands in for SNS's SMS delivery-status logs and their subscription: every text SNS takes
+    is reported delivered a few seconds later, or failed for the demo's undeliverable numbers."""
+
+    DELAY = timedelta(seconds=5)
+
+    def __init__(self, deliver: Callable[[datetime, dict[str, Any]], None], clock: Callable[[], datetime]):
+        self._deliver, self._clock = deliver, clock
+
+    def taken(self, context: dict[str, Any], parsed: dict[str, Any]) -> None:
+        request = context.get("postventa_request") or {}
+        if context.get("postventa_operation") != "Publish" or "PhoneNumber" not in request:
+            return
+        at = self._clock() + self.DELAY
+        number = request["PhoneNumber"]
+        record = sms_delivery_log(parsed["MessageId"], number, at, UNDELIVERABLE_NUMBERS.get(number))
+        self._deliver(at, cloudwatch_logs_event(SMS_LOG_GROUP, [record], at))
 
 
 class LocalPushService:
@@ -390,6 +452,11 @@ class LocalPostventa:
             lambda: self.engine.now,
         )
         self.faults.on_accepted.append(self.ses_events.taken)
+        self.sms_status = LocalSmsStatus(
+            lambda at, event: self.engine.call_at(at, lambda: self._sms_status(event)),
+            lambda: self.engine.now,
+        )
+        self.faults.on_accepted.append(self.sms_status.taken)
         if self.outbox is not None:
             self.faults.on_accepted.append(self.outbox.taken)
         state_machines = {
@@ -489,6 +556,20 @@ class LocalPostventa:
             self.engine.run_until(self.engine.now + VISIBILITY_TIMEOUT)
         self.redriven.append(event)
         return response
+
+    def _sms_status(self, event: dict[str, Any]) -> None:
+        """CloudWatch Logs invokes on_sms_status asynchronously: Lambda retries a failed invocation
+        twice, then keeps the event in the function's dead-letter queue."""
+        for _ in range(ASYNC_ATTEMPTS):
+            try:
+                with self.faults.invocation():
+                    self.lambdas["on_sms_status"](event, _FakeLambdaContext("postventa-on_sms_status"))
+                return
+            except (Exception, InvocationCrashed):  # an error or a crash: Lambda's asynchronous retry
+                continue
+            finally:
+                _discard_metrics()
+        self.redriven.append(event)
 
     def _receive_quietly(self, event: dict[str, Any]) -> None:
         self.receive(event)

@@ -48,3 +48,24 @@ def e164(phone: str | None, country: str | None) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# SNS's words (its delivery-status logs' providerResponse) for a refusal about the number itself,
+# which retrying will not change: invalid, unallocated, blocking SMS, opted out. A carrier blocking
+# one message (its content, the sender's registration) says nothing of the number: not here.
+_PERMANENT = (
+    "invalid phone",
+    "phone number is invalid",
+    "not a valid phone",
+    "does not exist",
+    "unallocated",
+    "phone has blocked",
+    "on a blocked list",
+    "opted out",
+)
+
+
+def permanent_sms_failure(provider_response: str) -> bool:
+    """A failure to stop texting the number for: not an unreachable phone or a price limit."""
+    text = provider_response.lower()
+    return any(words in text for words in _PERMANENT)

@@ -6,10 +6,11 @@ customer, message) come back in mail.tags and tie the event to the message log.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from postventa.models.tags import decode_tag_value
 
@@ -85,3 +86,36 @@ class InboundSms(BaseModel):
     @property
     def keyword(self) -> str:
         return self.messageBody.strip().split(" ")[0].upper() if self.messageBody.strip() else ""
+
+
+class SmsNotification(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    messageId: str = Field(min_length=1, description="The id SNS Publish answered with")
+    timestamp: datetime = Field(description="UTC, as SNS writes it: 2016-06-28 00:40:34.558")
+
+    @field_validator("timestamp")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class SmsDelivery(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    destination: str
+    numberOfMessageParts: int | None = None
+    priceInUSD: float | None = None
+    providerResponse: str = ""
+    smsType: str | None = None
+
+
+class SmsDeliveryLog(BaseModel):
+    """One record of SNS's SMS delivery-status logs (CloudWatch Logs, DirectPublishToPhoneNumber
+    and its /Failure group): what the carrier said of a text."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    notification: SmsNotification
+    delivery: SmsDelivery
+    status: Literal["SUCCESS", "FAILURE"]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from postventa.logic.channels import CHANNELS
 from postventa.logic.copies import COPY_TAG
-from postventa.models.engagement import InboundSms, SesRecord
-from postventa.models.events import DetailType
+from postventa.logic.sms import permanent_sms_failure
+from postventa.models.engagement import InboundSms, SesRecord, SmsDeliveryLog
+from postventa.models.events import Channel, DetailType
 from postventa.models.records import MessageRecord, MessageStatus
 from postventa.services.ports import CustomerStore, Workflows, change_profile
 
@@ -101,6 +103,40 @@ class EngagementService:
         if profile is None:
             return {"ignored": "number not known to Postventa"}
         return {"customer_id": profile.customer_id, "sms_opted_out": opted_out is not None}
+
+    def sms_delivery(self, log: SmsDeliveryLog) -> dict[str, Any]:
+        """What the carrier said of a text: delivered, or failed with its words; a number the
+        carrier refuses for good (invalid, blocked, opted out) gets no more texts, so the customer's
+        next messages go by their next channel."""
+        provider_id, number = log.notification.messageId, log.delivery.destination
+        customer_id = self._store.customer_by_phone(number)
+        message = next(
+            (
+                m
+                for m in (self._store.messages_of(customer_id) if customer_id else [])
+                if m.provider_message_id == provider_id and m.channel == Channel.SMS.value
+            ),
+            None,
+        )
+        if message is None:
+            return {"ignored": "no text of Postventa's with this id to this number"}
+        response = log.delivery.providerResponse or "no reason given"
+        if log.status == "SUCCESS":
+            if message.delivered_at is None:
+                self._store.save_message(
+                    message.model_copy(update={"delivered_at": log.notification.timestamp})
+                )
+            return {"message_id": message.message_id, "recorded": ["delivered"]}
+        if message.status is not MessageStatus.FAILED:
+            failed = {"status": MessageStatus.FAILED, "reason": f"sms: {response}"}
+            self._store.save_message(message.model_copy(update=failed))
+        if not permanent_sms_failure(response):
+            return {"message_id": message.message_id, "recorded": ["failed"]}
+        change = CHANNELS[Channel.SMS].opted_out(f"carrier: {response}")
+        change_profile(
+            self._store, message.customer_id, lambda stored: stored and stored.model_copy(update=change)
+        )
+        return {"message_id": message.message_id, "recorded": ["failed", "number suppressed"]}
 
     def _resume(self, message: MessageRecord, event: DetailType) -> None:
         for wait in self._store.waits_for(message.customer_id, message.order_id, event.value):

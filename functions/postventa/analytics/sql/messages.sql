@@ -1,7 +1,7 @@
 -- Message KPIs per channel, journey, step and variant: counts; rates are computed over sent.
 SELECT channel, journey, step, coalesce(variant, '') AS variant,
   sum(CASE WHEN status = 'sent' OR (status = 'failed' AND (reason IN ('permanent bounce', 'complaint')
-      OR reason LIKE 'rejected by SES%')) THEN 1 ELSE 0 END) AS sent,
+      OR reason LIKE 'rejected by SES%' OR reason LIKE 'sms: %')) THEN 1 ELSE 0 END) AS sent,
   sum(CASE WHEN delivered_at IS NOT NULL THEN 1 ELSE 0 END) AS delivered,
   sum(CASE WHEN opened_at IS NOT NULL THEN 1 ELSE 0 END) AS opened,
   sum(CASE WHEN clicked_at IS NOT NULL THEN 1 ELSE 0 END) AS clicked,
