@@ -49,11 +49,11 @@ def test_the_comparison_shows_what_the_change_does_to_the_same_history(shop_repo
     assert sent_before - sent_after >= 2
     change = sent_after - sent_before
     assert (
-        f"| messages sent | {sent_before} | {sent_after} | {change} ({change / sent_before:+.0%}) |"
+        f"| messages sent | {sent_before} | {sent_after} | {change} ({change / sent_before:+.1%}) |"
         in markdown
     )
     assert "| welcome (removed) | 2 → 0 | 2 → 0 | 0 | 0 |" in markdown
-    assert "| welcome | welcome | email | sent | 2 | 0 | -2 (-100%) |" in markdown
+    assert "| welcome | welcome | email | sent | 2 | 0 | -2 (-100.0%) |" in markdown
 
     args = ["backtest", "--orders", str(HISTORY), "--journeys", str(shop_repo), "--compare", "HEAD"]
     assert main([*args, "--quiet", "--workers", "1"]) == 0

@@ -59,8 +59,9 @@ def _change(before: float, after: float, money: bool = False) -> str:
     difference = after - before
     if not difference:
         return "="
-    relative = f" ({difference / before:+.0%})" if before else ""
-    return f"{'+' if difference > 0 else '-'}{_shown(abs(difference), money)}{relative}"
+    relative = f" ({difference / before:+.1%})" if before else ""
+    amount = f"{abs(difference):,.4f}" if money and abs(difference) < 0.01 else _shown(abs(difference), money)
+    return f"{'+' if difference > 0 else '-'}{amount}{relative}"
 
 
 def _row(name: str, before: float, after: float, money: bool = False) -> str:
@@ -160,7 +161,9 @@ def compare_markdown(before: BacktestReport, after: BacktestReport, ref: str) ->
     services = [
         k
         for k in after.cost_usd
-        if k not in ("total", "per_message_sent") and before.cost_usd.get(k) != after.cost_usd[k]
+        # a change under a cent would read "+0.00": not listed
+        if k not in ("total", "per_message_sent")
+        and round(before.cost_usd.get(k, 0.0), 2) != round(after.cost_usd[k], 2)
     ]
     if services:
         lines += [
