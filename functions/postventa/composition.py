@@ -390,7 +390,6 @@ class Services:
             shop_links=ShopLinks.configured(
                 settings.campaign_links, sender=settings.sender, links_base_url=settings.links_base_url
             ),
-            seeds={name: list(journey.seeds) for name, journey in self.journeys.items() if journey.seeds},
             shop_name=settings.shop_name,
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,

@@ -69,7 +69,6 @@ def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time(
         renderer=SubjectOnlyRenderer(),
         links=UnsignedLinks(),
         shop_links=ShopLinks.configured(CampaignLinks(), sender="s@example.com", links_base_url=None),
-        seeds={},
         shop_name="Shop",
         support_email="s@example.com",
         default_timezone="UTC",

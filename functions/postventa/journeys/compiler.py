@@ -181,7 +181,11 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
     def compile_step(step: Any, next_state: str | None, experiment: dict[str, str]) -> None:
         if isinstance(step, SendStep):
             action = SendTask(
-                **step.send.model_dump(), **experiment, phase=journey.phase, priority=journey.priority
+                **step.send.model_dump(),
+                **experiment,
+                phase=journey.phase,
+                priority=journey.priority,
+                seeds=list(journey.seeds) or None,  # a journey without seeds: not in the payload
             )
             states[step.id] = {
                 "Type": "Task",

@@ -47,6 +47,7 @@ class SendTask(SendAction):
     variant: str | None = None
     phase: Phase = Phase.EMAIL
     priority: int = 50
+    seeds: list[str] | None = Field(default=None, description="The journey's seeds (Journey.seeds), if any")
 
 
 class CaseTask(BaseModel):

@@ -3,7 +3,6 @@ the customer would get it (links signed with a sample key)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,6 @@ from postventa.adapters.sms import publish_request
 from postventa.journeys.library import Library
 from postventa.local.outbox import Handed, file_name, prepare, write_handed
 from postventa.local.preview import PreviewCustomer
-from postventa.logic.channels import CHANNELS
 from postventa.logic.links import Campaign, LinkSigner, ShopLinks
 from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.sms import sms_size
@@ -22,7 +20,7 @@ from postventa.models.common import Money
 from postventa.models.events import Channel, LineItemV1, PushPlatform, PushTokenV1
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord
 from postventa.models.settings import CampaignLinks
-from postventa.services.steps import MessageLinks
+from postventa.services.steps import MessageLinks, as_handed
 
 NOW = datetime(2026, 11, 20, 18, 30, tzinfo=UTC)
 SAMPLE_LINKS_BASE_URL = "https://shop.example/postventa"
@@ -62,21 +60,24 @@ def sample_message(
     """The locale chosen and the message as run_step hands it to a sender. customer: render for
     them and their order (journeys preview's file) instead of the sample's."""
     renderer = (library or Library()).renderer()
-    profile = CustomerProfile(
-        customer_id="sample-customer",
-        first_name="Alex",
-        locale=locale,
-        updated_at=NOW,
-        recommended=["Running cap", "Trail gaiters"],
-    )
-    order = _sample_order()
-    if customer is not None:
-        profile = CustomerProfile(customer_id=customer.customer.id, updated_at=NOW).merged_with(
+    if customer is None:
+        profile = CustomerProfile(
+            customer_id="sample-customer",
+            first_name="Alex",
+            locale=locale,
+            updated_at=NOW,
+            recommended=["Running cap", "Trail gaiters"],
+        )
+    else:
+        stated = CustomerProfile(customer_id=customer.customer.id, updated_at=NOW).merged_with(
             customer.customer, NOW
         )
-        profile = profile.model_copy(update={"locale": locale or profile.locale})
-        if customer.order is not None:
-            order = OrderRecord.placed(customer.order.placed(customer.customer), profile.customer_id)
+        profile = stated.model_copy(update={"locale": locale or stated.locale})
+    order = (
+        OrderRecord.placed(customer.order.placed(customer.customer), profile.customer_id)
+        if customer is not None and customer.order is not None
+        else _sample_order()
+    )
     record = MessageRecord(
         message_id="sample-message",
         customer_id=profile.customer_id,
@@ -107,13 +108,9 @@ def sample_message(
         channel=channel,
     )
     chosen = renderer.locale_for(channel, template, profile.locale)
-    message = replace(
-        shop.tagged(
-            renderer.render(channel, template, profile.locale, context),
-            Campaign(channel.value, "sample", template),
-        ),
-        marketing=marketing,
-        unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
+    rendered = renderer.render(channel, template, profile.locale, context)
+    message = as_handed(
+        rendered, Campaign(channel.value, "sample", template), shop, links, marketing=marketing
     )
     return chosen, message
 

@@ -112,14 +112,12 @@ class StepRunner:
         renderer: Renderer,
         links: Links,
         shop_links: ShopLinks,
-        seeds: dict[str, list[str]],
         shop_name: str,
         support_email: str,
         default_timezone: str,
         clock: Callable[[], datetime],
     ):
-        """clock: the time sends really happen at (claims' leases), not the step's entry time.
-        seeds: each journey's seed addresses and numbers (Journey.seeds)."""
+        """clock: the time sends really happen at (claims' leases), not the step's entry time."""
         self._store = store
         self._clock = clock
         self._senders = senders
@@ -128,7 +126,6 @@ class StepRunner:
         self._renderer = renderer
         self._links = links
         self._shop_links = shop_links
-        self._seeds = seeds  # journey -> its seed addresses and numbers
         self._shop_name = shop_name
         self._support_email = support_email
         self._default_timezone = default_timezone
@@ -438,10 +435,9 @@ class StepRunner:
             )
         except TemplateNotFound:
             raise ChannelPassedOver(f"no {action.template} template") from None
-        return replace(
-            self._shop_links.tagged(rendered, Campaign(channel.value, request.journey, request.step)),
-            marketing=action.purpose is Purpose.MARKETING,
-            unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
+        campaign = Campaign(channel.value, request.journey, request.step)
+        return as_handed(
+            rendered, campaign, self._shop_links, links, marketing=action.purpose is Purpose.MARKETING
         )
 
     def _copy_to_seeds(self, plan: SendPlan, channel: Channel) -> None:
@@ -450,7 +446,7 @@ class StepRunner:
         so engagement ignores it. A seed the provider refuses is passed over; the customer's
         message is recorded already, so nothing here changes its outcome."""
         request = plan.request
-        seeds = [seed for seed in self._seeds.get(request.journey, ()) if seed_channel(seed) is channel]
+        seeds = [seed for seed in plan.action.seeds or () if seed_channel(seed) is channel]
         day = self._clock().date()
         if not seeds or not self._store.claim_seed_copy(request.journey, request.step, channel.value, day):
             return
@@ -537,6 +533,19 @@ class StepRunner:
             marketing=purpose is Purpose.MARKETING,
             channel=channel,
         )
+
+
+def as_handed(
+    rendered: RenderedMessage, campaign: Campaign, shop: ShopLinks, links: MessageLinks, *, marketing: bool
+) -> RenderedMessage:
+    """A rendered message as a sender is handed it: links to the shop tagged, marked marketing or
+    not, with the one-click unsubscribe where its channel carries one."""
+    channel = Channel(campaign.channel)
+    return replace(
+        shop.tagged(rendered, campaign),
+        marketing=marketing,
+        unsubscribe_url=links.unsubscribe if CHANNELS[channel].one_click_unsubscribe else None,
+    )
 
 
 class MessageLinks:
