@@ -111,8 +111,31 @@ def test_a_record_that_is_not_a_delivery_log_waits_in_the_dead_letter_queue_and_
     assert json.loads(kept["Body"]) == {"notification": {}}
 
 
-def test_an_unknown_message_id_is_ignored():
+def test_a_log_of_a_number_no_customer_has_is_ignored():
     with LocalPostventa(start=T0) as local:
-        record = published("success", message_id="not-ours", number="+14155550100")
+        record = published("failure", message_id="not-ours", number="+14155550100")
         answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
+    assert answer == {"records": [{"ignored": "no customer has this number"}]}
+
+
+def test_a_delivery_of_a_text_not_ours_changes_nothing(local):
+    texted_order(local, "+34612345678")
+    before = confirmation(local)
+    record = published("success", message_id="not-ours", number="+34612345678")
+    answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
     assert answer == {"records": [{"ignored": "no text of Postventa's with this id to this number"}]}
+    assert confirmation(local) == before
+
+
+def test_a_refused_number_is_suppressed_even_when_the_texts_id_was_never_learnt(local):
+    """SNS took the text but its answer was lost: the message is recorded with an unknown outcome,
+    no provider id to match. The carrier's refusal of the number still holds for the next texts."""
+    texted_order(local, "+34612345678")
+    record = published(
+        "failure", message_id="id-never-learnt", number="+34612345678", response="Phone is on a blocked list"
+    )
+    answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
+    assert answer == {"records": [{"message_id": None, "recorded": ["number suppressed"]}]}
+    profile = local.services.store.get_profile("cus-ana")
+    assert profile.sms_opted_out == "carrier: Phone is on a blocked list"
+    assert confirmation(local).status is MessageStatus.SENT  # not the text the log is about

@@ -22,6 +22,7 @@ import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
+from postventa.logic.sms import refused_by_carrier
 from postventa.models.records import CustomerProfile, MessageRecord
 
 FAULT_KINDS = ("throttled", "server_error", "connection", "lost_answer", "crash_before", "crash_after")
@@ -249,7 +250,9 @@ def _time_of(event: dict[str, Any]) -> datetime:
 
 
 def consent_of(profile: CustomerProfile) -> dict[str, Any]:
-    """What the customer said about being contacted, as the guarantee compares it."""
+    """What the customer said about being contacted, as the guarantee compares it. A carrier's
+    refusal of the number is not theirs: it is learnt from a text that reached the carrier, and
+    under faults a text handed over without an answer is never sent again (so never refused)."""
     return {
         "email_marketing": profile.email_marketing.value,
         "sms_marketing": profile.sms_marketing.value,
@@ -257,7 +260,7 @@ def consent_of(profile: CustomerProfile) -> dict[str, Any]:
         "push_marketing": profile.push_marketing.value,
         "channels": [c.value for c in profile.channels] if profile.channels is not None else None,
         "topics_unsubscribed": sorted(profile.topics_unsubscribed),
-        "sms_opted_out": profile.sms_opted_out is not None,
+        "sms_opted_out": profile.sms_opted_out is not None and not refused_by_carrier(profile.sms_opted_out),
         "email_suppressed": profile.email_suppressed is not None,
     }
 

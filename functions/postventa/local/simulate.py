@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.parser.models import CloudWatchLogsModel
 from boto3.dynamodb.conditions import Attr
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel, Field
@@ -58,6 +59,7 @@ from postventa.local.faults import (
 )
 from postventa.local.outbox import Outbox
 from postventa.local.outbox import prepare as prepare_outbox
+from postventa.models.engagement import SmsDeliveryLog
 from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import Decision, MessageRecord
@@ -609,6 +611,13 @@ class LocalPostventa:
 
     def _customer_of(self, raw: Any) -> str | None:
         """Whose event it is, for one that waits in a dead-letter queue (None: not an event)."""
+        if isinstance(raw, dict) and "awslogs" in raw:  # SMS delivery status, for on_sms_status
+            logs = CloudWatchLogsModel.model_validate(raw).awslogs.decoded_data
+            numbers = [
+                SmsDeliveryLog.model_validate_json(str(e.message)).delivery.destination
+                for e in logs.logEvents
+            ]
+            return next(filter(None, map(self.services.store.customer_by_phone, numbers)), None)
         try:
             event = parse_inbound(raw)
         except InvalidEvent:

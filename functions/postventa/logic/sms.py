@@ -69,3 +69,11 @@ def permanent_sms_failure(provider_response: str) -> bool:
     """A failure to stop texting the number for: not an unreachable phone or a price limit."""
     text = provider_response.lower()
     return any(words in text for words in _PERMANENT)
+
+
+CARRIER_REFUSAL = "carrier: "  # how a number's suppression by the carrier reads (sms_opted_out)
+
+
+def refused_by_carrier(opted_out: str | None) -> bool:
+    """The number's texts stopped by the carrier's word, not by the customer's (a STOP reply)."""
+    return opted_out is not None and opted_out.startswith(CARRIER_REFUSAL)

@@ -12,7 +12,7 @@ from typing import Any
 
 from postventa.logic.channels import CHANNELS
 from postventa.logic.copies import COPY_TAG
-from postventa.logic.sms import permanent_sms_failure
+from postventa.logic.sms import CARRIER_REFUSAL, permanent_sms_failure
 from postventa.models.engagement import InboundSms, SesRecord, SmsDeliveryLog
 from postventa.models.events import Channel, DetailType
 from postventa.models.records import MessageRecord, MessageStatus
@@ -110,33 +110,40 @@ class EngagementService:
         next messages go by their next channel."""
         provider_id, number = log.notification.messageId, log.delivery.destination
         customer_id = self._store.customer_by_phone(number)
+        if customer_id is None:
+            return {"ignored": "no customer has this number"}
         message = next(
             (
                 m
-                for m in (self._store.messages_of(customer_id) if customer_id else [])
+                for m in self._store.messages_of(customer_id)
                 if m.provider_message_id == provider_id and m.channel == Channel.SMS.value
             ),
             None,
         )
-        if message is None:
-            return {"ignored": "no text of Postventa's with this id to this number"}
         response = log.delivery.providerResponse or "no reason given"
-        if log.status == "SUCCESS":
+        recorded = []
+        if message is not None and log.status == "SUCCESS":
             if message.delivered_at is None:
                 self._store.save_message(
                     message.model_copy(update={"delivered_at": log.notification.timestamp})
                 )
-            return {"message_id": message.message_id, "recorded": ["delivered"]}
-        if message.status is not MessageStatus.FAILED:
-            failed = {"status": MessageStatus.FAILED, "reason": f"sms: {response}"}
-            self._store.save_message(message.model_copy(update=failed))
-        if not permanent_sms_failure(response):
-            return {"message_id": message.message_id, "recorded": ["failed"]}
-        change = CHANNELS[Channel.SMS].opted_out(f"carrier: {response}")
-        change_profile(
-            self._store, message.customer_id, lambda stored: stored and stored.model_copy(update=change)
-        )
-        return {"message_id": message.message_id, "recorded": ["failed", "number suppressed"]}
+            recorded.append("delivered")
+        elif message is not None:
+            if message.status is not MessageStatus.FAILED:
+                failed = {"status": MessageStatus.FAILED, "reason": f"sms: {response}"}
+                self._store.save_message(message.model_copy(update=failed))
+            recorded.append("failed")
+        # A refusal of the number holds whichever text it answers, even one whose id was never
+        # learnt (the provider's answer lost on the way): the number gets no more texts.
+        if log.status == "FAILURE" and permanent_sms_failure(response):
+            change = CHANNELS[Channel.SMS].opted_out(CARRIER_REFUSAL + response)
+            change_profile(
+                self._store, customer_id, lambda stored: stored and stored.model_copy(update=change)
+            )
+            recorded.append("number suppressed")
+        if not recorded:
+            return {"ignored": "no text of Postventa's with this id to this number"}
+        return {"message_id": message.message_id if message else None, "recorded": recorded}
 
     def _resume(self, message: MessageRecord, event: DetailType) -> None:
         for wait in self._store.waits_for(message.customer_id, message.order_id, event.value):
