@@ -50,6 +50,7 @@ def test_a_first_order_gets_a_welcome_the_next_morning_in_local_time(demo):
         "cus-hana": 15,
         "cus-ivan": 1,
         "cus-fran": 21,
+        "9007199254740994001": 10,
     }
 
 
@@ -97,19 +98,49 @@ def test_an_order_never_shipped_gets_the_apology_on_day_14(demo):
 
 def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     summary = demo.summary
-    # Ana's redelivered event; Ben's retried webhook for three journeys (post-purchase, welcome, cross-sell).
-    assert summary["duplicates_ignored"] == 4
+    # Ana's redelivered event; Ben's retried webhook for three journeys (post-purchase, welcome,
+    # cross-sell); Lena's checkout updated (the same checkout enters once).
+    assert summary["duplicates_ignored"] == 5
     assert summary["events_in_dead_letter_queue"] == 1
-    assert summary["journeys_started"] == 27  # 9 customers x (post-purchase, welcome, cross-sell)
+    # 10 customers x (post-purchase, welcome, cross-sell), and Lena's abandoned checkout
+    assert summary["journeys_started"] == 31
     # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its words
-    assert summary["messages"] == {"sent": 44, "suppressed": 10, "failed": 1}
+    assert summary["messages"] == {"sent": 49, "suppressed": 10, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
         and "detail.placed_at: Input should have timezone info" in invalid.reason
     )
     confirmations = [e for e in demo.timeline if e.step == "order_confirmation" and e.outcome == "sent"]
-    assert len(confirmations) == len({e.customer_id for e in confirmations}) == 8
+    assert len(confirmations) == len({e.customer_id for e in confirmations}) == 9
+
+
+def test_an_abandoned_checkout_is_reminded_of_and_recovered(demo):
+    """Lena (Shopify's checkouts/create at 08:30 UTC, checkouts/update at 08:45, orders/create at
+    11:00): the cart an hour later, and her order ends the journey before the follow-up."""
+    lena = "9007199254740994001"
+    journey = [
+        (e.at, e.step, e.outcome, e.reason)
+        for e in demo.timeline
+        if e.customer_id == lena and e.journey == "abandoned-checkout"
+    ]
+    assert journey == [
+        (datetime(2026, 3, 5, 8, 30, 5, tzinfo=UTC), None, "started", None),
+        (
+            datetime(2026, 3, 5, 8, 45, 4, tzinfo=UTC),
+            None,
+            "duplicate",
+            "already entered for b7c4e1f0a9d2436e8f15c0d3a6e9b2f4",
+        ),
+        (datetime(2026, 3, 5, 9, 30, 5, tzinfo=UTC), "reminder", "sent", None),
+        (datetime(2026, 3, 5, 11, 0, 3, tzinfo=UTC), None, "converted", "goal reached: Order Placed"),
+    ]
+    (reminder,) = [e for e in demo.timeline if e.customer_id == lena and e.step == "reminder"]
+    assert reminder.subject == "Lena, your cart is saved"
+    # her order, placed from the checkout, starts the order's own journeys as any other
+    assert [step for _, step, outcome, _ in messages(demo, lena, "post-purchase")][:1] == [
+        "order_confirmation"
+    ]
 
 
 def test_phase_3_each_customer_on_the_channel_they_chose(demo):
@@ -194,12 +225,12 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
     )
     report = json.loads(capsys.readouterr().out)
     # the demo: nine customers placed one order each (a duplicate and a retried webhook count once)
-    assert (report["business"]["customers"], report["business"]["orders"]) == (9, 9)
+    assert (report["business"]["customers"], report["business"]["orders"]) == (10, 10)
     sent = {(m["journey"], m["step"], m["channel"]): m["sent"] for m in report["messages"]}
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
     # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
     # (counted sent, as a bounced email is, so the delivery rate shows it)
-    assert sum(sent.values()) == 45
+    assert sum(sent.values()) == 50
     assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html

@@ -61,6 +61,8 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
         "customers/update",
         "customers_marketing_consent/update",
         "customers_email_marketing_consent/update",
+        "checkouts/create",
+        "checkouts/update",
     }
 
 

@@ -126,6 +126,15 @@ def test_a_misspelt_fact_is_named_with_the_nearest(field, message):
     assert found(branch_on(field)) == [f"demo.yaml: step review_followed_up, case opened: {message}"]
 
 
+def test_the_event_a_journey_carries_is_known_only_in_that_journey():
+    cart_over = "[{field: event.total.amount, op: gte, value: 100}]"
+    reminder = "  - {id: reminder, send: {channel: email, template: cart_reminder, purpose: marketing, topic: offers}}\n"
+    assert found(reminder, trigger=f"{{event: Checkout Started, conditions: {cart_over}}}") == []
+    assert found(THANKS, trigger=f"{{event: Order Placed, conditions: {cart_over}}}") == [
+        "demo.yaml: trigger, condition 1: unknown field event.total.amount"
+    ]
+
+
 def test_a_message_fact_names_a_send_that_comes_before():
     steps = (
         "  - id: check\n    branch:\n      cases:\n"

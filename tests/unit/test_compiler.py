@@ -342,6 +342,7 @@ def test_every_task_of_every_journey_parses_as_the_request_its_handler_reads():
         "$.version": 1,
         "$.customer_id": "c1",
         "$.order_id": "o1",
+        "$.trigger": {"checkout_id": "k1"},  # only in the payloads of journeys that carry it
         "$.failure.Error": "States.Timeout",
         "$.failure.Cause": "{}",
     }
@@ -359,3 +360,25 @@ def test_every_task_of_every_journey_parses_as_the_request_its_handler_reads():
             else:
                 kinds.add(StepRequest.model_validate(payload).action.kind)
     assert {"send", "branch", "split", "wait_until", "give_up"} <= kinds
+
+
+def test_only_a_journey_that_carries_its_trigger_reads_it_from_the_execution():
+    """An execution started before a journey carried its trigger has no $.trigger: a path to it
+    would fail the Task (States.Runtime), so no other journey's payload names it."""
+    from postventa.journeys.loader import load_journeys
+
+    def reads_trigger(journey) -> set[bool]:
+        asl = compile_journey(journey, run_step_arn=RUN_STEP, register_wait_arn=REGISTER_WAIT)
+        return {
+            state["Parameters"]["Payload"].get("trigger.$") == "$.trigger"
+            for state in asl["States"].values()
+            if state["Type"] == "Task"
+        }
+
+    journeys = load_journeys()
+    assert {name: reads_trigger(j) for name, j in journeys.items() if j.carries_trigger} == {
+        "abandoned-checkout": {True}
+    }
+    assert {reads for j in journeys.values() if not j.carries_trigger for reads in reads_trigger(j)} == {
+        False
+    }

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from postventa.models.events import DETAIL_MODELS, DetailType, OrderPlacedV1
+from postventa.models.common import Money
+from postventa.models.events import DETAIL_MODELS, ConsentState, DetailType, OrderPlacedV1
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.schemas import export_schemas, schema_file_name
 from tests.conftest import EVENTS, PUBLISHED, load_json, shopify_envelope
@@ -19,6 +20,7 @@ OURS = {
     "order-refunded.json": DetailType.ORDER_REFUNDED,
     "order-cancelled.json": DetailType.ORDER_CANCELLED,
     "customer-updated.json": DetailType.CUSTOMER_UPDATED,
+    "checkout-started.json": DetailType.CHECKOUT_STARTED,
 }
 SHOPIFY = {
     "orders-create.json": DetailType.ORDER_PLACED,
@@ -117,6 +119,55 @@ def test_published_shopify_order_sample_parses_in_the_partner_envelope():
     assert event.detail.customer.email == "john@example.com"
     assert event.detail.total.amount == Decimal("414.95")  # current_total_price, after edits
     assert len(event.detail.items) == 5
+
+
+@pytest.mark.parametrize("topic", ["checkouts/create", "checkouts/update"])
+def test_published_shopify_checkout_samples_become_checkout_started(topic):
+    envelope = load_json(PUBLISHED / "shopify_eventbridge_envelope_products_update.json")
+    envelope["detail"]["metadata"]["X-Shopify-Topic"] = topic
+    envelope["detail"]["payload"] = load_json(PUBLISHED / f"shopify_{topic.replace('/', '_')}.2026-04.json")
+    event = parse_inbound(envelope)
+    checkout = event.detail
+    assert (event.detail_type, event.trigger_id, event.order_id) == (
+        DetailType.CHECKOUT_STARTED,
+        "123123123",  # the token: what the order made from it carries as checkout_token
+        None,
+    )
+    assert (checkout.customer.id, checkout.customer.email, checkout.customer.country) == (
+        "603851970716743400",
+        "john@example.com",  # the customer's own address, over the one typed at checkout
+        "CA",
+    )
+    assert checkout.customer.email_marketing is ConsentState.NOT_SUBSCRIBED  # the box left unticked
+    assert checkout.started_at.isoformat() == "2021-12-31T19:00:00-05:00" and checkout.completed_at is None
+    assert checkout.total == Money(amount=Decimal("421.88"), currency="USD")  # with tax
+    assert [(i.sku, i.quantity, i.unit_price.amount) for i in checkout.items] == [
+        ("IPOD2008PINK", 1, Decimal("199.00")),
+        ("IPOD2008PINK", 1, Decimal("199.00")),
+    ]
+    assert checkout.recovery_url == (
+        "https://checkout.local/548380009/checkouts/123123123/recover?key=example-secret-token"
+    )
+
+
+def test_a_checkout_with_sms_marketing_ticked_states_the_number_and_consent():
+    payload = load_json(PUBLISHED / "shopify_checkouts_create.2026-04.json")
+    payload.update(buyer_accepts_sms_marketing=True, sms_marketing_phone="+16135550123")
+    customer = parse_inbound(shopify_envelope("checkouts/create", payload)).detail.customer
+    assert (customer.phone, customer.sms_marketing) == ("+16135550123", ConsentState.SUBSCRIBED)
+
+
+def test_a_guest_checkout_is_the_same_customer_as_the_guest_order():
+    checkout = load_json(PUBLISHED / "shopify_checkouts_create.2026-04.json")
+    del checkout["customer"]
+    order = load_json(EVENTS / "shopify" / "orders-create.json")["detail"]["payload"]
+    del order["customer"]
+    order["email"] = checkout["email"]
+    ids = {
+        parse_inbound(shopify_envelope(topic, payload)).customer_id
+        for topic, payload in (("checkouts/create", checkout), ("orders/create", order))
+    }
+    assert len(ids) == 1 and ids.pop().startswith("guest-")
 
 
 def test_published_shopify_envelope_with_an_unsupported_topic_is_refused():

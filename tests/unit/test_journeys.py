@@ -52,6 +52,7 @@ def test_default_post_purchase_journey_loads():
 
 def test_the_default_library():
     assert sorted(load_journeys()) == [
+        "abandoned-checkout",
         "birthday",
         "cross-sell",
         "loyalty-anniversary",

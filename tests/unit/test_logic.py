@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from postventa.journeys.loader import load_journeys
+from postventa.journeys.loader import load_journeys, parse_journey
 from postventa.journeys.model import Condition, Phase, Purpose
 from postventa.logic.channels import message_blocked_reason, route
 from postventa.logic.conditions import all_hold, holds
@@ -118,6 +118,23 @@ def test_email_suppression(purpose, changes, order_status, reason):
     customer = profile(**changes)
     blocked = message_blocked_reason(purpose, None, customer, order(order_status))
     assert (blocked or route([Channel.EMAIL], purpose, Phase.EMAIL, customer).reason) == reason
+
+
+def test_a_checkout_journey_reads_the_cart_in_its_conditions_and_carries_it():
+    journey = parse_journey(
+        "name: big-carts\nversion: 1\ntrigger:\n  event: Checkout Started\n  conditions:\n"
+        "    - {field: event.total.amount, op: gte, value: 100}\n"
+        "steps:\n  - {id: reminder, send: {channel: email, template: cart_reminder, purpose: marketing}}\n",
+        "big-carts.yaml",
+    )
+    event = load_json(EVENTS / "checkout-started.json")
+    (start,) = journeys_to_enter(parse_inbound(event), [journey], profile(customer_id="cus-ana"), None)
+    assert (start.trigger_id, start.execution_input["order_id"]) == ("chk-7f3a91", None)
+    assert start.execution_input["trigger"]["recovery_url"] == (
+        "https://shop.example/checkouts/chk-7f3a91/recover?key=5c2e"
+    )
+    event["detail"]["total"]["amount"] = "99.99"
+    assert journeys_to_enter(parse_inbound(event), [journey], profile(customer_id="cus-ana"), None) == []
 
 
 def test_message_id_is_stable_per_execution_and_step():

@@ -11,6 +11,7 @@ from postventa.logic.render import MessageRenderer, message_context
 from postventa.models.common import Money
 from postventa.models.events import Channel, LineItemV1
 from postventa.models.records import CustomerProfile, OrderRecord
+from tests.conftest import EVENTS, load_json
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -134,6 +135,8 @@ def test_every_template_a_journey_may_send_exists_for_each_channel_it_may_take(l
     renderer = MessageRenderer()
     for journey in load_journeys().values():
         with_order = journey.trigger.event is not None  # occasions have no order to show
+        # a checkout is no order: its cart is the event the execution carries
+        checkout = load_json(EVENTS / "checkout-started.json")["detail"] if journey.carries_trigger else None
         for step in journey.all_steps():
             if not isinstance(step, SendStep):
                 continue
@@ -141,8 +144,9 @@ def test_every_template_a_journey_may_send_exists_for_each_channel_it_may_take(l
             channels = PHASE_CHANNELS[journey.phase] if send.channels == "preferred" else send.channels
             for channel in channels:
                 data = context(unsubscribe="https://l/unsub")
-                if not with_order:
+                if not with_order or checkout:
                     data["order"] = None
+                data["event"] = checkout
                 assert renderer.locale_for(channel, send.template, locale) == locale, (
                     journey.name,
                     step.id,

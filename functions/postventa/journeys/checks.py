@@ -31,7 +31,7 @@ from postventa.journeys.model import (
     branches_of,
 )
 from postventa.logic.channels import CHANNELS
-from postventa.logic.facts import FACT_FIELDS, MESSAGE_FACTS, FactField
+from postventa.logic.facts import FACT_FIELDS, MESSAGE_FACTS, TRIGGER_FACTS, FactField
 from postventa.models.events import Channel, DetailType
 
 LONGEST_EXECUTION = timedelta(days=365)  # a Standard state machine's execution runs at most a year
@@ -67,6 +67,8 @@ class _JourneyChecks:
         self.default_locale = default_locale
         self.problems: list[Problem] = []
         self.send_steps = {step.id for step in journey.all_steps() if isinstance(step, SendStep)}
+        event = journey.trigger.event
+        self.facts = FACT_FIELDS | (TRIGGER_FACTS.get(event, {}) if event else {})
 
     def add(self, labels: Iterable[str], text: str, *, note: bool = False) -> None:
         self.problems.append(Problem(f"{self.source}: {', '.join(labels)}", text, note))
@@ -133,8 +135,8 @@ class _JourneyChecks:
             )
 
     def fact(self, labels: tuple[str, ...], path: str, sent_before: frozenset[str]) -> FactField | None:
-        if path in FACT_FIELDS:
-            return FACT_FIELDS[path]
+        if path in self.facts:
+            return self.facts[path]
         parts = path.split(".")
         if parts[0] == "message" and len(parts) == 3:
             step, attribute = parts[1], parts[2]
@@ -147,7 +149,7 @@ class _JourneyChecks:
                     )
                     return None
                 return MESSAGE_FACTS[attribute]
-        known = [*FACT_FIELDS, *(f"message.{s}.{a}" for s in sorted(sent_before) for a in MESSAGE_FACTS)]
+        known = [*self.facts, *(f"message.{s}.{a}" for s in sorted(sent_before) for a in MESSAGE_FACTS)]
         self.add(labels, f"unknown field {path}{_suggest(path, known)}")
         return None
 

@@ -122,6 +122,8 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
     running the version it started with whatever is deployed later (see docs/journeys.md)."""
     states: dict[str, dict[str, Any]] = {}
     scheduled = journey.scheduled_at_entry()
+    # Only the executions of a journey that carries its trigger have $.trigger to read.
+    carried = {} if journey.carries_trigger else {"trigger": None}
 
     def end_state() -> str:
         states[JOURNEY_END] = {"Type": "Succeed"}
@@ -142,7 +144,9 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
         """The Catch of a step whose retries ran out: one Task that records the failure (only a
         failing step passes it), then the journey goes on, or ends after a failed decision."""
         # `step` is the failing step's id, not this state's name.
-        payload = task_payload(StepRequest, step=step_id, action=GiveUpTask(step_kind=step_kind, **facts))
+        payload = task_payload(
+            StepRequest, step=step_id, action=GiveUpTask(step_kind=step_kind, **facts), **carried
+        )
         states[failed_state(step_id)] = {
             "Type": "Task",
             "Resource": LAMBDA_INVOKE,
@@ -160,7 +164,7 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
             "Resource": LAMBDA_INVOKE,
             "Parameters": {
                 "FunctionName": run_step_arn,
-                "Payload": task_payload(StepRequest, action=action),
+                "Payload": task_payload(StepRequest, action=action, **carried),
             },
             "ResultSelector": {f"{field}.$": f"$.Payload.{field}"},
             "ResultPath": f"$.decisions.{step_id}",
@@ -192,7 +196,7 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "Resource": LAMBDA_INVOKE,
                 "Parameters": {
                     "FunctionName": run_step_arn,
-                    "Payload": task_payload(StepRequest, action=action),
+                    "Payload": task_payload(StepRequest, action=action, **carried),
                 },
                 "ResultPath": None,
                 "Retry": [TRANSIENT_RETRY, THROTTLED_RETRY],
@@ -265,7 +269,9 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "Resource": LAMBDA_CALLBACK,
                 "Parameters": {
                     "FunctionName": register_wait_arn,
-                    "Payload": task_payload(WaitRequest, event=awaited.event, same_order=awaited.same_order),
+                    "Payload": task_payload(
+                        WaitRequest, event=awaited.event, same_order=awaited.same_order, **carried
+                    ),
                 },
                 "TimeoutSeconds": int(awaited.timeout.total_seconds()),
                 "ResultPath": None,

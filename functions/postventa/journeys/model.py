@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from postventa.models.common import Duration
-from postventa.models.events import Channel, DetailType, Occasion
+from postventa.models.events import CARRIED_IN_JOURNEY, Channel, DetailType, Occasion
 
 STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -426,6 +426,11 @@ class Journey(_Strict):
             if step.id == step_id:
                 return step
         raise KeyError(f"journey {self.name} has no step {step_id!r}")
+
+    @property
+    def carries_trigger(self) -> bool:
+        """Started by an event the store does not keep: its executions carry it (event.*)."""
+        return self.trigger.event in CARRIED_IN_JOURNEY
 
     def exits_on(self, event: DetailType) -> ExitGoal | None:
         return next((goal for goal in self.exit_on if goal.event == event), None)

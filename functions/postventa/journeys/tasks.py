@@ -40,6 +40,11 @@ class StepContext(BaseModel):
     version: Annotated[int, From("$.version")]
     customer_id: Annotated[str, From("$.customer_id")]
     order_id: Annotated[str | None, From("$.order_id")] = None
+    trigger: Annotated[dict[str, Any] | None, From("$.trigger")] = Field(
+        default=None,
+        description="The event that started the journey, in journeys whose executions carry it "
+        "(Journey.carries_trigger); the compiler passes it to no other",
+    )
 
 
 class SendTask(SendAction):

@@ -17,7 +17,14 @@ from postventa.logic.links import Campaign, LinkSigner, ShopLinks
 from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.sms import sms_size
 from postventa.models.common import Money
-from postventa.models.events import Channel, LineItemV1, PushPlatform, PushTokenV1
+from postventa.models.events import (
+    Channel,
+    CheckoutStartedV1,
+    CustomerV1,
+    LineItemV1,
+    PushPlatform,
+    PushTokenV1,
+)
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, OrderRecord
 from postventa.models.settings import CampaignLinks
 from postventa.services.steps import MessageLinks, as_handed
@@ -46,6 +53,19 @@ def _sample_order() -> OrderRecord:
             LineItemV1(name="Merino socks", quantity=2, unit_price=usd("14.50"), categories=["apparel"]),
         ],
     )
+
+
+def _sample_checkout(order: OrderRecord) -> dict[str, object]:
+    """What a journey started by a checkout carries (event.*): the order's cart, not paid yet."""
+    return CheckoutStartedV1(
+        checkout_id="sample-checkout",
+        customer=CustomerV1(id=order.customer_id),
+        started_at=order.placed_at,
+        currency=order.total.currency,
+        total=order.total,
+        items=order.items,
+        recovery_url="https://shop.example/checkouts/sample/recover?key=sample",
+    ).model_dump(mode="json")
 
 
 def sample_message(
@@ -106,6 +126,7 @@ def sample_message(
         links=links,
         marketing=marketing,
         channel=channel,
+        event=_sample_checkout(order),
     )
     chosen = renderer.locale_for(channel, template, profile.locale)
     rendered = renderer.render(channel, template, profile.locale, context)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from postventa.journeys.model import PHASE_CHANNELS, Phase, Purpose
@@ -73,12 +74,26 @@ class Routing:
         return "; ".join(self.refused) or None
 
 
+ORDERED_SINCE_CHECKOUT = "ordered since the checkout started"
+
+
+def ordered_since(profile: CustomerProfile, moment: datetime) -> bool:
+    return profile.last_order_at is not None and profile.last_order_at >= moment
+
+
 def message_blocked_reason(
-    purpose: Purpose, topic: str | None, profile: CustomerProfile, order: OrderRecord | None
+    purpose: Purpose,
+    topic: str | None,
+    profile: CustomerProfile,
+    order: OrderRecord | None,
+    checkout_started_at: datetime | None = None,
 ) -> str | None:
-    """Reasons that hold on every channel."""
+    """Reasons that hold on every channel. checkout_started_at: the journey reminds of a checkout,
+    which an order since has completed (whatever the order of the events that said so)."""
     if order is not None and order.is_closed:
         return f"order {order.status.value}"
+    if checkout_started_at is not None and ordered_since(profile, checkout_started_at):
+        return ORDERED_SINCE_CHECKOUT
     if purpose is Purpose.MARKETING and topic and topic in profile.topics_unsubscribed:
         return f"unsubscribed from {topic}"
     return None

@@ -91,7 +91,9 @@ def journeys_to_enter(
         if isinstance(answer, SurveyAnsweredV1)
         else None
     )
-    context = facts(profile=profile, order=order, nps=nps, now=event.received_at)
+    # Conditions read event.* only in journeys whose trigger the store does not keep.
+    detail = event.detail.model_dump(mode="json") if any(j.carries_trigger for j in matching) else None
+    context = facts(profile=profile, order=order, nps=nps, trigger=detail, now=event.received_at)
     starts = []
     for journey in matching:
         if not all_hold(journey.trigger.conditions, context):
@@ -109,6 +111,7 @@ def journeys_to_enter(
                     "order_id": event.order_id,
                     "trigger_event_id": event.event_id,
                     "schedule": entry_schedule(journey, context, event.received_at, default_timezone),
+                    **({"trigger": detail} if journey.carries_trigger else {}),
                 },
                 refused=reentry_refusal(journey, entries, event.received_at, trigger_id),
             )

@@ -8,6 +8,8 @@ order.*      the order that started the journey; order.categories lists every ca
 journey.*    purchased_again (an order placed after the journey started), days_in_journey
 message.<step>.{status, opened, clicked}   what became of this execution's messages
 nps.{score, band}   the customer's latest survey answer (band: promoter 9-10, passive 7-8, detractor 0-6)
+event.*      the event that started the journey, in journeys started by one the store does not
+             keep (Checkout Started: event.items, event.total, event.recovery_url, ...)
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel
 
 from postventa.logic.segments import Lifecycle, lifecycle
+from postventa.models.events import CARRIED_IN_JOURNEY, DETAIL_MODELS, DetailType
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, NpsAnswer, OrderRecord
 
 FactKind = Literal["number", "text", "bool", "date", "list", "other"]
@@ -89,6 +92,10 @@ FACT_FIELDS: dict[str, FactField] = {
     "nps.score": FactField("number"),
     "nps.band": FactField("text", NPS_BANDS),
 }
+# What event.* holds in a journey started by each event the store does not keep.
+TRIGGER_FACTS: dict[DetailType, dict[str, FactField]] = {
+    detail_type: _model_fields("event", DETAIL_MODELS[detail_type]) for detail_type in CARRIED_IN_JOURNEY
+}
 MESSAGE_FACTS: dict[str, FactField] = {
     "status": FactField("text", tuple(member.value for member in MessageStatus)),
     "opened": FactField("bool"),
@@ -147,6 +154,7 @@ def facts(
     order: OrderRecord | None,
     messages: Iterable[MessageRecord] = (),
     nps: NpsAnswer | None = None,
+    trigger: dict[str, Any] | None = None,
     started_at: datetime | None = None,
     now: datetime | None = None,
 ) -> Facts:
@@ -175,5 +183,6 @@ def facts(
                 for m in messages
             },
             "nps": lambda: {"score": nps.score, "band": nps_band(nps.score)} if nps else {},
+            "event": lambda: trigger or {},
         }
     )

@@ -75,11 +75,14 @@ def message_context(
     links: Any,
     marketing: bool = False,
     channel: Channel = Channel.EMAIL,
+    event: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """event: the event that started the journey, in journeys that carry it (Checkout Started's cart)."""
     in_order = {item.name for item in order.items} if order else set()
     return {
         "customer": {"first_name": profile.first_name or "there", "last_name": profile.last_name or ""},
         "order": order.model_dump() if order else None,
+        "event": event,
         # the scoring job's complements, less what this order already brought them
         "recommendations": [name for name in profile.recommended if name not in in_order][:3],
         "shop": {"name": shop_name, "support_email": support_email},

@@ -36,6 +36,7 @@ class DetailType(StrEnum):
     SUPPORT_CASE_CLOSED = "Support Case Closed"
     CUSTOMER_ERASURE_REQUESTED = "Customer Erasure Requested"
     CUSTOMER_DATA_REQUESTED = "Customer Data Requested"
+    CHECKOUT_STARTED = "Checkout Started"
     # Not on the bus: on_engagement resumes wait_for_event steps awaiting an open or click itself.
     MESSAGE_OPENED = "Message Opened"
     MESSAGE_CLICKED = "Message Clicked"
@@ -228,6 +229,29 @@ class CustomerDataRequestedV1(_Detail):
     requested_at: Moment
 
 
+class CheckoutStartedV1(_Detail):
+    """A shopper gave their contact details at checkout and has not paid (yet): Shopify's
+    checkouts/create and checkouts/update. Nothing of it is stored but the shopper's profile; a
+    journey it starts carries it and reads the cart from it (event.*)."""
+
+    schema_version: Literal["1"] = "1"
+    checkout_id: ExternalId = Field(
+        description="Unique per checkout; Shopify: its token, which the order made from it carries "
+        "as checkout_token"
+    )
+    customer: CustomerV1
+    started_at: Moment
+    currency: CurrencyCode
+    total: Money
+    items: list[LineItemV1] = Field(min_length=1)
+    recovery_url: WebLink | None = Field(
+        default=None, description="Where the shopper picks the checkout up again, cart and all"
+    )
+    completed_at: Moment | None = Field(
+        default=None, description="Set once paid: starts nothing, the order follows as Order Placed"
+    )
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
 EventDetail = (
     OrderEventDetail
@@ -238,6 +262,7 @@ EventDetail = (
     | SupportCaseClosedV1
     | CustomerErasureRequestedV1
     | CustomerDataRequestedV1
+    | CheckoutStartedV1
 )
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
@@ -252,7 +277,11 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
     DetailType.SUPPORT_CASE_CLOSED: SupportCaseClosedV1,
     DetailType.CUSTOMER_ERASURE_REQUESTED: CustomerErasureRequestedV1,
     DetailType.CUSTOMER_DATA_REQUESTED: CustomerDataRequestedV1,
+    DetailType.CHECKOUT_STARTED: CheckoutStartedV1,
 }
+# Events not kept in the store: a journey they start carries their detail in its input, and its
+# conditions and templates read it as event.*
+CARRIED_IN_JOURNEY = frozenset({DetailType.CHECKOUT_STARTED})
 
 
 class InboundEvent(BaseModel):
@@ -272,10 +301,11 @@ class InboundEvent(BaseModel):
 
     @property
     def trigger_id(self) -> str:
-        """What makes an entry unique: the order, the occasion, the survey answered, or else the
-        event itself (a survey answered again, or changed, starts its follow-up once)."""
+        """What makes an entry unique: the order, the checkout, the occasion, the survey answered,
+        or else the event itself (a survey answered again, or changed, starts its follow-up once)."""
         return (
             self.order_id
+            or getattr(self.detail, "checkout_id", None)
             or getattr(self.detail, "occasion_id", None)
             or getattr(self.detail, "message_id", None)
             or self.event_id

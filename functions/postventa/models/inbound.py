@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
 from postventa.models.events import (
+    CheckoutStartedV1,
     CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
@@ -103,6 +104,11 @@ class CustomerDataRequestedEvent(_Envelope):
     detail: CustomerDataRequestedV1
 
 
+class CheckoutStartedEvent(_Envelope):
+    detail_type: Literal["Checkout Started"] = Field(alias="detail-type")
+    detail: CheckoutStartedV1
+
+
 class ShopifyWebhookEvent(_Envelope):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -120,6 +126,7 @@ InboundEnvelope = Annotated[
     | SupportCaseClosedEvent
     | CustomerErasureRequestedEvent
     | CustomerDataRequestedEvent
+    | CheckoutStartedEvent
     | ShopifyWebhookEvent,
     Field(discriminator="detail_type"),
 ]
@@ -204,4 +211,6 @@ _SHOPIFY_TOPIC_TYPES = {
     "customers_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
     "customers_email_marketing_consent/update": DetailType.CUSTOMER_UPDATED,
     "customers/redact": DetailType.CUSTOMER_ERASURE_REQUESTED,
+    "checkouts/create": DetailType.CHECKOUT_STARTED,
+    "checkouts/update": DetailType.CHECKOUT_STARTED,
 }

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from postventa.models.common import Amount, CurrencyCode, ExternalId, Moment, Money
 from postventa.models.events import (
+    CheckoutStartedV1,
     ConsentState,
     CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
@@ -90,6 +91,16 @@ class ShopifyLineItem(_Shopify):
     price: Amount
     product_type: str | None = None
 
+    def to_contract(self, currency: str) -> LineItemV1:
+        return LineItemV1(
+            sku=self.sku,
+            product_id=self.product_id,
+            name=self.name or self.title,
+            quantity=self.quantity,
+            unit_price=Money(amount=self.price, currency=currency),
+            categories=[self.product_type] if self.product_type else [],
+        )
+
 
 class ShopifyFulfillment(_Shopify):
     created_at: Moment
@@ -119,45 +130,86 @@ class ShopifyOrder(_Shopify):
     test: bool = False
 
     def customer_contract(self) -> CustomerV1:
-        email = self.email or self.contact_email
-        if self.customer is not None:
-            customer = self.customer
-            if not customer.email and email:
-                customer = customer.model_copy(update={"email": email})
-            return customer.to_contract(
-                locale=self.customer_locale, accepts_marketing=self.buyer_accepts_marketing
-            )
-        if not email:
-            raise ValueError("a guest order needs an email: it has neither customer nor email")
-        return CustomerV1(id=guest_customer_id(email), email=email, locale=self.customer_locale)
+        return _buyer(
+            "order",
+            self.customer,
+            self.email or self.contact_email,
+            self.customer_locale,
+            self.buyer_accepts_marketing,
+        )
 
     def to_order_placed(self) -> OrderPlacedV1:
-        def money(amount: Decimal) -> Money:
-            return Money(amount=amount, currency=self.currency)
-
+        total = self.current_total_price if self.current_total_price is not None else self.total_price
         return OrderPlacedV1(
             order_id=self.id,
             order_number=self.name,
             placed_at=self.created_at,
             customer=self.customer_contract(),
             currency=self.currency,
-            total=money(
-                self.current_total_price if self.current_total_price is not None else self.total_price
-            ),
-            items=[
-                LineItemV1(
-                    sku=item.sku,
-                    product_id=item.product_id,
-                    name=item.name or item.title,
-                    quantity=item.quantity,
-                    unit_price=money(item.price),
-                    categories=[item.product_type] if item.product_type else [],
-                )
-                for item in self.line_items
-            ],
+            total=Money(amount=total, currency=self.currency),
+            items=[item.to_contract(self.currency) for item in self.line_items],
             status_url=self.order_status_url,
             test=self.test,
             cancelled_at=self.cancelled_at,
+        )
+
+
+def _buyer(
+    what: str,
+    customer: ShopifyCustomer | None,
+    email: str | None,
+    locale: str | None,
+    accepts_marketing: bool | None,
+) -> CustomerV1:
+    """Who is buying: the shop's customer (with the address given at checkout if theirs has none),
+    or a guest known by the address alone."""
+    if customer is not None:
+        if not customer.email and email:
+            customer = customer.model_copy(update={"email": email})
+        return customer.to_contract(locale=locale, accepts_marketing=accepts_marketing)
+    if not email:
+        raise ValueError(f"a guest {what} needs an email: it has neither customer nor email")
+    return CustomerV1(id=guest_customer_id(email), email=email, locale=locale)
+
+
+class ShopifyCheckout(_Shopify):
+    token: ExternalId
+    email: str | None = None
+    created_at: Moment
+    completed_at: Moment | None = None
+    currency: CurrencyCode
+    total_price: Amount
+    customer: ShopifyCustomer | None = None
+    customer_locale: str | None = None
+    buyer_accepts_marketing: bool | None = None
+    buyer_accepts_sms_marketing: bool | None = None
+    sms_marketing_phone: str | None = None
+    line_items: list[ShopifyLineItem] = Field(min_length=1)
+    abandoned_checkout_url: str | None = None
+
+    def to_checkout_started(self) -> CheckoutStartedV1:
+        # The SMS box at checkout, like the email one, is consent stated without its time: it only
+        # fills what is not known yet (OrderEventService).
+        customer = _buyer(
+            "checkout", self.customer, self.email, self.customer_locale, self.buyer_accepts_marketing
+        )
+        if self.sms_marketing_phone and self.buyer_accepts_sms_marketing is not None:
+            accepted = self.buyer_accepts_sms_marketing
+            customer = customer.model_copy(
+                update={
+                    "phone": self.sms_marketing_phone,
+                    "sms_marketing": ConsentState.SUBSCRIBED if accepted else ConsentState.NOT_SUBSCRIBED,
+                }
+            )
+        return CheckoutStartedV1(
+            checkout_id=self.token,
+            customer=customer,
+            started_at=self.created_at,
+            currency=self.currency,
+            total=Money(amount=self.total_price, currency=self.currency),
+            items=[item.to_contract(self.currency) for item in self.line_items],
+            recovery_url=self.abandoned_checkout_url,
+            completed_at=self.completed_at,
         )
 
 
@@ -243,6 +295,16 @@ class RefundsCreate(_WebhookDetail):
 
     def to_contract(self, received_at: datetime) -> EventDetail:
         return self.payload.to_order_refunded()
+
+
+class CheckoutsCreateOrUpdate(_WebhookDetail):
+    """checkouts/create fires once the shopper has typed their contact details; checkouts/update on
+    every later change, completion (completed_at) included."""
+
+    payload: ShopifyCheckout
+
+    def to_contract(self, received_at: datetime) -> EventDetail:
+        return self.payload.to_checkout_started()
 
 
 class ShopifyDatedConsent(ShopifyConsent):
@@ -363,6 +425,8 @@ SHOPIFY_TOPICS = (
     "customers_marketing_consent/update",
     "customers_email_marketing_consent/update",
     "customers/redact",
+    "checkouts/create",
+    "checkouts/update",
 )
 # What the partner event source carries: compliance topics come over HTTPS only (services/compliance.py).
 PARTNER_TOPICS = tuple(topic for topic in SHOPIFY_TOPICS if topic != "customers/redact")
@@ -375,7 +439,9 @@ ShopifyWebhookDetail = Annotated[
     | Annotated[CustomersUpdate, Tag("customers/update")]
     | Annotated[CustomersMarketingConsentUpdate, Tag("customers_marketing_consent/update")]
     | Annotated[CustomersEmailMarketingConsentUpdate, Tag("customers_email_marketing_consent/update")]
-    | Annotated[CustomersRedact, Tag("customers/redact")],
+    | Annotated[CustomersRedact, Tag("customers/redact")]
+    | Annotated[CheckoutsCreateOrUpdate, Tag("checkouts/create")]
+    | Annotated[CheckoutsCreateOrUpdate, Tag("checkouts/update")],
     Discriminator(
         _topic,
         custom_error_type="unsupported_shopify_topic",

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from postventa.journeys.model import Journey
+from postventa.logic.channels import ORDERED_SINCE_CHECKOUT, ordered_since
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
 from postventa.logic.occasions import calendar_keys
 from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
+    CheckoutStartedV1,
     CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
@@ -139,6 +141,9 @@ class OrderEventService:
         if isinstance(detail, OrderPlacedV1) and (passed_over := self._passed_over(detail)):
             decide("ignored", customer_id=detail.customer.id, order_id=detail.order_id, reason=passed_over)
             return decide.made
+        if isinstance(detail, CheckoutStartedV1) and detail.completed_at is not None:
+            decide("ignored", customer_id=detail.customer.id, reason="checkout completed: its order follows")
+            return decide.made
         order = self._store.get_order(event.order_id) if event.order_id else None
         if order is None and isinstance(detail, OrderFollowUp):
             return self._keep_until_placed(event, detail, decide)
@@ -151,6 +156,10 @@ class OrderEventService:
         if profile is None:
             reason = "customer not known to Postventa"
             decide("ignored", customer_id=customer_id, order_id=event.order_id, reason=reason)
+            return decide.made
+        if isinstance(detail, CheckoutStartedV1) and ordered_since(profile, detail.started_at):
+            # The order came first (EventBridge does not promise order): nothing to remind of.
+            decide("ignored", customer_id=customer_id, reason=ORDERED_SINCE_CHECKOUT)
             return decide.made
         entries = self._store.entries_of(customer_id) if self._needs_entries(event) else []
         self._enter(event, profile, order, entries, decide)
@@ -371,10 +380,12 @@ class OrderEventService:
 
     def _update_profile(self, event: InboundEvent, customer_id: str) -> CustomerProfile | None:
         detail = event.detail
-        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1):
+        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1 | CheckoutStartedV1):
             customer = detail.customer
             if isinstance(detail, CustomerUpdatedV1) and customer.consent_updated_at is None:
                 customer = customer.model_copy(update={"consent_updated_at": detail.updated_at})
+            elif isinstance(detail, CheckoutStartedV1):
+                customer = _undated_consent_fills_gaps(customer)
             stored, profile = change_profile(
                 self._store, customer_id, lambda stored: self._merged(stored, customer, event.received_at)
             )
@@ -439,8 +450,8 @@ class OrderEventService:
 
 
 def _undated_consent_fills_gaps(customer: CustomerV1) -> CustomerV1:
-    """Consent on an order, stated without its own time (a checkout's accepts-marketing box, a
-    storefront's copy of the state), may be stale: it only fills what is not known yet, so an
+    """Consent on an order or a checkout, stated without its own time (a checkout's accepts-marketing
+    box, a storefront's copy of the state), may be stale: it only fills what is not known yet, so an
     unsubscribe made elsewhere is never undone by the next order. Changes come as Customer Updated."""
     if customer.consent_updated_at is not None:
         return customer

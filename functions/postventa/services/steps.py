@@ -182,6 +182,7 @@ class StepRunner:
             order=order,
             messages=messages,
             nps=self._store.latest_nps(request.customer_id),
+            trigger=request.trigger,
             started_at=request.started_at,
             now=request.now,
         )
@@ -253,7 +254,9 @@ class StepRunner:
         blocked = (
             f"journey stopped: {control.reason or 'by an operator'}"
             if control is not None and control.state is JourneyState.STOPPED
-            else message_blocked_reason(action.purpose, action.topic, profile, order)
+            else message_blocked_reason(
+                action.purpose, action.topic, profile, order, _checkout_started(request.trigger)
+            )
         )
         routing = route(action.channels, action.purpose, action.phase, profile)
         reason = blocked or (None if routing.routes else routing.reason or "no channel allowed")
@@ -431,7 +434,7 @@ class StepRunner:
                 channel,
                 action.template,
                 profile.locale,
-                partial(self._context, profile, plan.order, links, action.purpose, channel),
+                partial(self._context, profile, plan, links, channel),
             )
         except TemplateNotFound:
             raise ChannelPassedOver(f"no {action.template} template") from None
@@ -517,20 +520,16 @@ class StepRunner:
         raise SendThrottled("too many concurrent sends to one customer")
 
     def _context(
-        self,
-        profile: CustomerProfile,
-        order: OrderRecord | None,
-        links: MessageLinks,
-        purpose: Purpose,
-        channel: Channel,
+        self, profile: CustomerProfile, plan: SendPlan, links: MessageLinks, channel: Channel
     ) -> dict[str, Any]:
         return message_context(
             profile=profile,
-            order=order,
+            order=plan.order,
+            event=plan.request.trigger,
             shop_name=self._shop_name,
             support_email=self._support_email,
             links=links,
-            marketing=purpose is Purpose.MARKETING,
+            marketing=plan.action.purpose is Purpose.MARKETING,
             channel=channel,
         )
 
@@ -588,6 +587,13 @@ class MessageLinks:
     @cached_property
     def preferences(self) -> str:
         return self._links.link("preferences", c=self._record.customer_id)
+
+
+def _checkout_started(trigger: dict[str, Any] | None) -> datetime | None:
+    """When the checkout a journey reminds of was started, if a checkout started it."""
+    if trigger is None or "checkout_id" not in trigger:
+        return None
+    return datetime.fromisoformat(trigger["started_at"])
 
 
 def _preview(text: str, length: int = 60) -> str:
