@@ -95,6 +95,8 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "shop_name",
         "support_email",
         "default_timezone",
+        "event_bus_name",
+        "call_destinations",
     },
     "register_wait": _STORE | {"state_machines"},
     "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url"},
@@ -372,6 +374,8 @@ class Services:
     def step_runner(self) -> StepRunner:
         from postventa.adapters.rate import DynamoRateLimiter
         from postventa.logic.links import ShopLinks
+        from postventa.models.actions import ACTIONS_SOURCE
+        from postventa.services.calls import CallRunner
         from postventa.services.steps import StepRunner
 
         settings = self.settings
@@ -394,6 +398,12 @@ class Services:
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,
             clock=self._clock,
+            calls=CallRunner(
+                store=self.store,
+                publisher=lambda: self.publisher(ACTIONS_SOURCE),
+                destinations=settings.call_destinations,
+                clock=self._clock,
+            ),
         )
 
     @cached_property

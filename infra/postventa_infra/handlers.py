@@ -16,6 +16,7 @@ from postventa.composition import SETTINGS_USED
 from postventa.journeys.compiler import state_machine_name
 from postventa.journeys.library import Library
 from postventa.logic.links import ROTATION_DAYS
+from postventa.models.actions import ACTION_REQUESTED, ACTIONS_SOURCE
 from postventa.models.settings import Settings
 from postventa_infra.ingest import Ingest
 from postventa_infra.layer import RUNTIME_PYTHON, build_code, build_layer
@@ -309,6 +310,10 @@ class Handlers(Construct):
         self.configure("shopify_webhook_secret_id", secret.secret_arn)
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Erasure Requested")
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Data Requested")
+
+    def allow_calls(self, bus: events.IEventBus) -> None:
+        """Call steps: run_step publishes each call on the bus, for its destination's rule."""
+        self._may_publish(self.run_step, bus, ACTIONS_SOURCE, ACTION_REQUESTED)
 
     def allow_texts_and_push(self, push_app_arn: str | None) -> None:
         """SMS, and push when the shop has an End User Messaging push application."""

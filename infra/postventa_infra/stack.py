@@ -18,6 +18,7 @@ from postventa.models.policy import ContactPolicy
 from postventa.models.settings import CampaignLinks, Settings
 from postventa_infra.analytics import Analytics
 from postventa_infra.backtest import BacktestOnAws
+from postventa_infra.destinations import CallDestinations, HttpDestinations
 from postventa_infra.email import EmailChannel
 from postventa_infra.handlers import Handlers
 from postventa_infra.ingest import Ingest
@@ -56,6 +57,7 @@ class StackOptions:
     max_send_rate: str | None = None  # JSON, e.g. {"email": 50, "sms": 20}
     campaign_links: str | None = None  # JSON, e.g. {"review_url": "https://shop.example/p/{product_id}"}
     journeys_dir: str | None = None  # the shop's folder of journeys and templates (postventa init)
+    http_destinations: str | None = None  # JSON: where call steps hand work (destinations.py)
 
     def __post_init__(self) -> None:
         # A mistake in these would surface only when run_step starts: refuse it at synth instead.
@@ -65,11 +67,16 @@ class StackOptions:
             Settings(max_send_rate=json.loads(self.max_send_rate))
         if self.campaign_links:
             CampaignLinks.model_validate_json(self.campaign_links)
+        self.destinations  # noqa: B018  # parsed here so a mistake fails the synth
         for number in ("message_retention_days", "archive_retention_days", "sms_monthly_spend_limit"):
             if getattr(self, number) is not None:  # `-c` passes strings
                 object.__setattr__(self, number, int(getattr(self, number)))
         if self.message_retention_days < 30:  # Settings' own bound: refused at synth, not at run time
             raise ValueError("messageRetentionDays: at least 30 (journeys read a month of messages)")
+
+    @property
+    def destinations(self) -> HttpDestinations:
+        return HttpDestinations.model_validate_json(self.http_destinations or "{}")
 
     @classmethod
     def from_context(cls, node: Node) -> StackOptions:
@@ -94,6 +101,7 @@ class StackOptions:
             "max_send_rate": "maxSendRate",
             "campaign_links": "campaignLinks",
             "journeys_dir": "journeysDir",
+            "http_destinations": "httpDestinations",
         }
         values: dict[str, Any] = {}
         for field, context_key in keys.items():
@@ -186,6 +194,9 @@ class PostventaStack(Stack):
         preference_centre = PreferenceCentre(self, "PreferenceApi", function=handlers.preferences)
         links_base_url = options.links_base_url or preference_centre.url
         handlers.configure("links_base_url", links_base_url)
+        destinations = CallDestinations(self, "Calls", bus=ingest.bus, destinations=options.destinations)
+        if options.destinations.root:
+            handlers.allow_calls(ingest.bus)
         machines = JourneyMachines(
             self,
             "Journeys",
@@ -237,6 +248,7 @@ class PostventaStack(Stack):
                 "MissedScoringRuns": scoring.dead_letters,
                 "UndeliveredSmsReplies": sms.undelivered_replies,
                 "SmsStatusFailures": handlers.sms_status_failures,
+                "UndeliveredCalls": destinations.undelivered_calls,
             },
             machines={**machines.machines, "scoring": scoring.machine},
             # The backtest's functions and machine are a tool's: `postventa backtest --on-aws` reports their failures.
@@ -282,6 +294,9 @@ def _settings(
         "contact_policy": options.contact_policy,
         "max_send_rate": options.max_send_rate,
         "campaign_links": options.campaign_links,
+        "call_destinations": json.dumps(sorted(options.destinations.root))
+        if options.destinations.root
+        else None,
     }
     return {name: value for name, value in values.items() if value}
 

@@ -37,10 +37,10 @@ def test_any_fault_schedule_on_the_demo_keeps_the_guarantee(rate, seed):
 
 
 def test_a_larger_history_under_a_thousand_faults_loses_nothing_and_sends_nothing_twice(capsys):
-    clean = run_simulation(HISTORY).final  # one clean run, shared by the four schedules
+    clean = run_simulation(HISTORY).final  # one clean run, shared by the three schedules
     results = [
         run_simulation(HISTORY, faults=FaultInjector(rate=0.55, seed=seed), clean=clean)
-        for seed in (101, 202, 303, 404)
+        for seed in (101, 202, 303)
     ]
     runs = [result.guarantee for result in results]
     faults = sum(sum(g.faults.values()) for g in runs if g)

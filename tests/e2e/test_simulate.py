@@ -102,10 +102,10 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     # cross-sell); Lena's checkout updated (the same checkout enters once).
     assert summary["duplicates_ignored"] == 5
     assert summary["events_in_dead_letter_queue"] == 1
-    # 10 customers x (post-purchase, welcome, cross-sell), and Lena's abandoned checkout
-    assert summary["journeys_started"] == 31
+    # 10 customers x (post-purchase, welcome, cross-sell), Lena's abandoned checkout, Ivan's answer
+    assert summary["journeys_started"] == 32
     # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its words
-    assert summary["messages"] == {"sent": 49, "suppressed": 10, "failed": 1}
+    assert summary["messages"] == {"sent": 50, "suppressed": 10, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -113,6 +113,24 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     )
     confirmations = [e for e in demo.timeline if e.step == "order_confirmation" and e.outcome == "sent"]
     assert len(confirmations) == len({e.customer_id for e in confirmations}) == 9
+
+
+def test_a_detractor_gets_a_personal_follow_up_and_a_ticket_the_help_desk_opens(demo):
+    """Ivan answers 3 (Survey Answered, 12:30): the service email, then the ticket posted to the
+    help desk (call: helpdesk), which opens case T-1 and says so on the bus ten minutes later."""
+    ivan = [
+        (e.at, e.kind, e.step, e.channel, e.outcome, e.reason)
+        for e in demo.timeline
+        if e.customer_id == "cus-ivan" and e.journey == "nps-detractor"
+    ]
+    at = datetime(2026, 3, 28, 12, 30, tzinfo=UTC)
+    assert ivan == [
+        (at, "decision", None, None, "started", None),
+        (at, "message", "service_follow_up", "email", "sent", None),
+        (at, "call", "open_ticket", "helpdesk", "called", "to helpdesk"),
+    ]
+    assert demo.summary["calls"] == {"called": 1}
+    assert demo.summary["tickets_opened_by_the_stand_in_help_desk"] == 1
 
 
 def test_an_abandoned_checkout_is_reminded_of_and_recovered(demo):
@@ -230,7 +248,7 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
     # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
     # (counted sent, as a bounced email is, so the delivery rate shows it)
-    assert sum(sent.values()) == 50
+    assert sum(sent.values()) == 51
     assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html

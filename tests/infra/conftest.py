@@ -15,6 +15,13 @@ from postventa_infra.app import build_app
 from tests.conftest import SHOP
 
 SHOPIFY_SOURCE = "aws.partner/shopify.com/0000000/postventa"
+HTTP_DESTINATIONS = {
+    "helpdesk": {
+        "endpoint": "https://helpdesk.example/api/v2/tickets",
+        "rate_per_second": 2,
+        "auth": {"type": "api_key", "header": "Authorization", "secret": "postventa/helpdesk"},
+    }
+}
 CAMPAIGN_LINKS = {
     "review_url": "https://reviews.example/write?product={product_id}",
     "utm": {"utm_source": "mail"},
@@ -30,6 +37,7 @@ def synthesized():
         "shopifyEventSource": SHOPIFY_SOURCE,
         "journeysDir": str(SHOP),
         "campaignLinks": CAMPAIGN_LINKS,
+        "httpDestinations": HTTP_DESTINATIONS,
     }
     assembly = build_app(context).synth()
     stack = assembly.get_stack_by_name("Postventa")

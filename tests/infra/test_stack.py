@@ -68,8 +68,8 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    # ingest, engagement, and nine dead-letter queues (archive pipe, scoring schedule, SMS status...)
-    assert len(queues) == 11
+    # ingest, engagement, and ten dead-letter queues (archive pipe, scoring schedule, SMS status, calls...)
+    assert len(queues) == 12
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(redriven) == 2 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
@@ -215,7 +215,7 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
-        ["ApproximateNumberOfMessagesVisible"] * 9
+        ["ApproximateNumberOfMessagesVisible"] * 10
         + ["Errors"] * 12  # every function but the backtest's (a tool: its CLI reports their failures)
         + ["ExecutionsFailed"] * (len(Library(SHOP).journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
@@ -264,8 +264,54 @@ def test_occasions_run_every_five_minutes_with_the_scheduled_time_and_may_only_p
         for p in resources(template, "AWS::IAM::Policy").values()
     ]
     put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
-    # occasions, and the preference centre (survey answers; Shopify's requests), to the bus's ARN only
-    assert len(put_events) == 4 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
+    # occasions, the preference centre (survey answers; Shopify's requests) and run_step's calls,
+    # to the bus's ARN only
+    assert len(put_events) == 5 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
+
+
+def test_a_call_destination_is_a_connection_an_api_destination_and_a_rule_from_the_bus(template):
+    (connection,) = resources(template, "AWS::Events::Connection").values()
+    auth = connection["Properties"]["AuthParameters"]["ApiKeyAuthParameters"]
+    assert connection["Properties"]["AuthorizationType"] == "API_KEY"
+    assert auth["ApiKeyName"] == "Authorization"
+    # the key is resolved from the shop's secret at deploy: its value is never in the template
+    assert "{{resolve:secretsmanager:postventa/helpdesk:SecretString:apiKey::}}" in json.dumps(auth)
+    (destination,) = resources(template, "AWS::Events::ApiDestination").values()
+    assert {
+        key: destination["Properties"][key]
+        for key in ("HttpMethod", "InvocationEndpoint", "InvocationRateLimitPerSecond")
+    } == {
+        "HttpMethod": "POST",
+        "InvocationEndpoint": "https://helpdesk.example/api/v2/tickets",
+        "InvocationRateLimitPerSecond": 2,
+    }
+    (rule,) = [
+        r
+        for r in resources(template, "AWS::Events::Rule").values()
+        if "destination" in json.dumps(r["Properties"].get("EventPattern", {}))
+    ]
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["postventa.actions"],
+        "detail-type": ["Action Requested"],
+        "detail": {"destination": ["helpdesk"]},
+    }
+    (target,) = rule["Properties"]["Targets"]
+    assert target["InputPath"] == "$.detail"  # the call's detail is the request body
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    assert "DeadLetterConfig" in target and "Fn::GetAtt" in json.dumps(target["Arn"])
+    run_step = next(
+        f
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"]["Environment"]["Variables"].get("POSTVENTA_CALL_DESTINATIONS")
+    )
+    assert run_step["Properties"]["Environment"]["Variables"]["POSTVENTA_CALL_DESTINATIONS"] == '["helpdesk"]'
+    statements = [
+        s
+        for p in resources(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Condition", {}).get("StringEquals", {}).get("events:source") == "postventa.actions"
+    ]
+    assert [s["Condition"]["StringEquals"]["events:detail-type"] for s in statements] == ["Action Requested"]
 
 
 def test_ses_engagement_reaches_the_engagement_queue_for_our_configuration_set_only(template):

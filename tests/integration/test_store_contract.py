@@ -185,6 +185,19 @@ def test_a_decision_is_kept_once_per_execution_and_step(store):
     assert store.decisions_of("c1") == [decision]
 
 
+def test_a_decision_is_claimed_once_and_only_its_own_claim_released(store):
+    calling = StepDecision(
+        customer_id="c1", journey="j", version=1, step="s", execution_id="x", outcome="calling", at=T0
+    )
+    assert store.claim_decision(calling) is None
+    assert store.claim_decision(calling.model_copy(update={"outcome": "failed"})) == calling
+    store.release_decision(calling.model_copy(update={"outcome": "called"}))  # not its claim: kept
+    assert store.decisions_of("c1") == [calling]
+    store.release_decision(calling)
+    assert store.decisions_of("c1") == []
+    assert store.claim_decision(calling) is None  # the retry claims again
+
+
 def test_the_latest_answer_to_a_survey_wins(store):
     store.save_nps(NpsAnswer(customer_id="c1", score=3, message_id="s1", at=T0 + timedelta(hours=1)))
     store.save_nps(NpsAnswer(customer_id="c1", score=9, message_id="s1", at=T0))  # older: ignored

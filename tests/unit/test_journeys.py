@@ -92,7 +92,7 @@ def test_a_step_without_a_kind_is_explained():
     text = VALID + "  - id: mystery\n    shout: loudly\n"
     assert problems(text) == [
         "journeys/demo.yaml: step mystery: a step needs an id and exactly one of: "
-        "send, wait, wait_for_event, wait_until, branch, split"
+        "send, call, wait, wait_for_event, wait_until, branch, split"
     ]
 
 

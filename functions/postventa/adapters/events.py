@@ -1,4 +1,4 @@
-"""Publishing Postventa's own events (occasions, survey answers) to its EventBridge bus."""
+"""Publishing Postventa's own events (occasions, survey answers, calls) to its EventBridge bus."""
 
 from __future__ import annotations
 
@@ -6,15 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from postventa.models.events import DetailType
+from postventa.services.errors import EventsNotPublished, describe
 
 PUT_EVENTS_LIMIT = 10
-
-
-class EventPublishFailed(RuntimeError):
-    pass
 
 
 class BusPublisher:
@@ -23,23 +20,29 @@ class BusPublisher:
         self._bus_name = bus_name
         self._source = source
 
-    def publish(self, detail_type: DetailType, details: Sequence[tuple[BaseModel, datetime]]) -> None:
-        """Each detail with the time it happened; raises if any was not accepted."""
+    def publish(self, detail_type: str, details: Sequence[tuple[BaseModel, datetime]]) -> None:
+        """Each detail with the time it happened; EventsNotPublished if a batch was not accepted."""
         for start in range(0, len(details), PUT_EVENTS_LIMIT):
             batch = details[start : start + PUT_EVENTS_LIMIT]
-            response = self._client.put_events(
-                Entries=[
-                    {
-                        "Source": self._source,
-                        "DetailType": detail_type.value,
-                        "Detail": detail.model_dump_json(),
-                        "EventBusName": self._bus_name,
-                        "Time": at,
-                    }
-                    for detail, at in batch
-                ]
-            )
+            try:
+                response = self._put(detail_type, batch)
+            except ClientError as error:  # an answer, so nothing of the batch was taken
+                raise EventsNotPublished(f"EventBridge refused the events: {describe(error)}") from error
             if response.get("FailedEntryCount"):
-                raise EventPublishFailed(
+                raise EventsNotPublished(
                     f"{response['FailedEntryCount']} of {len(batch)} events were not published"
                 )
+
+    def _put(self, detail_type: str, batch: Sequence[tuple[BaseModel, datetime]]) -> Any:
+        return self._client.put_events(
+            Entries=[
+                {
+                    "Source": self._source,
+                    "DetailType": str(detail_type),
+                    "Detail": detail.model_dump_json(),
+                    "EventBusName": self._bus_name,
+                    "Time": at,
+                }
+                for detail, at in batch
+            ]
+        )

@@ -324,6 +324,20 @@ class MemoryStore:
     def save_decision(self, decision: StepDecision) -> None:
         self.customers[decision.customer_id].decisions[(decision.execution_id, decision.step)] = decision
 
+    def claim_decision(self, decision: StepDecision) -> StepDecision | None:
+        decisions = self.customers[decision.customer_id].decisions
+        key = (decision.execution_id, decision.step)
+        if key in decisions:
+            return decisions[key]
+        decisions[key] = decision
+        return None
+
+    def release_decision(self, decision: StepDecision) -> None:
+        decisions = self.customers[decision.customer_id].decisions
+        key = (decision.execution_id, decision.step)
+        if key in decisions and decisions[key].outcome == decision.outcome:
+            del decisions[key]
+
     def decisions_of(self, customer_id: str) -> list[StepDecision]:
         return list(self.customers[customer_id].decisions.values())
 

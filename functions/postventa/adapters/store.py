@@ -377,6 +377,22 @@ class Store:
         key = f"DECISION#{decision.execution_id}#{decision.step}"
         self._table.put_item(Item=self._expiring(decision, _customer(decision.customer_id), key, decision.at))
 
+    def claim_decision(self, decision: StepDecision) -> StepDecision | None:
+        """The step's decision, made once: None when this one is now recorded, else the one that was."""
+        pk, sk = _customer(decision.customer_id), f"DECISION#{decision.execution_id}#{decision.step}"
+        item = self._expiring(decision, pk, sk, decision.at)
+        if _held(self._table.put_item, Item=item, ConditionExpression=Attr("pk").not_exists()):
+            return None
+        return _model(StepDecision, self._get(pk, sk))
+
+    def release_decision(self, decision: StepDecision) -> None:
+        """Let go of a claimed decision nothing came of, so the step's retry makes it again."""
+        key = {
+            "pk": _customer(decision.customer_id),
+            "sk": f"DECISION#{decision.execution_id}#{decision.step}",
+        }
+        _held(self._table.delete_item, Key=key, ConditionExpression=Attr("outcome").eq(decision.outcome))
+
     def decisions_of(self, customer_id: str) -> list[StepDecision]:
         return self._query(StepDecision, _customer(customer_id), "DECISION#")
 

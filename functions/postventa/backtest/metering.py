@@ -64,6 +64,8 @@ STORE: dict[str, Operation] = {
     "contact_ledger": READ,
     "save_contact_ledger": WRITE,
     "save_decision": WRITE,
+    "claim_decision": Operation(write=True, read_back=True),
+    "release_decision": WRITE,
     "decided_winner": READ,
     "record_winner": WRITE,
     "forget_winner": WRITE,

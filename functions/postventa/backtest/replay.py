@@ -151,14 +151,16 @@ class _Loopback:
     def __init__(self, apply: Callable[[InboundEvent], Any]):
         self._apply = apply
 
-    def publish(self, detail_type: DetailType, details: Sequence[tuple[BaseModel, datetime]]) -> None:
+    def publish(self, detail_type: str, details: Sequence[tuple[BaseModel, datetime]]) -> None:
+        if detail_type not in set(DetailType):
+            return  # a call leaves the stack; nothing comes back of it in a replay
         for detail, at in details:
             body = detail.model_dump_json()
             self._apply(
                 InboundEvent(
-                    event_id=f"{detail_type.value}-{hashlib.sha256(body.encode()).hexdigest()[:16]}",
+                    event_id=f"{detail_type}-{hashlib.sha256(body.encode()).hexdigest()[:16]}",
                     source="backtest",
-                    detail_type=detail_type,
+                    detail_type=DetailType(detail_type),
                     received_at=at,
                     detail=detail,  # type: ignore[arg-type]  # each publisher sends its own contract's detail
                 )

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from postventa.journeys.model import (
     Branch,
     BranchStep,
+    CallStep,
     Journey,
     SendStep,
     SplitStep,
@@ -24,6 +25,7 @@ from postventa.journeys.model import (
 from postventa.journeys.tasks import (
     BranchResult,
     BranchTask,
+    CallTask,
     CaseTask,
     GiveUpTask,
     SendTask,
@@ -219,6 +221,21 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
             states[held_state(step.id)] = _wait_until_expression(
                 "$parse($states.input.held.Cause).errorMessage", step.id
             )
+        elif isinstance(step, CallStep):
+            states[step.id] = {
+                "Type": "Task",
+                "Resource": LAMBDA_INVOKE,
+                "Parameters": {
+                    "FunctionName": run_step_arn,
+                    "Payload": task_payload(
+                        StepRequest, action=CallTask(destination=step.call.destination), **carried
+                    ),
+                },
+                "ResultPath": None,
+                "Retry": [TRANSIENT_RETRY],
+                "Catch": [give_up(step.id, "call", next_state)],
+                **_then(next_state),
+            }
         elif isinstance(step, WaitStep):
             states[step.id] = {"Type": "Wait", "Seconds": int(step.wait.total_seconds()), **_then(next_state)}
         elif isinstance(step, WaitUntilStep) and step.id in scheduled:

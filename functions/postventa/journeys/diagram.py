@@ -11,6 +11,7 @@ from typing import Any
 from postventa.journeys.model import (
     Branch,
     BranchStep,
+    CallStep,
     Journey,
     SendStep,
     SplitStep,
@@ -82,6 +83,8 @@ def _node(step: Any) -> Node:
         action = step.send
         detail = f"{action.describe_channels()}: {action.template} ({action.purpose.value})"
         return Node(step.id, (step.id, detail), "box")
+    if isinstance(step, CallStep):
+        return Node(step.id, (step.id, f"call {step.call.destination}"), "box")
     if isinstance(step, WaitStep):
         return Node(step.id, (f"wait {format_duration(step.wait)}",), "stadium")
     if isinstance(step, WaitUntilStep):

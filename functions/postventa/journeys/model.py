@@ -114,6 +114,23 @@ class SendStep(_Strict):
     send: SendAction
 
 
+DESTINATION = r"^[a-z][a-z0-9-]{0,31}$"
+
+
+class CallAction(_Strict):
+    """Hand work to another system (a help desk, a loyalty system, a print-and-mail provider):
+    the customer, the order and the journey's context posted once to a destination the shop
+    configures at deploy (context httpDestinations: an EventBridge API destination). Its answer,
+    if it sends one, comes back as an event a wait_for_event step can wait for."""
+
+    destination: str = Field(pattern=DESTINATION, description="A name in httpDestinations, e.g. helpdesk")
+
+
+class CallStep(_Strict):
+    id: str = Field(pattern=STEP_ID)
+    call: CallAction
+
+
 class WaitStep(_Strict):
     id: str = Field(pattern=STEP_ID)
     wait: Duration
@@ -251,7 +268,7 @@ class WaitUntilStep(_Strict):
     wait_until: WaitUntilAction
 
 
-STEP_KINDS = ("send", "wait", "wait_for_event", "wait_until", "branch", "split")
+STEP_KINDS = ("send", "call", "wait", "wait_for_event", "wait_until", "branch", "split")
 
 
 def _step_kind(value: Any) -> str | None:
@@ -262,6 +279,7 @@ def _step_kind(value: Any) -> str | None:
 
 Step = Annotated[
     Annotated[SendStep, Tag("send")]
+    | Annotated[CallStep, Tag("call")]
     | Annotated[WaitStep, Tag("wait")]
     | Annotated[WaitForEventStep, Tag("wait_for_event")]
     | Annotated[WaitUntilStep, Tag("wait_until")]
@@ -273,7 +291,7 @@ Step = Annotated[
         custom_error_message=f"a step needs an id and exactly one of: {', '.join(STEP_KINDS)}",
     ),
 ]
-AnyStep = SendStep | WaitStep | WaitForEventStep | WaitUntilStep | BranchStep | SplitStep
+AnyStep = SendStep | CallStep | WaitStep | WaitForEventStep | WaitUntilStep | BranchStep | SplitStep
 
 
 def branches_of(step: AnyStep) -> list[Branch]:

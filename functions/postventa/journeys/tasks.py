@@ -11,13 +11,14 @@ is deployed since.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.journeys.model import Condition, Phase, SendAction, WaitUntilAction
 from postventa.models.events import DetailType
-from postventa.models.records import MessageStatus
+from postventa.models.records import MessageStatus, StepDecision
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,27 @@ class StepContext(BaseModel):
         description="The event that started the journey, in journeys whose executions carry it "
         "(Journey.carries_trigger); the compiler passes it to no other",
     )
+
+    def decided(
+        self,
+        outcome: str,
+        *,
+        reason: str | None = None,
+        experiment: str | None = None,
+        at: datetime | None = None,
+    ) -> StepDecision:
+        """What this step decided for its execution (at: when, if not the step's entry)."""
+        return StepDecision(
+            customer_id=self.customer_id,
+            journey=self.journey,
+            version=self.version,
+            step=self.step,
+            execution_id=self.execution_id,
+            outcome=outcome,
+            experiment=experiment,
+            reason=reason,
+            at=at or self.now,
+        )
 
 
 class SendTask(SendAction):
@@ -82,6 +104,11 @@ class WaitUntilTask(WaitUntilAction):
     kind: Literal["wait_until"] = "wait_until"
 
 
+class CallTask(BaseModel):
+    kind: Literal["call"] = "call"
+    destination: str
+
+
 class GiveUpTask(BaseModel):
     """Sent by the journey's Catch when a step's retries ran out."""
 
@@ -94,7 +121,7 @@ class GiveUpTask(BaseModel):
 
 
 TaskAction = Annotated[
-    SendTask | BranchTask | SplitTask | WaitUntilTask | GiveUpTask, Field(discriminator="kind")
+    SendTask | CallTask | BranchTask | SplitTask | WaitUntilTask | GiveUpTask, Field(discriminator="kind")
 ]
 
 
@@ -119,6 +146,15 @@ class StepOutcome(BaseModel):
     message_id: str | None = None
     status: MessageStatus
     channel: str | None = None
+    reason: str | None = None
+
+
+class CallOutcome(BaseModel):
+    """A call's one recorded outcome: called (with the id the destination can deduplicate on),
+    not_called (no such destination configured) or failed."""
+
+    call_id: str
+    outcome: str
     reason: str | None = None
 
 

@@ -12,6 +12,7 @@ import gzip
 import itertools
 import json
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from postventa.handlers import (
 from postventa.handlers.observability import metrics
 from postventa.journeys.compiler import compile_journey, state_machine_name
 from postventa.journeys.library import Library
-from postventa.journeys.model import Journey
+from postventa.journeys.model import CallStep, Journey
 from postventa.local.faults import (
     FaultInjector,
     FinalState,
@@ -59,10 +60,11 @@ from postventa.local.faults import (
 )
 from postventa.local.outbox import Outbox
 from postventa.local.outbox import prepare as prepare_outbox
+from postventa.models.actions import ACTION_REQUESTED, ACTIONS_SOURCE
 from postventa.models.engagement import SmsDeliveryLog
 from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
-from postventa.models.records import Decision, MessageRecord
+from postventa.models.records import Decision, MessageRecord, StepDecision
 from postventa.models.settings import Settings
 
 DEMO_EVENTS = Path(__file__).with_name("demo_events.json")
@@ -85,6 +87,7 @@ LOCAL_SETTINGS = {
     "event_bus_name": "postventa",
     "push_application_id": "local-push-app",
     "archive_bucket": "postventa-archive",
+    "call_destinations": ["helpdesk"],
 }
 
 
@@ -145,6 +148,62 @@ class LocalSmsStatus:
         number = request["PhoneNumber"]
         record = sms_delivery_log(parsed["MessageId"], number, at, UNDELIVERABLE_NUMBERS.get(number))
         self._deliver(at, cloudwatch_logs_event(SMS_LOG_GROUP, [record], at))
+
+
+Receiver = Callable[[dict[str, Any]], None]  # an API destination's endpoint: takes the request body
+
+
+def posted_to(endpoint: str, headers: dict[str, str]) -> Receiver:
+    """An API destination in front of a real endpoint: each call's detail POSTed as JSON with the
+    connection's header, as EventBridge sends it (a test's local receiver, a help desk's sandbox)."""
+
+    def post(body: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            endpoint,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **headers},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # the caller's own URL
+            response.read()
+
+    return post
+
+
+class LocalHelpDesk:
+    """Stands in for a help desk behind an API destination: opens one ticket per call (a receiver
+    deduplicates on call_id: EventBridge delivers at least once) and says so on the bus as
+    Support Case Opened, as a help desk's own integration would, ten minutes later."""
+
+    DELAY = timedelta(minutes=10)
+
+    def __init__(self, answer: Callable[[datetime, dict[str, Any]], None], clock: Callable[[], datetime]):
+        self._answer, self._clock = answer, clock
+        self.tickets: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, body: dict[str, Any]) -> None:
+        if body["call_id"] in self.tickets:
+            return
+        self.tickets[body["call_id"]] = body
+        at = self._clock() + self.DELAY
+        stamp = at.isoformat().replace("+00:00", "Z")
+        opened = {
+            "version": "0",
+            "id": f"helpdesk-{body['call_id']}",
+            "detail-type": "Support Case Opened",
+            "source": "com.shop.example.helpdesk",
+            "account": "123456789012",
+            "time": stamp,
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {
+                "schema_version": "1",
+                "customer_id": body["customer"]["id"],
+                "case_id": f"T-{len(self.tickets)}",
+                "opened_at": stamp,
+            },
+        }
+        self._answer(at, opened)
 
 
 class LocalPushService:
@@ -243,6 +302,19 @@ class TimelineEntry(BaseModel):
             held=f"held from {m.due_at.astimezone(UTC):%m-%d %H:%M}: {m.held}"
             if m.held and m.due_at
             else None,
+        )
+
+    @classmethod
+    def of_call(cls, d: StepDecision, destination: str, start: datetime) -> TimelineEntry:
+        return cls(
+            **cls._when(d.at, start),
+            kind="call",
+            customer_id=d.customer_id,
+            journey=d.journey,
+            step=d.step,
+            channel=destination,
+            outcome=d.outcome,
+            reason=d.reason,
         )
 
     @classmethod
@@ -372,6 +444,22 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
         EventBusName=settings["event_bus_name"],
         Targets=[{"Id": "ingest", "Arn": ingest_arn}],
     )
+    # Calls: the stack has one rule per destination, to its API destination; here one queue
+    # stands in for them all, drained to each destination's local receiver (LocalApiDestinations).
+    actions_url = sqs.create_queue(QueueName="postventa-actions")["QueueUrl"]
+    actions_arn = sqs.get_queue_attributes(QueueUrl=actions_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(
+        Name="postventa-calls",
+        EventBusName=settings["event_bus_name"],
+        EventPattern=json.dumps({"detail-type": [ACTION_REQUESTED], "source": [ACTIONS_SOURCE]}),
+    )
+    events.put_targets(
+        Rule="postventa-calls",
+        EventBusName=settings["event_bus_name"],
+        Targets=[{"Id": "calls", "Arn": actions_arn}],
+    )
     boto3.client("s3").create_bucket(Bucket=settings["archive_bucket"])
     ses = boto3.client("sesv2")
     ses.create_email_identity(EmailIdentity="shop.example")
@@ -379,7 +467,12 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     secrets = boto3.client("secretsmanager")
     secrets.create_secret(Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key")
     secrets.create_secret(Name=settings["shopify_webhook_secret_id"], SecretString=LOCAL_SHOPIFY_SECRET)
-    return {**settings, "invalid_events_queue_url": queue_url, "ingest_queue_url": ingest_url}
+    return {
+        **settings,
+        "invalid_events_queue_url": queue_url,
+        "ingest_queue_url": ingest_url,
+        "actions_queue_url": actions_url,
+    }
 
 
 def _provider(services: Services) -> Callable[[], Services]:
@@ -416,10 +509,12 @@ class LocalPostventa:
         faults: FaultInjector | None = None,
         library: Library | None = None,
         outbox: bool = False,
+        destinations: dict[str, Receiver] | None = None,
     ):
         """faults: injected at every AWS call the handlers make; a rate of 0 still counts what
         reached each provider. library: the journeys (unless given) and templates. outbox: keep
-        every request a provider took (self.outbox), to write as files."""
+        every request a provider took (self.outbox), to write as files. destinations: the call
+        steps' receivers by destination name (default: a stand-in help desk as helpdesk)."""
         self.library = library or Library()
         self.outbox = Outbox(lambda: self.engine.now) if outbox else None
         self.journeys = journeys if journeys is not None else self.library.journeys()
@@ -429,6 +524,13 @@ class LocalPostventa:
         self.redriven: list[dict[str, Any]] = []  # what SQS moved to a redrive queue, with no reason
         self._mock = mock_aws()
         self._deliveries = itertools.count()
+        self.help_desk = LocalHelpDesk(
+            lambda at, event: self.engine.call_at(at, lambda: self._receive_quietly(event)),
+            lambda: self.engine.now,
+        )
+        self.destinations = destinations if destinations is not None else {"helpdesk": self.help_desk}
+        self.undelivered_calls: list[dict[str, Any]] = []
+        self.call_deliveries: Counter[str] = Counter()  # by call id: more than one is a call made twice
 
     def __enter__(self) -> LocalPostventa:
         self._mock.start()
@@ -448,6 +550,7 @@ class LocalPostventa:
     def _provision(self) -> Settings:
         values = provision_local_resources(dict(LOCAL_SETTINGS))
         self.ingest_queue_url = values.pop("ingest_queue_url")
+        self.actions_queue_url = values.pop("actions_queue_url")
         self.engine = LocalStepFunctions(start=self.start, invoke=self.invoke)
         self.ses_events = LocalSesEvents(
             lambda at, event: self.engine.call_at(at, lambda: self._receive_quietly(event)),
@@ -512,6 +615,20 @@ class LocalPostventa:
             raise platform_error(crash.platform_error) from None
         finally:
             _discard_metrics()
+            self._deliver_calls()
+
+    def _deliver_calls(self) -> None:
+        """What call steps published reaches each destination's receiver, as its rule and API
+        destination would deliver it (the event's detail as the request body); a call to a
+        destination with no receiver waits, as in the rule's dead-letter queue."""
+        for message in _drain(self.actions_queue_url):
+            body = json.loads(message["Body"])["detail"]
+            self.call_deliveries[body["call_id"]] += 1
+            receiver = self.destinations.get(body["destination"])
+            if receiver is None:
+                self.undelivered_calls.append(body)
+            else:
+                receiver(body)
 
     def _expire_in_progress(self) -> None:
         """A dead invocation's idempotency record expires with its timeout (Powertools registers
@@ -580,6 +697,17 @@ class LocalPostventa:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         return [message for customer in customers for message in self.services.store.messages_of(customer)]
 
+    def calls(self) -> list[tuple[StepDecision, str]]:
+        """Each call step's recorded outcome, with the destination it named."""
+        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        found = []
+        for customer in customers:
+            for decision in self.services.store.decisions_of(customer):
+                step = self.journeys[decision.journey].step(decision.step)
+                if isinstance(step, CallStep):
+                    found.append((decision, step.call.destination))
+        return found
+
     def write_archive(self, root: Path) -> None:
         """What the table's stream feeds Firehose in the cloud, from what this run stored."""
         store = self.services.store
@@ -607,6 +735,9 @@ class LocalPostventa:
             dead_lettered=len(dead_letters),
             redriven=len(self.redriven),
             waiting_customers=frozenset(filter(None, map(self._customer_of, waiting))),
+            exited=frozenset(
+                (c, entry.journey) for c in profiles for entry in store.entries_of(c) if entry.ended_reason
+            ),
         )
 
     def _customer_of(self, raw: Any) -> str | None:
@@ -679,17 +810,21 @@ def run_simulation(
             local.receive(event)
         local.engine.run_until_idle()
         messages = local.messages()
+        calls = local.calls()
+        tickets = len(local.help_desk.tickets)
         dead = local.dead_letters()
         outcome = local.final_state(dead)
         if archive is not None:
             local.write_archive(archive)
         written = local.outbox.write(outbox, messages) if local.outbox and outbox else []
         decisions, engine, start = local.decisions, local.engine, local.start
-        handed_over = local.faults.handed_over
+        handed_over = local.faults.handed_over + local.call_deliveries  # what providers and receivers got
 
-    timeline = [TimelineEntry.of_message(m, start) for m in messages] + [
-        TimelineEntry.of_decision(d, start) for d in decisions
-    ]
+    timeline = (
+        [TimelineEntry.of_message(m, start) for m in messages]
+        + [TimelineEntry.of_call(d, destination, start) for d, destination in calls]
+        + [TimelineEntry.of_decision(d, start) for d in decisions]
+    )
     timeline.sort(key=lambda entry: (entry.at, entry.kind != "decision"))
 
     outcomes = Counter(entry.outcome for entry in timeline if entry.kind == "message")
@@ -701,6 +836,8 @@ def run_simulation(
         "journeys_started": sum(1 for d in decisions if d.kind == "started"),
         "journeys_ended_by_exit_goal": sum(1 for d in decisions if d.kind == "ended"),
         "messages": dict(sorted(outcomes.items())),
+        "calls": dict(sorted(Counter(e.outcome for e in timeline if e.kind == "call").items())),
+        "tickets_opened_by_the_stand_in_help_desk": tickets,
         "suppressed_by_reason": dict(
             Counter(e.reason for e in timeline if e.kind == "message" and e.outcome == "suppressed")
         ),

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         default=False, description="Shopify test orders (test: true) start journeys like real ones"
     )
     event_bus_name: str = "postventa"
+    call_destinations: list[str] = Field(
+        default_factory=list,
+        description="The destinations call steps may name (context httpDestinations); JSON in the environment",
+    )
     archive_bucket: str | None = Field(
         default=None, description="The analytics archive; the scoring job's model"
     )

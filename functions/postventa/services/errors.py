@@ -43,3 +43,8 @@ class SendDeferred(RuntimeError):
 def describe(error: BaseException) -> str:
     """For a dead-letter reason or a message log: the error's type and text, never the event."""
     return f"{type(error).__name__}: {str(error)[:300]}"
+
+
+class EventsNotPublished(RuntimeError):
+    """EventBridge answered that it did not take the events (an error, or failed entries):
+    nothing of them was published, so publishing them again cannot make a second."""

@@ -16,6 +16,8 @@ from postventa.journeys.model import AUTO, Purpose
 from postventa.journeys.tasks import (
     BranchResult,
     BranchTask,
+    CallOutcome,
+    CallTask,
     GiveUpTask,
     SendTask,
     SplitResult,
@@ -56,8 +58,8 @@ from postventa.models.records import (
     MessageRecord,
     MessageStatus,
     OrderRecord,
-    StepDecision,
 )
+from postventa.services.calls import CallRunner
 from postventa.services.errors import (
     RecipientOptedOut,
     SendDeferred,
@@ -116,8 +118,10 @@ class StepRunner:
         support_email: str,
         default_timezone: str,
         clock: Callable[[], datetime],
+        calls: CallRunner | None = None,
     ):
-        """clock: the time sends really happen at (claims' leases), not the step's entry time."""
+        """clock: the time sends really happen at (claims' leases), not the step's entry time.
+        calls: the call steps' runner (None: no journey calls anything)."""
         self._store = store
         self._clock = clock
         self._senders = senders
@@ -129,11 +133,16 @@ class StepRunner:
         self._shop_name = shop_name
         self._support_email = support_email
         self._default_timezone = default_timezone
+        self._calls = calls
 
-    def run(self, request: StepRequest) -> StepOutcome | BranchResult | SplitResult | WaitUntilResult:
+    def run(
+        self, request: StepRequest
+    ) -> StepOutcome | CallOutcome | BranchResult | SplitResult | WaitUntilResult:
         action = request.action
         if isinstance(action, SendTask):
             return self._send(request, action)
+        if isinstance(action, CallTask):
+            return self._call_runner.run(request, action)
         if isinstance(action, BranchTask):
             return self._branch(request, action)
         if isinstance(action, SplitTask):
@@ -145,7 +154,7 @@ class StepRunner:
     def _branch(self, request: StepRequest, action: BranchTask) -> BranchResult:
         context = self._facts(request)
         case = next((c.name for c in action.cases if all_hold(c.when, context)), "otherwise")
-        self._store.save_decision(self._decision(request, case))
+        self._store.save_decision(request.decided(case))
         return BranchResult(case=case)
 
     def _split(self, request: StepRequest, action: SplitTask) -> SplitResult:
@@ -161,7 +170,7 @@ class StepRunner:
             else:
                 winner = None
         variant = assign(request.customer_id, action.experiment, weights, action.holdout_percent, winner)
-        decision = self._decision(request, variant, experiment=action.experiment, reason=reason)
+        decision = request.decided(variant, experiment=action.experiment, reason=reason)
         self._store.save_decision(decision)
         return SplitResult(variant=variant)
 
@@ -185,22 +194,6 @@ class StepRunner:
             trigger=request.trigger,
             started_at=request.started_at,
             now=request.now,
-        )
-
-    @staticmethod
-    def _decision(
-        request: StepRequest, outcome: str, experiment: str | None = None, reason: str | None = None
-    ) -> StepDecision:
-        return StepDecision(
-            customer_id=request.customer_id,
-            journey=request.journey,
-            version=request.version,
-            step=request.step,
-            execution_id=request.execution_id,
-            outcome=outcome,
-            experiment=experiment,
-            reason=reason,
-            at=request.now,
         )
 
     def _send(self, request: StepRequest, action: SendTask) -> StepOutcome:
@@ -464,12 +457,20 @@ class StepRunner:
                     to=address, message=copy, tags=copy_tags(request.journey, request.step, "seed")
                 )
 
-    def give_up(self, request: StepRequest, action: GiveUpTask) -> StepOutcome:
+    @property
+    def _call_runner(self) -> CallRunner:
+        if self._calls is None:
+            raise RuntimeError("a call step, but run_step was built without its call runner")
+        return self._calls
+
+    def give_up(self, request: StepRequest, action: GiveUpTask) -> StepOutcome | CallOutcome:
         """The journey's retries of a step ran out: its one outcome is `failed`, with why, and the
-        journey goes on past it (a send) or ends (a decision). An outcome already reached stands."""
+        journey goes on past it (a send, a call) or ends (a decision). An outcome already reached stands."""
         reason = f"gave up after retries: {action.error}: {_error_message(action.cause)}"[:500]
+        if action.step_kind == "call":
+            return self._call_runner.give_up(request, reason)
         if action.step_kind != "send":
-            self._store.save_decision(self._decision(request, "failed", reason=reason))
+            self._store.save_decision(request.decided("failed", reason=reason))
             return StepOutcome(status=MessageStatus.FAILED, reason=reason)
         stored = self._store.get_message(request.customer_id, message_id(request.execution_id, request.step))
         if stored is not None and stored.status not in (MessageStatus.SENDING, MessageStatus.DEFERRED):
