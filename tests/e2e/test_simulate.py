@@ -150,7 +150,7 @@ def test_an_abandoned_checkout_is_reminded_of_and_recovered(demo):
             "duplicate",
             "already entered for b7c4e1f0a9d2436e8f15c0d3a6e9b2f4",
         ),
-        (datetime(2026, 3, 5, 9, 30, 5, tzinfo=UTC), "reminder", "sent", None),
+        (datetime(2026, 3, 5, 9, 30, tzinfo=UTC), "reminder", "sent", None),  # an hour after it started
         (datetime(2026, 3, 5, 11, 0, 3, tzinfo=UTC), None, "converted", "goal reached: Order Placed"),
     ]
     (reminder,) = [e for e in demo.timeline if e.customer_id == lena and e.step == "reminder"]

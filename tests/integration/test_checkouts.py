@@ -104,6 +104,15 @@ def test_an_order_ends_the_journey_as_a_recovery_and_nothing_more_is_sent(local)
     assert entry.converted and entry.trigger_id == "123123123"
 
 
+def test_the_hour_counts_from_the_checkout_not_from_its_late_event(local):
+    late = checkout()
+    late["time"] = "2026-03-02T09:40:00+00:00"  # delivered 40 minutes after the shopper left
+    local.deliver(late)
+    local.engine.run_until(START + timedelta(hours=3))
+    (reminder,) = local.services.store.messages_of(CUSTOMER)
+    assert reminder.sent_at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # started 09:00, plus the hour
+
+
 def test_a_checkout_arriving_after_its_order_starts_nothing(local):
     """EventBridge does not promise order: the order came first."""
     local.deliver(order("2026-03-02T09:30:00+00:00"))

@@ -243,8 +243,9 @@ class WaitUntilAction(_Strict):
     at: str | None = Field(default=None, pattern=LOCAL_TIME, description="Local time of day, e.g. 10:00")
     date_field: str | None = Field(
         default=None,
-        pattern=r"^(customer|order)\.[a-z_]+$",
-        description="A date or time on the profile or the order, e.g. order.placed_at or customer.birthday",
+        pattern=r"^(customer|order|event)\.[a-z_]+$",
+        description="A date or time on the profile, the order or the carried event, e.g. "
+        "order.placed_at, customer.birthday or event.started_at",
     )
     offset: Duration = Field(
         default=timedelta(0), description="Added to the date, e.g. 30d after order.placed_at"
