@@ -615,7 +615,8 @@ class LocalPostventa:
             raise platform_error(crash.platform_error) from None
         finally:
             _discard_metrics()
-            self._deliver_calls()
+            if payload.get("action", {}).get("kind") == "call":  # only a call puts anything there
+                self._deliver_calls()
 
     def _deliver_calls(self) -> None:
         """What call steps published reaches each destination's receiver, as its rule and API
