@@ -10,9 +10,8 @@ from postventa.journeys.tasks import CallOutcome, CallTask, StepRequest
 from postventa.logic.facts import nps_band
 from postventa.logic.messaging import message_id
 from postventa.models.actions import ACTION_REQUESTED, ActionRequestedV1, CallCustomer, CallNps
-from postventa.models.records import CustomerProfile
 from postventa.services.errors import EventsNotPublished, StepRetryable
-from postventa.services.ports import CustomerStore, Publisher
+from postventa.services.ports import CustomerStore, Publisher, profile_of
 
 CALLING = "calling"  # claimed: the call is being made
 CALLED = "called"
@@ -45,6 +44,8 @@ class CallRunner:
         if action.destination not in self._destinations:
             reason = f"no destination {action.destination!r} is configured (context httpDestinations)"
             return self._record(request, call_id, NOT_CALLED, reason)
+        # Built before the claim: a read that fails leaves no claim behind to be taken for a call.
+        detail = self._request(request, action, call_id)
         claim = request.decided(CALLING, at=self._clock())
         existing = self._store.claim_decision(claim)
         if existing is not None and existing.outcome != CALLING:
@@ -58,9 +59,7 @@ class CallRunner:
             )
             return self._record(request, call_id, FAILED, reason)
         try:
-            self._publisher().publish(
-                ACTION_REQUESTED, [(self._request(request, action, call_id), request.now)]
-            )
+            self._publisher().publish(ACTION_REQUESTED, [(detail, request.now)])
         except EventsNotPublished as refused:
             self._store.release_decision(claim)
             raise StepRetryable(str(refused)) from refused
@@ -70,14 +69,14 @@ class CallRunner:
         """The journey's retries ran out: failed, unless the call was made (that stands)."""
         call_id = message_id(request.execution_id, request.step)
         existing = self._store.claim_decision(request.decided(FAILED, reason=reason))
-        if existing is not None and existing.outcome != CALLING:
+        if existing is None:  # recorded by that claim
+            return CallOutcome(call_id=call_id, outcome=FAILED, reason=reason)
+        if existing.outcome != CALLING:
             return CallOutcome(call_id=call_id, outcome=existing.outcome, reason=existing.reason)
         return self._record(request, call_id, FAILED, reason)
 
     def _request(self, request: StepRequest, action: CallTask, call_id: str) -> ActionRequestedV1:
-        profile = self._store.get_profile(request.customer_id) or CustomerProfile(
-            customer_id=request.customer_id, updated_at=request.now
-        )
+        profile = profile_of(self._store, request.customer_id, request.now)
         answer = self._store.latest_nps(request.customer_id)
         return ActionRequestedV1(
             call_id=call_id,

@@ -150,6 +150,11 @@ class DeadLetters(Protocol):
 PROFILE_ATTEMPTS = 5
 
 
+def profile_of(store: CustomerStore, customer_id: str, at: datetime) -> CustomerProfile:
+    """The stored profile, or a blank one (a customer erased or never known: nothing to go by)."""
+    return store.get_profile(customer_id) or CustomerProfile(customer_id=customer_id, updated_at=at)
+
+
 def change_profile(
     store: CustomerStore,
     customer_id: str,

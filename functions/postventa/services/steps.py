@@ -69,7 +69,15 @@ from postventa.services.errors import (
     StepRetryable,
     describe,
 )
-from postventa.services.ports import CustomerStore, Links, RateLimiter, Renderer, Sender, change_profile
+from postventa.services.ports import (
+    CustomerStore,
+    Links,
+    RateLimiter,
+    Renderer,
+    Sender,
+    change_profile,
+    profile_of,
+)
 
 LEDGER_ATTEMPTS = 5
 # How often a send held by a paused journey looks again: `resume` releases it within this.
@@ -179,9 +187,7 @@ class StepRunner:
         return WaitUntilResult(until=timestamp(until))
 
     def _facts(self, request: StepRequest) -> Facts:
-        profile = self._store.get_profile(request.customer_id) or CustomerProfile(
-            customer_id=request.customer_id, updated_at=request.now
-        )
+        profile = profile_of(self._store, request.customer_id, request.now)
         order = self._store.get_order(request.order_id) if request.order_id else None
         messages = [
             m for m in self._store.messages_of(request.customer_id) if m.execution_id == request.execution_id
@@ -225,9 +231,7 @@ class StepRunner:
             raise
 
     def _plan(self, request: StepRequest, action: SendTask, control: JourneyControl | None) -> SendPlan:
-        profile = self._store.get_profile(request.customer_id) or CustomerProfile(
-            customer_id=request.customer_id, updated_at=request.now
-        )
+        profile = profile_of(self._store, request.customer_id, request.now)
         order = self._store.get_order(request.order_id) if request.order_id else None
         fields: dict[str, Any] = {
             "message_id": message_id(request.execution_id, request.step),
