@@ -100,7 +100,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
     },
     "register_wait": _STORE | {"state_machines"},
     "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url"},
-    "on_sms_status": _STORE | {"invalid_events_queue_url"},
+    "on_sms_status": _STORE | {"state_machines", "invalid_events_queue_url"},
     "occasions": _STORE | {"event_bus_name", "default_timezone"},
     "preferences": _STORE
     | {

@@ -187,9 +187,16 @@ class Handlers(Construct):
         storage.table.grant(self.preferences, "dynamodb:GetItem", "dynamodb:PutItem")
         storage.key.grant_encrypt_decrypt(self.preferences)
         ingest.invalid_events.grant_send_messages(self.on_engagement)
-        # CloudWatch Logs invokes it asynchronously: twice retried, then kept with the error.
-        # One customer found by the number, their messages read, one message and profile written.
-        storage.table.grant(self.on_sms_status, "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem")
+        # CloudWatch Logs and EventBridge invoke it asynchronously: twice retried, then kept with
+        # the error. A text found by its id (the index) or its number, one message and profile
+        # written, the execution's wait for Message Undelivered resumed and deleted.
+        storage.table.grant(
+            self.on_sms_status,
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        )
         storage.key.grant_encrypt_decrypt(self.on_sms_status)
         ingest.invalid_events.grant_send_messages(self.on_sms_status)
         self.sms_status_failures = dead_letter_queue(
@@ -219,7 +226,8 @@ class Handlers(Construct):
         self.on_order.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StopExecution"], resources=executions)
         )
-        for handler in (self.on_order, self.register_wait, self.on_engagement):  # resume parked waits
+        # resume parked waits
+        for handler in (self.on_order, self.register_wait, self.on_engagement, self.on_sms_status):
             handler.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=machines)
             )

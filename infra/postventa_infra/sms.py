@@ -7,7 +7,9 @@ the application's id as the pushApplicationId context value."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -52,11 +54,32 @@ class SmsChannel(Construct):
         )
         self._monthly_spend_limit = monthly_spend_limit
 
-    def report_delivery_to(self, handler: lambda_.IFunction) -> None:
+    def report_delivery_to(self, handler: lambda_.IFunction, *, undelivered: sqs.IQueue) -> None:
         """SNS logs every text's delivery status to CloudWatch Logs (DeliveryStatusIAMRole, all
         successes sampled) in two groups it names by region and account; the stack makes them
-        (so they exist before the first text and keep a year) and subscribes the handler to both."""
+        (so they exist before the first text and keep a year) and subscribes the handler to both.
+        End User Messaging SMS puts each text's status on the default bus itself: a rule takes its
+        final ones to the same handler (retried a day, then kept in `undelivered`)."""
         stack = Stack.of(self)
+        events.Rule(
+            self,
+            "TextStatusEvents",
+            event_bus=events.EventBus.from_event_bus_name(self, "DefaultBus", "default"),
+            description="AWS End User Messaging SMS's final statuses of texts (delivered or failed)",
+            event_pattern=events.EventPattern(
+                source=["aws.sms-voice"],
+                detail_type=["Text Message Delivery Status Updated"],
+                detail={"isFinal": [True]},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    handler,
+                    dead_letter_queue=undelivered,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
         writer = iam.Role(self, "SmsDeliveryLogsRole", assumed_by=iam.ServicePrincipal("sns.amazonaws.com"))
         for construct_id, suffix in (("SmsDelivered", ""), ("SmsFailed", "/Failure")):
             group = logs.LogGroup(

@@ -234,7 +234,7 @@ class PostventaStack(Stack):
             replay=handlers.backtest_replay,
             merge=handlers.backtest_merge,
         )
-        sms.report_delivery_to(handlers.on_sms_status)
+        sms.report_delivery_to(handlers.on_sms_status, undelivered=ingest.undelivered_events)
         monitoring = Monitoring(
             self,
             "Monitoring",

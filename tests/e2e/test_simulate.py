@@ -93,7 +93,8 @@ def test_an_order_never_shipped_gets_the_apology_on_day_14(demo):
         for e in demo.timeline
         if e.kind == "message" and e.journey == "post-purchase" and e.customer_id == "9007199254740993001"
     ]
-    assert apology.at - confirmation.at == timedelta(days=14)
+    # The 14 days run after the hour in which a refused receipt would be sent again.
+    assert apology.at - confirmation.at == timedelta(hours=1) + timedelta(days=14)
 
 
 def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
@@ -104,8 +105,9 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     assert summary["events_in_dead_letter_queue"] == 1
     # 10 customers x (post-purchase, welcome, cross-sell), Lena's abandoned checkout, Ivan's answer
     assert summary["journeys_started"] == 32
-    # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its words
-    assert summary["messages"] == {"sent": 50, "suppressed": 10, "failed": 1}
+    # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its
+    # words; the receipt again by email
+    assert summary["messages"] == {"sent": 51, "suppressed": 10, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -226,7 +228,7 @@ def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(t
 
 def test_journeys_validate_reports_problems_with_exit_status(tmp_path, capsys):
     assert main(["journeys", "validate"]) == 0
-    assert "ok  post-purchase v3: 14 steps" in capsys.readouterr().out
+    assert "ok  post-purchase v4: 16 steps" in capsys.readouterr().out
     (tmp_path / "broken.yaml").write_text(
         "name: broken\nversion: 1\ntrigger: {event: Order Placed}\nsteps: []\n"
     )
@@ -248,16 +250,31 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
     # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
     # (counted sent, as a bounced email is, so the delivery rate shows it)
-    assert sum(sent.values()) == 51
+    assert sum(sent.values()) == 52
     assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html
+
+
+def confirmation_at(result, customer):
+    (entry,) = [e for e in result.timeline if e.customer_id == customer and e.step == "order_confirmation"]
+    return entry.at
 
 
 def test_a_text_the_carrier_refused_is_failed_and_the_customers_next_messages_go_by_email(demo):
     jun = messages(demo, "cus-jun")
     (confirmation,) = [m for m in jun if m[1] == "order_confirmation"]
     assert confirmation[2:] == ("failed", "sms: Phone is on a blocked list")
+    # the journey heard of the refusal and sent the receipt again, once, by the next channel
+    (fallback,) = [
+        e for e in demo.timeline if e.customer_id == "cus-jun" and e.step == "order_confirmation_fallback"
+    ]
+    assert (fallback.channel, fallback.outcome, fallback.subject) == (
+        "email",
+        "sent",
+        "Thank you for your order #6001, Jun",
+    )
+    assert fallback.at - confirmation_at(demo, "cus-jun") < timedelta(hours=1)
     (cross_sell,) = [e for e in demo.timeline if e.customer_id == "cus-jun" and e.step == "cross_sell"]
     assert (cross_sell.channel, cross_sell.outcome) == ("email", "sent")  # SMS first, but not to this number
     assert cross_sell.reason == "sms: number opted out (carrier: Phone is on a blocked list)"

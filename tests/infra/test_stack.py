@@ -823,3 +823,36 @@ def test_sns_logs_each_texts_delivery_status_to_groups_whose_subscription_reache
     (invoke,) = resources(template, "AWS::Lambda::EventInvokeConfig").values()
     assert invoke["Properties"]["MaximumRetryAttempts"] == 2
     assert "OnFailure" in invoke["Properties"]["DestinationConfig"]
+
+
+def test_end_user_messagings_final_text_statuses_on_the_default_bus_reach_on_sms_status(template):
+    (status,) = [
+        name
+        for name, f in resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == "postventa.handlers.on_sms_status.lambda_handler"
+    ]
+    (rule,) = [
+        r["Properties"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.sms-voice"]
+    ]
+    assert rule["EventBusName"] == "default"
+    assert rule["EventPattern"] == {
+        "source": ["aws.sms-voice"],
+        "detail-type": ["Text Message Delivery Status Updated"],
+        "detail": {"isFinal": [True]},
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [status, "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    assert "Arn" in target["DeadLetterConfig"]
+    # it resumes the journey's wait for Message Undelivered: only our state machines' tasks
+    role = template.to_json()["Resources"][status]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (resume,) = [s for s in statements if s["Action"] == "states:SendTaskSuccess"]
+    assert all("stateMachine" in json.dumps(arn) for arn in resume["Resource"])

@@ -58,9 +58,11 @@ def test_a_fault_at_any_call_of_a_send_neither_loses_the_message_nor_sends_it_tw
         assert {e.status for e in local.engine.executions.values()} == {"SUCCEEDED"}
 
 
-def _texted_confirmation(placed: PlacedFault):
+def _texted_confirmation(placed: PlacedFault, *, carrier_logs: bool = True):
     faults = FaultInjector(rate=0.0, placed=[placed])
     with LocalPostventa(start=T0, faults=faults) as local:
+        if not carrier_logs:
+            local.faults.on_accepted.remove(local.sms_status.taken)  # no carrier's log
         order = load_json(EVENTS / "order-placed.json")
         order["detail"]["customer"].update(
             phone="612 34 56 78", sms_transactional="subscribed", channels=["sms", "email"]
@@ -69,11 +71,12 @@ def _texted_confirmation(placed: PlacedFault):
         local.engine.run_until(local.engine.now + timedelta(minutes=30))
         assert sum(faults.injected.values()) == 1
         confirmation = next(m for m in local.messages() if m.step == "order_confirmation")
-        return confirmation, sent_sms(), [e for e in local.engine.executions.values() if e.status == "FAILED"]
+        failed = [e for e in local.engine.executions.values() if e.status == "FAILED"]
+        return confirmation, sent_sms(), failed, sent_emails()
 
 
 def test_an_sms_whose_publish_failed_is_texted_once_on_the_retry():
-    confirmation, texts, failed = _texted_confirmation(PlacedFault("sns.Publish", "server_error"))
+    confirmation, texts, failed, _ = _texted_confirmation(PlacedFault("sns.Publish", "server_error"))
     assert (confirmation.channel, confirmation.status) == ("sms", MessageStatus.SENT)
     assert [phone for phone, _ in texts] == ["+34612345678"] and failed == []
 
@@ -81,7 +84,25 @@ def test_an_sms_whose_publish_failed_is_texted_once_on_the_retry():
 @pytest.mark.parametrize("kind", ["crash_after", "lost_answer"])
 def test_an_sms_interrupted_after_sns_took_it_is_recorded_failed_never_texted_twice(kind):
     """SNS gives no proof a text went out but its answer: the window the guarantee names."""
-    confirmation, texts, failed = _texted_confirmation(PlacedFault("sns.Publish", kind))
+    confirmation, texts, failed, emails = _texted_confirmation(
+        PlacedFault("sns.Publish", kind), carrier_logs=False
+    )
     assert [phone for phone, _ in texts] == ["+34612345678"]
     assert confirmation.status is MessageStatus.FAILED and "outcome unknown" in confirmation.reason
     assert failed == []
+    # the receipt again, by email: a second text could arrive twice
+    (fallback,) = emails
+    assert (fallback.destinations["ToAddresses"], fallback.subject) == (
+        ["ana@example.com"],
+        "Gracias por tu pedido #1001, Ana",
+    )
+
+
+@pytest.mark.parametrize("kind", ["crash_after", "lost_answer"])
+def test_the_carriers_log_of_an_sms_whose_answer_was_lost_records_it_sent_once(kind):
+    """SNS's delivery log names the number: it is the one text of this customer with no id yet."""
+    confirmation, texts, failed, emails = _texted_confirmation(PlacedFault("sns.Publish", kind))
+    assert [phone for phone, _ in texts] == ["+34612345678"]
+    assert (confirmation.status, confirmation.reason) == (MessageStatus.SENT, None)
+    assert confirmation.provider_message_id is not None and confirmation.delivered_at is not None
+    assert failed == [] and emails == []  # delivered: no receipt again

@@ -187,6 +187,29 @@ def test_a_wait_registered_after_its_event_resumes_at_once(local):
     assert local.services.store.waits_for("cus-ana", "A-1001", "Order Fulfilled") == []
 
 
+@pytest.mark.parametrize(("refused", "waiting"), [(True, False), (False, True)])
+def test_a_wait_for_message_undelivered_registered_after_the_refusal_resumes_at_once(local, refused, waiting):
+    """A carrier can answer in seconds: before the journey parks on Message Undelivered."""
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.engine.run_until(local.engine.now)
+    (message,) = local.messages()
+    if refused:
+        local.services.store.save_message(message.model_copy(update={"status": MessageStatus.FAILED}))
+    resumed = []
+
+    class Workflows:
+        def resume(self, token, output):
+            resumed.append(token)
+            return True
+
+    registrar = WaitRegistrar(store=local.services.store, workflows=Workflows())
+    request = WaitRequest(
+        **step_payload(local, "await_refusal"), task_token="token", event="Message Undelivered"
+    )
+    assert registrar.register(request) == WaitResult(waiting=waiting)
+    assert resumed == ([] if waiting else ["token"])
+
+
 def test_marketing_email_carries_rfc8058_one_click_unsubscribe_headers():
     client = boto3.client("sesv2", region_name="us-east-1")
     message = RenderedMessage(

@@ -18,7 +18,7 @@ from postventa.local.simulate import (
 )
 from postventa.models.records import MessageStatus
 from tests.conftest import EVENTS, load_json
-from tests.integration.conftest import T0, sent_sms
+from tests.integration.conftest import T0, sent_emails, sent_sms
 
 PUBLISHED = EVENTS / "published"
 
@@ -50,6 +50,8 @@ def published(name: str, **changes) -> str:
     record = load_json(PUBLISHED / f"sns_sms_delivery_log_{name}.json")
     record["notification"]["messageId"] = changes["message_id"]
     record["delivery"]["destination"] = changes["number"]
+    if "at" in changes:  # SNS's own format: UTC, no zone
+        record["notification"]["timestamp"] = changes["at"].strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     if "response" in changes:
         record["delivery"]["providerResponse"] = changes["response"]
     return json.dumps(record)
@@ -115,7 +117,9 @@ def test_a_log_of_a_number_no_customer_has_is_ignored():
     with LocalPostventa(start=T0) as local:
         record = published("failure", message_id="not-ours", number="+14155550100")
         answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
-    assert answer == {"records": [{"ignored": "no customer has this number"}]}
+    assert answer == {
+        "records": [{"ignored": "no text of Postventa's with this id, no customer with this number"}]
+    }
 
 
 def test_a_delivery_of_a_text_not_ours_changes_nothing(local):
@@ -123,19 +127,165 @@ def test_a_delivery_of_a_text_not_ours_changes_nothing(local):
     before = confirmation(local)
     record = published("success", message_id="not-ours", number="+34612345678")
     answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
-    assert answer == {"records": [{"ignored": "no text of Postventa's with this id to this number"}]}
+    assert answer == {"records": [{"ignored": "no text of Postventa's with this id"}]}
     assert confirmation(local) == before
 
 
-def test_a_refused_number_is_suppressed_even_when_the_texts_id_was_never_learnt(local):
-    """SNS took the text but its answer was lost: the message is recorded with an unknown outcome,
-    no provider id to match. The carrier's refusal of the number still holds for the next texts."""
+def _answer_lost(local):
+    """SNS took the confirmation but its answer was lost: recorded with an unknown outcome, no id."""
+    text = confirmation(local)
+    unknown = {
+        "status": MessageStatus.FAILED,
+        "reason": "sms: interrupted after it was handed over; outcome unknown, not sent again",
+        "provider_message_id": None,
+        "sent_at": None,
+        "delivered_at": None,
+        "handed_over_at": text.sent_at,
+    }
+    local.services.store.save_message(text.model_copy(update=unknown))
+    return text
+
+
+def test_the_carriers_word_on_a_text_whose_id_was_lost_is_that_texts_outcome_and_the_receipt_goes_by_email(
+    local,
+):
     texted_order(local, "+34612345678")
+    text = _answer_lost(local)
     record = published(
-        "failure", message_id="id-never-learnt", number="+34612345678", response="Phone is on a blocked list"
+        "failure",
+        message_id="id-never-learnt",
+        number="+34612345678",
+        response="Phone is on a blocked list",
+        at=text.sent_at + timedelta(seconds=1),
+    )
+    answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
+    assert answer == {
+        "records": [{"message_id": text.message_id, "recorded": ["failed", "number suppressed"]}]
+    }
+    learnt = confirmation(local)
+    assert (learnt.status, learnt.reason, learnt.provider_message_id) == (
+        MessageStatus.FAILED,
+        "sms: Phone is on a blocked list",
+        "id-never-learnt",
+    )
+    local.engine.run_until(local.engine.now + timedelta(hours=2))
+    (fallback,) = [m for m in local.messages() if m.step == "order_confirmation_fallback"]
+    assert (fallback.channel, fallback.status) == ("email", MessageStatus.SENT)
+    assert [m.destinations["ToAddresses"] for m in sent_emails()] == [["ana@example.com"]]
+
+
+def test_a_delivered_text_whose_id_was_lost_is_recorded_sent(local):
+    texted_order(local, "+34612345678")
+    text = _answer_lost(local)
+    at = text.sent_at + timedelta(seconds=1)
+    record = published("success", message_id="id-never-learnt", number="+34612345678", at=at)
+    status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
+    learnt = confirmation(local)
+    assert (learnt.status, learnt.reason, learnt.sent_at, learnt.delivered_at) == (
+        MessageStatus.SENT,
+        None,
+        text.sent_at,
+        at,
+    )
+    assert local.services.store.text_by_provider_id("id-never-learnt") == learnt
+
+
+def test_a_refusal_outside_the_texts_time_to_live_only_suppresses_the_number(local):
+    """Three days after the text whose id was lost, a refusal of the number is of some other text:
+    the number gets no more texts, the lost text's outcome stays unknown."""
+    texted_order(local, "+34612345678")
+    text = _answer_lost(local)
+    record = published(
+        "failure",
+        message_id="another-text",
+        number="+34612345678",
+        response="Phone is on a blocked list",
+        at=text.sent_at + timedelta(hours=73),
     )
     answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
     assert answer == {"records": [{"message_id": None, "recorded": ["number suppressed"]}]}
-    profile = local.services.store.get_profile("cus-ana")
-    assert profile.sms_opted_out == "carrier: Phone is on a blocked list"
-    assert confirmation(local).status is MessageStatus.SENT  # not the text the log is about
+    assert local.services.store.get_profile("cus-ana").sms_opted_out == "carrier: Phone is on a blocked list"
+    assert confirmation(local).provider_message_id is None
+
+
+def sms_voice_event(name: str, message_id: str, at=T0) -> dict:
+    """End User Messaging's published EventBridge event, about this run's text."""
+    event = load_json(PUBLISHED / f"eum_sms_text_{name}.eventbridge.json")
+    event["detail"]["messageId"] = message_id
+    event["detail"]["eventTimestamp"] = int(at.timestamp() * 1000)
+    return event
+
+
+def test_end_user_messagings_event_on_the_default_bus_finds_the_text_by_its_id_alone(local):
+    """The EventBridge form names no number: the text is found through the index of provider ids."""
+    texted_order(local, "612 34 56 78")
+    text = confirmation(local)
+    local.services.store.save_message(text.model_copy(update={"delivered_at": None}))
+    at = T0 + timedelta(minutes=2)
+    answer = status_handler(local)(sms_voice_event("delivered", text.provider_message_id, at), None)
+    assert answer == {"records": [{"message_id": text.message_id, "recorded": ["delivered"]}]}
+    assert confirmation(local).delivered_at == at
+
+
+def test_a_status_on_the_way_or_of_another_senders_text_changes_nothing(local):
+    texted_order(local, "612 34 56 78")
+    before = confirmation(local)
+    queued = sms_voice_event("delivered", before.provider_message_id)
+    queued["detail"].update(eventType="TEXT_QUEUED", messageStatus="QUEUED", isFinal=False)
+    assert status_handler(local)(queued, None) == {
+        "records": [{"ignored": "not final: QUEUED: Message has been accepted by phone"}]
+    }
+    other = sms_voice_event("invalid", "another-apps-text")
+    assert status_handler(local)(other, None) == {
+        "records": [{"ignored": "no text of Postventa's with this id, no customer with this number"}]
+    }
+    assert confirmation(local) == before
+
+
+def test_an_invalid_number_event_suppresses_the_number_and_the_receipt_goes_again_by_email(local):
+    """post-purchase waits an hour for Message Undelivered after the confirmation: the carrier's
+    refusal resumes it and the same receipt goes by the customer's next channel, once."""
+    local.faults.on_accepted.remove(local.sms_status.taken)  # no SNS log: End User Messaging's event says it
+    texted_order(local, "612 34 56 78")
+    text = confirmation(local)
+    assert text.channel == "sms"
+    answer = status_handler(local)(sms_voice_event("invalid", text.provider_message_id), None)
+    assert answer == {
+        "records": [{"message_id": text.message_id, "recorded": ["failed", "number suppressed"]}]
+    }
+    local.engine.run_until(local.engine.now + timedelta(hours=2))
+    refused = confirmation(local)
+    assert (refused.status, refused.reason) == (
+        MessageStatus.FAILED,
+        "sms: INVALID: Destination phone number is invalid",
+    )
+    (fallback,) = [m for m in local.messages() if m.step == "order_confirmation_fallback"]
+    assert (fallback.channel, fallback.status, fallback.template) == (
+        "email",
+        MessageStatus.SENT,
+        "order_confirmation",
+    )
+    assert fallback.reason == "sms: number opted out (carrier: INVALID: Destination phone number is invalid)"
+    assert [to for to, _ in sent_sms()] == ["+34612345678"]
+    assert [m.destinations["ToAddresses"] for m in sent_emails()] == [["ana@example.com"]]
+    # a second delivery of the same event: nothing more is recorded or sent
+    status_handler(local)(sms_voice_event("invalid", text.provider_message_id), None)
+    local.engine.run_until(local.engine.now + timedelta(hours=2))
+    assert len([m for m in local.messages() if m.step == "order_confirmation_fallback"]) == 1
+    assert len(sent_emails()) == 1
+
+
+def test_a_delivered_confirmation_sends_no_fallback(local):
+    texted_order(local, "612 34 56 78")  # the stand-in log says delivered
+    local.engine.run_until(local.engine.now + timedelta(hours=2))
+    assert not [m for m in local.messages() if m.step == "order_confirmation_fallback"]
+    assert sent_emails() == []
+
+
+def test_an_event_that_is_not_end_user_messagings_waits_in_the_dead_letter_queue(local):
+    event = sms_voice_event("delivered", "x")
+    del event["detail"]["messageId"]
+    answer = status_handler(local)(event, None)
+    assert "detail.messageId" in answer["records"][0]["invalid"]
+    (kept,) = local.dead_letters()
+    assert json.loads(kept["Body"])["detail-type"] == "Text Message Delivery Status Updated"

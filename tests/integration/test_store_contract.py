@@ -277,3 +277,17 @@ def test_a_decided_winner_is_recorded_once_read_and_forgotten(store):
     assert store.decided_winner("win-back.offer") == first  # the first decision stands
     assert store.forget_winner("win-back.offer") and store.decided_winner("win-back.offer") is None
     assert not store.forget_winner("win-back.offer")
+
+
+def test_a_text_is_found_by_the_id_its_provider_answered_with_an_email_is_not(store):
+    text = message("m1", channel="sms", status=MessageStatus.SENT, provider_message_id="sns-1")
+    store.save_message(text)
+    store.save_message(message("m2", channel="email", status=MessageStatus.SENT, provider_message_id="ses-1"))
+    assert store.text_by_provider_id("sns-1") == text
+    assert store.text_by_provider_id("ses-1") is None
+    assert store.text_by_provider_id("unknown") is None
+    delivered = text.model_copy(update={"delivered_at": T0})
+    store.save_message(delivered)
+    assert store.text_by_provider_id("sns-1") == delivered
+    orders = store.orders_of("c1")  # the index's other use is untouched
+    assert orders == []

@@ -66,6 +66,18 @@ def test_sms_falls_back_to_email_and_says_why(changes, reason):
     assert channels([Channel.SMS, Channel.EMAIL], **changes) == (["email"], [reason])
 
 
+def test_a_message_standing_in_for_another_never_takes_its_channel():
+    routing = route(
+        "preferred",
+        Purpose.TRANSACTIONAL,
+        Phase.ALL_CHANNELS,
+        customer(channels=[Channel.SMS, Channel.EMAIL], sms_transactional=S),
+        instead_of=("order_confirmation", Channel.SMS),
+    )
+    assert [r.channel for r in routing.routes] == [Channel.EMAIL, Channel.PUSH]
+    assert routing.passed_over == ["sms: the order_confirmation message went this way"]
+
+
 def test_no_sms_without_consent_even_for_a_receipt():
     assert channels([Channel.SMS], Purpose.TRANSACTIONAL, sms_marketing=N) == ([], ["sms: no consent to SMS"])
     assert channels([Channel.SMS], Purpose.TRANSACTIONAL, sms_marketing=N, sms_transactional=S) == (

@@ -147,6 +147,20 @@ def test_a_message_fact_names_a_send_that_comes_before():
     ]
 
 
+def test_a_fallback_stands_in_for_a_send_that_comes_before():
+    fallback = (
+        "  - id: again\n    send: {channels: preferred, template: order_confirmation, "
+        "purpose: transactional, instead_of: %s}\n"
+    )
+    assert found(THANKS + fallback % "thanks") == []
+    assert found(fallback % "thanks" + THANKS) == [
+        "demo.yaml: step again: instead_of: thanks is not a send step that comes before"
+    ]
+    assert found(THANKS + fallback % "thank") == [
+        "demo.yaml: step again: instead_of: thank is not a send step that comes before; did you mean thanks?"
+    ]
+
+
 def test_values_a_field_never_takes_and_operators_that_do_not_fit():
     assert found(branch_on("customer.lifecycle", '"vipp"')) == [
         "demo.yaml: step review_followed_up, case opened: customer.lifecycle is never 'vipp': it is one of "

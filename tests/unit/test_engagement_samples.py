@@ -62,3 +62,52 @@ def test_only_a_refusal_about_the_number_itself_stops_texting_it(response, perma
     from postventa.logic.sms import permanent_sms_failure
 
     assert permanent_sms_failure(response) is permanent
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "number", "permanent"),
+    [
+        ("text_delivered.eventbridge", "delivered", None, False),
+        ("text_successful.event-destination", "delivered", "+14255550156", False),
+        ("text_invalid.eventbridge", "failed", None, True),
+    ],
+)
+def test_end_user_messagings_published_events_read_as_one_texts_status(name, outcome, number, permanent):
+    from postventa.models.engagement import SmsVoiceEvent, SmsVoiceRecord
+
+    raw = load_json(PUBLISHED / f"eum_sms_{name}.json")
+    record = (
+        SmsVoiceEvent.model_validate(raw).detail if "detail" in raw else SmsVoiceRecord.model_validate(raw)
+    )
+    status = record.text_status()
+    assert (status.provider_id, status.outcome, status.number, status.permanent) == (
+        raw.get("detail", raw)["messageId"],
+        outcome,
+        number,
+        permanent,
+    )
+    assert status.at.timestamp() * 1000 == pytest.approx(raw.get("detail", raw)["eventTimestamp"])
+
+
+@pytest.mark.parametrize(
+    ("status", "final", "outcome", "permanent"),
+    [
+        ("QUEUED", False, "pending", False),
+        ("PENDING", False, "pending", False),
+        ("BLOCKED", True, "failed", True),
+        ("CARRIER_BLOCKED", True, "failed", False),  # the message, not the number
+        ("SPAM", True, "failed", False),
+        ("TTL_EXPIRED", True, "failed", False),
+        ("UNKNOWN", True, "failed", False),  # End User Messaging's verdict after 72 h unanswered
+        ("CARRIER_UNREACHABLE", False, "pending", False),  # not final: the carrier may still take it
+    ],
+)
+def test_which_end_user_messaging_statuses_fail_a_text_and_which_refuse_its_number(
+    status, final, outcome, permanent
+):
+    from postventa.models.engagement import SmsVoiceRecord
+
+    raw = load_json(PUBLISHED / "eum_sms_text_invalid.eventbridge.json")["detail"]
+    raw.update(eventType=f"TEXT_{status}", messageStatus=status, isFinal=final)
+    text = SmsVoiceRecord.model_validate(raw).text_status()
+    assert (text.outcome, text.permanent) == (outcome, permanent)

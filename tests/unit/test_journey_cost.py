@@ -21,13 +21,20 @@ def definition(name: str) -> dict:
 def test_every_way_through_post_purchase_is_priced():
     cost = journey_cost(definition("post-purchase"))
     by_path = {path.decisions: path for path in cost.paths}
-    assert len(cost.paths) == 7  # fulfilled on time or late, times three review cases; or never fulfilled
-    happy = by_path[("await_fulfilment: event", "review_followed_up: clicked")]
-    # confirmation, await, wait, tips, wait, review, wait, decide, choose, wait, survey
-    assert (happy.transitions, happy.messages) == (11, 4)
-    never = by_path[("await_fulfilment: timed out", "await_late_fulfilment: timed out")]
-    assert never == PathCost(never.decisions, transitions=5, messages=2)
-    assert cost.per_hold == 2 and cost.worst_per_message == 2.75
+    # the confirmation delivered or refused (its fallback sent), times: fulfilled on time or late,
+    # times three review cases; or never fulfilled
+    assert len(cost.paths) == 14
+    delivered = "await_confirmation_refused: timed out"
+    happy = by_path[(delivered, "await_fulfilment: event", "review_followed_up: clicked")]
+    # confirmation, await refusal, await, wait, tips, wait, review, wait, decide, choose, wait, survey
+    assert (happy.transitions, happy.messages) == (12, 4)
+    refused = by_path[
+        ("await_confirmation_refused: event", "await_fulfilment: event", "review_followed_up: clicked")
+    ]
+    assert (refused.transitions, refused.messages) == (13, 5)  # and the fallback confirmation
+    never = by_path[(delivered, "await_fulfilment: timed out", "await_late_fulfilment: timed out")]
+    assert never == PathCost(never.decisions, transitions=6, messages=2)
+    assert cost.per_hold == 2 and cost.worst_per_message == 3.0
 
 
 def test_the_default_library_costs_at_most_three_transitions_per_message_on_every_path():
@@ -45,13 +52,17 @@ def test_a_split_names_its_holdout_and_the_table_prints_each_path():
 
 
 def test_the_priced_path_is_what_the_engine_bills():
-    """post-purchase never fulfilled: the engine enters the five states the price says."""
+    """post-purchase delivered, never fulfilled: the engine enters the six states the price says."""
     engine = LocalStepFunctions(start=datetime(2026, 3, 1, tzinfo=UTC), invoke=lambda function, payload: {})
     machine = engine.create_state_machine(name="m", definition=json.dumps(definition("post-purchase")))
     engine.start_execution(
         stateMachineArn=machine["stateMachineArn"], name="x", input=json.dumps(EXECUTION_INPUT)
     )
     engine.run_until_idle()
-    never_fulfilled = ("await_fulfilment: timed out", "await_late_fulfilment: timed out")
+    never_fulfilled = (
+        "await_confirmation_refused: timed out",
+        "await_fulfilment: timed out",
+        "await_late_fulfilment: timed out",
+    )
     never = next(p for p in journey_cost(definition("post-purchase")).paths if p.decisions == never_fulfilled)
-    assert engine.transitions[machine["stateMachineArn"]] == never.transitions == 5
+    assert engine.transitions[machine["stateMachineArn"]] == never.transitions == 6

@@ -27,9 +27,10 @@ def problems(text: str) -> list[str]:
 
 def test_default_post_purchase_journey_loads():
     journey = load_journeys()["post-purchase"]
-    assert journey.version == 3
+    assert journey.version == 4
     assert [step.id for step in journey.steps] == [
         "order_confirmation",
+        "await_confirmation_refused",
         "await_fulfilment",
         "wait_before_tips",
         "product_tips",

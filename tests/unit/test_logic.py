@@ -185,7 +185,10 @@ def test_signed_links_verify_and_refuse_tampering_and_age():
 def test_only_awaited_events_need_a_look_for_parked_journeys():
     from postventa.logic.waits import events_awaited
 
-    assert events_awaited(load_journeys().values()) == {DetailType.ORDER_FULFILLED}
+    assert events_awaited(load_journeys().values()) == {
+        DetailType.ORDER_FULFILLED,
+        DetailType.MESSAGE_UNDELIVERED,
+    }
 
 
 @pytest.mark.parametrize(

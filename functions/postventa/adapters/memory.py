@@ -304,6 +304,17 @@ class MemoryStore:
         ):
             messages.pop(message.message_id, None)
 
+    def text_by_provider_id(self, provider_id: str) -> MessageRecord | None:
+        return next(
+            (
+                message
+                for customer in self.customers.values()
+                for message in customer.messages.values()
+                if message.provider_message_id == provider_id and message.channel == Channel.SMS.value
+            ),
+            None,
+        )
+
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
         return self.customers[customer_id].messages.get(message_id)
 

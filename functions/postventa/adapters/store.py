@@ -16,6 +16,7 @@ from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, TypeAdapter
 
+from postventa.models.events import Channel
 from postventa.models.records import (
     EARLY_RETENTION,
     ContactLedger,
@@ -67,6 +68,10 @@ def _versioned(profile: CustomerProfile, read: CustomerProfile | None) -> Custom
     return profile.model_copy(update={"version": (read.version if read else 0) + 1})
 
 
+def _text(provider_id: str) -> str:
+    return f"TEXT#{provider_id}"
+
+
 def _message_key(customer_id: str, message_id: str) -> dict[str, str]:
     return {"pk": _customer(customer_id), "sk": f"MESSAGE#{message_id}"}
 
@@ -110,9 +115,13 @@ class Store:
         return _item(model, pk, sk, expires_at=int((at + self._retention).timestamp()))
 
     def _message_item(self, message: MessageRecord) -> dict[str, Any]:
-        return self._expiring(
+        item = self._expiring(
             message, _customer(message.customer_id), f"MESSAGE#{message.message_id}", message.at
         )
+        if message.provider_message_id and message.channel == Channel.SMS.value:
+            # End User Messaging's events on EventBridge name a text by its id alone (no number).
+            item.update(gsi1pk=_text(message.provider_message_id), gsi1sk="MESSAGE")
+        return item
 
     # profiles
     def get_profile(self, customer_id: str) -> CustomerProfile | None:
@@ -327,6 +336,12 @@ class Store:
             Key=_message_key(message.customer_id, message.message_id),
             ConditionExpression=_claimed_at(message.claimed_at),
         )
+
+    def text_by_provider_id(self, provider_id: str) -> MessageRecord | None:
+        response = self._table.query(
+            IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(_text(provider_id)), Limit=1
+        )
+        return next((MessageRecord.model_validate(item) for item in response["Items"]), None)
 
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
         return _model(MessageRecord, self._get(_customer(customer_id), f"MESSAGE#{message_id}"))

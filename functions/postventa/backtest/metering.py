@@ -55,6 +55,7 @@ STORE: dict[str, Operation] = {
     "release_message": WRITE,
     "drop_deferred": WRITE,
     "get_message": READ,
+    "text_by_provider_id": READ,  # the gsi1 query of a sent text's provider id
     "messages_of": READ,
     "orders_of": READ,
     "decisions_of": READ,

@@ -164,8 +164,14 @@ class _JourneyChecks:
             if (allowed is not None and not allowed) or (low is not None and high is not None and low > high):
                 self.add(labels, f"the conditions on {name} cannot all hold: nobody ever matches")
 
-    def send(self, step: SendStep, labels: tuple[str, ...]) -> None:
+    def send(self, step: SendStep, labels: tuple[str, ...], sent_before: frozenset[str]) -> None:
         action = step.send
+        if action.instead_of is not None and action.instead_of not in sent_before:
+            self.add(
+                labels,
+                f"instead_of: {action.instead_of} is not a send step that comes before"
+                f"{_suggest(action.instead_of, sent_before)}",
+            )
         phase_channels = PHASE_CHANNELS[self.journey.phase]
         channels = (
             sorted(phase_channels)
@@ -244,7 +250,7 @@ class _JourneyChecks:
         for index, step in enumerate(steps):
             labels = (f"step {step.id}",)  # step ids are unique in a journey, nested or not
             if isinstance(step, SendStep):
-                self.send(step, labels)
+                self.send(step, labels, sent)
                 sent |= {step.id}
             elif isinstance(step, WaitUntilStep) and step.wait_until.date_field:
                 fact = self.fact(labels, step.wait_until.date_field, sent)

@@ -78,6 +78,12 @@ class SendAction(_Strict):
     topic: str | None = Field(
         default=None, pattern=TOPIC, description="What customers can opt out of, e.g. reviews or offers"
     )
+    instead_of: str | None = Field(
+        default=None,
+        pattern=STEP_ID,
+        description="A send step whose message this one stands in for (a fallback): never by the "
+        "channel that message took",
+    )
 
     @model_validator(mode="before")
     @classmethod

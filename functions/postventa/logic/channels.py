@@ -104,9 +104,11 @@ def route(
     purpose: Purpose,
     phase: Phase,
     profile: CustomerProfile,
+    instead_of: tuple[str, Channel] | None = None,
 ) -> Routing:
     """The customer's chosen channels bind marketing; transactional messages (receipts, delivery
-    news) still go by the step's order, the customer's preferred channels first."""
+    news) still go by the step's order, the customer's preferred channels first. A message that
+    stands in for another (step, the channel it took) never goes by that channel."""
     chosen = profile.channels
     if isinstance(channels, str):  # "preferred"
         order = [*(chosen or []), *(c for c in DEFAULT_ORDER if c not in (chosen or []))]
@@ -117,6 +119,8 @@ def route(
     routes, passed_over, refused = [], [], []
     for channel in order:
         reason = _not_allowed(channel, purpose, phase, profile)
+        if reason is None and instead_of is not None and channel is instead_of[1]:
+            reason = f"the {instead_of[0]} message went this way"
         if reason is None:
             routes.append(Route(channel, _address(channel, profile)))
             continue

@@ -119,3 +119,78 @@ class SmsDeliveryLog(BaseModel):
     notification: SmsNotification
     delivery: SmsDelivery
     status: Literal["SUCCESS", "FAILURE"]
+
+    def text_status(self) -> TextStatus:
+        return TextStatus(
+            provider_id=self.notification.messageId,
+            number=self.delivery.destination,
+            outcome="delivered" if self.status == "SUCCESS" else "failed",
+            reason=self.delivery.providerResponse or "no reason given",
+            at=self.notification.timestamp,
+        )
+
+
+class SmsVoiceRecord(BaseModel):
+    """One AWS End User Messaging SMS event: a configuration set's event destination gets it as it
+    is (with destinationPhoneNumber), EventBridge as the detail of Text Message Delivery Status
+    Updated (without it). eventType is TEXT_<messageStatus>."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+    eventType: str = Field(pattern=r"^TEXT_[A-Z_]+$")
+    eventTimestamp: int = Field(description="Unix time in milliseconds")
+    isFinal: bool = False
+    messageId: str = Field(min_length=1)
+    messageStatus: str
+    messageStatusDescription: str = ""
+    destinationPhoneNumber: str | None = None
+
+    def text_status(self) -> TextStatus:
+        status = self.messageStatus.upper()
+        return TextStatus(
+            provider_id=self.messageId,
+            number=self.destinationPhoneNumber,
+            outcome=(
+                "delivered"
+                if status in SMS_VOICE_DELIVERED
+                else "pending"
+                if status in SMS_VOICE_PENDING or not self.isFinal
+                else "failed"
+            ),
+            reason=f"{status}: {self.messageStatusDescription or 'no reason given'}",
+            at=datetime.fromtimestamp(self.eventTimestamp / 1000, UTC),
+            permanent=status in SMS_VOICE_PERMANENT,
+        )
+
+
+# End User Messaging's statuses (configuration-sets-event-types): SUCCESSFUL (the carrier took it)
+# and DELIVERED (the phone did) both mean delivered, by country; QUEUED and PENDING are on the way.
+SMS_VOICE_DELIVERED = frozenset({"SUCCESSFUL", "DELIVERED"})
+SMS_VOICE_PENDING = frozenset({"QUEUED", "PENDING"})
+# About the number itself, which retrying will not change: not valid, or blocked by the
+# recipient's device or carrier. CARRIER_BLOCKED, SPAM, PROTECT_BLOCKED are about the message.
+SMS_VOICE_PERMANENT = frozenset({"INVALID", "BLOCKED"})
+
+
+class SmsVoiceEvent(EventBridgeModel):
+    """What End User Messaging SMS sends to the default bus for every text of the account."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    source: Literal["aws.sms-voice"]
+    detail_type: Literal["Text Message Delivery Status Updated"] = Field(alias="detail-type")
+    detail: SmsVoiceRecord
+
+
+class TextStatus(BaseModel):
+    """What either source says of one text. permanent: known to refuse the number for good
+    (None: judge by the reason's words, as SNS's logs say it only in words)."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    provider_id: str
+    number: str | None
+    outcome: Literal["delivered", "failed", "pending"]
+    reason: str
+    at: AwareDatetime
+    permanent: bool | None = None

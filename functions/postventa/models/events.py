@@ -37,9 +37,12 @@ class DetailType(StrEnum):
     CUSTOMER_ERASURE_REQUESTED = "Customer Erasure Requested"
     CUSTOMER_DATA_REQUESTED = "Customer Data Requested"
     CHECKOUT_STARTED = "Checkout Started"
-    # Not on the bus: on_engagement resumes wait_for_event steps awaiting an open or click itself.
+    # Not on the bus: on_engagement resumes wait_for_event steps awaiting an open or click itself,
+    # and on_engagement (a hard bounce) or on_sms_status (the carrier's refusal) one awaiting a
+    # message that will never arrive: a journey's fallback to the next channel.
     MESSAGE_OPENED = "Message Opened"
     MESSAGE_CLICKED = "Message Clicked"
+    MESSAGE_UNDELIVERED = "Message Undelivered"
 
 
 class Occasion(StrEnum):

@@ -8,17 +8,23 @@ bounce or a complaint puts the address on Postventa's suppression list: nothing 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from postventa.logic.channels import CHANNELS
 from postventa.logic.copies import COPY_TAG
 from postventa.logic.sms import CARRIER_REFUSAL, permanent_sms_failure
-from postventa.models.engagement import InboundSms, SesRecord, SmsDeliveryLog
+from postventa.models.engagement import InboundSms, SesRecord, TextStatus
 from postventa.models.events import Channel, DetailType
 from postventa.models.records import MessageRecord, MessageStatus
 from postventa.services.ports import CustomerStore, Workflows, change_profile
 
+# What SES says of an email that will never arrive (a transient bounce is not: SES retries it).
+UNDELIVERED = {"Bounce", "Reject"}
 SUPPRESSING = {"Bounce": "permanent bounce", "Complaint": "complaint"}
+# A text's longest time to live (End User Messaging's 72 hours): a carrier's final word on a text
+# comes within it. SNS stamps a log with the time it took the text, on its own clock.
+TEXT_TIME_TO_LIVE, CLOCK_SKEW = timedelta(hours=72), timedelta(minutes=1)
 # The carriers' and AWS's opt-out and opt-in keywords (AWS also keeps its own opt-out list).
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "OPT-OUT", "ARRET", "BAJA"}
 START_WORDS = {"START", "UNSTOP", "YES", "ALTA"}
@@ -70,6 +76,8 @@ class EngagementService:
             self._resume(message, DetailType.MESSAGE_OPENED)
         if "clicked_at" in update:
             self._resume(message, DetailType.MESSAGE_CLICKED)
+        if record.eventType in UNDELIVERED and update.get("status") is MessageStatus.FAILED:
+            self._resume(message, DetailType.MESSAGE_UNDELIVERED)
         if suppression:
             change_profile(
                 self._store,
@@ -104,46 +112,67 @@ class EngagementService:
             return {"ignored": "number not known to Postventa"}
         return {"customer_id": profile.customer_id, "sms_opted_out": opted_out is not None}
 
-    def sms_delivery(self, log: SmsDeliveryLog) -> dict[str, Any]:
-        """What the carrier said of a text: delivered, or failed with its words; a number the
-        carrier refuses for good (invalid, blocked, opted out) gets no more texts, so the customer's
-        next messages go by their next channel."""
-        provider_id, number = log.notification.messageId, log.delivery.destination
-        customer_id = self._store.customer_by_phone(number)
+    def text_status(self, status: TextStatus) -> dict[str, Any]:
+        """What the carrier said of a text (SNS's delivery logs, End User Messaging's events):
+        delivered, or failed with its words, which resumes the execution's wait for Message
+        Undelivered (a journey's fallback to the next channel). A number refused for good
+        (invalid, blocked, opted out) gets no more texts: the customer's next messages take their
+        next channel."""
+        if status.outcome == "pending":
+            return {"ignored": f"not final: {status.reason}"}
+        message = self._store.text_by_provider_id(status.provider_id)
+        customer_id = message.customer_id if message else None
+        if customer_id is None and status.number:
+            customer_id = self._store.customer_by_phone(status.number)
+            if customer_id is not None:
+                message = self._text_of_unknown_fate(customer_id, status)
         if customer_id is None:
-            return {"ignored": "no customer has this number"}
-        message = next(
-            (
-                m
-                for m in self._store.messages_of(customer_id)
-                if m.provider_message_id == provider_id and m.channel == Channel.SMS.value
-            ),
-            None,
-        )
-        response = log.delivery.providerResponse or "no reason given"
+            return {"ignored": "no text of Postventa's with this id, no customer with this number"}
         recorded = []
-        if message is not None and log.status == "SUCCESS":
+        if message is not None and status.outcome == "delivered":
             if message.delivered_at is None:
-                self._store.save_message(
-                    message.model_copy(update={"delivered_at": log.notification.timestamp})
-                )
+                self._store.save_message(message.model_copy(update={"delivered_at": status.at}))
             recorded.append("delivered")
         elif message is not None:
             if message.status is not MessageStatus.FAILED:
-                failed = {"status": MessageStatus.FAILED, "reason": f"sms: {response}"}
+                failed = {"status": MessageStatus.FAILED, "reason": f"sms: {status.reason}"}
                 self._store.save_message(message.model_copy(update=failed))
+                self._resume(message, DetailType.MESSAGE_UNDELIVERED)
             recorded.append("failed")
-        # A refusal of the number holds whichever text it answers, even one whose id was never
-        # learnt (the provider's answer lost on the way): the number gets no more texts.
-        if log.status == "FAILURE" and permanent_sms_failure(response):
-            change = CHANNELS[Channel.SMS].opted_out(CARRIER_REFUSAL + response)
+        # A refusal of the number holds whichever text it answers, even one not told apart (a
+        # second text whose id was lost, another sender's): the number gets no more texts.
+        permanent = permanent_sms_failure(status.reason) if status.permanent is None else status.permanent
+        if status.outcome == "failed" and permanent:
+            change = CHANNELS[Channel.SMS].opted_out(CARRIER_REFUSAL + status.reason)
             change_profile(
                 self._store, customer_id, lambda stored: stored and stored.model_copy(update=change)
             )
             recorded.append("number suppressed")
         if not recorded:
-            return {"ignored": "no text of Postventa's with this id to this number"}
+            return {"ignored": "no text of Postventa's with this id"}
         return {"message_id": message.message_id if message else None, "recorded": recorded}
+
+    def _text_of_unknown_fate(self, customer_id: str, status: TextStatus) -> MessageRecord | None:
+        """The customer's one text SNS took whose answer (its id) was lost on the way, if the
+        carrier's word came within that text's time to live: the word is of that text, whose id
+        is recorded (sent, as SES's Send event confirms an email). Two such texts, or none in
+        time: nothing is assumed."""
+        unknown = [
+            message
+            for message in self._store.messages_of(customer_id)
+            if message.channel == Channel.SMS.value
+            and message.provider_message_id is None
+            and message.handed_over_at is not None
+            and message.status in (MessageStatus.SENDING, MessageStatus.FAILED)
+            and message.handed_over_at - CLOCK_SKEW <= status.at <= message.handed_over_at + TEXT_TIME_TO_LIVE
+        ]
+        if len(unknown) != 1:
+            return None
+        (text,) = unknown
+        learnt = {"provider_message_id": status.provider_id, "sent_at": text.handed_over_at}
+        sent = text.model_copy(update={**learnt, "status": MessageStatus.SENT, "reason": None})
+        self._store.save_message(sent)
+        return sent
 
     def _resume(self, message: MessageRecord, event: DetailType) -> None:
         for wait in self._store.waits_for(message.customer_id, message.order_id, event.value):

@@ -255,7 +255,9 @@ class StepRunner:
                 action.purpose, action.topic, profile, order, _checkout_started(request.trigger)
             )
         )
-        routing = route(action.channels, action.purpose, action.phase, profile)
+        routing = route(
+            action.channels, action.purpose, action.phase, profile, self._replaced(request, action)
+        )
         reason = blocked or (None if routing.routes else routing.reason or "no channel allowed")
         planned = routing.routes[0].channel.value if routing.routes else action.describe_channels()
         status = MessageStatus.SENDING if reason is None else MessageStatus.SUPPRESSED
@@ -270,6 +272,15 @@ class StepRunner:
             timezone=profile.timezone or self._default_timezone,
         )
         return SendPlan(request, action, profile, order, fields, routing, reason, planned, record, candidate)
+
+    def _replaced(self, request: StepRequest, action: SendTask) -> tuple[str, Channel] | None:
+        """The message a fallback stands in for (its step, its channel), if it was decided."""
+        if action.instead_of is None:
+            return None
+        replaced = self._store.get_message(
+            request.customer_id, message_id(request.execution_id, action.instead_of)
+        )
+        return (action.instead_of, Channel(replaced.channel)) if replaced else None
 
     def _reclaim(self, plan: SendPlan, claim: MessageRecord) -> MessageRecord | None:
         """A claim still `sending`: another attempt holds it, or one died on the way.

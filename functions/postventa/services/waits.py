@@ -5,10 +5,20 @@ from __future__ import annotations
 from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
-from postventa.models.records import PendingWait
+from postventa.models.records import MessageStatus, PendingWait
 from postventa.services.ports import CustomerStore, Workflows
 
-ENGAGEMENT_FIELDS = {DetailType.MESSAGE_OPENED: "opened_at", DetailType.MESSAGE_CLICKED: "clicked_at"}
+ENGAGEMENT = {
+    DetailType.MESSAGE_OPENED: lambda message: message.opened_at is not None,
+    DetailType.MESSAGE_CLICKED: lambda message: message.clicked_at is not None,
+    # Failed after a provider took it (the carrier or the mailbox refused it), or after it was
+    # handed over with no answer (an outcome unknown, never sent again): a receipt that may come
+    # twice, by two channels, rather than none.
+    DetailType.MESSAGE_UNDELIVERED: lambda message: (
+        message.status is MessageStatus.FAILED
+        and (message.sent_at is not None or message.handed_over_at is not None)
+    ),
+}
 
 
 class WaitRegistrar:
@@ -37,10 +47,11 @@ class WaitRegistrar:
         return WaitResult(waiting=True)
 
     def _engaged(self, request: WaitRequest) -> bool:
-        """An open or click of this execution's message that came before the wait was registered."""
-        field = ENGAGEMENT_FIELDS.get(request.event)
-        return field is not None and any(
-            getattr(message, field) is not None
+        """An open, a click or a refusal of this execution's message that came before the wait
+        was registered."""
+        happened = ENGAGEMENT.get(request.event)
+        return happened is not None and any(
+            happened(message)
             for message in self._store.messages_of(request.customer_id)
             if message.execution_id == request.execution_id
         )
