@@ -235,19 +235,25 @@ def test_an_sms_stop_reply_opts_the_number_out_and_start_opts_it_back_in(local):
     assert local.services.store.get_profile("cus-ana").sms_opted_out is None
 
 
+def _emailed_confirmation(local):
+    """Ana's order, her chosen channels email then SMS: the confirmation, emailed."""
+    placed = load_json(EVENTS / "order-placed.json")
+    placed["detail"]["customer"].update(
+        phone="+34612345678", sms_transactional="subscribed", channels=["email", "sms"]
+    )
+    local.deliver(placed)
+    local.engine.run_until(local.engine.now + timedelta(minutes=1))
+    (emailed,) = [m for m in local.messages() if m.step == "order_confirmation"]
+    return emailed
+
+
 def test_a_hard_bounced_confirmation_goes_again_by_text_where_the_journey_says_so():
     """The default post-purchase journey waits an hour for Message Undelivered: a permanent
     bounce suppresses the address and sends the same receipt by the customer's next channel."""
     from tests.integration.conftest import sent_sms
 
     with LocalPostventa(start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
-        placed = load_json(EVENTS / "order-placed.json")
-        placed["detail"]["customer"].update(
-            phone="+34612345678", sms_transactional="subscribed", channels=["email", "sms"]
-        )
-        local.deliver(placed)
-        local.engine.run_until(local.engine.now + timedelta(minutes=1))
-        (emailed,) = [m for m in local.messages() if m.step == "order_confirmation"]
+        emailed = _emailed_confirmation(local)
         assert emailed.channel == "email"
         local.deliver(ses_event("bounce", emailed, "2026-03-02T09:02:00Z"))
         local.engine.run_until(local.engine.now + timedelta(hours=2))
@@ -259,13 +265,7 @@ def test_a_hard_bounced_confirmation_goes_again_by_text_where_the_journey_says_s
 
 def test_a_complaint_is_not_a_refusal_and_sends_no_fallback():
     with LocalPostventa(start=datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as local:
-        placed = load_json(EVENTS / "order-placed.json")
-        placed["detail"]["customer"].update(
-            phone="+34612345678", sms_transactional="subscribed", channels=["email", "sms"]
-        )
-        local.deliver(placed)
-        local.engine.run_until(local.engine.now + timedelta(minutes=1))
-        (emailed,) = [m for m in local.messages() if m.step == "order_confirmation"]
+        emailed = _emailed_confirmation(local)
         local.deliver(ses_event("complaint", emailed, "2026-03-02T09:02:00Z"))
         local.engine.run_until(local.engine.now + timedelta(hours=2))
         assert not [m for m in local.messages() if m.step == "order_confirmation_fallback"]

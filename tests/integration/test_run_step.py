@@ -168,17 +168,22 @@ def test_the_email_request_carries_the_configuration_set_and_tags():
             sender.send(to="ana@example.com", message=email, tags={})
 
 
-def test_a_wait_registered_after_its_event_resumes_at_once(local):
-    local.deliver(load_json(EVENTS / "order-placed.json"))
-    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
-    resumed = []
+def _registrar(local, resumed: list[str]) -> WaitRegistrar:
+    """register_wait's work, each task token it resumes kept in `resumed`."""
 
     class Workflows:
         def resume(self, token, output):
             resumed.append(token)
             return True
 
-    registrar = WaitRegistrar(store=local.services.store, workflows=Workflows())
+    return WaitRegistrar(store=local.services.store, workflows=Workflows())
+
+
+def test_a_wait_registered_after_its_event_resumes_at_once(local):
+    local.deliver(load_json(EVENTS / "order-placed.json"))
+    local.deliver(load_json(EVENTS / "order-fulfilled.json"))
+    resumed: list[str] = []
+    registrar = _registrar(local, resumed)
     request = WaitRequest(
         **step_payload(local, "await_fulfilment"), task_token="late-token", event="Order Fulfilled"
     )
@@ -195,14 +200,8 @@ def test_a_wait_for_message_undelivered_registered_after_the_refusal_resumes_at_
     (message,) = local.messages()
     if refused:
         local.services.store.save_message(message.model_copy(update={"status": MessageStatus.FAILED}))
-    resumed = []
-
-    class Workflows:
-        def resume(self, token, output):
-            resumed.append(token)
-            return True
-
-    registrar = WaitRegistrar(store=local.services.store, workflows=Workflows())
+    resumed: list[str] = []
+    registrar = _registrar(local, resumed)
     request = WaitRequest(
         **step_payload(local, "await_refusal"), task_token="token", event="Message Undelivered"
     )

@@ -146,18 +146,19 @@ def _answer_lost(local):
     return text
 
 
+def _blocked(message_id: str, at) -> str:
+    """SNS's failure log of a text to Ana's number, the carrier refusing the number."""
+    return published(
+        "failure", message_id=message_id, number="+34612345678", response="Phone is on a blocked list", at=at
+    )
+
+
 def test_the_carriers_word_on_a_text_whose_id_was_lost_is_that_texts_outcome_and_the_receipt_goes_by_email(
     local,
 ):
     texted_order(local, "+34612345678")
     text = _answer_lost(local)
-    record = published(
-        "failure",
-        message_id="id-never-learnt",
-        number="+34612345678",
-        response="Phone is on a blocked list",
-        at=text.sent_at + timedelta(seconds=1),
-    )
+    record = _blocked("id-never-learnt", text.sent_at + timedelta(seconds=1))
     answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
     assert answer == {
         "records": [{"message_id": text.message_id, "recorded": ["failed", "number suppressed"]}]
@@ -195,13 +196,7 @@ def test_a_refusal_outside_the_texts_time_to_live_only_suppresses_the_number(loc
     the number gets no more texts, the lost text's outcome stays unknown."""
     texted_order(local, "+34612345678")
     text = _answer_lost(local)
-    record = published(
-        "failure",
-        message_id="another-text",
-        number="+34612345678",
-        response="Phone is on a blocked list",
-        at=text.sent_at + timedelta(hours=73),
-    )
+    record = _blocked("another-text", text.sent_at + timedelta(hours=73))
     answer = status_handler(local)(cloudwatch_logs_event(SMS_LOG_GROUP, [record], T0), None)
     assert answer == {"records": [{"message_id": None, "recorded": ["number suppressed"]}]}
     assert local.services.store.get_profile("cus-ana").sms_opted_out == "carrier: Phone is on a blocked list"
