@@ -20,6 +20,7 @@ from botocore.config import Config
 
 from postventa.handlers.observability import log_decision
 from postventa.journeys.model import Journey, SendStep
+from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE, ConsentChangedV1
 from postventa.models.events import Channel, CustomerDataRequestedV1, CustomerErasureRequestedV1, DetailType
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
@@ -99,7 +100,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "call_destinations",
     },
     "register_wait": _STORE | {"state_machines"},
-    "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url"},
+    "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url", "event_bus_name"},
     "on_sms_status": _STORE | {"state_machines", "invalid_events_queue_url"},
     "occasions": _STORE | {"event_bus_name", "default_timezone"},
     "preferences": _STORE
@@ -234,7 +235,13 @@ class Services:
     def engagement(self) -> EngagementService:
         from postventa.services.engagement import EngagementService
 
-        return EngagementService(store=self.store, workflows=self.workflows)
+        return EngagementService(
+            store=self.store, workflows=self.workflows, publish_consent=self._publish_consent
+        )
+
+    def _publish_consent(self, consent: ConsentChangedV1) -> None:
+        """Consent Changed, from whichever function took the customer's choice."""
+        self.publisher(CONSENT_SOURCE).publish(CONSENT_CHANGED, [(consent, consent.stated_at)])
 
     @cached_property
     def order_events(self) -> OrderEventService:
@@ -355,6 +362,7 @@ class Services:
             publish_answer=lambda answer: publisher.publish(
                 DetailType.SURVEY_ANSWERED, [(answer, answer.answered_at)]
             ),
+            publish_consent=self._publish_consent,
         )
 
     @cached_property

@@ -17,6 +17,7 @@ from postventa.journeys.compiler import state_machine_name
 from postventa.journeys.library import Library
 from postventa.logic.links import ROTATION_DAYS
 from postventa.models.actions import ACTION_REQUESTED, ACTIONS_SOURCE
+from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE
 from postventa.models.settings import Settings
 from postventa_infra.ingest import Ingest
 from postventa_infra.layer import RUNTIME_PYTHON, build_code, build_layer
@@ -208,6 +209,8 @@ class Handlers(Construct):
         storage.table.grant_read_data(self.occasions)
         self._may_publish(self.occasions, ingest.bus, "postventa.occasions", "Occasion Reached")
         self._may_publish(self.preferences, ingest.bus, "postventa.preferences", "Survey Answered")
+        for chooser in (self.preferences, self.on_engagement):  # the centre, unsubscribes, STOP replies
+            self._may_publish(chooser, ingest.bus, CONSENT_SOURCE, CONSENT_CHANGED)
         for handler in (self.on_order, self.run_step):
             storage.idempotency_table.grant_read_write_data(handler)
         ingest.invalid_events.grant_send_messages(self.on_order)

@@ -264,9 +264,9 @@ def test_occasions_run_every_five_minutes_with_the_scheduled_time_and_may_only_p
         for p in resources(template, "AWS::IAM::Policy").values()
     ]
     put_events = [s for statements in policies for s in statements if s["Action"] == "events:PutEvents"]
-    # occasions, the preference centre (survey answers; Shopify's requests) and run_step's calls,
-    # to the bus's ARN only
-    assert len(put_events) == 5 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
+    # occasions, the preference centre (survey answers; Shopify's requests; consent), run_step's
+    # calls and on_engagement's consent, to the bus's ARN only
+    assert len(put_events) == 7 and all("Fn::GetAtt" in s["Resource"] for s in put_events)
 
 
 def test_a_call_destination_is_a_connection_an_api_destination_and_a_rule_from_the_bus(template):
@@ -672,10 +672,20 @@ def test_the_internet_facing_function_reads_and_writes_one_item_and_publishes_on
     assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem", "dynamodb:PutItem"}
     put_events = [s for s in statements if "events:PutEvents" in _listed(s["Action"])]
     assert sorted(tuple(s["Condition"]["StringEquals"].values()) for s in put_events) == [
+        ("postventa.consent", "Consent Changed"),
         ("postventa.preferences", "Survey Answered"),
         ("postventa.shopify", "Customer Data Requested"),
         ("postventa.shopify", "Customer Erasure Requested"),
     ]
+
+
+def test_stop_replies_are_said_on_our_bus_as_consent_changed_and_nothing_else(template):
+    statements = [s for name, s in _statements(template) if name.startswith("HandlersOnEngagementRole")]
+    put_events = [s for s in statements if "events:PutEvents" in _listed(s["Action"])]
+    assert [s["Condition"]["StringEquals"] for s in put_events] == [
+        {"events:source": "postventa.consent", "events:detail-type": "Consent Changed"}
+    ]
+    assert all(_listed(s["Resource"])[0]["Fn::GetAtt"][1] == "Arn" for s in put_events)
 
 
 def test_sms_may_be_published_to_phone_numbers_only_never_to_a_topic(template):

@@ -233,6 +233,13 @@ def test_an_sms_stop_reply_opts_the_number_out_and_start_opts_it_back_in(local):
     assert local.services.store.get_profile("cus-ana").sms_opted_out is None
     local.receive({**stop, "originationNumber": "+14255550182"})  # a stranger's STOP changes nothing
     assert local.services.store.get_profile("cus-ana").sms_opted_out is None
+    # each choice said on the bus, the whole consent after it, stated when the reply came
+    said = [event["detail"] for event in local.consent_said()]
+    assert [(d["customer_id"], d["stated_by"], d["sms_opted_out"]) for d in said] == [
+        ("cus-ana", "sms_reply", True),
+        ("cus-ana", "sms_reply", False),
+    ]
+    assert {d["stated_at"] for d in said} == {local.engine.now.isoformat().replace("+00:00", "Z")}
 
 
 def _emailed_confirmation(local):

@@ -49,6 +49,20 @@ def test_one_click_unsubscribe_stops_marketing_email_and_only_that(local, ana):
     assert response["statusCode"] == 200 and 'id="done"' in response["body"]
     assert local.services.store.get_profile("cus-ana").email_marketing is ConsentState.UNSUBSCRIBED
     assert local.messages()[0].unsubscribed_at is not None  # counted against the message it came from
+    # said on the bus for the storefront: the whole consent, and when each part was stated
+    (said,) = local.consent_said()
+    assert (said["source"], said["detail-type"]) == ("postventa.consent", "Consent Changed")
+    detail = said["detail"]
+    assert (detail["stated_by"], detail["email_marketing"], detail["sms_marketing"]) == (
+        "unsubscribe_link",
+        "unsubscribed",
+        ana.sms_marketing.value,
+    )
+    assert detail["consent_at"]["email_marketing"] == detail["stated_at"]
+    # the same click again (a retry, a second click): said again, the same state
+    request(local, "POST", link, "List-Unsubscribe=One-Click")
+    (again,) = local.consent_said()
+    assert again["detail"]["email_marketing"] == "unsubscribed"
     local.deliver(load_json(EVENTS / "order-fulfilled.json"))
     local.engine.run_until_idle()
     outcomes = {m.step: (m.status, m.reason) for m in local.messages()}
@@ -113,6 +127,21 @@ def test_the_preference_page_saves_channels_topics_and_consent(local, ana):
     ]
     assert profile.topics_unsubscribed == ["news", "reviews", "surveys"]
     assert saved["headers"]["Referrer-Policy"] == "no-referrer"
+    (said,) = local.consent_said()  # opening the page said nothing; saving it, what is now held
+    assert said["detail"] == {
+        "schema_version": "1",
+        "customer_id": "cus-ana",
+        "stated_by": "preference_centre",
+        "stated_at": profile.model_dump(mode="json")["consent_at"]["email_marketing"],
+        "email_marketing": "subscribed",
+        "sms_marketing": "subscribed",
+        "sms_transactional": "subscribed",
+        "push_marketing": "not_subscribed",
+        "sms_opted_out": False,
+        "channels": ["sms", "email"],
+        "topics_unsubscribed": ["news", "reviews", "surveys"],
+        "consent_at": profile.model_dump(mode="json")["consent_at"],
+    }
 
 
 def test_unsubscribe_all_from_the_page_withdraws_every_marketing_consent(local, ana):
@@ -202,6 +231,7 @@ def test_a_mail_scanner_opening_every_link_of_every_message_twice_changes_nothin
     local.relay_bus()
     local.engine.run_until_idle()
     assert state() == before
+    assert local.consent_said() == []  # no choice was stated
 
 
 def test_a_page_never_mints_a_token_that_outlives_the_link_that_opened_it(local, ana, monkeypatch):

@@ -102,7 +102,7 @@ def test_engagement_of_a_copy_is_ignored_not_recorded():
     event = load_json(EVENTS / "ses" / "email-click.json")
     event["detail"]["mail"]["tags"] = {"copy": ["test"], "journey": ["post-purchase"]}
     record = SesRecord.model_validate(event["detail"])
-    assert EngagementService(store=None, workflows=None).apply(record) == {  # type: ignore[arg-type]
+    assert EngagementService(store=None, workflows=None, publish_consent=None).apply(record) == {  # type: ignore[arg-type]
         "ignored": "a test copy, no customer's message"
     }
 

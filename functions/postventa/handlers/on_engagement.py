@@ -3,6 +3,7 @@ Replies to our SMS number (two-way SNS topic -> the same queue, raw delivery) co
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -27,7 +28,8 @@ def _apply(current: Services, record: SQSRecord) -> dict[str, Any]:
         body = json.loads(record.body)
         if isinstance(body, dict) and "originationNumber" in body:
             metrics.add_metric(name="Sms_reply", unit=MetricUnit.Count, value=1)
-            return current.engagement.reply(InboundSms.model_validate(body))
+            received_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
+            return current.engagement.reply(InboundSms.model_validate(body), received_at)
         event = parse(event=body, model=SesEngagementEvent)
     except (ValueError, ValidationError) as error:
         cause = error.__cause__ if isinstance(error.__cause__, ValidationError) else error

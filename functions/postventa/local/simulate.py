@@ -61,6 +61,7 @@ from postventa.local.faults import (
 from postventa.local.outbox import Outbox
 from postventa.local.outbox import prepare as prepare_outbox
 from postventa.models.actions import ACTION_REQUESTED, ACTIONS_SOURCE
+from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE
 from postventa.models.engagement import SmsDeliveryLog
 from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
@@ -380,14 +381,19 @@ def _event_time(event: dict[str, Any]) -> datetime:
     return moment if moment and moment.tzinfo else datetime.fromisoformat("1970-01-01T00:00:00+00:00")
 
 
-def _sqs_batch(event: dict[str, Any], index: int, receive_count: int = 1) -> dict[str, Any]:
+def _sqs_batch(
+    event: dict[str, Any], index: int, sent_at: datetime, receive_count: int = 1
+) -> dict[str, Any]:
     return {
         "Records": [
             {
                 "messageId": f"local-{index}",
                 "receiptHandle": f"local-{index}",
                 "body": json.dumps(event),
-                "attributes": {"ApproximateReceiveCount": str(receive_count)},
+                "attributes": {
+                    "ApproximateReceiveCount": str(receive_count),
+                    "SentTimestamp": str(int(sent_at.timestamp() * 1000)),
+                },
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -427,38 +433,18 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     )
     sqs = boto3.client("sqs")
     queue_url = sqs.create_queue(QueueName="postventa-invalid-events")["QueueUrl"]
+    boto3.client("events").create_event_bus(Name=settings["event_bus_name"])
+    bus = settings["event_bus_name"]
     # The bus and its rule to the ingest queue, as the stack has them: occasions travel that way.
-    ingest_url = sqs.create_queue(QueueName="postventa-ingest")["QueueUrl"]
-    ingest_arn = sqs.get_queue_attributes(QueueUrl=ingest_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events = boto3.client("events")
-    events.create_event_bus(Name=settings["event_bus_name"])
-    events.put_rule(
-        Name="postventa-contract",
-        EventBusName=settings["event_bus_name"],
-        EventPattern=json.dumps({"detail-type": [member.value for member in DetailType]}),
-    )
-    events.put_targets(
-        Rule="postventa-contract",
-        EventBusName=settings["event_bus_name"],
-        Targets=[{"Id": "ingest", "Arn": ingest_arn}],
-    )
+    ingest_url = _rule_to_queue(bus, "ingest", {"detail-type": [member.value for member in DetailType]})
     # Calls: the stack has one rule per destination, to its API destination; here one queue
     # stands in for them all, drained to each destination's local receiver (LocalApiDestinations).
-    actions_url = sqs.create_queue(QueueName="postventa-actions")["QueueUrl"]
-    actions_arn = sqs.get_queue_attributes(QueueUrl=actions_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(
-        Name="postventa-calls",
-        EventBusName=settings["event_bus_name"],
-        EventPattern=json.dumps({"detail-type": [ACTION_REQUESTED], "source": [ACTIONS_SOURCE]}),
+    actions_url = _rule_to_queue(
+        bus, "actions", {"detail-type": [ACTION_REQUESTED], "source": [ACTIONS_SOURCE]}
     )
-    events.put_targets(
-        Rule="postventa-calls",
-        EventBusName=settings["event_bus_name"],
-        Targets=[{"Id": "calls", "Arn": actions_arn}],
+    # What customers chose, as the bus says it to whoever listens (a storefront's write-back).
+    consent_url = _rule_to_queue(
+        bus, "consent", {"detail-type": [CONSENT_CHANGED], "source": [CONSENT_SOURCE]}
     )
     boto3.client("s3").create_bucket(Bucket=settings["archive_bucket"])
     ses = boto3.client("sesv2")
@@ -472,11 +458,22 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
         "invalid_events_queue_url": queue_url,
         "ingest_queue_url": ingest_url,
         "actions_queue_url": actions_url,
+        "consent_queue_url": consent_url,
     }
 
 
 def _provider(services: Services) -> Callable[[], Services]:
     return lambda: services
+
+
+def _rule_to_queue(bus: str, name: str, pattern: dict[str, list[str]]) -> str:
+    """A queue named postventa-<name> that a rule on the bus fills with the events it matches."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=f"postventa-{name}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"postventa-{name}", EventBusName=bus, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"postventa-{name}", EventBusName=bus, Targets=[{"Id": name, "Arn": arn}])
+    return url
 
 
 def _drain(queue_url: str) -> list[dict[str, Any]]:
@@ -551,6 +548,7 @@ class LocalPostventa:
         values = provision_local_resources(dict(LOCAL_SETTINGS))
         self.ingest_queue_url = values.pop("ingest_queue_url")
         self.actions_queue_url = values.pop("actions_queue_url")
+        self.consent_queue_url = values.pop("consent_queue_url")
         self.engine = LocalStepFunctions(start=self.start, invoke=self.invoke)
         self.ses_events = LocalSesEvents(
             lambda at, event: self.engine.call_at(at, lambda: self._receive_quietly(event)),
@@ -656,10 +654,10 @@ class LocalPostventa:
             if event.get("source") == "aws.ses" or "originationNumber" in event
             else "on_order"
         )
-        index = next(self._deliveries)
+        index, sent_at = next(self._deliveries), self.engine.now
         response: dict[str, Any] = {}
         for receive_count in range(1, MAX_RECEIVES + 1):
-            batch = _sqs_batch(event, index, receive_count)
+            batch = _sqs_batch(event, index, sent_at, receive_count)
             try:
                 with self.faults.invocation():
                     context = _FakeLambdaContext(f"postventa-{handler}")
@@ -766,6 +764,10 @@ class LocalPostventa:
         published = self.function_services["occasions"].occasions.run(now)
         self.relay_bus()
         return len(published)
+
+    def consent_said(self) -> list[dict[str, Any]]:
+        """Every Consent Changed event the bus has carried since the last look, oldest first."""
+        return [json.loads(message["Body"]) for message in _drain(self.consent_queue_url)]
 
     def relay_bus(self) -> None:
         """What Postventa published on its own bus (occasions, survey answers) reaches on_order."""

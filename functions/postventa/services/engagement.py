@@ -8,12 +8,14 @@ bounce or a complaint puts the address on Postventa's suppression list: nothing 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from postventa.logic.channels import CHANNELS
 from postventa.logic.copies import COPY_TAG
 from postventa.logic.sms import CARRIER_REFUSAL, permanent_sms_failure
+from postventa.models.consent import ConsentChangedV1
 from postventa.models.engagement import InboundSms, SesRecord, TextStatus
 from postventa.models.events import Channel, DetailType
 from postventa.models.records import MessageRecord, MessageStatus
@@ -31,9 +33,16 @@ START_WORDS = {"START", "UNSTOP", "YES", "ALTA"}
 
 
 class EngagementService:
-    def __init__(self, *, store: CustomerStore, workflows: Workflows):
+    def __init__(
+        self,
+        *,
+        store: CustomerStore,
+        workflows: Workflows,
+        publish_consent: Callable[[ConsentChangedV1], None],
+    ):
         self._store = store
         self._workflows = workflows
+        self._publish_consent = publish_consent
 
     def apply(self, record: SesRecord) -> dict[str, Any]:
         customer_id, message_id = record.mail.tag("customer"), record.mail.tag("message")
@@ -93,8 +102,9 @@ class EngagementService:
             )
         return {"message_id": message_id, "event": record.eventType, "recorded": sorted(update)}
 
-    def reply(self, sms: InboundSms) -> dict[str, Any]:
-        """A customer's text to our number: STOP opts the number out at once, START opts it back in."""
+    def reply(self, sms: InboundSms, received_at: datetime) -> dict[str, Any]:
+        """A customer's text to our number: STOP opts the number out at once, START opts it back
+        in; either is said on the bus (Consent Changed)."""
         if sms.keyword not in STOP_WORDS | START_WORDS:
             return {"ignored": "not an opt-out or opt-in keyword"}
         customer_id = self._store.customer_by_phone(sms.originationNumber)
@@ -110,6 +120,7 @@ class EngagementService:
         )
         if profile is None:
             return {"ignored": "number not known to Postventa"}
+        self._publish_consent(ConsentChangedV1.of(profile, "sms_reply", received_at))
         return {"customer_id": profile.customer_id, "sms_opted_out": opted_out is not None}
 
     def text_status(self, status: TextStatus) -> dict[str, Any]:

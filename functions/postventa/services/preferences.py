@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from postventa.logic.channels import reachable_channels
 from postventa.logic.links import InvalidLink, LinkSigner
+from postventa.models.consent import ConsentChangedV1, StatedBy
 from postventa.models.events import Channel, ConsentState, SurveyAnsweredV1
 from postventa.models.records import CustomerProfile
 from postventa.services.ports import CustomerStore, change_profile
@@ -40,11 +41,13 @@ class PreferenceCentre:
         links: LinkSigner,
         topics: list[str],
         publish_answer: Callable[[SurveyAnsweredV1], None],
+        publish_consent: Callable[[ConsentChangedV1], None],
     ):
         self._store = store
         self._links = links
         self.topics = topics
         self._publish_answer = publish_answer
+        self._publish_consent = publish_consent
 
     def customer(self, token: str, action: str) -> tuple[CustomerProfile, dict[str, Any]]:
         claims = self._links.verify(token, action)
@@ -90,14 +93,19 @@ class PreferenceCentre:
         if Channel.SMS in chosen:
             choices["sms_transactional"] = ConsentState.SUBSCRIBED
         updated = self._choose(
-            profile.customer_id, choices, now, topics_unsubscribed=sorted(set(self.topics) - kept)
+            profile.customer_id,
+            choices,
+            now,
+            "preference_centre",
+            topics_unsubscribed=sorted(set(self.topics) - kept),
         )
         return updated, claims
 
     def _choose(
-        self, customer_id: str, choices: dict[str, Any], now: datetime, **fields: Any
+        self, customer_id: str, choices: dict[str, Any], now: datetime, stated_by: StatedBy, **fields: Any
     ) -> CustomerProfile:
-        """The customer's own choices, stated now: later than anything an event could bring."""
+        """The customer's own choices, stated now: later than anything an event could bring.
+        Said on the bus after they are stored, every time (a retried request says it again)."""
         _, updated = change_profile(
             self._store,
             customer_id,
@@ -107,12 +115,15 @@ class PreferenceCentre:
         )
         if updated is None:
             raise InvalidLink("this link is not valid")
+        self._publish_consent(ConsentChangedV1.of(updated, stated_by, now))
         return updated
 
     def unsubscribe(self, token: str, now: datetime) -> tuple[CustomerProfile, dict[str, Any]]:
         """From a marketing email (its link or RFC 8058 one-click): no more marketing email."""
         profile, claims = self.customer(token, "unsubscribe")
-        updated = self._choose(profile.customer_id, {"email_marketing": ConsentState.UNSUBSCRIBED}, now)
+        updated = self._choose(
+            profile.customer_id, {"email_marketing": ConsentState.UNSUBSCRIBED}, now, "unsubscribe_link"
+        )
         message = self._store.get_message(profile.customer_id, str(claims.get("m")))
         if message is not None and message.unsubscribed_at is None:  # the unsubscribe rate's numerator
             self._store.save_message(message.model_copy(update={"unsubscribed_at": now}))
