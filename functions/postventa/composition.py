@@ -25,6 +25,7 @@ from postventa.models.events import Channel, CustomerDataRequestedV1, CustomerEr
 from postventa.models.records import Decision
 from postventa.models.settings import Settings
 from postventa.services.ports import (
+    AdminApi,
     CustomerStore,
     DeadLetters,
     Links,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from postventa.logic.links import LinkSigner
     from postventa.logic.render import MessageRenderer
     from postventa.services.compliance import ComplianceWebhooks
+    from postventa.services.consent_writeback import ConsentWriteBack
     from postventa.services.controls import JourneyControls
     from postventa.services.engagement import EngagementService
     from postventa.services.erasure import CustomerErasure
@@ -102,6 +104,9 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
     "register_wait": _STORE | {"state_machines"},
     "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url", "event_bus_name"},
     "on_sms_status": _STORE | {"state_machines", "invalid_events_queue_url"},
+    "write_consent": frozenset(
+        {"invalid_events_queue_url", "shopify_admin_url", "shopify_admin_token_secret_id"}
+    ),
     "occasions": _STORE | {"event_bus_name", "default_timezone"},
     "preferences": _STORE
     | {
@@ -137,6 +142,7 @@ class StandIns:
     links: Links | None = None
     invalid_events: DeadLetters | None = None
     bus: Publisher | None = None
+    shopify_admin: AdminApi | None = None  # a local receiver of the Admin API's requests
     idempotency: bool = True  # False: no Powertools Idempotency (a backtest replays each step once)
 
 
@@ -311,6 +317,19 @@ class Services:
             archive=self.archive_objects,
             default_timezone=self.settings.default_timezone,
         )
+
+    @cached_property
+    def consent_writeback(self) -> ConsentWriteBack:
+        """Consent back to the Shopify store, through its custom app's Admin API token."""
+        from postventa.adapters.secrets import read_secret
+        from postventa.adapters.shopify_admin import ShopifyAdmin
+        from postventa.services.consent_writeback import ConsentWriteBack
+
+        secret_id = self.settings.required("shopify_admin_token_secret_id")
+        admin = self._stand_ins.shopify_admin or ShopifyAdmin(
+            self.settings.required("shopify_admin_url"), lambda: read_secret(secret_id)
+        )
+        return ConsentWriteBack(admin=admin)
 
     @cached_property
     def compliance(self) -> ComplianceWebhooks | None:

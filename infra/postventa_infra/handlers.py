@@ -138,6 +138,7 @@ class Handlers(Construct):
             self._functions[module] = created
             return created
 
+        self._function = function
         self.on_order = function("OnOrder", "on_order", Duration.seconds(30))
         self.run_step = function("RunStep", "run_step", Duration.seconds(30))
         self.register_wait = function("RegisterWait", "register_wait", Duration.seconds(10))
@@ -321,6 +322,10 @@ class Handlers(Construct):
         self.configure("shopify_webhook_secret_id", secret.secret_arn)
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Erasure Requested")
         self._may_publish(self.preferences, bus, "postventa.shopify", "Customer Data Requested")
+
+    def consent_writer(self) -> lambda_.Function:
+        """write_consent, made only for a shop that set up the Shopify write-back (storefront.py)."""
+        return self._function("WriteConsent", "write_consent", Duration.seconds(30))
 
     def allow_calls(self, bus: events.IEventBus) -> None:
         """Call steps: run_step publishes each call on the bus, for its destination's rule."""

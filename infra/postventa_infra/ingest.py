@@ -72,6 +72,24 @@ class Ingest(Construct):
             )
         )
 
+    def routed(
+        self, scope: Construct, name: str, *, description: str, pattern: events.EventPattern
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """Postventa's own events that match, in a work queue of `scope`: (its dead letters, it)."""
+        dead_letters = dead_letter_queue(scope, f"{name}DeadLetters", of=f"the {name.lower()} queue")
+        queue = work_queue(scope, f"{name}Queue", dead_letters)
+        self.rules.append(
+            events.Rule(
+                scope,
+                f"{name}Events",
+                event_bus=self.bus,
+                description=description,
+                event_pattern=pattern,
+                targets=[self._delivered_to(queue)],
+            )
+        )
+        return dead_letters, queue
+
     def _delivered_to(self, queue: sqs.IQueue) -> targets.SqsQueue:
         """A rule target that retries a day, then keeps what it could not deliver."""
         return targets.SqsQueue(

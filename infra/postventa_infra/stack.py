@@ -29,6 +29,7 @@ from postventa_infra.schedules import OccasionSchedule
 from postventa_infra.scoring import ScoringWorkflow
 from postventa_infra.sms import SmsChannel
 from postventa_infra.storage import Storage
+from postventa_infra.storefront import ConsentWriteBack, ShopifyAdminOptions
 
 CONFIGURATION_SET = "postventa"
 
@@ -58,6 +59,7 @@ class StackOptions:
     campaign_links: str | None = None  # JSON, e.g. {"review_url": "https://shop.example/p/{product_id}"}
     journeys_dir: str | None = None  # the shop's folder of journeys and templates (postventa init)
     http_destinations: str | None = None  # JSON: where call steps hand work (destinations.py)
+    shopify_admin: str | None = None  # JSON: consent written back to the store (storefront.py)
 
     def __post_init__(self) -> None:
         # A mistake in these would surface only when run_step starts: refuse it at synth instead.
@@ -68,6 +70,7 @@ class StackOptions:
         if self.campaign_links:
             CampaignLinks.model_validate_json(self.campaign_links)
         self.destinations  # noqa: B018  # parsed here so a mistake fails the synth
+        self.storefront_admin  # noqa: B018
         for number in ("message_retention_days", "archive_retention_days", "sms_monthly_spend_limit"):
             if getattr(self, number) is not None:  # `-c` passes strings
                 object.__setattr__(self, number, int(getattr(self, number)))
@@ -77,6 +80,10 @@ class StackOptions:
     @property
     def destinations(self) -> HttpDestinations:
         return HttpDestinations.model_validate_json(self.http_destinations or "{}")
+
+    @property
+    def storefront_admin(self) -> ShopifyAdminOptions | None:
+        return ShopifyAdminOptions.model_validate_json(self.shopify_admin) if self.shopify_admin else None
 
     @classmethod
     def from_context(cls, node: Node) -> StackOptions:
@@ -102,6 +109,7 @@ class StackOptions:
             "campaign_links": "campaignLinks",
             "journeys_dir": "journeysDir",
             "http_destinations": "httpDestinations",
+            "shopify_admin": "shopifyAdmin",
         }
         values: dict[str, Any] = {}
         for field, context_key in keys.items():
@@ -195,6 +203,14 @@ class PostventaStack(Stack):
         links_base_url = options.links_base_url or preference_centre.url
         handlers.configure("links_base_url", links_base_url)
         destinations = CallDestinations(self, "Calls", bus=ingest.bus, destinations=options.destinations)
+        admin = options.storefront_admin
+        write_back = (
+            ConsentWriteBack(
+                self, "ConsentWriteBack", ingest=ingest, function=handlers.consent_writer(), admin=admin
+            )
+            if admin
+            else None
+        )
         if options.destinations.root:
             handlers.allow_calls(ingest.bus)
         machines = JourneyMachines(
@@ -249,6 +265,7 @@ class PostventaStack(Stack):
                 "UndeliveredSmsReplies": sms.undelivered_replies,
                 "SmsStatusFailures": handlers.sms_status_failures,
                 "UndeliveredCalls": destinations.undelivered_calls,
+                **({"ConsentDeadLetters": write_back.dead_letters} if write_back else {}),
             },
             machines={**machines.machines, "scoring": scoring.machine},
             # The backtest's functions and machine are a tool's: `postventa backtest --on-aws` reports their failures.
@@ -277,6 +294,7 @@ def _settings(
 ) -> dict[str, str]:
     """The settings known when the functions are made, by Settings field; Handlers gives each
     function those it reads."""
+    admin = options.storefront_admin
     values = {
         "table_name": storage.table.table_name,
         "idempotency_table_name": storage.idempotency_table.table_name,
@@ -297,6 +315,8 @@ def _settings(
         "call_destinations": json.dumps(sorted(options.destinations.root))
         if options.destinations.root
         else None,
+        "shopify_admin_url": admin.url if admin else None,
+        "shopify_admin_token_secret_id": admin.secret if admin else None,
     }
     return {name: value for name, value in values.items() if value}
 

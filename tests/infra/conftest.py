@@ -22,6 +22,7 @@ HTTP_DESTINATIONS = {
         "auth": {"type": "api_key", "header": "Authorization", "secret": "postventa/helpdesk"},
     }
 }
+SHOPIFY_ADMIN = {"shop": "postventa-demo.myshopify.com", "secret": "postventa/shopify-admin-token"}
 CAMPAIGN_LINKS = {
     "review_url": "https://reviews.example/write?product={product_id}",
     "utm": {"utm_source": "mail"},
@@ -38,6 +39,7 @@ def synthesized():
         "journeysDir": str(SHOP),
         "campaignLinks": CAMPAIGN_LINKS,
         "httpDestinations": HTTP_DESTINATIONS,
+        "shopifyAdmin": SHOPIFY_ADMIN,
     }
     assembly = build_app(context).synth()
     stack = assembly.get_stack_by_name("Postventa")

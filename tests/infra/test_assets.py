@@ -146,6 +146,7 @@ HANDLERS = [
     "handlers.run_step",
     "handlers.score_batch",
     "handlers.score_fit",
+    "handlers.write_consent",
 ]
 
 

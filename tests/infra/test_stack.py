@@ -68,11 +68,12 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    # ingest, engagement, and ten dead-letter queues (archive pipe, scoring schedule, SMS status, calls...)
-    assert len(queues) == 12
+    # ingest, engagement, consent, and eleven dead-letter queues (archive pipe, scoring schedule,
+    # SMS status, calls, consent...)
+    assert len(queues) == 14
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
-    assert len(redriven) == 2 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
+    assert len(redriven) == 3 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
         5
     }
     template.has_resource_properties(
@@ -131,6 +132,7 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         "postventa.handlers.run_step.lambda_handler",
         "postventa.handlers.score_batch.lambda_handler",
         "postventa.handlers.score_fit.lambda_handler",
+        "postventa.handlers.write_consent.lambda_handler",  # the shop set up shopifyAdmin
     ]
     for properties in functions.values():
         assert properties["Runtime"] == "python3.13" and properties["Architectures"] == ["x86_64"]
@@ -215,8 +217,8 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
-        ["ApproximateNumberOfMessagesVisible"] * 10
-        + ["Errors"] * 12  # every function but the backtest's (a tool: its CLI reports their failures)
+        ["ApproximateNumberOfMessagesVisible"] * 11
+        + ["Errors"] * 13  # every function but the backtest's (a tool: its CLI reports their failures)
         + ["ExecutionsFailed"] * (len(Library(SHOP).journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
@@ -866,3 +868,39 @@ def test_end_user_messagings_final_text_statuses_on_the_default_bus_reach_on_sms
     ]
     (resume,) = [s for s in statements if s["Action"] == "states:SendTaskSuccess"]
     assert all("stateMachine" in json.dumps(arn) for arn in resume["Resource"])
+
+
+def test_consent_changed_reaches_write_consent_through_its_queue_and_only_it_reads_the_admin_token(template):
+    rules = [
+        rule["Properties"]
+        for rule in resources(template, "AWS::Events::Rule").values()
+        if rule["Properties"].get("EventPattern", {}).get("detail-type") == ["Consent Changed"]
+    ]
+    (rule,) = rules
+    assert rule["EventPattern"]["source"] == ["postventa.consent"]
+    ((target,),) = [r["Targets"] for r in rules]
+    assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185}
+    (function,) = [
+        f["Properties"]
+        for f in resources(template, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "postventa.handlers.write_consent.lambda_handler"
+    ]
+    environment = function["Environment"]["Variables"]
+    assert environment["POSTVENTA_SHOPIFY_ADMIN_URL"] == (
+        "https://postventa-demo.myshopify.com/admin/api/2026-10/graphql.json"
+    )
+    assert environment["POSTVENTA_SHOPIFY_ADMIN_TOKEN_SECRET_ID"] == "postventa/shopify-admin-token"
+    (mapping,) = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"]["Ref"].startswith("HandlersWriteConsent")
+    ]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 2}
+    readers = {
+        name
+        for name, statement in _statements(template)
+        if "secretsmanager:GetSecretValue" in _listed(statement["Action"])
+        and "shopify-admin-token" in json.dumps(statement["Resource"])
+    }
+    assert {name.split("Role")[0] for name in readers} == {"HandlersWriteConsent"}

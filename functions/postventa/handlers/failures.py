@@ -5,16 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.adapters.errors import is_transient
 from postventa.adapters.queues import MAX_RECEIVES
-from postventa.handlers.observability import logger, metrics
+from postventa.handlers.observability import instrumented, logger, metrics
 from postventa.services.errors import SendThrottled, StepRetryable, describe
 from postventa.services.ports import DeadLetters
+
+if TYPE_CHECKING:
+    from postventa.composition import Services
 
 
 @contextmanager
@@ -51,3 +57,25 @@ def applied_or_dead_lettered(
         metrics.add_metric(name="EventDeadLettered", unit=MetricUnit.Count, value=1)
         dead_letters().send(record.body, reason)
         return {"dead_lettered": reason}
+
+
+def queued_events_handler(
+    services: Callable[[], Services], apply: Callable[[Services, SQSRecord], dict[str, Any]]
+) -> Callable[..., PartialItemFailureResponse]:
+    """An SQS batch, each record applied once or dead-lettered with its reason (above); the
+    records that may succeed later are reported failed, for SQS to deliver again."""
+    processor = BatchProcessor(event_type=EventType.SQS)
+
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        current = services()
+        return applied_or_dead_lettered(
+            record, lambda: current.invalid_events, lambda: apply(current, record)
+        )
+
+    @instrumented()
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+
+    return lambda_handler

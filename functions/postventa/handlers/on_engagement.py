@@ -7,20 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from postventa.composition import Services, deployed
-from postventa.handlers.failures import applied_or_dead_lettered
-from postventa.handlers.observability import instrumented, metrics
+from postventa.handlers.failures import queued_events_handler
+from postventa.handlers.observability import metrics
 from postventa.models.engagement import InboundSms, SesEngagementEvent
-from postventa.models.inbound import describe_validation_error
-
-processor = BatchProcessor(event_type=EventType.SQS)
+from postventa.models.inbound import describe_parse_error
 
 
 def _apply(current: Services, record: SQSRecord) -> dict[str, Any]:
@@ -31,9 +26,8 @@ def _apply(current: Services, record: SQSRecord) -> dict[str, Any]:
             received_at = datetime.fromtimestamp(int(record.attributes.sent_timestamp) / 1000, UTC)
             return current.engagement.reply(InboundSms.model_validate(body), received_at)
         event = parse(event=body, model=SesEngagementEvent)
-    except (ValueError, ValidationError) as error:
-        cause = error.__cause__ if isinstance(error.__cause__, ValidationError) else error
-        reason = describe_validation_error(cause) if isinstance(cause, ValidationError) else f"event: {error}"
+    except ValueError as error:  # ValidationError is one
+        reason = describe_parse_error(error)
         current.invalid_events.send(record.body, reason)
         return {"invalid": reason}
     metrics.add_metric(name=f"Engagement_{event.detail.eventType}", unit=MetricUnit.Count, value=1)
@@ -41,19 +35,7 @@ def _apply(current: Services, record: SQSRecord) -> dict[str, Any]:
 
 
 def build(services: Callable[[], Services]) -> Callable[..., PartialItemFailureResponse]:
-    def record_handler(record: SQSRecord) -> dict[str, Any]:
-        current = services()
-        return applied_or_dead_lettered(
-            record, lambda: current.invalid_events, lambda: _apply(current, record)
-        )
-
-    @instrumented()
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-        return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
-
-    return lambda_handler
+    return queued_events_handler(services, _apply)
 
 
 lambda_handler = build(deployed)

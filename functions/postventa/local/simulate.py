@@ -43,6 +43,7 @@ from postventa.handlers import (
     run_step,
     score_batch,
     score_fit,
+    write_consent,
 )
 from postventa.handlers.observability import metrics
 from postventa.journeys.compiler import compile_journey, state_machine_name
@@ -74,7 +75,7 @@ REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-regist
 LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
 FUNCTIONS = (
     on_order, on_engagement, on_sms_status, run_step, register_wait, preferences, occasions,
-    rotate_link_key, score_fit, score_batch, record_winners,
+    rotate_link_key, score_fit, score_batch, record_winners, write_consent,
 )  # fmt: skip
 LOCAL_SETTINGS = {
     "table_name": "postventa",
@@ -89,6 +90,8 @@ LOCAL_SETTINGS = {
     "push_application_id": "local-push-app",
     "archive_bucket": "postventa-archive",
     "call_destinations": ["helpdesk"],
+    "shopify_admin_url": "https://postventa-demo.myshopify.com/admin/api/2026-10/graphql.json",
+    "shopify_admin_token_secret_id": "postventa/shopify-admin-token",
 }
 
 
@@ -225,6 +228,18 @@ class LocalPushService:
             for address in MessageRequest["Addresses"]
         }
         return {"MessageResponse": {"ApplicationId": ApplicationId, "Result": results}}
+
+
+class LocalShopifyAdmin:
+    """Stands in for the shop's Admin GraphQL API: keeps each request and answers as Shopify does
+    when it takes the change (each mutation with no userErrors)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def post(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(request)
+        return {"data": {name: {"userErrors": []} for name in request["variables"]}}
 
 
 class LocalSesEvents:
@@ -453,6 +468,7 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     secrets = boto3.client("secretsmanager")
     secrets.create_secret(Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key")
     secrets.create_secret(Name=settings["shopify_webhook_secret_id"], SecretString=LOCAL_SHOPIFY_SECRET)
+    secrets.create_secret(Name=settings["shopify_admin_token_secret_id"], SecretString="shpat_local")
     return {
         **settings,
         "invalid_events_queue_url": queue_url,
@@ -474,6 +490,14 @@ def _rule_to_queue(bus: str, name: str, pattern: dict[str, list[str]]) -> str:
     events.put_rule(Name=f"postventa-{name}", EventBusName=bus, EventPattern=json.dumps(pattern))
     events.put_targets(Rule=f"postventa-{name}", EventBusName=bus, Targets=[{"Id": name, "Arn": arn}])
     return url
+
+
+def _delivered(queue_url: str) -> list[dict[str, Any]]:
+    """The events a bus rule put in this queue, as EventBridge delivers them."""
+    events = [json.loads(message["Body"]) for message in _drain(queue_url)]
+    for event in events:
+        event.setdefault("account", "123456789012")  # moto's delivery omits it; EventBridge's carries it
+    return events
 
 
 def _drain(queue_url: str) -> list[dict[str, Any]]:
@@ -573,6 +597,7 @@ class LocalPostventa:
         }
         settings = Settings(**values, state_machines=state_machines)
         self.push = LocalPushService(self.outbox)
+        self.shopify_admin = LocalShopifyAdmin()
         self.services = self._services(settings)
         # Each function as Lambda runs it, bound to services built from only the settings the
         # stack gives it: a setting a function reads but was not given fails its tests. Tests may
@@ -594,7 +619,9 @@ class LocalPostventa:
         given = settings if only is None else Settings(**settings.model_dump(include=set(only)))
         return Services(
             given,
-            stand_ins=StandIns(stepfunctions=self.engine, pinpoint=self.push),
+            stand_ins=StandIns(
+                stepfunctions=self.engine, pinpoint=self.push, shopify_admin=self.shopify_admin
+            ),
             emit=self.decisions.append,
             journeys=self.journeys,
             clock=lambda: self.engine.now,
@@ -646,10 +673,10 @@ class LocalPostventa:
         self.engine.run_until(_event_time(event))
         return self.receive(event)
 
-    def receive(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The event's handler alone (SES engagement or storefront), the clock where it is. A
-        receive that fails is delivered again once visible, up to the queue's receive limit."""
-        handler = (
+    def receive(self, event: dict[str, Any], handler: str | None = None) -> dict[str, Any]:
+        """The event's handler alone (SES engagement or storefront, unless named), the clock where
+        it is. A receive that fails is delivered again once visible, up to the queue's receive limit."""
+        handler = handler or (
             "on_engagement"
             if event.get("source") == "aws.ses" or "originationNumber" in event
             else "on_order"
@@ -767,13 +794,16 @@ class LocalPostventa:
 
     def consent_said(self) -> list[dict[str, Any]]:
         """Every Consent Changed event the bus has carried since the last look, oldest first."""
-        return [json.loads(message["Body"]) for message in _drain(self.consent_queue_url)]
+        return _delivered(self.consent_queue_url)
+
+    def write_back_consent(self) -> list[dict[str, Any]]:
+        """What the consent queue holds, each through write_consent to the stand-in Admin API (the
+        stack's rule and queue when the shop set up shopifyAdmin); what each record came to."""
+        return [self.receive(event, "write_consent") for event in self.consent_said()]
 
     def relay_bus(self) -> None:
         """What Postventa published on its own bus (occasions, survey answers) reaches on_order."""
-        for message in _drain(self.ingest_queue_url):
-            event = json.loads(message["Body"])
-            event.setdefault("account", "123456789012")  # moto's delivery omits it; EventBridge's carries it
+        for event in _delivered(self.ingest_queue_url):
             self.receive(event)
 
     def http(self, event: dict[str, Any]) -> dict[str, Any]:

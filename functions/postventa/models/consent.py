@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.models.events import Channel, ConsentState
@@ -50,3 +51,13 @@ class ConsentChangedV1(BaseModel):
             topics_unsubscribed=profile.topics_unsubscribed,
             consent_at=profile.consent_at,
         )
+
+
+class ConsentChangedEvent(EventBridgeModel):
+    """Consent Changed as the bus delivers it (to write_consent's queue, whole)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    source: Literal["postventa.consent"]
+    detail_type: Literal["Consent Changed"] = Field(alias="detail-type")
+    detail: ConsentChangedV1

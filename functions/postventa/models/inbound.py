@@ -132,6 +132,13 @@ InboundEnvelope = Annotated[
 ]
 
 
+def describe_parse_error(error: ValueError) -> str:
+    """Why a queued body is no event of ours: not JSON, or its problems (Powertools' parse wraps
+    the ValidationError it met)."""
+    cause = error if isinstance(error, ValidationError) else error.__cause__
+    return describe_validation_error(cause) if isinstance(cause, ValidationError) else f"event: {error}"
+
+
 def describe_validation_error(error: ValidationError) -> str:
     """One line per problem: the field's path in the event, then why."""
     problems = []

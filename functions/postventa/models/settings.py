@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     shopify_webhook_secret_id: str | None = Field(
         default=None, description="The Shopify app's client secret, which signs its compliance webhooks"
     )
+    shopify_admin_url: str | None = Field(
+        default=None, description="https://<shop>.myshopify.com/admin/api/<version>/graphql.json"
+    )
+    shopify_admin_token_secret_id: str | None = Field(
+        default=None, description="The shop's custom app's Admin API access token (write_customers)"
+    )
     message_retention_days: int = Field(
         default=730, ge=30, description="Messages, decisions and survey answers are deleted this long after"
     )

@@ -48,3 +48,8 @@ def describe(error: BaseException) -> str:
 class EventsNotPublished(RuntimeError):
     """EventBridge answered that it did not take the events (an error, or failed entries):
     nothing of them was published, so publishing them again cannot make a second."""
+
+
+class ConsentRefused(ValueError):
+    """The storefront refused a consent change (a customer without the email or phone, one it
+    does not know): the event waits in the dead-letter queue with its words."""

@@ -188,3 +188,9 @@ def drop_held(store: CustomerStore, customer_id: str, stopped: dict[str, str]) -
     for message in store.messages_of(customer_id):
         if message.execution_id in stopped and message.status is MessageStatus.DEFERRED:
             store.drop_deferred(message, stopped[message.execution_id])
+
+
+class AdminApi(Protocol):
+    """A storefront's admin API (Shopify's GraphQL): one request, its answer."""
+
+    def post(self, request: dict[str, Any]) -> dict[str, Any]: ...
