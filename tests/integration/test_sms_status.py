@@ -284,3 +284,22 @@ def test_an_event_that_is_not_end_user_messagings_waits_in_the_dead_letter_queue
     assert "detail.messageId" in answer["records"][0]["invalid"]
     (kept,) = local.dead_letters()
     assert json.loads(kept["Body"])["detail-type"] == "Text Message Delivery Status Updated"
+
+
+@pytest.mark.parametrize(
+    ("spoke", "falls_back"), [(timedelta(seconds=5), True), (-timedelta(hours=2), False)]
+)
+def test_a_refusal_stored_by_an_attempt_that_died_still_resumes_the_wait_it_answers(local, spoke, falls_back):
+    """The first attempt stored the failure and died before it resumed the journey: the retry
+    resumes it. A word older than the wait by more than an hour answers some earlier message."""
+    local.faults.on_accepted.remove(local.sms_status.taken)  # End User Messaging's event says it
+    texted_order(local, "612 34 56 78")
+    text = confirmation(local)
+    refused = {"status": MessageStatus.FAILED, "reason": "sms: INVALID: Destination phone number is invalid"}
+    local.services.store.save_message(text.model_copy(update=refused))
+    status_handler(local)(sms_voice_event("invalid", text.provider_message_id, text.sent_at + spoke), None)
+    local.engine.run_until(local.engine.now + timedelta(hours=2))
+    fallbacks = [m for m in local.messages() if m.step == "order_confirmation_fallback"]
+    assert [(m.channel, m.status) for m in fallbacks] == (
+        [("email", MessageStatus.SENT)] if falls_back else []
+    )

@@ -27,6 +27,9 @@ SUPPRESSING = {"Bounce": "permanent bounce", "Complaint": "complaint"}
 # A text's longest time to live (End User Messaging's 72 hours): a carrier's final word on a text
 # comes within it. SNS stamps a log with the time it took the text, on its own clock.
 TEXT_TIME_TO_LIVE, CLOCK_SKEW = timedelta(hours=72), timedelta(minutes=1)
+# A journey parks on Message Undelivered seconds after its send: a refusal resumes the waits
+# registered up to this long after the carrier's word.
+RESUME_WINDOW = timedelta(hours=1)
 # The carriers' and AWS's opt-out and opt-in keywords (AWS also keeps its own opt-out list).
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "OPT-OUT", "ARRET", "BAJA"}
 START_WORDS = {"START", "UNSTOP", "YES", "ALTA"}
@@ -148,7 +151,10 @@ class EngagementService:
             if message.status is not MessageStatus.FAILED:
                 failed = {"status": MessageStatus.FAILED, "reason": f"sms: {status.reason}"}
                 self._store.save_message(message.model_copy(update=failed))
-                self._resume(message, DetailType.MESSAGE_UNDELIVERED)
+            # Again on a retry: the failure may have been stored by an attempt that died before
+            # it resumed. A wait registered later sees the failure itself (register_wait); one
+            # parked long after the carrier spoke waits for another message's refusal.
+            self._resume(message, DetailType.MESSAGE_UNDELIVERED, registered_by=status.at + RESUME_WINDOW)
             recorded.append("failed")
         # A refusal of the number holds whichever text it answers, even one not told apart (a
         # second text whose id was lost, another sender's): the number gets no more texts.
@@ -185,9 +191,13 @@ class EngagementService:
         self._store.save_message(sent)
         return sent
 
-    def _resume(self, message: MessageRecord, event: DetailType) -> None:
+    def _resume(
+        self, message: MessageRecord, event: DetailType, registered_by: datetime | None = None
+    ) -> None:
         for wait in self._store.waits_for(message.customer_id, message.order_id, event.value):
-            if wait.execution_id == message.execution_id:
+            if wait.execution_id == message.execution_id and (
+                registered_by is None or wait.registered_at <= registered_by
+            ):
                 self._workflows.resume(wait.task_token, {"message_id": message.message_id})
                 self._store.delete_wait(wait)
 
