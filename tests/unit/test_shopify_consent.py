@@ -32,7 +32,7 @@ def consent(customer_id="207119551", **changes) -> ConsentChangedV1:
 
 
 def test_each_channel_is_one_mutation_stating_when_the_choice_was_made():
-    request = shopify_consent_request(consent())
+    request = shopify_consent_request(consent(stated_by="preference_centre"))
     assert request["variables"] == {
         "email": {
             "customerId": "gid://shopify/Customer/207119551",
@@ -67,10 +67,17 @@ def test_a_stop_reply_unsubscribes_the_number_from_marketing_texts_as_of_the_rep
     }
 
 
+def test_an_unsubscribe_link_writes_email_only():
+    assert list(shopify_consent_request(consent())["variables"]) == ["email"]
+
+
 def test_guests_and_consent_never_given_send_nothing():
     assert shopify_consent_request(consent(customer_id="guest-3f2a")) is None
     assert shopify_consent_request(consent(customer_id="cus-ana")) is None
-    assert shopify_consent_request(consent(email_marketing=N, sms_marketing=N)) is None
+    assert (
+        shopify_consent_request(consent(email_marketing=N, sms_marketing=N, stated_by="preference_centre"))
+        is None
+    )
 
 
 def test_shopifys_answers_name_what_was_refused_and_when_it_is_throttled():

@@ -28,11 +28,15 @@ _MUTATIONS = {
         "smsMarketingConsent",
     ),
 }
+# What each way of stating a choice is about: an unsubscribe link withdraws email, a reply speaks
+# for the number. Only those are written, so a store missing the customer's phone does not refuse
+# an email unsubscribe.
+_ABOUT = {"unsubscribe_link": {"email"}, "sms_reply": {"sms"}, "preference_centre": {"email", "sms"}}
 
 
 def shopify_consent_request(consent: ConsentChangedV1) -> dict[str, Any] | None:
     """The GraphQL request ({query, variables}), or None: not a Shopify customer, or nothing
-    Shopify can be told (no consent given or withdrawn on either channel)."""
+    Shopify can be told (no consent given or withdrawn on the channels the choice is about)."""
     if not _SHOPIFY_ID.match(consent.customer_id):
         return None
     states = {
@@ -47,7 +51,7 @@ def shopify_consent_request(consent: ConsentChangedV1) -> dict[str, Any] | None:
     variables = {
         channel: _input(consent.customer_id, _MUTATIONS[channel][2], state, at or consent.stated_at)
         for channel, (state, at) in states.items()
-        if state in _STATES
+        if state in _STATES and channel in _ABOUT[consent.stated_by]
     }
     if not variables:
         return None
