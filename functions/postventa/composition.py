@@ -245,9 +245,14 @@ class Services:
             store=self.store, workflows=self.workflows, publish_consent=self._publish_consent
         )
 
+    @cached_property
+    def _consent_publisher(self) -> Publisher:
+        # Made on the first choice, so functions that never publish consent need no bus setting.
+        return self.publisher(CONSENT_SOURCE)
+
     def _publish_consent(self, consent: ConsentChangedV1) -> None:
         """Consent Changed, from whichever function took the customer's choice."""
-        self.publisher(CONSENT_SOURCE).publish(CONSENT_CHANGED, [(consent, consent.stated_at)])
+        self._consent_publisher.publish(CONSENT_CHANGED, [(consent, consent.stated_at)])
 
     @cached_property
     def order_events(self) -> OrderEventService:
