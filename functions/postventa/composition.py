@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from postventa.journeys.library import Library
     from postventa.logic.links import LinkSigner
     from postventa.logic.render import MessageRenderer
+    from postventa.services.audiences import AudienceExport
     from postventa.services.compliance import ComplianceWebhooks
     from postventa.services.consent_writeback import ConsentWriteBack
     from postventa.services.controls import JourneyControls
@@ -119,6 +120,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "default_locale",
     },
     "rotate_link_key": frozenset(),
+    "export_audiences": _STORE | {"archive_bucket"},
     "score_fit": _STORE | {"archive_bucket"},
     "score_batch": _STORE | {"archive_bucket"},
     "record_winners": _STORE | {"archive_bucket"},
@@ -401,6 +403,17 @@ class Services:
             )
         files = ScoringFiles(boto3.client("s3"), self.settings.archive_bucket)
         return ScoringJob(files, self.table.save_scores, self.table.record_winner)
+
+    @cached_property
+    def audience_export(self) -> AudienceExport:
+        from postventa.adapters.files import AudienceFiles
+        from postventa.services.audiences import AudienceExport
+
+        return AudienceExport(
+            source=self.table,
+            lists=AudienceFiles(boto3.client("s3"), self.settings.required("archive_bucket")),
+            audiences=self.library.settings.audiences,
+        )
 
     @cached_property
     def step_runner(self) -> StepRunner:

@@ -18,6 +18,7 @@ from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from postventa.adapters.files import AudienceFiles
 from postventa.analytics.archive import PARTITION_BY, TABLES
 from postventa.analytics.queries import NOW_IN_ATHENA, QUERIES, query_text
 from postventa_infra.nag import acknowledge, arn_of, key_grants
@@ -26,6 +27,7 @@ from postventa_infra.queues import dead_letter_queue
 DATABASE = "postventa"
 ARCHIVE_PREFIX = "archive"
 # The table's items that are analytics; everything else (profiles, claims, ledgers, waits) stays out.
+AUDIENCE_PREFIX = AudienceFiles.PREFIX
 ARCHIVED = [
     {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["ORDER"]}}}},
     {"eventName": ["INSERT", "MODIFY"], "dynamodb": {"Keys": {"sk": {"S": [{"prefix": "MESSAGE#"}]}}}},
@@ -85,6 +87,8 @@ class Analytics(Construct):
                 ),
                 s3.LifecycleRule(prefix="athena-results/", expiration=Duration.days(30)),
                 s3.LifecycleRule(prefix="exports/", expiration=Duration.days(30)),  # Shopify's 30 days
+                # Hashed, consented ad lists: each day's replaces the last, kept a month to compare.
+                s3.LifecycleRule(prefix=AUDIENCE_PREFIX, expiration=Duration.days(30)),
             ],
         )
         self.stream = firehose.DeliveryStream(
@@ -171,6 +175,32 @@ class Analytics(Construct):
                 "hold an erased customer's rows; day partitions are named at delivery time",
             },
         )
+
+    def allow_audience_lists(self, function: lambda_.Function) -> lambda_.Function:
+        """export_audiences lists the days written under audiences/<name>/, reads the latest
+        earlier list and writes the day's."""
+        bucket = self.bucket
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{AUDIENCE_PREFIX}*")],
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{AUDIENCE_PREFIX}*"]}},
+            )
+        )
+        acknowledge(
+            function.role,  # type: ignore[arg-type]
+            {
+                f"IAM5[Resource::{arn_of(bucket)}/{AUDIENCE_PREFIX}*]": "Reads and writes the ad lists under "
+                "audiences/, one folder per audience and day",
+            },
+        )
+        return function
 
     def _pipe(self, table: dynamodb.Table) -> None:
         """The stream's analytics items to Firehose; failed batches are split, retried, then dead-lettered."""

@@ -54,6 +54,7 @@ class Handlers(Construct):
         templates the code is built with."""
         super().__init__(scope, construct_id)
         self._functions: dict[str, lambda_.Function] = {}
+        self._storage = storage
         settings = {**settings, "state_machines": Stack.of(self).to_json_string(state_machine_arns)}
         layer = lambda_.LayerVersion(
             self,
@@ -326,6 +327,24 @@ class Handlers(Construct):
     def consent_writer(self) -> lambda_.Function:
         """write_consent, made only for a shop that set up the Shopify write-back (storefront.py)."""
         return self._function("WriteConsent", "write_consent", Duration.seconds(30))
+
+    def audience_exporter(self) -> lambda_.Function:
+        """export_audiences, made only when the library names audiences: it reads every profile
+        and survey answer (a Scan, the table's only one); the key also encrypts its lists (the
+        archive bucket's)."""
+        exporter = self._function("ExportAudiences", "export_audiences", Duration.minutes(15), memory=1024)
+        table = self._storage.table
+        table.grant(exporter, "dynamodb:Scan")
+        self._storage.key.grant_encrypt_decrypt(exporter)
+        acknowledge(
+            exporter.role,  # type: ignore[arg-type]
+            {
+                **key_grants("table"),
+                f"IAM5[Resource::{arn_of(table)}/index/*]": "CDK's table grant names the indexes too; "
+                "the only action is Scan, of the table",
+            },
+        )
+        return exporter
 
     def allow_calls(self, bus: events.IEventBus) -> None:
         """Call steps: run_step publishes each call on the bus, for its destination's rule."""

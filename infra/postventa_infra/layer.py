@@ -18,7 +18,7 @@ import tomllib
 from importlib import metadata
 from pathlib import Path
 
-from postventa.journeys.library import Library
+from postventa.journeys.library import SETTINGS_FILE, Library
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = ROOT / "build" / "lambda-layer"
@@ -146,6 +146,7 @@ def _lay_over(library: Library, package: Path) -> None:
     definitions.mkdir()
     for path in files:
         shutil.copy2(path, definitions / path.name)
+    (package / "journeys" / SETTINGS_FILE).write_text(library.packaged_settings(), encoding="utf-8")
     for root in reversed(library.template_roots[:-1]):
         shutil.copytree(root, package / "templates", dirs_exist_ok=True)
 

@@ -25,7 +25,7 @@ from postventa_infra.ingest import Ingest
 from postventa_infra.journeys import JourneyMachines
 from postventa_infra.monitoring import NAMESPACE, SERVICE, Monitoring
 from postventa_infra.preference_centre import PreferenceCentre
-from postventa_infra.schedules import OccasionSchedule
+from postventa_infra.schedules import AUDIENCES_DAILY, OCCASIONS_EVERY, ScheduledRuns
 from postventa_infra.scoring import ScoringWorkflow
 from postventa_infra.sms import SmsChannel
 from postventa_infra.storage import Storage
@@ -221,7 +221,14 @@ class PostventaStack(Stack):
             register_wait=handlers.register_wait,
         )
         handlers.on_order.node.add_dependency(machines)
-        schedule = OccasionSchedule(self, "Occasions", function=handlers.occasions)
+        schedule = ScheduledRuns(
+            self,
+            "Occasions",
+            function=handlers.occasions,
+            expression=OCCASIONS_EVERY,
+            description="Postventa: publish the occasions due in each customer's timezone",
+            of="the occasions schedule",
+        )
         analytics = Analytics(
             self,
             "Analytics",
@@ -231,6 +238,18 @@ class PostventaStack(Stack):
             retention=Duration.days(options.archive_retention_days),
         )
         analytics.allow_exports_and_erasure(handlers.on_order)
+        audiences = (
+            ScheduledRuns(
+                self,
+                "Audiences",
+                function=analytics.allow_audience_lists(handlers.audience_exporter()),
+                expression=AUDIENCES_DAILY,
+                description="Postventa: write each audience's consented members as hashed ad lists",
+                of="the audiences schedule",
+            )
+            if library.settings.audiences
+            else None
+        )
         handlers.configure("archive_bucket", analytics.bucket.bucket_name)
         scoring = ScoringWorkflow(
             self,
@@ -266,6 +285,7 @@ class PostventaStack(Stack):
                 "SmsStatusFailures": handlers.sms_status_failures,
                 "UndeliveredCalls": destinations.undelivered_calls,
                 **({"ConsentDeadLetters": write_back.dead_letters} if write_back else {}),
+                **({"MissedAudienceRuns": audiences.dead_letters} if audiences else {}),
             },
             machines={**machines.machines, "scoring": scoring.machine},
             # The backtest's functions and machine are a tool's: `postventa backtest --on-aws` reports their failures.

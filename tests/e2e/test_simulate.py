@@ -103,11 +103,12 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     # cross-sell); Lena's checkout updated (the same checkout enters once).
     assert summary["duplicates_ignored"] == 5
     assert summary["events_in_dead_letter_queue"] == 1
-    # 10 customers x (post-purchase, welcome, cross-sell), Lena's abandoned checkout, Ivan's answer
-    assert summary["journeys_started"] == 32
+    # 10 customers x (post-purchase, welcome, cross-sell), Lena's abandoned checkout, Ivan's and
+    # Fran's answers
+    assert summary["journeys_started"] == 33
     # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its
     # words; the receipt again by email
-    assert summary["messages"] == {"sent": 51, "suppressed": 10, "failed": 1}
+    assert summary["messages"] == {"sent": 52, "suppressed": 10, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -250,7 +251,7 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
     # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
     # (counted sent, as a bounced email is, so the delivery rate shows it)
-    assert sum(sent.values()) == 52
+    assert sum(sent.values()) == 53
     assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html
@@ -278,3 +279,11 @@ def test_a_text_the_carrier_refused_is_failed_and_the_customers_next_messages_go
     (cross_sell,) = [e for e in demo.timeline if e.customer_id == "cus-jun" and e.step == "cross_sell"]
     assert (cross_sell.channel, cross_sell.outcome) == ("email", "sent")  # SMS first, but not to this number
     assert cross_sell.reason == "sms: number opted out (carrier: Phone is on a blocked list)"
+
+
+def test_a_promoter_is_thanked_and_asked_for_a_referral_and_joins_the_promoters_ad_list(demo):
+    """Fran answers 10 the morning after her survey: the nps-promoter journey's referral request,
+    and the audiences' run at the end of the demo finds her (email and text marketing consent)."""
+    fran = [(e.journey, e.step, e.outcome) for e in demo.timeline if e.customer_id == "cus-fran"]
+    assert ("nps-promoter", "referral_request", "sent") in fran
+    assert demo.summary["audience_members"] == {"promoters": 1, "at_risk_vips": 0, "lapsed": 0}

@@ -135,6 +135,7 @@ HANDLERS = [
     "backtest.backtest_merge",
     "backtest.backtest_replay",
     "handlers.archive",
+    "handlers.export_audiences",
     "handlers.occasions",
     "handlers.on_engagement",
     "handlers.on_order",
@@ -164,3 +165,18 @@ def test_a_handler_imports_from_its_built_assets_alone_on_the_runtimes_python(fu
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == [module, RUNTIME_PYTHON]
+
+
+def test_the_shops_settings_ship_with_its_journeys_so_the_functions_export_its_audiences(functions):
+    import yaml
+
+    from postventa.journeys.library import SETTINGS_FILE, Library, ShopSettings
+    from tests.conftest import SHOP
+
+    (code,) = [folders[0] for handler, folders in functions.values() if "export_audiences" in handler]
+    shipped = ShopSettings.model_validate(
+        yaml.safe_load((code / "postventa" / "journeys" / SETTINGS_FILE).read_text())
+    )
+    # the definitions already are the journeys kept: every one of them stays
+    assert shipped == Library(SHOP).settings.model_copy(update={"defaults": "all"})
+    assert [a.name for a in shipped.audiences] == ["promoters", "at_risk_vips", "lapsed"]

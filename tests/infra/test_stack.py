@@ -68,9 +68,9 @@ def test_shopify_partner_events_reach_the_ingest_queue_for_the_topics_postventa_
 
 def test_queues_are_encrypted_and_the_ingest_queue_redrives(template):
     queues = resources(template, "AWS::SQS::Queue")
-    # ingest, engagement, consent, and eleven dead-letter queues (archive pipe, scoring schedule,
-    # SMS status, calls, consent...)
-    assert len(queues) == 14
+    # ingest, engagement, consent, and twelve dead-letter queues (archive pipe, scoring and
+    # audiences schedules, SMS status, calls, consent...)
+    assert len(queues) == 15
     assert all(q["Properties"]["SqsManagedSseEnabled"] is True for q in queues.values())
     redriven = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
     assert len(redriven) == 3 and {r["Properties"]["RedrivePolicy"]["maxReceiveCount"] for r in redriven} == {
@@ -121,6 +121,7 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         "postventa.backtest.backtest_merge.lambda_handler",
         "postventa.backtest.backtest_replay.lambda_handler",
         "postventa.handlers.archive.lambda_handler",
+        "postventa.handlers.export_audiences.lambda_handler",  # the library names audiences
         "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
@@ -217,8 +218,8 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
-        ["ApproximateNumberOfMessagesVisible"] * 11
-        + ["Errors"] * 13  # every function but the backtest's (a tool: its CLI reports their failures)
+        ["ApproximateNumberOfMessagesVisible"] * 12
+        + ["Errors"] * 14  # every function but the backtest's (a tool: its CLI reports their failures)
         + ["ExecutionsFailed"] * (len(Library(SHOP).journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
@@ -547,9 +548,10 @@ def test_the_daily_scoring_job_summarizes_in_athena_fits_once_and_fans_out_batch
     (schedule,) = [
         s["Properties"]
         for s in resources(template, "AWS::Scheduler::Schedule").values()
-        if s["Properties"]["ScheduleExpression"].startswith("cron")
+        if s["Properties"]["ScheduleExpression"] == "cron(0 3 * * ? *)"
     ]
-    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)" and "DeadLetterConfig" in schedule["Target"]
+    assert schedule["Target"]["Arn"]["Ref"].startswith("ScoringMachine")
+    assert "DeadLetterConfig" in schedule["Target"]
 
 
 def test_the_backtest_on_aws_maps_a_runs_partitions_to_workers_then_merges(template):
@@ -904,3 +906,43 @@ def test_consent_changed_reaches_write_consent_through_its_queue_and_only_it_rea
         and "shopify-admin-token" in json.dumps(statement["Resource"])
     }
     assert {name.split("Role")[0] for name in readers} == {"HandlersWriteConsent"}
+
+
+def test_audiences_are_exported_daily_by_a_function_that_only_scans_the_table_and_writes_under_audiences(
+    template,
+):
+    (schedule,) = [
+        s["Properties"]
+        for s in resources(template, "AWS::Scheduler::Schedule").values()
+        if s["Properties"]["ScheduleExpression"] == "cron(0 9 * * ? *)"
+    ]
+    assert schedule["Target"]["Arn"]["Fn::GetAtt"][0].startswith("HandlersExportAudiences")
+    assert schedule["Target"]["Input"] == '{"scheduled_time": "<aws.scheduler.scheduled-time>"}'
+    assert "DeadLetterConfig" in schedule["Target"]
+    granted = [
+        (action, statement)
+        for name, statement in _statements(template)
+        if name.startswith("HandlersExportAudiencesRole")
+        for action in _listed(statement["Action"])
+        if action.startswith(("dynamodb:", "s3:"))
+    ]
+    assert sorted(action for action, _ in granted) == [
+        "dynamodb:Scan",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+    ]
+    for action, statement in granted:
+        if action == "s3:ListBucket":
+            assert statement["Condition"] == {"StringLike": {"s3:prefix": ["audiences/*"]}}
+        elif action.startswith("s3:"):
+            assert json.dumps(statement["Resource"]).endswith('"/audiences/*"]]}')
+    (bucket,) = [
+        b["Properties"]
+        for b in resources(template, "AWS::S3::Bucket").values()
+        if "LifecycleConfiguration" in b["Properties"]
+        and "BucketEncryption" in b["Properties"]
+        and any(r.get("Prefix") == "exports/" for r in b["Properties"]["LifecycleConfiguration"]["Rules"])
+    ]
+    rules = {r.get("Prefix"): r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["audiences/"]["ExpirationInDays"] == 30

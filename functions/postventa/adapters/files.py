@@ -1,12 +1,13 @@
 """Files in the archive bucket: the customer summary Athena wrote (CSV) and the fitted model for
-the scoring job, and customers' data exports."""
+the scoring job, customers' data exports, and the audiences' ad lists."""
 
 from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -80,3 +81,46 @@ class ArchiveObjects:
             body = gzip.compress(kept.encode()) if zipped else kept.encode()
             self._s3.put_object(Bucket=self._bucket, Key=key, Body=body)
         return removed
+
+
+class AudienceFiles:
+    """The ad lists, as CSV: audiences/<audience>/<day>/<name>.csv (the bucket's lifecycle expires
+    them), each day's beside the earlier ones it is compared with."""
+
+    PREFIX = "audiences/"
+
+    def __init__(self, s3: Any, bucket: str):
+        self._s3 = s3
+        self._bucket = bucket
+
+    def days(self, audience: str) -> list[str]:
+        pages = self._s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=f"{self.PREFIX}{audience}/", Delimiter="/"
+        )
+        return sorted(
+            common["Prefix"].rstrip("/").rsplit("/", 1)[-1]
+            for page in pages
+            for common in page.get("CommonPrefixes", [])
+        )
+
+    def read(self, audience: str, day: str, name: str) -> list[tuple[str, str]]:
+        body = self._s3.get_object(Bucket=self._bucket, Key=self._key(audience, day, name))["Body"]
+        rows = csv.reader(line.decode() for line in body.iter_lines())
+        next(rows, None)
+        return [(email, phone) for email, phone in rows]
+
+    def write(
+        self, audience: str, day: str, name: str, header: tuple[str, str], rows: Sequence[tuple[str, str]]
+    ) -> str:
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        key = self._key(audience, day, name)
+        self._s3.put_object(
+            Bucket=self._bucket, Key=key, Body=text.getvalue().encode(), ContentType="text/csv"
+        )
+        return key
+
+    def _key(self, audience: str, day: str, name: str) -> str:
+        return f"{self.PREFIX}{audience}/{day}/{name}.csv"

@@ -7,7 +7,7 @@ an order, indexed by customer (GSI1) for the order history.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -460,6 +460,32 @@ class Store:
 
     def latest_nps(self, customer_id: str) -> NpsAnswer | None:
         return max(self.answers_of(customer_id), key=lambda answer: answer.at, default=None)
+
+    # the audiences' daily run: the whole table read, a page at a time
+    def latest_answers(self) -> dict[str, NpsAnswer]:
+        """Every customer's latest survey answer."""
+        latest: dict[str, NpsAnswer] = {}
+        for item in self._scan(Attr("sk").begins_with("NPS#")):
+            answer = NpsAnswer.model_validate(item)
+            held = latest.get(answer.customer_id)
+            if held is None or answer.at > held.at:
+                latest[answer.customer_id] = answer
+        return latest
+
+    def profiles(self) -> Iterator[CustomerProfile]:
+        """Every customer's profile, never all in memory at once."""
+        for item in self._scan(Attr("sk").eq("PROFILE")):
+            yield CustomerProfile.model_validate(item)
+
+    def _scan(self, condition: ConditionBase) -> Iterator[dict[str, Any]]:
+        # Eventually consistent: a day's list need not see the last second's writes, at half the reads.
+        kwargs: dict[str, Any] = {"FilterExpression": condition}
+        while True:
+            response = self._table.scan(**kwargs)
+            yield from response["Items"]
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # waits
     def put_wait(self, wait: PendingWait) -> None:

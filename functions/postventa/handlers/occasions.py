@@ -6,16 +6,10 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime, BaseModel
 
 from postventa.composition import Services, deployed
 from postventa.handlers.observability import instrumented, metrics
-
-
-class ScheduledRun(BaseModel):
-    """The schedule's input: {"scheduled_time": "<aws.scheduler.scheduled-time>"}."""
-
-    scheduled_time: AwareDatetime
+from postventa.models.inbound import ScheduledRun
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 A shop folder (`postventa init DIR` writes a starter):
 
-    DIR/postventa.yaml          optional: which default journeys to keep, the shop's own topics
+    DIR/postventa.yaml          optional: which default journeys to keep, the shop's own topics,
+                                the audiences kept as ad lists
     DIR/journeys/<name>.yaml    added to the defaults; one named as a default replaces it
     DIR/templates/<channel>/<locale>/<template>.<part>
                                 found before the default of the same path (a _layout.html too)
@@ -24,14 +25,41 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from postventa.journeys.loader import DEFINITIONS, JourneyError, journey_files, load_files
-from postventa.journeys.model import TOPIC, Journey
+from postventa.journeys.model import TOPIC, Audience, Condition, Journey, Operator
+from postventa.logic.facts import FACT_FIELDS
 from postventa.logic.render import TEMPLATES, MessageRenderer
 
 SETTINGS_FILE = "postventa.yaml"
+# Where a deployed package keeps the shop's settings (the stack's build writes it, the shop's
+# journeys being the package's definitions by then); absent, as in the repository: the defaults.
+PACKAGED_SETTINGS = Path(__file__).with_name(SETTINGS_FILE)
 STARTER = Path(__file__).with_name("starter")  # what `postventa init` copies
 # What customers can opt out of in the default library's journeys; a shop adds its own in
 # postventa.yaml, so a misspelt topic is caught rather than offered as a new opt-out.
 DEFAULT_TOPICS = ("news", "offers", "reviews", "surveys", "tips")
+# The segments kept as ad lists unless postventa.yaml names its own (`audiences: []` for none).
+DEFAULT_AUDIENCES = (
+    Audience(
+        name="promoters",
+        description="Their latest survey answer was 9 or 10: lookalikes of the shop's fans",
+        conditions=[Condition(field="nps.band", op=Operator.EQ, value="promoter")],
+    ),
+    Audience(
+        name="at_risk_vips",
+        description="Top-tenth predicted value, no order for 90 days",
+        conditions=[
+            Condition(field="customer.lifecycle", op=Operator.EQ, value="at_risk"),
+            Condition(field="customer.vip", op=Operator.EQ, value=True),
+        ],
+    ),
+    Audience(
+        name="lapsed",
+        description="No order for 180 days",
+        conditions=[Condition(field="customer.lifecycle", op=Operator.EQ, value="lapsed")],
+    ),
+)
+# What an audience's conditions may name: the customer and their survey answer, not an order.
+AUDIENCE_FACTS = ("customer.", "nps.")
 
 
 class ShopSettings(BaseModel):
@@ -43,6 +71,10 @@ class ShopSettings(BaseModel):
         default="all", description="the default journeys kept: all, none, or a list of names"
     )
     topics: list[str] = Field(default_factory=list, description="the shop's own opt-out topics")
+    audiences: list[Audience] = Field(
+        default_factory=lambda: list(DEFAULT_AUDIENCES),
+        description="the segments kept daily as hashed ad lists; [] for none",
+    )
 
     @field_validator("topics")
     @classmethod
@@ -54,6 +86,22 @@ class ShopSettings(BaseModel):
                 )
         return topics
 
+    @field_validator("audiences")
+    @classmethod
+    def _audience_facts(cls, audiences: list[Audience]) -> list[Audience]:
+        names = [audience.name for audience in audiences]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"audience {', '.join(twice)} is named twice")
+        for audience in audiences:
+            for condition in audience.conditions:
+                if condition.field not in FACT_FIELDS or not condition.field.startswith(AUDIENCE_FACTS):
+                    raise ValueError(
+                        f"audience {audience.name}: unknown field {condition.field} (an audience "
+                        "names customer.* and nps.* fields, as journeys' conditions do)"
+                    )
+        return audiences
+
 
 @dataclass(frozen=True)
 class Library:
@@ -63,8 +111,8 @@ class Library:
 
     @cached_property
     def settings(self) -> ShopSettings:
-        path = self.shop / SETTINGS_FILE if self.shop else None
-        if path is None or not path.exists():
+        path = self.shop / SETTINGS_FILE if self.shop else PACKAGED_SETTINGS
+        if not path.exists():
             return ShopSettings()
         try:
             return ShopSettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
@@ -77,6 +125,10 @@ class Library:
                     for item in error.errors(include_url=False)
                 ]
             ) from error
+
+    def packaged_settings(self) -> str:
+        """The settings for a package whose definitions are already the journeys in use."""
+        return yaml.safe_dump(self.settings.model_copy(update={"defaults": "all"}).model_dump(mode="json"))
 
     def journey_files(self) -> list[Path]:
         """The files of the journeys in use: the defaults kept, each replaced by the shop's file of

@@ -58,6 +58,19 @@ class Condition(_Strict):
         return self
 
 
+AUDIENCE_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class Audience(_Strict):
+    """A segment kept daily as ad lists: the customers whose facts meet every condition (the
+    fields journeys' conditions name under customer.* and nps.*), of them only those with
+    marketing consent."""
+
+    name: str = Field(pattern=AUDIENCE_NAME)
+    description: str | None = None
+    conditions: list[Condition] = Field(min_length=1)
+
+
 class Purpose(StrEnum):
     TRANSACTIONAL = "transactional"
     MARKETING = "marketing"

@@ -32,6 +32,7 @@ from postventa.analytics.archive import write_records
 from postventa.asl.engine import LocalStepFunctions
 from postventa.composition import SETTINGS_USED, Services, StandIns
 from postventa.handlers import (
+    export_audiences,
     occasions,
     on_engagement,
     on_order,
@@ -75,7 +76,7 @@ REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-regist
 LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
 FUNCTIONS = (
     on_order, on_engagement, on_sms_status, run_step, register_wait, preferences, occasions,
-    rotate_link_key, score_fit, score_batch, record_winners, write_consent,
+    rotate_link_key, score_fit, score_batch, record_winners, write_consent, export_audiences,
 )  # fmt: skip
 LOCAL_SETTINGS = {
     "table_name": "postventa",
@@ -792,6 +793,14 @@ class LocalPostventa:
         self.relay_bus()
         return len(published)
 
+    def export_audiences(self, now: datetime) -> list[dict[str, Any]]:
+        """One run of the audiences' daily schedule: what it wrote to the archive bucket, by audience."""
+        run = self.lambdas["export_audiences"](
+            {"scheduled_time": now.isoformat()}, _FakeLambdaContext("postventa-export-audiences")
+        )
+        _discard_metrics()
+        return list(run["audiences"])
+
     def consent_said(self) -> list[dict[str, Any]]:
         """Every Consent Changed event the bus has carried since the last look, oldest first."""
         return _delivered(self.consent_queue_url)
@@ -842,6 +851,7 @@ def run_simulation(
             local.engine.run_until(at)
             local.receive(event)
         local.engine.run_until_idle()
+        audiences = local.export_audiences(local.engine.now)
         messages = local.messages()
         calls = local.calls()
         tickets = len(local.help_desk.tickets)
@@ -877,6 +887,7 @@ def run_simulation(
         "held_back_by_reason": dict(Counter(m.held.split(" (")[0] for m in messages if m.held)),
         "state_transitions": engine.transitions.total(),
         "transitions_per_message_sent": round(engine.transitions.total() / sent, 2) if sent else None,
+        "audience_members": {a["audience"]: a["members"] for a in audiences},  # consented, that day
         "simulated_days": (engine.now - start) // timedelta(days=1),
         "wall_seconds": round(time.perf_counter() - started_wall, 2),
     }

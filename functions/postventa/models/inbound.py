@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
 from postventa.models.events import (
@@ -221,3 +221,9 @@ _SHOPIFY_TOPIC_TYPES = {
     "checkouts/create": DetailType.CHECKOUT_STARTED,
     "checkouts/update": DetailType.CHECKOUT_STARTED,
 }
+
+
+class ScheduledRun(BaseModel):
+    """A schedule's input: {"scheduled_time": "<aws.scheduler.scheduled-time>"}."""
+
+    scheduled_time: AwareDatetime

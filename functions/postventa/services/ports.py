@@ -194,3 +194,20 @@ class AdminApi(Protocol):
     """A storefront's admin API (Shopify's GraphQL): one request, its answer."""
 
     def post(self, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class AudienceSource(Protocol):
+    """Every customer, for the audiences' daily run."""
+
+    def latest_answers(self) -> dict[str, NpsAnswer]: ...
+    def profiles(self) -> Iterator[CustomerProfile]: ...
+
+
+class AudienceLists(Protocol):
+    """The ad lists kept by audience and day: rows of hashed (email, phone)."""
+
+    def days(self, audience: str) -> list[str]: ...
+    def read(self, audience: str, day: str, name: str) -> list[tuple[str, str]]: ...
+    def write(
+        self, audience: str, day: str, name: str, header: tuple[str, str], rows: Sequence[tuple[str, str]]
+    ) -> str: ...
