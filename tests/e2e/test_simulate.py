@@ -108,7 +108,7 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     assert summary["journeys_started"] == 33
     # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its
     # words; the receipt again by email
-    assert summary["messages"] == {"sent": 52, "suppressed": 10, "failed": 1}
+    assert summary["messages"] == {"sent": 51, "suppressed": 11, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -251,7 +251,7 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
     # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
     # (counted sent, as a bounced email is, so the delivery rate shows it)
-    assert sum(sent.values()) == 53
+    assert sum(sent.values()) == 52
     assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html
@@ -287,3 +287,21 @@ def test_a_promoter_is_thanked_and_asked_for_a_referral_and_joins_the_promoters_
     fran = [(e.journey, e.step, e.outcome) for e in demo.timeline if e.customer_id == "cus-fran"]
     assert ("nps-promoter", "referral_request", "sent") in fran
     assert demo.summary["audience_members"] == {"promoters": 1, "at_risk_vips": 0, "lapsed": 0}
+
+
+def test_an_unsubscribe_from_the_mailbox_reaches_shopify_and_ends_marketing_email(demo):
+    """Ben's mailbox provider POSTs the one-click unsubscribe of his welcome email (a history's
+    Mailbox Unsubscribe, 03-05 19:00): stated as of then, written back to his Shopify customer,
+    and his cross-sell, a marketing email, is suppressed."""
+    ben = [e for e in demo.timeline if e.customer_id == "9007199254740993001"]
+    (choice,) = [e for e in ben if e.kind == "consent"]
+    assert (choice.at, choice.step) == (datetime(2026, 3, 5, 19, tzinfo=UTC), "unsubscribe_link")
+    assert choice.reason.startswith("email marketing unsubscribed") and choice.reason.endswith(
+        "written to Shopify"
+    )
+    (cross_sell,) = [e for e in ben if e.step == "cross_sell"]
+    assert (
+        cross_sell.outcome == "suppressed" and "email: unsubscribed from marketing email" in cross_sell.reason
+    )
+    assert ("shipping_delay_apology", "sent") in [(e.step, e.outcome) for e in ben]  # transactional
+    assert demo.summary["consent_written_to_the_stand_in_shopify"] == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -143,3 +144,26 @@ def test_shopifys_refusals_are_told_apart(shopify, status, raised):
 def test_a_shopify_that_does_not_answer_is_tried_again():
     with pytest.raises(StepRetryable, match="Shopify did not answer"):
         ShopifyAdmin("http://127.0.0.1:9/graphql.json", lambda: "t").post({})
+
+
+def test_a_historys_mailbox_unsubscribe_posts_the_latest_emails_one_click_link_at_its_time(local):
+    """Simulate's customer action: the mailbox provider's RFC 8058 POST, received at the action's
+    time on the virtual clock; an address never sent a link gets nothing, an unknown action is refused."""
+    action = {
+        "source": "postventa.simulate",
+        "detail-type": "Mailbox Unsubscribe",
+        "time": "2026-03-02T09:30:00Z",
+        "detail": {"email": "nobody@example.com"},
+    }
+    assert local.receive(action)["statusCode"] == 404
+    local.mailboxes.unsubscribe_urls["ana@example.com"] = local.services.links.link(
+        "unsubscribe", c=SHOPIFY_ID, m="m1"
+    )
+    local.engine.run_until(T0 + timedelta(hours=2))
+    assert local.receive({**action, "detail": {"email": "Ana@Example.com"}})["statusCode"] == 200
+    profile = local.services.store.get_profile(SHOPIFY_ID)
+    assert profile.email_marketing == "unsubscribed" and profile.consent_at[
+        "email_marketing"
+    ] == T0 + timedelta(hours=2)
+    with pytest.raises(ValueError, match="no action 'Link Clicked'"):
+        local.receive({**action, "detail-type": "Link Clicked"})

@@ -42,6 +42,11 @@ def _services() -> Services:
     return services
 
 
+def _received_at() -> datetime:
+    """When API Gateway received the request: the time a choice was stated, whatever the retries."""
+    return datetime.fromtimestamp(app.current_event.request_context.time_epoch / 1000, UTC)
+
+
 def _page(name: str, profile: CustomerProfile | None, status: int = 200, **context: Any) -> Response:
     current = _services()
     settings = current.settings
@@ -98,7 +103,7 @@ def save_preferences() -> Response:
         unsubscribe_all=form.get("unsubscribe_all") == ["true"],
     )
     try:
-        profile, claims = _services().preferences.save(_token(), choice, datetime.now(UTC))
+        profile, claims = _services().preferences.save(_token(), choice, _received_at())
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Preferences_saved", unit="Count", value=1)
@@ -121,7 +126,7 @@ def unsubscribe() -> Response:
     """The page's button, or the mailbox provider's one-click POST (body List-Unsubscribe=One-Click)."""
     centre = _services().preferences
     try:
-        profile, claims = centre.unsubscribe(_token(), datetime.now(UTC))
+        profile, claims = centre.unsubscribe(_token(), _received_at())
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Unsubscribed", unit="Count", value=1)
@@ -141,7 +146,7 @@ def confirm_survey_answer() -> Response:
 @app.post("/nps")
 def answer_survey() -> Response:
     try:
-        profile, score = _services().preferences.answer(_token(), datetime.now(UTC))
+        profile, score = _services().preferences.answer(_token(), _received_at())
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Survey_answered", unit="Count", value=1)
@@ -159,7 +164,7 @@ def shopify_compliance() -> Response:
     topic = event.get_header_value("x-shopify-topic") or ""
     try:
         done = webhooks.receive(
-            topic, body, event.get_header_value("x-shopify-hmac-sha256") or "", datetime.now(UTC)
+            topic, body, event.get_header_value("x-shopify-hmac-sha256") or "", _received_at()
         )
     except NotFromShopify:
         return Response(401, "text/plain", "unauthorized")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
@@ -62,8 +63,9 @@ from postventa.local.faults import (
 )
 from postventa.local.outbox import Outbox
 from postventa.local.outbox import prepare as prepare_outbox
+from postventa.local.web import http_api_event
 from postventa.models.actions import ACTION_REQUESTED, ACTIONS_SOURCE
-from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE
+from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE, ConsentChangedV1
 from postventa.models.engagement import SmsDeliveryLog
 from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
@@ -243,6 +245,38 @@ class LocalShopifyAdmin:
         return {"data": {name: {"userErrors": []} for name in request["variables"]}}
 
 
+# A history's customer actions, which no bus carries: played by the simulation, as the customer's
+# mailbox would (simulate only; docs/events.md).
+SIMULATED_ACTIONS = "postventa.simulate"
+MAILBOX_UNSUBSCRIBE = "Mailbox Unsubscribe"
+
+
+class LocalMailboxes:
+    """The customers' mailboxes: the one-click unsubscribe URL (RFC 8058's List-Unsubscribe) of
+    the latest email each address was sent, which the mailbox provider POSTs when its reader asks
+    to unsubscribe."""
+
+    def __init__(self) -> None:
+        self.unsubscribe_urls: dict[str, str] = {}
+
+    def taken(self, context: dict[str, Any], parsed: dict[str, Any]) -> None:
+        request = context.get("postventa_request") or {}
+        headers = request.get("Content", {}).get("Simple", {}).get("Headers", [])
+        urls = [h["Value"].strip("<>") for h in headers if h["Name"] == "List-Unsubscribe"]
+        if context.get("postventa_operation") == "SendEmail" and urls:
+            (address,) = request["Destination"]["ToAddresses"]
+            self.unsubscribe_urls[address.lower()] = urls[0]
+
+    def one_click(self, address: str, base_url: str, at: datetime) -> dict[str, Any] | None:
+        """The provider's POST for the address's latest email that offers one, as the preference
+        centre's API (at base_url) gets it; None if none did."""
+        url = self.unsubscribe_urls.get(address.lower())
+        if url is None:
+            return None
+        route = urlsplit(url).path.removeprefix(urlsplit(base_url).path)
+        return http_api_event("POST", f"{route}?{urlsplit(url).query}", {}, b"List-Unsubscribe=One-Click", at)
+
+
 class LocalSesEvents:
     """Stands in for the configuration set's event destination, which moto lacks: for every
     message SES takes it publishes a Send event carrying the message's tags, which reaches
@@ -332,6 +366,19 @@ class TimelineEntry(BaseModel):
             channel=destination,
             outcome=d.outcome,
             reason=d.reason,
+        )
+
+    @classmethod
+    def of_consent(cls, said: ConsentChangedV1, written: bool, start: datetime) -> TimelineEntry:
+        """A choice the customer stated (Consent Changed); written: the store was told."""
+        return cls(
+            **cls._when(said.stated_at, start),
+            kind="consent",
+            customer_id=said.customer_id,
+            step=said.stated_by,
+            outcome="stated",
+            reason=f"email marketing {said.email_marketing.value}, sms marketing {said.sms_marketing.value}"
+            + ("; written to Shopify" if written else ""),
         )
 
     @classmethod
@@ -585,6 +632,8 @@ class LocalPostventa:
             lambda: self.engine.now,
         )
         self.faults.on_accepted.append(self.sms_status.taken)
+        self.mailboxes = LocalMailboxes()
+        self.faults.on_accepted.append(self.mailboxes.taken)
         if self.outbox is not None:
             self.faults.on_accepted.append(self.outbox.taken)
         state_machines = {
@@ -676,7 +725,10 @@ class LocalPostventa:
 
     def receive(self, event: dict[str, Any], handler: str | None = None) -> dict[str, Any]:
         """The event's handler alone (SES engagement or storefront, unless named), the clock where
-        it is. A receive that fails is delivered again once visible, up to the queue's receive limit."""
+        it is. A receive that fails is delivered again once visible, up to the queue's receive limit.
+        A customer's action (SIMULATED_ACTIONS) is played instead, as the preference centre gets it."""
+        if event.get("source") == SIMULATED_ACTIONS:
+            return self._act(event)
         handler = handler or (
             "on_engagement"
             if event.get("source") == "aws.ses" or "originationNumber" in event
@@ -702,6 +754,28 @@ class LocalPostventa:
             self.engine.run_until(self.engine.now + VISIBILITY_TIMEOUT)
         self.redriven.append(event)
         return response
+
+    def _act(self, event: dict[str, Any]) -> dict[str, Any]:
+        if event.get("detail-type") != MAILBOX_UNSUBSCRIBE:
+            raise ValueError(
+                f"{SIMULATED_ACTIONS}: no action {event.get('detail-type')!r}; there is {MAILBOX_UNSUBSCRIBE!r}"
+            )
+        base_url = self.settings.required("links_base_url")
+        request = self.mailboxes.one_click(event["detail"]["email"], base_url, self.engine.now)
+        if request is None:
+            return {"statusCode": 404, "body": "no email with an unsubscribe link was sent to that address"}
+        answered: dict[str, Any] = {}
+        for _ in range(ASYNC_ATTEMPTS):  # a POST that failed: the mailbox provider tries again
+            try:
+                answered = self.http(request)
+            except InvocationCrashed:
+                self._expire_in_progress()
+                continue
+            except Exception:  # API Gateway answers 500: the provider tries again
+                continue
+            if answered.get("statusCode") == 200:
+                break
+        return answered
 
     def _sms_status(self, event: dict[str, Any]) -> None:
         """CloudWatch Logs invokes on_sms_status asynchronously: Lambda retries a failed invocation
@@ -852,9 +926,17 @@ def run_simulation(
             local.receive(event)
         local.engine.run_until_idle()
         audiences = local.export_audiences(local.engine.now)
+        consent_events = local.consent_said()
+        for event in consent_events:  # through write_consent to the stand-in Admin API
+            local.receive(event, "write_consent")
         messages = local.messages()
         calls = local.calls()
         tickets = len(local.help_desk.tickets)
+        written_for = {
+            variables["customerId"].rsplit("/", 1)[-1]
+            for request in local.shopify_admin.requests
+            for variables in request["variables"].values()
+        }
         dead = local.dead_letters()
         outcome = local.final_state(dead)
         if archive is not None:
@@ -867,6 +949,10 @@ def run_simulation(
         [TimelineEntry.of_message(m, start) for m in messages]
         + [TimelineEntry.of_call(d, destination, start) for d, destination in calls]
         + [TimelineEntry.of_decision(d, start) for d in decisions]
+        + [
+            TimelineEntry.of_consent(said, said.customer_id in written_for, start)
+            for said in (ConsentChangedV1.model_validate(event["detail"]) for event in consent_events)
+        ]
     )
     timeline.sort(key=lambda entry: (entry.at, entry.kind != "decision"))
 
@@ -881,6 +967,7 @@ def run_simulation(
         "messages": dict(sorted(outcomes.items())),
         "calls": dict(sorted(Counter(e.outcome for e in timeline if e.kind == "call").items())),
         "tickets_opened_by_the_stand_in_help_desk": tickets,
+        "consent_written_to_the_stand_in_shopify": len(written_for),
         "suppressed_by_reason": dict(
             Counter(e.reason for e in timeline if e.kind == "message" and e.outcome == "suppressed")
         ),

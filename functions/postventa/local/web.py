@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -13,7 +14,10 @@ from urllib.parse import parse_qsl, urlsplit
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def http_api_event(method: str, target: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+def http_api_event(
+    method: str, target: str, headers: dict[str, str], body: bytes, at: datetime | None = None
+) -> dict[str, Any]:
+    """The request as API Gateway's HTTP API hands it to Lambda (payload 2.0), received `at` (now)."""
     url = urlsplit(target)
     query = dict(parse_qsl(url.query, keep_blank_values=True))
     return {
@@ -26,6 +30,7 @@ def http_api_event(method: str, target: str, headers: dict[str, str], body: byte
         "requestContext": {
             "http": {"method": method, "path": url.path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
             "requestId": "local",
+            "timeEpoch": int((at or datetime.now(UTC)).timestamp() * 1000),
             "routeKey": "$default",
             "stage": "$default",
         },
