@@ -60,6 +60,7 @@ def _simulate(args: argparse.Namespace) -> int:
             faults=faults,
             library=_library(args),
             outbox=args.outbox,
+            audiences=args.audiences,
         )
     except OutboxError as error:
         print(error, file=sys.stderr)
@@ -68,6 +69,8 @@ def _simulate(args: argparse.Namespace) -> int:
     _print_outbox(args, result)
     if args.archive:
         print(f"\nAnalytics archive written to {args.archive} (postventa report --archive {args.archive})")
+    if args.audiences:
+        print(f"\nAd lists written to {args.audiences} (<audience>/<day>/meta.csv, google.csv)")
     if args.out:
         write_jsonl(result, args.out)
         print(f"\nTimeline written to {args.out} ({len(result.timeline)} lines)")
@@ -574,6 +577,12 @@ def main(argv: list[str] | None = None) -> int:
         "--archive",
         type=_archive_to_write,
         help="write the analytics archive (the input of postventa report) there, replacing an earlier run's",
+    )
+    simulate.add_argument(
+        "--audiences",
+        type=Path,
+        metavar="DIR",
+        help="also write the ad lists of the audiences' run at the end (hashed, consented members)",
     )
     simulate.add_argument(
         "--faults",

@@ -305,3 +305,24 @@ def test_an_unsubscribe_from_the_mailbox_reaches_shopify_and_ends_marketing_emai
     )
     assert ("shipping_delay_apology", "sent") in [(e.step, e.outcome) for e in ben]  # transactional
     assert demo.summary["consent_written_to_the_stand_in_shopify"] == 1
+
+
+def test_simulate_writes_the_ad_lists_fran_is_on_hashed_as_each_platform_reads_them(tmp_path, capsys):
+    import hashlib
+
+    def sha256(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    assert main(["simulate", "--audiences", str(tmp_path)]) == 0
+    assert "Ad lists written to" in capsys.readouterr().out
+    (day,) = [folder.name for folder in (tmp_path / "promoters").iterdir()]
+    # the demo's last day; her address and number (+1 415 555 0134, SMS marketing consent)
+    assert day == "2026-04-18"
+    assert (tmp_path / "promoters" / day / "meta.csv").read_text().splitlines() == [
+        "email,phone",
+        f"{sha256('fran@example.com')},{sha256('14155550134')}",
+    ]
+    assert (tmp_path / "promoters" / day / "google.csv").read_text().splitlines()[1] == (
+        f"{sha256('fran@example.com')},{sha256('+14155550134')}"
+    )
+    assert (tmp_path / "lapsed" / day / "meta.csv").read_text() == "email,phone\n"

@@ -28,6 +28,7 @@ from boto3.dynamodb.conditions import Attr
 from moto import mock_aws
 from pydantic import AwareDatetime, BaseModel, Field
 
+from postventa.adapters.files import AudienceFiles
 from postventa.adapters.queues import MAX_RECEIVES, VISIBILITY_TIMEOUT
 from postventa.analytics.archive import write_records
 from postventa.asl.engine import LocalStepFunctions
@@ -821,6 +822,18 @@ class LocalPostventa:
             answers=(a for c in customers for a in store.answers_of(c)),
         )
 
+    def write_audiences(self, exported: list[dict[str, Any]], root: Path) -> list[Path]:
+        """The ad lists the run wrote to the archive bucket, under root as under audiences/."""
+        s3, written = boto3.client("s3"), []
+        for key in (key for audience in exported for key in audience["keys"]):
+            path = root / key.removeprefix(AudienceFiles.PREFIX)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(
+                s3.get_object(Bucket=self.settings.required("archive_bucket"), Key=key)["Body"].read()
+            )
+            written.append(path)
+        return written
+
     def final_state(self, dead_letters: list[dict[str, Any]]) -> FinalState:
         """What the guarantee is checked on once every journey has run out."""
         store = self.services.store
@@ -906,8 +919,10 @@ def run_simulation(
     clean: FinalState | None = None,
     library: Library | None = None,
     outbox: Path | None = None,
+    audiences: Path | None = None,
 ) -> SimulationResult:
     """archive: also write the analytics archive there (orders, messages, assignments, surveys).
+    audiences: also write there the ad lists the audiences' run made at the end.
     outbox: also write every message there as it was handed to its provider (local/outbox.py).
     faults: inject them at every AWS call and into the deliveries (duplicated, late), and check
     the delivery guarantee against a run of the same events without them (`clean`: that run's
@@ -925,7 +940,9 @@ def run_simulation(
             local.engine.run_until(at)
             local.receive(event)
         local.engine.run_until_idle()
-        audiences = local.export_audiences(local.engine.now)
+        exported = local.export_audiences(local.engine.now)
+        if audiences is not None:
+            local.write_audiences(exported, audiences)
         consent_events = local.consent_said()
         for event in consent_events:  # through write_consent to the stand-in Admin API
             local.receive(event, "write_consent")
@@ -974,7 +991,7 @@ def run_simulation(
         "held_back_by_reason": dict(Counter(m.held.split(" (")[0] for m in messages if m.held)),
         "state_transitions": engine.transitions.total(),
         "transitions_per_message_sent": round(engine.transitions.total() / sent, 2) if sent else None,
-        "audience_members": {a["audience"]: a["members"] for a in audiences},  # consented, that day
+        "audience_members": {a["audience"]: a["members"] for a in exported},  # consented, that day
         "simulated_days": (engine.now - start) // timedelta(days=1),
         "wall_seconds": round(time.perf_counter() - started_wall, 2),
     }
