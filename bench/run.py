@@ -430,6 +430,47 @@ def model_checks() -> None:
         print(f"  {variants} variants against one holdout, any false (Holm): {family:6.2%}")
 
 
+def audience_export_cost() -> None:
+    """The audiences' daily run, per customer: deciding the default audiences and hashing both
+    platforms' rows, as a ratio to validating the profile from its scanned item (which the run
+    must do anyway, like every reader of the table)."""
+    from datetime import UTC, datetime, timedelta
+
+    from postventa.journeys.library import DEFAULT_AUDIENCES
+    from postventa.logic.audiences import Platform, audiences_of, consented_identifiers
+    from postventa.models.records import CustomerProfile
+
+    now = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    items = [
+        CustomerProfile(
+            customer_id=f"cus-{index}",
+            email=f"Customer.{index}@Example.com",
+            phone=f"+1415555{index % 10000:04d}",
+            email_marketing="subscribed",
+            sms_marketing="subscribed" if index % 2 else "not_subscribed",
+            orders_count=1 + index % 4,
+            last_order_at=now - timedelta(days=index % 300),
+            total_spent=50.0 * (1 + index % 7),
+            vip=index % 10 == 0,
+            updated_at=now,
+        ).model_dump(mode="json")
+        for index in range(2000)
+    ]
+    started = time.perf_counter()
+    profiles = [CustomerProfile.model_validate(item) for item in items]
+    parse = time.perf_counter() - started
+    started = time.perf_counter()
+    for profile in profiles:
+        identifiers = consented_identifiers(profile)
+        if identifiers is not None and audiences_of(profile, None, DEFAULT_AUDIENCES, now):
+            for platform in Platform:
+                identifiers.hashed(platform)
+    decide = time.perf_counter() - started
+    print(f"audiences' export, {len(items)} customers, the three default audiences")
+    print(f"  deciding and hashing, per customer:  {decide / len(items) * 1e6:8.1f} us")
+    print(f"  ratio to validating the profile:     {decide / parse:8.2f} x")
+
+
 def main() -> None:
     cold_imports_as_deployed()
     per_event, baseline, transacting = warm_event_seconds()
@@ -449,6 +490,7 @@ def main() -> None:
     sale_day_spike()
     report_timing()
     model_checks()
+    audience_export_cost()
 
 
 if __name__ == "__main__":
