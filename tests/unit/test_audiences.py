@@ -94,6 +94,14 @@ def test_a_shop_names_its_own_audiences_or_none_and_a_wrong_field_is_refused(tmp
     )
     (audience,) = Library(tmp_path).settings.audiences
     assert audiences_of(customer(total_spent=620.0), None, [audience], NOW) == ["big_spenders"]
+    (tmp_path / "postventa.yaml").write_text(
+        "audiences:\n"
+        "  - name: open_to_offers\n"
+        "    conditions: [{field: customer.topics_unsubscribed, op: not_contains, value: offers}]\n"
+    )
+    (audience,) = Library(tmp_path).settings.audiences
+    assert audiences_of(customer(), None, [audience], NOW) == ["open_to_offers"]
+    assert audiences_of(customer(topics_unsubscribed=["offers"]), None, [audience], NOW) == []
     (tmp_path / "postventa.yaml").write_text("audiences: []\n")
     assert Library(tmp_path).settings.audiences == []
     assert Library().settings.audiences == list(DEFAULT_AUDIENCES)

@@ -182,6 +182,10 @@ def test_values_a_field_never_takes_and_operators_that_do_not_fit():
         "demo.yaml: step review_followed_up, case opened: customer.orders_count holds number: op contains "
         "looks inside a list or text"
     ]
+    assert found(branch_on("customer.orders_count", "2", op="not_contains")) == [
+        "demo.yaml: step review_followed_up, case opened: customer.orders_count holds number: op "
+        "not_contains looks inside a list or text"
+    ]
 
 
 def test_an_unknown_topic_is_named_with_the_nearest_and_a_shop_adds_its_own(tmp_path):

@@ -38,6 +38,9 @@ CONTEXT = {
         ("customer.country", "in", ["ES", "MX"], True),
         ("customer.country", "not_in", ["ES"], False),
         ("customer.tags", "contains", "vip", True),
+        ("customer.tags", "not_contains", "vip", False),
+        ("customer.tags", "not_contains", "wholesale", True),
+        ("customer.topics_unsubscribed", "not_contains", "offers", True),  # absent: nothing unsubscribed
         ("customer.birthday", "exists", False, True),
         ("customer.birthday", "ne", "x", True),
         ("customer.country", "gt", 3, False),  # a string is not comparable with a number: no match, no crash

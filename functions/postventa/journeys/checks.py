@@ -122,8 +122,11 @@ class _JourneyChecks:
                 labels,
                 f"{condition.field} holds {fact.kind}: op {condition.op.value} compares numbers or dates",
             )
-        if condition.op is Operator.CONTAINS and fact.kind not in ("list", "text"):
-            self.add(labels, f"{condition.field} holds {fact.kind}: op contains looks inside a list or text")
+        if condition.op in (Operator.CONTAINS, Operator.NOT_CONTAINS) and fact.kind not in ("list", "text"):
+            self.add(
+                labels,
+                f"{condition.field} holds {fact.kind}: op {condition.op.value} looks inside a list or text",
+            )
         if (
             fact.kind == "bool"
             and condition.op in (Operator.EQ, Operator.NE)

@@ -39,6 +39,7 @@ class Operator(StrEnum):
     IN = "in"
     NOT_IN = "not_in"
     CONTAINS = "contains"
+    NOT_CONTAINS = "not_contains"
     EXISTS = "exists"
 
 

@@ -51,7 +51,7 @@ def holds(condition: Condition, context: Mapping[str, Any]) -> bool:
     if op is Operator.EXISTS:
         return (actual is not _MISSING and actual is not None) == expected
     if actual is _MISSING:
-        return op in (Operator.NE, Operator.NOT_IN)
+        return op in (Operator.NE, Operator.NOT_IN, Operator.NOT_CONTAINS)
     if op is Operator.EQ:
         return actual == expected or (_number(actual) is not None and _number(actual) == _number(expected))
     if op is Operator.NE:
@@ -62,6 +62,8 @@ def holds(condition: Condition, context: Mapping[str, Any]) -> bool:
         return actual not in expected
     if op is Operator.CONTAINS:
         return isinstance(actual, list | str) and expected in actual
+    if op is Operator.NOT_CONTAINS:
+        return not holds(condition.model_copy(update={"op": Operator.CONTAINS}), context)
     return _compare(op, actual, expected)
 
 
