@@ -104,6 +104,16 @@ def _held(write: Callable[..., Any], **request: Any) -> bool:
     return True
 
 
+def _pages(read: Callable[..., Any], **request: Any) -> Iterator[dict[str, Any]]:
+    """A Query's or Scan's items, page after page."""
+    while True:
+        response = read(**request)
+        yield from response["Items"]
+        if "LastEvaluatedKey" not in response:
+            return
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
 class Store:
     def __init__(self, table: Any, retention: timedelta = MESSAGE_RETENTION):
         """table: a boto3 DynamoDB Table resource. retention: how long messages, decisions and
@@ -198,14 +208,8 @@ class Store:
 
     def calendar(self, key: str) -> list[tuple[str, str]]:
         """(customer id, timezone) under a calendar key."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"CALENDAR#{key}")}
-        while True:
-            response = self._table.query(**kwargs)
-            items.extend(response["Items"])
-            if "LastEvaluatedKey" not in response:
-                return [(item["customer_id"], item["timezone"]) for item in items]
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        items = list(_pages(self._table.query, KeyConditionExpression=Key("pk").eq(f"CALENDAR#{key}")))
+        return [(item["customer_id"], item["timezone"]) for item in items]
 
     def move_calendar(self, customer_id: str, timezone: str, removed: set[str], added: set[str]) -> None:
         with self._table.batch_writer() as batch:
@@ -479,13 +483,7 @@ class Store:
 
     def _scan(self, condition: ConditionBase) -> Iterator[dict[str, Any]]:
         # Eventually consistent: a day's list need not see the last second's writes, at half the reads.
-        kwargs: dict[str, Any] = {"FilterExpression": condition}
-        while True:
-            response = self._table.scan(**kwargs)
-            yield from response["Items"]
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return _pages(self._table.scan, FilterExpression=condition)
 
     # waits
     def put_wait(self, wait: PendingWait) -> None:
@@ -523,27 +521,19 @@ class Store:
                 batch.delete_item(Key=key)
 
     def _keys(self, condition: ConditionBase) -> list[dict[str, str]]:
-        keys: list[dict[str, str]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "ProjectionExpression": "pk, sk"}
-        while True:
-            response = self._table.query(ConsistentRead=True, **kwargs)
-            keys += [{"pk": item["pk"], "sk": item["sk"]} for item in response["Items"]]
-            if "LastEvaluatedKey" not in response:
-                return keys
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        pages = _pages(
+            self._table.query,
+            ConsistentRead=True,
+            KeyConditionExpression=condition,
+            ProjectionExpression="pk, sk",
+        )
+        return [{"pk": item["pk"], "sk": item["sk"]} for item in pages]
 
     # plumbing
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
 
     def _query(self, cls: type[Model], pk: str, sk_prefix: str) -> list[Model]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix)
-        }
-        while True:
-            response = self._table.query(ConsistentRead=True, **kwargs)
-            items.extend(response["Items"])
-            if "LastEvaluatedKey" not in response:
-                return [cls.model_validate(item) for item in items]
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        condition = Key("pk").eq(pk) & Key("sk").begins_with(sk_prefix)
+        items = list(_pages(self._table.query, ConsistentRead=True, KeyConditionExpression=condition))
+        return [cls.model_validate(item) for item in items]

@@ -274,8 +274,9 @@ class LocalMailboxes:
         url = self.unsubscribe_urls.get(address.lower())
         if url is None:
             return None
-        route = urlsplit(url).path.removeprefix(urlsplit(base_url).path)
-        return http_api_event("POST", f"{route}?{urlsplit(url).query}", {}, b"List-Unsubscribe=One-Click", at)
+        link = urlsplit(url)
+        route = link.path.removeprefix(urlsplit(base_url).path)
+        return http_api_event("POST", f"{route}?{link.query}", {}, b"List-Unsubscribe=One-Click", at)
 
 
 class LocalSesEvents:

@@ -48,11 +48,12 @@ class AudienceExport:
         answers = self._source.latest_answers() if any(f.startswith("nps.") for f in named) else {}
         members: dict[str, list[Identifiers]] = {audience.name: [] for audience in self._audiences}
         for profile in self._source.profiles():
-            identifiers = consented_identifiers(profile)
-            if identifiers is None:
-                continue
-            for name in audiences_of(profile, answers.get(profile.customer_id), self._audiences, now):
-                members[name].append(identifiers)
+            # Most customers are in no audience: their number is never parsed.
+            names = audiences_of(profile, answers.get(profile.customer_id), self._audiences, now)
+            identifiers = consented_identifiers(profile) if names else None
+            if identifiers is not None:
+                for name in names:
+                    members[name].append(identifiers)
         day = now.date().isoformat()
         return [self._write(name, day, found) for name, found in members.items()]
 
