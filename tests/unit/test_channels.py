@@ -161,3 +161,32 @@ def test_numbers_are_sent_in_e164(phone, country, expected):
 def test_sms_segments_for_gsm7_and_ucs2(text, encoding, segments):
     size = sms_size(text)
     assert (size.encoding, size.segments) == (encoding, segments)
+
+
+def test_the_inbox_is_named_by_a_step_and_never_preferred():
+    assert channels([Channel.INBOX, Channel.EMAIL]) == (["inbox", "email"], [])
+    assert "inbox" not in channels("preferred")[0]
+    assert "inbox" not in channels("preferred", Purpose.TRANSACTIONAL, sms_transactional=S)[0]
+    # it needs the app's phase, as push does
+    assert channels([Channel.INBOX, Channel.EMAIL], phase=Phase.EMAIL_AND_SMS)[0] == ["email"]
+
+
+def test_the_inbox_reaches_customers_with_the_app_whatever_the_channels_they_chose():
+    # promotions there need no channel's consent, and a choice of channels binds what reaches out
+    no_consent = {"email_marketing": N, "sms_marketing": N, "push_marketing": N}
+    assert channels([Channel.INBOX], channels=[Channel.EMAIL], **no_consent) == (["inbox"], [])
+    # without the app there is no inbox: the message goes by the next channel, nothing passed over
+    assert channels([Channel.INBOX, Channel.EMAIL], push_tokens=[]) == (["email"], [])
+    routing = route([Channel.INBOX], Purpose.MARKETING, Phase.ALL_CHANNELS, customer(push_tokens=[]))
+    assert routing.reason == "inbox: no app installation (push token)"
+
+
+def test_the_inbox_holds_no_promotion_for_a_customer_who_unsubscribed_everywhere():
+    everywhere = {"email_marketing": U, "sms_marketing": U, "push_marketing": N}
+    assert channels([Channel.INBOX], **everywhere) == (
+        [],
+        ["inbox: unsubscribed from marketing on every channel"],
+    )
+    # a receipt still goes there, and one channel still subscribed keeps promotions in the app
+    assert channels([Channel.INBOX], Purpose.TRANSACTIONAL, **everywhere) == (["inbox"], [])
+    assert channels([Channel.INBOX], **{**everywhere, "push_marketing": S}) == (["inbox"], [])

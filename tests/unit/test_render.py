@@ -130,7 +130,8 @@ def test_unknown_locale_falls_back_to_the_default():
 def test_every_template_a_journey_may_send_exists_for_each_channel_it_may_take(locale):
     """ "preferred" may take any channel of the journey's phase: each needs its template, in both languages."""
     from postventa.journeys.loader import load_journeys
-    from postventa.journeys.model import PHASE_CHANNELS, SendStep
+    from postventa.journeys.model import SendStep
+    from postventa.logic.channels import channels_of
 
     renderer = MessageRenderer()
     for journey in load_journeys().values():
@@ -141,8 +142,7 @@ def test_every_template_a_journey_may_send_exists_for_each_channel_it_may_take(l
             if not isinstance(step, SendStep):
                 continue
             send = step.send
-            channels = PHASE_CHANNELS[journey.phase] if send.channels == "preferred" else send.channels
-            for channel in channels:
+            for channel in channels_of(send.channels, journey.phase):
                 data = context(unsubscribe="https://l/unsub")
                 if not with_order or checkout:
                     data["order"] = None

@@ -17,7 +17,6 @@ from typing import Any
 
 from postventa.journeys.library import Library
 from postventa.journeys.model import (
-    PHASE_CHANNELS,
     Branch,
     BranchStep,
     Condition,
@@ -30,7 +29,7 @@ from postventa.journeys.model import (
     WaitUntilStep,
     branches_of,
 )
-from postventa.logic.channels import CHANNELS
+from postventa.logic.channels import CHANNELS, channels_of
 from postventa.logic.facts import FACT_FIELDS, MESSAGE_FACTS, TRIGGER_FACTS, FactField
 from postventa.models.events import Channel, DetailType
 
@@ -175,13 +174,7 @@ class _JourneyChecks:
                 f"instead_of: {action.instead_of} is not a send step that comes before"
                 f"{_suggest(action.instead_of, sent_before)}",
             )
-        phase_channels = PHASE_CHANNELS[self.journey.phase]
-        channels = (
-            sorted(phase_channels)
-            if isinstance(action.channels, str)
-            else [channel for channel in action.channels if channel in phase_channels]
-        )
-        for channel in channels:
+        for channel in channels_of(action.channels, self.journey.phase):
             self.templates(labels, channel, action.template)
         topics = self.library.topics
         if action.topic is not None and action.topic not in topics:

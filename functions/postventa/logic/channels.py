@@ -1,6 +1,6 @@
 """The channels: what sets each apart (CHANNELS), which a message may take, in order, and why
 each other one was passed over. The journeys' phases (which channels a journey may use) are in
-journeys/model.py, each provider's adapter in adapters/ (email, sms, push)."""
+journeys/model.py, each provider's adapter in adapters/ (email, sms, push, inbox)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ from postventa.logic.sms import e164
 from postventa.models.events import Channel, ConsentState, PushTokenV1
 from postventa.models.records import CustomerProfile, OrderRecord
 
-DEFAULT_ORDER = (Channel.EMAIL, Channel.SMS, Channel.PUSH)  # email first, for customers who chose nothing
+# The channels a customer may choose, email first for customers who chose nothing: "preferred"
+# sends go by them. The app's inbox is not among them: a step names it.
+DEFAULT_ORDER = (Channel.EMAIL, Channel.SMS, Channel.PUSH)
 
 
 @dataclass(frozen=True)
 class ChannelTraits:
     locale_file: str  # the template file whose presence decides a message's locale
     parts: dict[str, str]  # each part rendered -> the suffix of its template file
-    send_is_confirmed: bool  # the provider publishes that it took a message (SES's Send event)
+    # A claim handed over but not recorded may be handed over again: SES publishes a Send event
+    # for an email it took (on_engagement records it), the inbox's write is conditional on the
+    # message's id; SNS and Pinpoint say nothing, so a text or push is never tried twice.
+    may_hand_over_again: bool
     billed_per_segment: bool
     one_click_unsubscribe: bool  # marketing carries RFC 8058 List-Unsubscribe headers
     opted_out: Callable[
@@ -33,7 +38,7 @@ CHANNELS = {
     Channel.EMAIL: ChannelTraits(
         locale_file="html",
         parts={"subject": "subject.txt", "html": "html", "text": "txt"},
-        send_is_confirmed=True,
+        may_hand_over_again=True,
         billed_per_segment=False,
         one_click_unsubscribe=True,
         opted_out=lambda reason: {"email_suppressed": reason},
@@ -41,7 +46,7 @@ CHANNELS = {
     Channel.SMS: ChannelTraits(
         locale_file="txt",
         parts={"text": "txt"},
-        send_is_confirmed=False,
+        may_hand_over_again=False,
         billed_per_segment=True,
         one_click_unsubscribe=False,
         opted_out=lambda reason: {"sms_opted_out": reason},
@@ -49,10 +54,18 @@ CHANNELS = {
     Channel.PUSH: ChannelTraits(
         locale_file="txt",
         parts={"title": "title.txt", "text": "txt"},
-        send_is_confirmed=False,
+        may_hand_over_again=False,
         billed_per_segment=False,
         one_click_unsubscribe=False,
         opted_out=lambda reason: {"push_tokens": []},  # every installation said no
+    ),
+    Channel.INBOX: ChannelTraits(
+        locale_file="txt",
+        parts={"title": "title.txt", "text": "txt"},
+        may_hand_over_again=True,
+        billed_per_segment=False,
+        one_click_unsubscribe=False,
+        opted_out=lambda reason: {},  # the app's own store: nobody to refuse it
     ),
 }
 
@@ -60,7 +73,8 @@ CHANNELS = {
 @dataclass(frozen=True)
 class Route:
     channel: Channel
-    to: str | tuple[PushTokenV1, ...]  # an address, an E.164 number, or the customer's app installations
+    # an address, an E.164 number, the customer's app installations, or (inbox) the customer's id
+    to: str | tuple[PushTokenV1, ...]
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,7 @@ def route(
             order = list(chosen)
     else:
         order = list(channels)
-    routes, passed_over, refused = [], [], []
+    routes, passed_over, refused, no_inbox = [], [], [], []
     for channel in order:
         reason = _not_allowed(channel, purpose, phase, profile)
         if reason is None and instead_of is not None and channel is instead_of[1]:
@@ -124,11 +138,15 @@ def route(
         if reason is None:
             routes.append(Route(channel, _address(channel, profile)))
             continue
+        # A customer without the app has no inbox to pass over: a word only when nothing else was tried.
+        if channel is Channel.INBOX and _unreachable(channel, profile):
+            no_inbox.append(f"{channel.value}: {reason}")
+            continue
         refused.append(f"{channel.value}: {reason}")
         # "preferred" tries every channel: only those the customer chose are worth a word.
         if not isinstance(channels, str) or channel in (chosen or []):
             passed_over.append(refused[-1])
-    return Routing(routes, passed_over, refused)
+    return Routing(routes, passed_over, refused or no_inbox)
 
 
 _NOT_IN_PHASE = "not in this journey's phase"
@@ -138,6 +156,8 @@ def _not_allowed(channel: Channel, purpose: Purpose, phase: Phase, profile: Cust
     if channel not in PHASE_CHANNELS[phase]:
         return _NOT_IN_PHASE
     marketing = purpose is Purpose.MARKETING
+    if channel is Channel.INBOX:
+        return _unreachable(channel, profile) or (_inbox_consent(profile) if marketing else None)
     if marketing and profile.channels is not None and channel not in profile.channels:
         return "not a channel the customer chose"
     unreachable = _unreachable(channel, profile)
@@ -168,11 +188,30 @@ def _unreachable(channel: Channel, profile: CustomerProfile) -> str | None:
         if profile.sms_opted_out:
             return f"number opted out ({profile.sms_opted_out})"
         return None
+    # push and the inbox: the app, known by the installations it registered
     return None if profile.push_tokens else "no app installation (push token)"
 
 
+def channels_of(channels: list[Channel] | Literal["preferred"], phase: Phase) -> list[Channel]:
+    """The channels a send may take in its journey's phase, in the order tried ("preferred": the
+    channels a customer may choose)."""
+    named = DEFAULT_ORDER if isinstance(channels, str) else channels
+    return [channel for channel in named if channel in PHASE_CHANNELS[phase]]
+
+
 def reachable_channels(profile: CustomerProfile) -> list[Channel]:
-    return [channel for channel in Channel if _unreachable(channel, profile) is None]
+    """Of the channels a customer may choose, those the customer can be reached on."""
+    return [channel for channel in DEFAULT_ORDER if _unreachable(channel, profile) is None]
+
+
+def _inbox_consent(profile: CustomerProfile) -> str | None:
+    """Promotions in the app's inbox, which the customer opens, need no channel's consent, and
+    the channels chosen bind what reaches out (notifications, mail, texts), not what the app
+    holds; a customer who unsubscribed from marketing and subscribed to none gets none there."""
+    states = {profile.email_marketing, profile.sms_marketing, profile.push_marketing}
+    if ConsentState.UNSUBSCRIBED in states and ConsentState.SUBSCRIBED not in states:
+        return "unsubscribed from marketing on every channel"
+    return None
 
 
 def _consent(state: ConsentState, what: str) -> str | None:
@@ -186,4 +225,6 @@ def _address(channel: Channel, profile: CustomerProfile) -> str | tuple[PushToke
         return str(profile.email)
     if channel is Channel.SMS:
         return str(e164(profile.phone, profile.country))
+    if channel is Channel.INBOX:
+        return profile.customer_id
     return tuple(profile.push_tokens)

@@ -55,6 +55,13 @@ class Channel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     PUSH = "push"
+    # The app's own inbox (cards the app fetches): named by a step, never a choice in the
+    # preference centre nor a "preferred" channel; every app user has one.
+    INBOX = "inbox"
+
+
+# What a customer may choose, and order, to be reached on.
+ChoosableChannel = Literal[Channel.EMAIL, Channel.SMS, Channel.PUSH]
 
 
 class PushPlatform(StrEnum):
@@ -93,7 +100,7 @@ class CustomerV1(_Detail):
     push_tokens: list[PushTokenV1] | None = Field(
         default=None, description="The customer's app installations; replaces what is stored"
     )
-    channels: list[Channel] | None = Field(
+    channels: list[ChoosableChannel] | None = Field(
         default=None, description="The channels the customer chose, in order of preference"
     )
     consent_updated_at: Moment | None = Field(

@@ -16,6 +16,7 @@ from postventa.models.events import Channel, ConsentState, SurveyAnsweredV1
 from postventa.models.records import CustomerProfile
 from postventa.services.ports import CustomerStore, change_profile
 
+# The channels a customer chooses here (the app's inbox is not one: every app user has it).
 _MARKETING_CONSENT = {
     Channel.EMAIL: "email_marketing",
     Channel.SMS: "sms_marketing",
@@ -62,13 +63,15 @@ class PreferenceCentre:
         chosen = profile.channels
         if chosen is None:  # never chosen here: what the customer consented to elsewhere
             chosen = [
-                c for c in Channel if getattr(profile, _MARKETING_CONSENT[c]) is ConsentState.SUBSCRIBED
+                c
+                for c, field in _MARKETING_CONSENT.items()
+                if getattr(profile, field) is ConsentState.SUBSCRIBED
             ]
         return {
             "token": self.page_link(profile, opened_with),
             "channels": [
                 {"name": c.value, "chosen": c in chosen and c in reachable, "reachable": c in reachable}
-                for c in [*chosen, *(c for c in Channel if c not in chosen)]
+                for c in [*chosen, *(c for c in _MARKETING_CONSENT if c not in chosen)]
             ],
             "topics": [{"name": t, "kept": t not in profile.topics_unsubscribed} for t in self.topics],
         }

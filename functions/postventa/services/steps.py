@@ -288,13 +288,14 @@ class StepRunner:
         Within the lease, wait (the journey retries). Past it: a claim never handed to a provider
         is taken over and sent. An email handed over is sent again too: SES publishes a Send event
         carrying the message tag within seconds of taking a message, and on_engagement records it
-        as `sent`, so one still `sending` a lease later was not taken. SNS and Pinpoint give no such
-        proof: the message is recorded failed, with why, rather than risk a second text or push.
+        as `sent`, so one still `sending` a lease later was not taken; an inbox card's write is
+        conditional on the message's id, so a second one changes nothing. SNS and Pinpoint give no
+        such proof: the message is recorded failed, with why, rather than risk a second text or push.
         Returns the outcome to answer, or None when this attempt now holds the claim."""
         claimed_at = claim.claimed_at or claim.at
         if self._clock() - claimed_at < CLAIM_LEASE:
             raise StepRetryable(f"message {claim.message_id} is being sent by another attempt")
-        if claim.handed_over_at is not None and not CHANNELS[Channel(claim.channel)].send_is_confirmed:
+        if claim.handed_over_at is not None and not CHANNELS[Channel(claim.channel)].may_hand_over_again:
             failed = claim.model_copy(
                 update={
                     "status": MessageStatus.FAILED,
