@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from postventa.services.controls import JourneyControls
     from postventa.services.engagement import EngagementService
     from postventa.services.erasure import CustomerErasure
+    from postventa.services.inbox import AppInbox
     from postventa.services.occasions import OccasionScheduler
     from postventa.services.order_events import OrderEventService
     from postventa.services.preferences import PreferenceCentre
@@ -119,6 +120,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "support_email",
         "default_locale",
     },
+    "inbox": _STORE | {"inbox_key_secret_id", "state_machines"},
     "rotate_link_key": frozenset(),
     "export_audiences": _STORE | {"archive_bucket"},
     "score_fit": _STORE | {"archive_bucket"},
@@ -276,6 +278,7 @@ class Services:
     @cached_property
     def senders(self) -> dict[Channel, Sender]:
         from postventa.adapters.email import SesEmailSender
+        from postventa.adapters.inbox import InboxSender
         from postventa.adapters.push import PinpointPushSender
         from postventa.adapters.sms import SnsSmsSender
 
@@ -292,6 +295,8 @@ class Services:
                 boto3.client("sns", config=PROVIDER_CLIENT), sender_id=settings.sms_sender_id
             ),
         }
+        if settings.table_name:  # the inbox is the table (send-test, with none, sends elsewhere)
+            senders[Channel.INBOX] = InboxSender(self.store, self._clock)
         if settings.push_application_id:
             client = self._stand_ins.pinpoint or boto3.client("pinpoint", config=PROVIDER_CLIENT)
             senders[Channel.PUSH] = PinpointPushSender(client, settings.push_application_id)
@@ -389,6 +394,17 @@ class Services:
                 DetailType.SURVEY_ANSWERED, [(answer, answer.answered_at)]
             ),
             publish_consent=self._publish_consent,
+        )
+
+    @cached_property
+    def inbox(self) -> AppInbox:
+        from postventa.adapters.secrets import read_secret
+        from postventa.services.inbox import AppInbox
+
+        return AppInbox(
+            cards=self.store,
+            key=read_secret(self.settings.required("inbox_key_secret_id")),
+            read_in_app=self.engagement.read_in_app,
         )
 
     @cached_property

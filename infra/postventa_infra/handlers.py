@@ -224,6 +224,7 @@ class Handlers(Construct):
         )
 
         machines = list(state_machine_arns.values())
+        self._machines = machines
         executions = [arn.replace(":stateMachine:", ":execution:", 1) + ":*" for arn in machines]
         self.on_order.add_to_role_policy(
             iam.PolicyStatement(actions=["states:StartExecution"], resources=machines)
@@ -345,6 +346,52 @@ class Handlers(Construct):
             },
         )
         return exporter
+
+    def app_inbox(self) -> tuple[lambda_.Function, secretsmanager.Secret]:
+        """The app inbox's function, made only when a journey sends to the inbox, and its
+        identity-verification key, which the shop's backend reads to sign its app's customers in.
+        Internet-facing: the signed-in customer's cards (a Query of their partition) and one
+        message read and written back, the execution's wait for Message Opened resumed and deleted."""
+        key = secretsmanager.Secret(
+            self,
+            "InboxKey",
+            description="Postventa app inbox: the shop's backend signs customer ids with this key",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+        )
+        acknowledge(
+            key,
+            {
+                "SMG4": "The shop's backend and its app's sessions hold signatures made with it: a rotation "
+                "signs every app user out, so the shop rotates it when it chooses (docs/architecture.md)"
+            },
+        )
+        inbox = self._function("Inbox", "inbox", Duration.seconds(10))
+        table = self._storage.table
+        table.grant(
+            inbox,
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        )
+        self._storage.key.grant_encrypt_decrypt(inbox)
+        key.grant_read(inbox)
+        inbox.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=self._machines)
+        )
+        acknowledge(
+            inbox.role,  # type: ignore[arg-type]
+            {
+                **key_grants("table"),
+                f"IAM5[Resource::{arn_of(table)}/index/*]": "CDK's table grant names the indexes too; "
+                "the code queries the signed-in customer's partition of the table only",
+            },
+        )
+        self.configure("inbox_key_secret_id", key.secret_arn)
+        return inbox, key
 
     def allow_calls(self, bus: events.IEventBus) -> None:
         """Call steps: run_step publishes each call on the bus, for its destination's rule."""

@@ -1,5 +1,6 @@
 """The preference centre's HTTP API: the signed pages customers reach from a message (preferences,
-one-click unsubscribe, survey answers) and Shopify's compliance webhooks, in front of one Lambda."""
+one-click unsubscribe, survey answers) and Shopify's compliance webhooks, in front of one Lambda;
+and, when a journey sends to it, the app inbox, in front of its own."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ PREFERENCE_ROUTES = {
     "/unsubscribe": [apigateway.HttpMethod.GET, apigateway.HttpMethod.POST],
     "/nps": [apigateway.HttpMethod.GET, apigateway.HttpMethod.POST],
     "/shopify/compliance": [apigateway.HttpMethod.POST],
+}
+# Every route handlers/inbox.py serves.
+INBOX_ROUTES = {
+    "/inbox": [apigateway.HttpMethod.GET],
+    "/inbox/read": [apigateway.HttpMethod.POST],
 }
 # The API's logical id from before it had a construct of its own: a new one would replace the
 # API, and with it the address of every link in every message already sent.
@@ -64,6 +70,12 @@ class PreferenceCentre(Construct):
             api,
             {
                 "APIG4": "Customers reach these pages from an email without an account: each request carries a "
-                "per-customer HMAC-signed, expiring token that the handler verifies before reading or changing anything",
+                "per-customer HMAC-signed, expiring token that the handler verifies before reading or changing anything; "
+                "the app inbox's requests carry the shop backend's HMAC of the signed-in customer's id, verified alike",
             },
         )
+
+    def serve_inbox(self, function: lambda_.IFunction) -> None:
+        integration = HttpLambdaIntegration("Inbox", function)
+        for path, methods in INBOX_ROUTES.items():
+            self.api.add_routes(path=path, methods=methods, integration=integration)

@@ -14,6 +14,9 @@ from constructs import Construct, Node
 from postventa.journeys.checks import check_journeys, errors
 from postventa.journeys.compiler import state_machine_name
 from postventa.journeys.library import Library
+from postventa.journeys.model import Journey, SendStep
+from postventa.logic.channels import channels_of
+from postventa.models.events import Channel
 from postventa.models.policy import ContactPolicy
 from postventa.models.settings import CampaignLinks, Settings
 from postventa_infra.analytics import Analytics
@@ -202,6 +205,9 @@ class PostventaStack(Stack):
         preference_centre = PreferenceCentre(self, "PreferenceApi", function=handlers.preferences)
         links_base_url = options.links_base_url or preference_centre.url
         handlers.configure("links_base_url", links_base_url)
+        inbox = handlers.app_inbox() if _sends_to_inbox(journeys) else None
+        if inbox:
+            preference_centre.serve_inbox(inbox[0])
         destinations = CallDestinations(self, "Calls", bus=ingest.bus, destinations=options.destinations)
         admin = options.storefront_admin
         write_back = (
@@ -303,10 +309,21 @@ class PostventaStack(Stack):
         CfnOutput(self, "PreferenceCentreUrl", value=links_base_url)
         if options.shopify_event_source:  # the URL for the app's compliance_topics (shopify.app.toml)
             CfnOutput(self, "ShopifyComplianceWebhookUrl", value=f"{links_base_url}/shopify/compliance")
+        if inbox:  # for the shop's backend (the key) and its app (the URL)
+            CfnOutput(self, "AppInboxUrl", value=f"{links_base_url}/inbox")
+            CfnOutput(self, "InboxKeySecretArn", value=inbox[1].secret_arn)
         CfnOutput(self, "SmsRepliesTopicArn", value=sms.replies.topic_arn)
         CfnOutput(self, "ArchiveBucketName", value=analytics.bucket.bucket_name)
         CfnOutput(self, "AthenaWorkGroup", value=analytics.workgroup.ref)
         CfnOutput(self, "BacktestStateMachineArn", value=backtest.machine.state_machine_arn)  # --on-aws
+
+
+def _sends_to_inbox(journeys: dict[str, Journey]) -> bool:
+    return any(
+        isinstance(step, SendStep) and Channel.INBOX in channels_of(step.send.channels, journey.phase)
+        for journey in journeys.values()
+        for step in journey.all_steps()
+    )
 
 
 def _settings(

@@ -229,7 +229,7 @@ def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(t
 
 def test_journeys_validate_reports_problems_with_exit_status(tmp_path, capsys):
     assert main(["journeys", "validate"]) == 0
-    assert "ok  post-purchase v4: 16 steps" in capsys.readouterr().out
+    assert "ok  post-purchase v5: 16 steps" in capsys.readouterr().out
     (tmp_path / "broken.yaml").write_text(
         "name: broken\nversion: 1\ntrigger: {event: Order Placed}\nsteps: []\n"
     )
@@ -305,6 +305,20 @@ def test_an_unsubscribe_from_the_mailbox_reaches_shopify_and_ends_marketing_emai
     )
     assert ("shipping_delay_apology", "sent") in [(e.step, e.outcome) for e in ben]  # transactional
     assert demo.summary["consent_written_to_the_stand_in_shopify"] == 1
+
+
+def test_a_customer_with_the_app_finds_his_tips_in_its_inbox_and_reading_them_is_an_open(demo):
+    """Gus has the app: post-purchase puts his product tips in its inbox, not in his mailbox; he
+    opens the app that evening (a history's App Inbox Opened, 03-07 18:00) and the card read is
+    the message's open. Customers without the app get their tips by email, nothing said of it."""
+    gus = messages(demo, "cus-gus", "post-purchase")
+    assert (5, "product_tips", "sent", None) in gus
+    (tips,) = [m for m in demo.final.messages if m.customer_id == "cus-gus" and m.step == "product_tips"]
+    assert (tips.channel, tips.opened_at) == ("inbox", datetime(2026, 3, 7, 18, tzinfo=UTC))
+    assert demo.summary["inbox_cards"] == {"kept": 1, "read": 1}
+    others = [m for m in demo.final.messages if m.step == "product_tips" and m.customer_id != "cus-gus"]
+    assert {m.channel for m in others if m.status.value == "sent"} == {"email"}
+    assert not any("inbox" in (m.reason or "") for m in others)  # Dev's suppression names email only
 
 
 def test_simulate_writes_the_ad_lists_fran_is_on_hashed_as_each_platform_reads_them(tmp_path, capsys):

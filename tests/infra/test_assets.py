@@ -136,6 +136,7 @@ HANDLERS = [
     "backtest.backtest_replay",
     "handlers.archive",
     "handlers.export_audiences",
+    "handlers.inbox",
     "handlers.occasions",
     "handlers.on_engagement",
     "handlers.on_order",

@@ -122,6 +122,7 @@ def test_functions_are_traced_on_the_checked_runtime_with_typed_settings(templat
         "postventa.backtest.backtest_replay.lambda_handler",
         "postventa.handlers.archive.lambda_handler",
         "postventa.handlers.export_audiences.lambda_handler",  # the library names audiences
+        "postventa.handlers.inbox.lambda_handler",  # a journey sends to the app inbox
         "postventa.handlers.occasions.lambda_handler",
         "postventa.handlers.on_engagement.lambda_handler",
         "postventa.handlers.on_order.lambda_handler",
@@ -219,7 +220,7 @@ def test_alarms_cover_dead_letters_failed_journeys_errors_and_the_guarantee(temp
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms.values())
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 12
-        + ["Errors"] * 14  # every function but the backtest's (a tool: its CLI reports their failures)
+        + ["Errors"] * 15  # every function but the backtest's (a tool: its CLI reports their failures)
         + ["ExecutionsFailed"] * (len(Library(SHOP).journeys()) + 1)  # every journey and the scoring job
         + ["CeilingReached", "EventDeadLettered", "Message_failed", "ShopRedactRequested", "StepFailed"]
     )
@@ -354,11 +355,53 @@ def test_the_preference_centre_is_an_http_api_with_logs_and_throttling(template)
     routes = sorted(
         r["Properties"]["RouteKey"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()
     )
-    served = re.findall(
-        r'@app\.(get|post)\("([^"]+)"\)', (ROOT / "functions/postventa/handlers/preferences.py").read_text()
-    )
+    served = [
+        route
+        for handler in ("preferences", "inbox")
+        for route in re.findall(
+            r'@app\.(get|post)\("([^"]+)"\)',
+            (ROOT / f"functions/postventa/handlers/{handler}.py").read_text(),
+        )
+    ]
     assert routes == sorted(f"{method.upper()} {path}" for method, path in served)
-    assert "POST /nps" in routes and "POST /shopify/compliance" in routes
+    assert "POST /nps" in routes and "POST /shopify/compliance" in routes and "GET /inbox" in routes
+
+
+def test_the_app_inbox_has_its_own_function_and_key_and_reads_one_customers_partition(template):
+    handler = "postventa.handlers.inbox.lambda_handler"
+    (name,) = [
+        name
+        for name, f in resources(template, "AWS::Lambda::Function").items()
+        if f["Properties"].get("Handler") == handler
+    ]
+    integrations = [
+        i["Properties"]["IntegrationUri"]
+        for i in resources(template, "AWS::ApiGatewayV2::Integration").values()
+        if name in json.dumps(i["Properties"]["IntegrationUri"])
+    ]
+    assert integrations  # the routes /inbox and /inbox/read reach it
+    environment = resources(template, "AWS::Lambda::Function")[name]["Properties"]["Environment"]["Variables"]
+    assert "HandlersInboxKey" in json.dumps(environment["POSTVENTA_INBOX_KEY_SECRET_ID"])
+    assert "POSTVENTA_LINK_SIGNING_SECRET_ID" not in environment  # it signs nothing
+    granted = sorted(
+        action
+        for policy, statement in _statements(template)
+        if policy.startswith("HandlersInboxRole")
+        for action in _listed(statement["Action"])
+        if action.startswith(("dynamodb:", "states:", "secretsmanager:"))
+    )
+    assert granted == [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "states:SendTaskSuccess",
+    ]
+    outputs = template.to_json()["Outputs"]
+    assert "InboxKeySecretArn" in outputs and "AppInboxUrl" in outputs
 
 
 def test_run_step_may_text_and_push_and_links_point_at_the_preference_centre(template):

@@ -26,6 +26,7 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    InboxCard,
     JourneyEntry,
     MessageRecord,
     MessageStatus,
@@ -291,3 +292,24 @@ def test_a_text_is_found_by_the_id_its_provider_answered_with_an_email_is_not(st
     assert store.text_by_provider_id("sns-1") == delivered
     orders = store.orders_of("c1")  # the index's other use is untouched
     assert orders == []
+
+
+def test_an_inbox_card_is_kept_once_and_read_once(store):
+    card = InboxCard(
+        message_id="m1",
+        customer_id="c1",
+        journey="post-purchase",
+        step="product_tips",
+        title="Tips",
+        text="Keep the care card",
+        marketing=True,
+        sent_at=T0,
+    )
+    assert store.put_card(card) is True
+    assert store.put_card(card.model_copy(update={"title": "again"})) is False
+    assert store.cards_of("c1") == [card] and store.cards_of("c2") == []
+    assert store.mark_read("c1", "m1", T0 + timedelta(hours=1)) is True
+    assert store.mark_read("c1", "m1", T0 + timedelta(hours=2)) is False  # the first read stands
+    assert store.mark_read("c1", "unknown", T0) is False and store.cards_of("c1")[
+        0
+    ].read_at == T0 + timedelta(hours=1)

@@ -27,7 +27,7 @@ def problems(text: str) -> list[str]:
 
 def test_default_post_purchase_journey_loads():
     journey = load_journeys()["post-purchase"]
-    assert journey.version == 4
+    assert journey.version == 5
     assert [step.id for step in journey.steps] == [
         "order_confirmation",
         "await_confirmation_refused",

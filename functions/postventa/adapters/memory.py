@@ -26,6 +26,7 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    InboxCard,
     JourneyControl,
     JourneyEntry,
     MessageRecord,
@@ -46,6 +47,7 @@ class _Customer:
     decisions: dict[tuple[str, str], StepDecision] = field(default_factory=dict)  # by execution, step
     nps: dict[str, NpsAnswer] = field(default_factory=dict)  # by survey message (or time)
     waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
+    cards: dict[str, InboxCard] = field(default_factory=dict)  # the app inbox's, by message
     ledger: ContactLedger | None = None
     orders: dict[str, OrderRecord] = field(default_factory=dict)
     settled: set[str] = field(default_factory=set)  # executions retired, their entries kept as latest
@@ -317,6 +319,20 @@ class MemoryStore:
 
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
         return self.customers[customer_id].messages.get(message_id)
+
+    def put_card(self, card: InboxCard) -> bool:
+        return self.customers[card.customer_id].cards.setdefault(card.message_id, card) is card
+
+    def cards_of(self, customer_id: str) -> list[InboxCard]:
+        return list(self.customers[customer_id].cards.values())
+
+    def mark_read(self, customer_id: str, message_id: str, at: datetime) -> bool:
+        cards = self.customers[customer_id].cards
+        card = cards.get(message_id)
+        if card is None or card.read_at is not None:
+            return False
+        cards[message_id] = card.model_copy(update={"read_at": at})
+        return True
 
     def messages_of(self, customer_id: str) -> list[MessageRecord]:
         # Oldest first; nearly always in that order already, which sorting finds in one pass.

@@ -1,7 +1,7 @@
 """DynamoDB single-table store: profiles, orders, journey entries, message log, pending waits.
 
-Keys: CUSTOMER#id holds the profile, entries, messages and waits of one customer; ORDER#id holds
-an order, indexed by customer (GSI1) for the order history.
+Keys: CUSTOMER#id holds the profile, entries, messages, waits and app inbox cards of one
+customer; ORDER#id holds an order, indexed by customer (GSI1) for the order history.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    InboxCard,
     JourneyControl,
     JourneyEntry,
     MessageRecord,
@@ -39,6 +40,7 @@ Model = TypeVar("Model", bound=BaseModel)
 _TIME = TypeAdapter(datetime)
 ANY_ORDER = "*"
 MESSAGE_RETENTION = timedelta(days=730)  # two years of message history, decisions and answers
+INBOX_RETENTION = timedelta(days=90)  # a card older than a season is of no use in the app
 WAIT_RETENTION = timedelta(days=400)  # past the longest wait Step Functions allows (a year)
 
 
@@ -339,6 +341,30 @@ class Store:
             self._table.delete_item,
             Key=_message_key(message.customer_id, message.message_id),
             ConditionExpression=_claimed_at(message.claimed_at),
+        )
+
+    # the app's inbox
+    def put_card(self, card: InboxCard) -> bool:
+        """One card per message: False when it is there already (a retried send)."""
+        item = _item(
+            card,
+            _customer(card.customer_id),
+            f"INBOX#{card.message_id}",
+            expires_at=int((card.sent_at + INBOX_RETENTION).timestamp()),
+        )
+        return _held(self._table.put_item, Item=item, ConditionExpression=Attr("pk").not_exists())
+
+    def cards_of(self, customer_id: str) -> list[InboxCard]:
+        return self._query(InboxCard, _customer(customer_id), "INBOX#")
+
+    def mark_read(self, customer_id: str, message_id: str, at: datetime) -> bool:
+        """False when the card is not there or was read before."""
+        return _held(
+            self._table.update_item,
+            Key={"pk": _customer(customer_id), "sk": f"INBOX#{message_id}"},
+            UpdateExpression="SET read_at = :at",
+            ConditionExpression=Attr("pk").exists() & Attr("read_at").not_exists(),
+            ExpressionAttributeValues={":at": at.isoformat()},
         )
 
     def text_by_provider_id(self, provider_id: str) -> MessageRecord | None:

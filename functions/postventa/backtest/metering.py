@@ -75,6 +75,9 @@ STORE: dict[str, Operation] = {
     "put_wait": WRITE,
     "delete_wait": WRITE,
     "waits_for": READ,
+    "put_card": WRITE,
+    "cards_of": READ,
+    "mark_read": WRITE,
 }
 # The occasions schedule's calendar queries: every backtest partition makes the deployed
 # schedule's own (for its share of the items), so they count once whatever the split, at half a

@@ -10,15 +10,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from postventa.composition import Services, deployed
-from postventa.handlers.observability import instrumented, logger, metrics
+from postventa.handlers.http import received_at, serve
+from postventa.handlers.observability import logger, metrics
 from postventa.logic.links import InvalidLink
 from postventa.models.events import Channel
 from postventa.models.records import CustomerProfile
@@ -40,11 +39,6 @@ def _services() -> Services:
     """This request's services: each built handler hands its own to the routes (append_context)."""
     services: Services = app.context["services"]
     return services
-
-
-def _received_at() -> datetime:
-    """When API Gateway received the request: the time a choice was stated, whatever the retries."""
-    return datetime.fromtimestamp(app.current_event.request_context.time_epoch / 1000, UTC)
 
 
 def _page(name: str, profile: CustomerProfile | None, status: int = 200, **context: Any) -> Response:
@@ -103,7 +97,7 @@ def save_preferences() -> Response:
         unsubscribe_all=form.get("unsubscribe_all") == ["true"],
     )
     try:
-        profile, claims = _services().preferences.save(_token(), choice, _received_at())
+        profile, claims = _services().preferences.save(_token(), choice, received_at(app))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Preferences_saved", unit="Count", value=1)
@@ -126,7 +120,7 @@ def unsubscribe() -> Response:
     """The page's button, or the mailbox provider's one-click POST (body List-Unsubscribe=One-Click)."""
     centre = _services().preferences
     try:
-        profile, claims = centre.unsubscribe(_token(), _received_at())
+        profile, claims = centre.unsubscribe(_token(), received_at(app))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Unsubscribed", unit="Count", value=1)
@@ -146,7 +140,7 @@ def confirm_survey_answer() -> Response:
 @app.post("/nps")
 def answer_survey() -> Response:
     try:
-        profile, score = _services().preferences.answer(_token(), _received_at())
+        profile, score = _services().preferences.answer(_token(), received_at(app))
     except InvalidLink as error:
         return _invalid(error)
     metrics.add_metric(name="Survey_answered", unit="Count", value=1)
@@ -164,7 +158,7 @@ def shopify_compliance() -> Response:
     topic = event.get_header_value("x-shopify-topic") or ""
     try:
         done = webhooks.receive(
-            topic, body, event.get_header_value("x-shopify-hmac-sha256") or "", _received_at()
+            topic, body, event.get_header_value("x-shopify-hmac-sha256") or "", received_at(app)
         )
     except NotFromShopify:
         return Response(401, "text/plain", "unauthorized")
@@ -178,12 +172,7 @@ def shopify_compliance() -> Response:
 
 
 def build(services: Callable[[], Services]) -> Callable[..., dict[str, Any]]:
-    @instrumented()
-    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        app.append_context(services=services())  # cleared by the resolver after the request
-        return app.resolve(event, context)
-
-    return lambda_handler
+    return serve(app, services)
 
 
 lambda_handler = build(deployed)

@@ -113,10 +113,15 @@ class FaultInjector:
     def _name_message(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         """Which message a provider request carries: the message tag Postventa puts on every
         email and push; an SMS carries none, so its number and text stand for it."""
-        if (model.service_model.service_id.hyphenize(), model.name) not in _PROVIDER_SENDS:
+        operation = (model.service_model.service_id.hyphenize(), model.name)
+        card = _inbox_card(params) if operation == ("dynamodb", "PutItem") else None
+        if operation not in _PROVIDER_SENDS and card is None:
             return
         context["postventa_request"] = params  # as handed over: what an outbox writes
-        context["postventa_operation"] = model.name
+        context["postventa_operation"] = "PutInboxCard" if card else model.name
+        if card:  # the app inbox's provider is the table: a card written is a message handed over
+            context["postventa_message"] = card
+            return
         tags = {tag["Name"]: tag["Value"] for tag in params.get("EmailTags", [])}
         if "EmailTags" in params:
             context["postventa_email_tags"] = tags
@@ -174,6 +179,13 @@ class FaultInjector:
             raise ReadTimeoutError(endpoint_url=_ENDPOINT)
         if kind == "crash_after":
             raise InvocationCrashed()
+
+
+def _inbox_card(params: dict[str, Any]) -> str | None:
+    """The message id of the app inbox card a PutItem writes (typed or not yet), if it writes one."""
+    sk = params.get("Item", {}).get("sk")
+    sk = sk.get("S") if isinstance(sk, dict) else sk
+    return sk.removeprefix("INBOX#") if isinstance(sk, str) and sk.startswith("INBOX#") else None
 
 
 def default_events() -> Any:

@@ -1,7 +1,7 @@
 """Every message as it was handed to the provider, written where a marketer can open it: email as
 a .eml file (the MIME message SES builds from SendEmail's simple content, with the request's own
 headers: List-Unsubscribe, the configuration set and the tags), SMS and push as JSON (the request,
-and for SMS its encoding and the segments a carrier bills).
+and for SMS its encoding and the segments a carrier bills), app inbox cards as JSON (the card).
 
 `simulate --outbox` and `journeys preview --outbox` capture the requests of a local run;
 `templates render --outbox` writes one from sample data.
@@ -26,7 +26,12 @@ from postventa.models.records import MessageRecord
 # Lines up to RFC 5322's limit: a signed List-Unsubscribe URL stays one token, not RFC 2047 words
 # a mail client would not read as a link.
 _POLICY = SMTP.clone(max_line_length=998)
-OPERATIONS = {"SendEmail": Channel.EMAIL, "Publish": Channel.SMS, "SendMessages": Channel.PUSH}
+OPERATIONS = {
+    "SendEmail": Channel.EMAIL,
+    "Publish": Channel.SMS,
+    "SendMessages": Channel.PUSH,
+    "PutInboxCard": Channel.INBOX,  # the table's PutItem of an app inbox card (local/faults.py)
+}
 _WRITTEN = re.compile(r"^\d{8}-\d{4}-.+\.(eml|json)$")  # the files an outbox writes, and only those
 
 
@@ -97,15 +102,31 @@ def push_document(request: dict[str, Any], provider_id: str, at: datetime) -> di
     }
 
 
+def inbox_document(request: dict[str, Any], provider_id: str, at: datetime) -> dict[str, Any]:
+    card = {
+        name: next(iter(value.values())) if isinstance(value, dict) else value
+        for name, value in request["Item"].items()
+    }
+    return {
+        "channel": Channel.INBOX.value,
+        "at": at.isoformat(),
+        "provider_message_id": provider_id,
+        "title": card["title"],
+        "text": card["text"],
+        "card": {name: card[name] for name in sorted(card) if name not in ("pk", "sk")},
+    }
+
+
+_DOCUMENTS = {Channel.SMS: sms_document, Channel.PUSH: push_document, Channel.INBOX: inbox_document}
+
+
 def write_handed(folder: Path, name: str, handed: Handed) -> Path:
     """One request as its file: name.eml for email, name.json otherwise."""
     if handed.channel is Channel.EMAIL:
         path = folder / f"{name}.eml"
         path.write_bytes(email_message(handed.request, handed.provider_id, handed.at).as_bytes())
         return path
-    document = (sms_document if handed.channel is Channel.SMS else push_document)(
-        handed.request, handed.provider_id, handed.at
-    )
+    document = _DOCUMENTS[handed.channel](handed.request, handed.provider_id, handed.at)
     path = folder / f"{name}.json"
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
@@ -143,7 +164,11 @@ class Outbox:
         channel = OPERATIONS.get(context.get("postventa_operation", ""))
         if request is None or channel is None:
             return
-        self.handed.append(Handed(channel, request, str(parsed.get("MessageId", "")), self._clock()))
+        # a card's id is its message's (adapters/inbox.py), the providers answer with their own
+        provider_id = (
+            context["postventa_message"] if channel is Channel.INBOX else parsed.get("MessageId", "")
+        )
+        self.handed.append(Handed(channel, request, str(provider_id), self._clock()))
 
     def pushed(self, request: dict[str, Any], provider_id: str) -> None:
         """The local push service took a request (moto has no Pinpoint)."""

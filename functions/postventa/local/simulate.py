@@ -35,6 +35,7 @@ from postventa.asl.engine import LocalStepFunctions
 from postventa.composition import SETTINGS_USED, Services, StandIns
 from postventa.handlers import (
     export_audiences,
+    inbox,
     occasions,
     on_engagement,
     on_order,
@@ -70,16 +71,18 @@ from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE, ConsentCha
 from postventa.models.engagement import SmsDeliveryLog
 from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
-from postventa.models.records import Decision, MessageRecord, StepDecision
+from postventa.models.records import Decision, InboxCard, MessageRecord, StepDecision
 from postventa.models.settings import Settings
+from postventa.services.inbox import inbox_signature
 
 DEMO_EVENTS = Path(__file__).with_name("demo_events.json")
 RUN_STEP_ARN = "arn:aws:lambda:local:000000000000:function:postventa-run-step"
 REGISTER_WAIT_ARN = "arn:aws:lambda:local:000000000000:function:postventa-register-wait"
 LOCAL_SHOPIFY_SECRET = "local-shopify-app-secret"
+LOCAL_INBOX_KEY = "local-inbox-key"  # what the shop's backend would sign its app's customers with
 FUNCTIONS = (
     on_order, on_engagement, on_sms_status, run_step, register_wait, preferences, occasions,
-    rotate_link_key, score_fit, score_batch, record_winners, write_consent, export_audiences,
+    rotate_link_key, score_fit, score_batch, record_winners, write_consent, export_audiences, inbox,
 )  # fmt: skip
 LOCAL_SETTINGS = {
     "table_name": "postventa",
@@ -89,6 +92,7 @@ LOCAL_SETTINGS = {
     "configuration_set": "postventa",
     "links_base_url": "https://shop.example/postventa",
     "link_signing_secret_id": "postventa/link-signing",
+    "inbox_key_secret_id": "postventa/inbox-key",
     "shopify_webhook_secret_id": "postventa/shopify-webhooks",
     "event_bus_name": "postventa",
     "push_application_id": "local-push-app",
@@ -247,9 +251,10 @@ class LocalShopifyAdmin:
 
 
 # A history's customer actions, which no bus carries: played by the simulation, as the customer's
-# mailbox would (simulate only; docs/events.md).
+# mailbox or app would (simulate only; docs/events.md).
 SIMULATED_ACTIONS = "postventa.simulate"
 MAILBOX_UNSUBSCRIBE = "Mailbox Unsubscribe"
+APP_INBOX_OPENED = "App Inbox Opened"
 
 
 class LocalMailboxes:
@@ -518,6 +523,7 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     secrets = boto3.client("secretsmanager")
     secrets.create_secret(Name=settings["link_signing_secret_id"], SecretString="local-demo-signing-key")
     secrets.create_secret(Name=settings["shopify_webhook_secret_id"], SecretString=LOCAL_SHOPIFY_SECRET)
+    secrets.create_secret(Name=settings["inbox_key_secret_id"], SecretString=LOCAL_INBOX_KEY)
     secrets.create_secret(Name=settings["shopify_admin_token_secret_id"], SecretString="shpat_local")
     return {
         **settings,
@@ -758,22 +764,48 @@ class LocalPostventa:
         return response
 
     def _act(self, event: dict[str, Any]) -> dict[str, Any]:
-        if event.get("detail-type") != MAILBOX_UNSUBSCRIBE:
+        actions = {MAILBOX_UNSUBSCRIBE: self._unsubscribe_by_mailbox, APP_INBOX_OPENED: self._open_inbox}
+        action = actions.get(event.get("detail-type", ""))
+        if action is None:
             raise ValueError(
-                f"{SIMULATED_ACTIONS}: no action {event.get('detail-type')!r}; there is {MAILBOX_UNSUBSCRIBE!r}"
+                f"{SIMULATED_ACTIONS}: no action {event.get('detail-type')!r}; there are {', '.join(actions)}"
             )
+        return action(event["detail"])
+
+    def _unsubscribe_by_mailbox(self, detail: dict[str, Any]) -> dict[str, Any]:
         base_url = self.settings.required("links_base_url")
-        request = self.mailboxes.one_click(event["detail"]["email"], base_url, self.engine.now)
+        request = self.mailboxes.one_click(detail["email"], base_url, self.engine.now)
         if request is None:
             return {"statusCode": 404, "body": "no email with an unsubscribe link was sent to that address"}
+        return self._request(request)
+
+    def _open_inbox(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """The customer opens the app's inbox: the app fetches the cards, signed in as the shop's
+        backend signs customers in, and marks those unread as read."""
+        customer_id = detail["customer_id"]
+        signed_in = {
+            "X-Postventa-Customer": customer_id,
+            "X-Postventa-Signature": inbox_signature(LOCAL_INBOX_KEY, customer_id),
+        }
+        listed = self._request(http_api_event("GET", "/inbox", signed_in, b"", self.engine.now))
+        if listed.get("statusCode") != 200:
+            return listed
+        unread = [card["message_id"] for card in json.loads(listed["body"])["cards"] if not card["read_at"]]
+        if not unread:
+            return listed
+        body = json.dumps({"message_ids": unread}).encode()
+        return self._request(http_api_event("POST", "/inbox/read", signed_in, body, self.engine.now))
+
+    def _request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A request the caller makes again when it failed (a mailbox provider, an app), twice more."""
         answered: dict[str, Any] = {}
-        for _ in range(ASYNC_ATTEMPTS):  # a POST that failed: the mailbox provider tries again
+        for _ in range(ASYNC_ATTEMPTS):
             try:
                 answered = self.http(request)
             except InvocationCrashed:
                 self._expire_in_progress()
                 continue
-            except Exception:  # API Gateway answers 500: the provider tries again
+            except Exception:  # API Gateway answers 500: the caller tries again
                 continue
             if answered.get("statusCode") == 200:
                 break
@@ -799,6 +831,10 @@ class LocalPostventa:
     def messages(self) -> list[MessageRecord]:
         customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
         return [message for customer in customers for message in self.services.store.messages_of(customer)]
+
+    def inbox_cards(self) -> list[InboxCard]:
+        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        return [card for customer in customers for card in self.services.store.cards_of(customer)]
 
     def calls(self) -> list[tuple[StepDecision, str]]:
         """Each call step's recorded outcome, with the destination it named."""
@@ -904,10 +940,12 @@ class LocalPostventa:
             self.receive(event)
 
     def http(self, event: dict[str, Any]) -> dict[str, Any]:
-        """One request to the preference centre (API Gateway HTTP API event), then its effects."""
+        """One request to the HTTP API (API Gateway HTTP API event): the app inbox's function
+        serves /inbox, the preference centre's the rest."""
+        function = "inbox" if event["rawPath"].startswith("/inbox") else "preferences"
         try:
             with self.faults.invocation():
-                return dict(self.lambdas["preferences"](event, _FakeLambdaContext("postventa-preferences")))
+                return dict(self.lambdas[function](event, _FakeLambdaContext(f"postventa-{function}")))
         finally:
             _discard_metrics()
 
@@ -948,6 +986,7 @@ def run_simulation(
         for event in consent_events:  # through write_consent to the stand-in Admin API
             local.receive(event, "write_consent")
         messages = local.messages()
+        cards = local.inbox_cards()
         calls = local.calls()
         tickets = len(local.help_desk.tickets)
         written_for = {
@@ -986,6 +1025,7 @@ def run_simulation(
         "calls": dict(sorted(Counter(e.outcome for e in timeline if e.kind == "call").items())),
         "tickets_opened_by_the_stand_in_help_desk": tickets,
         "consent_written_to_the_stand_in_shopify": len(written_for),
+        "inbox_cards": {"kept": len(cards), "read": sum(card.read_at is not None for card in cards)},
         "suppressed_by_reason": dict(
             Counter(e.reason for e in timeline if e.kind == "message" and e.outcome == "suppressed")
         ),

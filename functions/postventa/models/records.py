@@ -275,6 +275,20 @@ class MessageRecord(_Record):
     at: AwareDatetime
 
 
+class InboxCard(_Record):
+    """A message in the app's inbox: what the app shows, and whether the customer read it."""
+
+    message_id: str
+    customer_id: str
+    journey: str
+    step: str
+    title: str
+    text: str
+    marketing: bool
+    sent_at: AwareDatetime
+    read_at: AwareDatetime | None = None
+
+
 class ProfileScore(_Record):
     """What the scoring job writes on one profile (the fields of the same names)."""
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
         default=None, description="Public base URL of the preference centre; links are signed"
     )
     link_signing_secret_id: str | None = None
+    inbox_key_secret_id: str | None = Field(
+        default=None, description="The key the shop's backend signs customer ids with for the app inbox"
+    )
     shop_name: str = "Postventa Demo Shop"
     support_email: str = "support@shop.example"
     default_locale: str = "en"

@@ -105,6 +105,16 @@ class EngagementService:
             )
         return {"message_id": message_id, "event": record.eventType, "recorded": sorted(update)}
 
+    def read_in_app(self, customer_id: str, message_id: str, at: datetime) -> bool:
+        """The customer read the message's card in the app's inbox: its open, as an email's
+        (a fact for branches, and a wait for Message Opened resumes). False: opened before."""
+        message = self._store.get_message(customer_id, message_id)
+        if message is None or message.opened_at is not None:
+            return False
+        self._store.save_message(message.model_copy(update={"opened_at": at}))
+        self._resume(message, DetailType.MESSAGE_OPENED)
+        return True
+
     def reply(self, sms: InboundSms, received_at: datetime) -> dict[str, Any]:
         """A customer's text to our number: STOP opts the number out at once, START opts it back
         in; either is said on the bus (Consent Changed)."""

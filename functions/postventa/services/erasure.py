@@ -1,7 +1,7 @@
 """Forgetting a customer, and showing them what is kept: the customer's own requests.
 
 Erasure deletes every item Postventa keeps under the customer (profile, contact ledger, journey
-entries, messages, pending waits, decisions, survey answers), their orders and the events kept for
+entries, messages, pending waits, decisions, survey answers, app inbox cards), their orders and the events kept for
 those orders, their calendar entries and phone link, and their rows in the analytics archive, and
 stops their running journeys first so no step writes after the deletion. What stays, and why, is
 in docs/architecture.md ("Erasure and export").
@@ -49,6 +49,7 @@ class CustomerErasure:
             "messages": dumped(store.messages_of(customer_id)),
             "decisions": dumped(store.decisions_of(customer_id)),
             "survey_answers": dumped(store.answers_of(customer_id)),
+            "inbox_cards": dumped(store.cards_of(customer_id)),
         }
 
     def erase(self, customer_id: str) -> dict[str, int]:

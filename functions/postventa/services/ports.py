@@ -14,6 +14,7 @@ from postventa.models.records import (
     CustomerProfile,
     DecidedWinner,
     EarlyEvent,
+    InboxCard,
     JourneyControl,
     JourneyEntry,
     MessageRecord,
@@ -30,7 +31,15 @@ if TYPE_CHECKING:  # only annotations: the renderer (Jinja2, Babel) loads where 
     from postventa.logic.render import RenderedMessage
 
 
-class CustomerStore(Protocol):
+class InboxCards(Protocol):
+    """The app inbox's cards, kept with the customer (adapters/store.py)."""
+
+    def put_card(self, card: InboxCard) -> bool: ...
+    def cards_of(self, customer_id: str) -> list[InboxCard]: ...
+    def mark_read(self, customer_id: str, message_id: str, at: datetime) -> bool: ...
+
+
+class CustomerStore(InboxCards, Protocol):
     def get_profile(self, customer_id: str) -> CustomerProfile | None: ...
     def save_profile(
         self, profile: CustomerProfile, read: CustomerProfile | None
