@@ -4,10 +4,13 @@ through the inbox's Lambda (API Gateway HTTP API events), the read recorded as t
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 
+from postventa.local.faults import FaultInjector, PlacedFault
 from postventa.local.simulate import LOCAL_INBOX_KEY, LocalPostventa
 from postventa.local.web import http_api_event
 from postventa.models.records import MessageStatus
@@ -36,15 +39,21 @@ def ask(local, method: str, path: str, headers: dict, body: dict | None = None) 
     return answered["statusCode"], json.loads(answered["body"])
 
 
-@pytest.fixture
-def local():
+@contextmanager
+def tips_in_the_inbox(faults: FaultInjector | None = None) -> Iterator[LocalPostventa]:
     """The default library: post-purchase puts product tips in the inbox of customers with the app."""
-    with LocalPostventa(start=T0) as running:
+    with LocalPostventa(start=T0, faults=faults) as running:
         placed = load_json(EVENTS / "order-placed.json")
         running.deliver(placed)
         running.deliver(with_the_app(placed))
         running.deliver(load_json(EVENTS / "order-fulfilled.json"))
         running.engine.run_until(running.engine.now + timedelta(days=4))
+        yield running
+
+
+@pytest.fixture
+def local():
+    with tips_in_the_inbox() as running:
         yield running
 
 
@@ -87,3 +96,18 @@ def test_a_card_written_twice_is_kept_once(local):
     card = local.services.store.cards_of("cus-ana")[0]
     assert local.services.store.put_card(card.model_copy(update={"title": "again"})) is False
     assert [c.title for c in local.services.store.cards_of("cus-ana")] == [card.title]
+
+
+@pytest.mark.parametrize("kind", ["crash_before", "server_error", "crash_after", "lost_answer"])
+def test_a_fault_at_the_cards_write_neither_loses_the_card_nor_writes_it_twice(kind):
+    """After the write (its answer lost, the invocation dead) the retry hands the card over again,
+    as an email's, and the conditional write keeps the first: one card, the message sent."""
+    card_write = PlacedFault("dynamodb.PutItem", kind, lambda params: '"INBOX#' in str(params.get("body")))
+    faults = FaultInjector(rate=0.0, placed=[card_write])
+    with tips_in_the_inbox(faults) as local:
+        assert sum(faults.injected.values()) == 1
+        tips = next(m for m in local.messages() if m.step == "product_tips")
+        assert (tips.channel, tips.status, tips.reason) == ("inbox", MessageStatus.SENT, None)
+        assert [c.message_id for c in local.services.store.cards_of("cus-ana")] == [tips.message_id]
+        assert faults.handed_over[tips.message_id] == 1
+        assert "FAILED" not in {e.status for e in local.engine.executions.values()}
