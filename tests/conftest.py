@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from postventa.cli import LOCAL_ENVIRONMENT
+from postventa.logic.send_time import SendTimes
+from postventa.models.policy import ContactPolicy
 
 for _key, _value in LOCAL_ENVIRONMENT.items():
     os.environ[_key] = _value
@@ -22,6 +24,10 @@ PUBLISHED = EVENTS / "published"  # published samples, with their provenance
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+# A shop with no opens yet and the default contact policy (logic/send_time.py).
+SEND_TIMES = SendTimes(ContactPolicy(), list)
 
 
 def phase1_journeys() -> dict[str, Any]:

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from postventa.journeys.library import Library
     from postventa.logic.links import LinkSigner
     from postventa.logic.render import MessageRenderer
+    from postventa.logic.send_time import SendTimes
     from postventa.services.audiences import AudienceExport
     from postventa.services.compliance import ComplianceWebhooks
     from postventa.services.consent_writeback import ConsentWriteBack
@@ -83,6 +84,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "default_timezone",
         "test_orders_start_journeys",
         "archive_bucket",
+        "contact_policy",  # a best_hour fixed at entry stays out of quiet hours
     },
     "run_step": _STORE
     | {
@@ -104,7 +106,8 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "call_destinations",
     },
     "register_wait": _STORE | {"state_machines"},
-    "on_engagement": _STORE | {"state_machines", "invalid_events_queue_url", "event_bus_name"},
+    "on_engagement": _STORE
+    | {"state_machines", "invalid_events_queue_url", "event_bus_name", "default_timezone"},
     "on_sms_status": _STORE | {"state_machines", "invalid_events_queue_url"},
     "write_consent": frozenset(
         {"invalid_events_queue_url", "shopify_admin_url", "shopify_admin_token_secret_id"}
@@ -120,7 +123,7 @@ SETTINGS_USED: dict[str, frozenset[str]] = {
         "support_email",
         "default_locale",
     },
-    "inbox": _STORE | {"inbox_key_secret_id", "state_machines"},
+    "inbox": _STORE | {"inbox_key_secret_id", "state_machines", "default_timezone"},
     "rotate_link_key": frozenset(),
     "export_audiences": _STORE | {"archive_bucket"},
     "score_fit": _STORE | {"archive_bucket"},
@@ -246,7 +249,10 @@ class Services:
         from postventa.services.engagement import EngagementService
 
         return EngagementService(
-            store=self.store, workflows=self.workflows, publish_consent=self._publish_consent
+            store=self.store,
+            workflows=self.workflows,
+            publish_consent=self._publish_consent,
+            default_timezone=self.settings.default_timezone,
         )
 
     @cached_property
@@ -273,7 +279,14 @@ class Services:
             exports=self.archive_objects,
             erasure=self.customer_erasure,
             once=self.once("event_id"),
+            send_times=self.send_times,
         )
+
+    @cached_property
+    def send_times(self) -> SendTimes:
+        from postventa.logic.send_time import SendTimes
+
+        return SendTimes(self.settings.contact_policy, self.store.shop_open_hours)
 
     @cached_property
     def senders(self) -> dict[Channel, Sender]:
@@ -459,6 +472,7 @@ class Services:
             support_email=settings.support_email,
             default_timezone=settings.default_timezone,
             clock=self._clock,
+            send_times=self.send_times,
             calls=CallRunner(
                 store=self.store,
                 publisher=lambda: self.publisher(ACTIONS_SOURCE),

@@ -313,3 +313,11 @@ def test_an_inbox_card_is_kept_once_and_read_once(store):
     assert store.mark_read("c1", "unknown", T0) is False and store.cards_of("c1")[
         0
     ].read_at == T0 + timedelta(hours=1)
+
+
+def test_the_shops_opens_are_counted_by_hour(store):
+    assert store.shop_open_hours() == []  # none yet
+    for hour in (19, 19, 7):
+        store.count_open_hour(hour)
+    counts = store.shop_open_hours()
+    assert len(counts) == 24 and (counts[19], counts[7], sum(counts)) == (2, 1, 3)

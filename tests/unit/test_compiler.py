@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from postventa.journeys.compiler import JOURNEY_END, LAMBDA_CALLBACK, LAMBDA_INVOKE, compile_journey
 from postventa.journeys.model import SendStep
-from tests.conftest import phase1_journeys
+from tests.conftest import SEND_TIMES, phase1_journeys
 
 RUN_STEP, REGISTER_WAIT = "arn:run-step", "arn:register-wait"
 C_PLACE = timedelta(minutes=20, seconds=39)  # customer c's place in a 30-minute spread (logic/spread.py)
@@ -246,7 +246,7 @@ def test_a_wait_until_a_known_date_is_fixed_at_entry_and_costs_one_state():
     assert states["ten_days_later"]["Type"] == "Wait" and states["ten_days_later"]["Next"] == "cross_sell"
 
     placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)  # 22:30 in Madrid
-    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
+    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC", SEND_TIMES)
     # 10:00 in Madrid ten days on, at customer c's place in the half hour after it
     assert schedule == {"ten_days_later": "2026-03-12T09:20:39Z"}
     reached = _waits_until(journey, "ten_days_later", {**EXECUTION_INPUT, "schedule": schedule}, placed)
@@ -261,7 +261,7 @@ def test_a_leading_time_of_day_wait_is_fixed_at_entry_too_and_runs_on_without_it
 
     journey = load_journeys()["welcome"]
     placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
-    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
+    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC", SEND_TIMES)
     assert schedule == {"next_morning": "2026-03-03T09:20:39Z"}  # 10:00 the next morning in Madrid, spread
     with_schedule = {**EXECUTION_INPUT, "schedule": schedule}
     reached = _waits_until(journey, "next_morning", with_schedule, placed)
@@ -288,7 +288,7 @@ steps:
     )
     assert journey.scheduled_at_entry() == {"at_ten"}  # after_hello follows a send, which may be held
     placed = datetime(2026, 3, 2, 21, 30, tzinfo=UTC)
-    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC")
+    schedule = entry_schedule(journey, _madrid_customer(placed), placed, "UTC", SEND_TIMES)
     assert schedule == {"at_ten": "2026-03-05T09:00:00Z"}  # two days on is 22:30 on the 4th in Madrid
 
 

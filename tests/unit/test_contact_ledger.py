@@ -20,6 +20,7 @@ from postventa.models.policy import ContactPolicy
 from postventa.models.records import CustomerProfile, MessageStatus
 from postventa.models.settings import CampaignLinks
 from postventa.services.steps import StepRunner
+from tests.conftest import SEND_TIMES
 
 NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -73,6 +74,7 @@ def test_concurrent_promotions_to_one_customer_pass_the_daily_cap_one_at_a_time(
         support_email="s@example.com",
         default_timezone="UTC",
         clock=lambda: NOON,
+        send_times=SEND_TIMES,
     )
     store.race = runner
     outcome = runner.run(request("first-execution", "first_promotion"))

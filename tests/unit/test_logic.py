@@ -20,7 +20,7 @@ from postventa.models.events import Channel, ConsentState, DetailType
 from postventa.models.inbound import parse_inbound
 from postventa.models.records import CustomerProfile, OrderRecord, OrderStatus
 from postventa.models.tags import decode_tag_value, encode_tag_value
-from tests.conftest import EVENTS, load_json, phase1_journeys
+from tests.conftest import EVENTS, SEND_TIMES, load_json, phase1_journeys
 
 NOW = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
 CONTEXT = {
@@ -131,13 +131,20 @@ def test_a_checkout_journey_reads_the_cart_in_its_conditions_and_carries_it():
         "big-carts.yaml",
     )
     event = load_json(EVENTS / "checkout-started.json")
-    (start,) = journeys_to_enter(parse_inbound(event), [journey], profile(customer_id="cus-ana"), None)
+    (start,) = journeys_to_enter(
+        parse_inbound(event), [journey], profile(customer_id="cus-ana"), None, send_times=SEND_TIMES
+    )
     assert (start.trigger_id, start.execution_input["order_id"]) == ("chk-7f3a91", None)
     assert start.execution_input["trigger"]["recovery_url"] == (
         "https://shop.example/checkouts/chk-7f3a91/recover?key=5c2e"
     )
     event["detail"]["total"]["amount"] = "99.99"
-    assert journeys_to_enter(parse_inbound(event), [journey], profile(customer_id="cus-ana"), None) == []
+    assert (
+        journeys_to_enter(
+            parse_inbound(event), [journey], profile(customer_id="cus-ana"), None, send_times=SEND_TIMES
+        )
+        == []
+    )
 
 
 def test_message_id_is_stable_per_execution_and_step():
@@ -148,7 +155,7 @@ def test_message_id_is_stable_per_execution_and_step():
 def test_order_placed_enters_post_purchase_and_refund_exits_it():
     journeys = phase1_journeys().values()
     placed = parse_inbound(load_json(EVENTS / "order-placed.json"))
-    starts = journeys_to_enter(placed, journeys, profile(customer_id="cus-ana"), None)
+    starts = journeys_to_enter(placed, journeys, profile(customer_id="cus-ana"), None, send_times=SEND_TIMES)
     assert [(s.journey.name, s.trigger_id) for s in starts] == [("post-purchase", "A-1001")]
     assert starts[0].execution_input == {
         "journey": "post-purchase",
@@ -164,7 +171,7 @@ def test_order_placed_enters_post_purchase_and_refund_exits_it():
     ]
     assert (
         refunded.detail_type is DetailType.ORDER_REFUNDED
-        and journeys_to_enter(refunded, journeys, profile(), None) == []
+        and journeys_to_enter(refunded, journeys, profile(), None, send_times=SEND_TIMES) == []
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from postventa.adapters.store import ANY_ORDER
 from postventa.logic.render import RenderedMessage
+from postventa.logic.send_time import counted
 from postventa.models.events import Channel
 from postventa.models.records import (
     ContactLedger,
@@ -140,6 +141,7 @@ class CustomerShelf:
 class MemoryStore:
     def __init__(self) -> None:
         self.customers = CustomerShelf()
+        self._open_hours: list[int] = []  # the shop's, by local hour
         self._order_customers: dict[str, str] = {}  # order -> customer
         self.early: defaultdict[str, dict[str, EarlyEvent]] = defaultdict(dict)  # order -> event id -> event
         self.phones: dict[str, str] = {}
@@ -319,6 +321,12 @@ class MemoryStore:
 
     def get_message(self, customer_id: str, message_id: str) -> MessageRecord | None:
         return self.customers[customer_id].messages.get(message_id)
+
+    def count_open_hour(self, hour: int) -> None:
+        self._open_hours = counted(self._open_hours, hour)
+
+    def shop_open_hours(self) -> list[int]:
+        return list(self._open_hours)
 
     def put_card(self, card: InboxCard) -> bool:
         return self.customers[card.customer_id].cards.setdefault(card.message_id, card) is card

@@ -44,6 +44,9 @@ INBOX_RETENTION = timedelta(days=90)  # a card older than a season is of no use 
 WAIT_RETENTION = timedelta(days=400)  # past the longest wait Step Functions allows (a year)
 
 
+_SHOP_OPEN_HOURS = {"pk": "SHOP", "sk": "OPEN_HOURS"}  # one counter per local hour, h00-h23
+
+
 def _customer(customer_id: str) -> str:
     return f"CUSTOMER#{customer_id}"
 
@@ -342,6 +345,20 @@ class Store:
             Key=_message_key(message.customer_id, message.message_id),
             ConditionExpression=_claimed_at(message.claimed_at),
         )
+
+    # the shop's opens by local hour (logic/send_time.py)
+    def count_open_hour(self, hour: int) -> None:
+        self._table.update_item(
+            Key=_SHOP_OPEN_HOURS,
+            UpdateExpression="ADD #hour :one",
+            ExpressionAttributeNames={"#hour": f"h{hour:02d}"},
+            ExpressionAttributeValues={":one": 1},
+        )
+
+    def shop_open_hours(self) -> list[int]:
+        """Empty until the shop's first open."""
+        item = self._get(_SHOP_OPEN_HOURS["pk"], _SHOP_OPEN_HOURS["sk"]) or {}
+        return [int(item.get(f"h{hour:02d}", 0)) for hour in range(24)] if item else []
 
     # the app's inbox
     def put_card(self, card: InboxCard) -> bool:

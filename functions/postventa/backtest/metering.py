@@ -78,6 +78,8 @@ STORE: dict[str, Operation] = {
     "put_card": WRITE,
     "cards_of": READ,
     "mark_read": WRITE,
+    "count_open_hour": WRITE,
+    "shop_open_hours": READ,
 }
 # The occasions schedule's calendar queries: every backtest partition makes the deployed
 # schedule's own (for its share of the items), so they count once whatever the split, at half a

@@ -19,6 +19,7 @@ from postventa.journeys.model import (
     WaitStep,
     WaitUntilStep,
 )
+from postventa.logic.send_time import BEST_HOUR
 from postventa.models.common import format_duration
 
 END = "journey_end"
@@ -71,7 +72,9 @@ def _wait_until_text(step: WaitUntilStep) -> str:
                 until.date_field,
                 f"+{format_duration(until.offset)}" if until.offset else None,
                 "yearly" if until.yearly else None,
-                f"at {until.at} local" if until.at else None,
+                ("at their best hour" if until.at == BEST_HOUR else f"at {until.at} local")
+                if until.at
+                else None,
             ],
         )
     )

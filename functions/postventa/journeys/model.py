@@ -260,7 +260,12 @@ LOCAL_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 class WaitUntilAction(_Strict):
     """Until a local time of day in the customer's timezone, or a date from the profile or the order."""
 
-    at: str | None = Field(default=None, pattern=LOCAL_TIME, description="Local time of day, e.g. 10:00")
+    at: str | None = Field(
+        default=None,
+        pattern=r"^(best_hour|([01][0-9]|2[0-3]):[0-5][0-9])$",
+        description="Local time of day, e.g. 10:00; best_hour: the start of the hour the customer "
+        "opens in most (logic/send_time.py), outside quiet hours",
+    )
     date_field: str | None = Field(
         default=None,
         pattern=r"^(customer|order|event)\.[a-z_]+$",

@@ -12,6 +12,7 @@ from postventa.journeys.model import EntryRule, ExitGoal, Journey, WaitStep, Wai
 from postventa.logic.conditions import all_hold
 from postventa.logic.facts import facts
 from postventa.logic.schedule import end_of_wait, timestamp
+from postventa.logic.send_time import SendTimes
 from postventa.models.events import InboundEvent, SurveyAnsweredV1
 from postventa.models.records import CustomerProfile, JourneyEntry, NpsAnswer, OrderRecord
 
@@ -53,13 +54,17 @@ def reentry_refusal(
 
 
 def entry_schedule(
-    journey: Journey, context: Mapping[str, Any], now: datetime, default_timezone: str
+    journey: Journey,
+    context: Mapping[str, Any],
+    now: datetime,
+    default_timezone: str,
+    send_times: SendTimes,
 ) -> dict[str, str]:
     """The ends of the waits fixed at entry (Journey.scheduled_at_entry), so each costs one Wait state.
     A date-based wait counts from the entry; a time-of-day one among the leading waits from the end
     of the waits before it, as it would if run_step computed it when reached."""
     ends = {
-        step.id: end_of_wait(step.wait_until, context, now, default_timezone)
+        step.id: end_of_wait(step.wait_until, context, now, default_timezone, send_times)
         for step in journey.all_steps()
         if isinstance(step, WaitUntilStep) and step.wait_until.date_field
     }
@@ -70,7 +75,7 @@ def entry_schedule(
         elif step.id in ends:
             clock = max(clock, ends[step.id])  # a date already past ends the wait at once
         else:
-            clock = ends[step.id] = end_of_wait(step.wait_until, context, clock, default_timezone)
+            clock = ends[step.id] = end_of_wait(step.wait_until, context, clock, default_timezone, send_times)
     return {step_id: timestamp(end) for step_id, end in ends.items()}
 
 
@@ -81,6 +86,8 @@ def journeys_to_enter(
     order: OrderRecord | None,
     entries: Iterable[JourneyEntry] = (),
     default_timezone: str = "UTC",
+    *,
+    send_times: SendTimes,
 ) -> list[JourneyStart]:
     matching = [journey for journey in journeys if journey.trigger.matches(event.detail_type, event.detail)]
     if not matching:
@@ -110,7 +117,9 @@ def journeys_to_enter(
                     "customer_id": profile.customer_id,
                     "order_id": event.order_id,
                     "trigger_event_id": event.event_id,
-                    "schedule": entry_schedule(journey, context, event.received_at, default_timezone),
+                    "schedule": entry_schedule(
+                        journey, context, event.received_at, default_timezone, send_times
+                    ),
                     **({"trigger": detail} if journey.carries_trigger else {}),
                 },
                 refused=reentry_refusal(journey, entries, event.received_at, trigger_id),

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from postventa.journeys.model import WaitUntilAction
 from postventa.logic.conditions import resolve
+from postventa.logic.send_time import BEST_HOUR, SendTimes
 from postventa.logic.spread import spread
 
 DEFAULT_LOCAL_TIME = time(9, 0)
@@ -67,10 +68,15 @@ def wait_until(
 
 
 def end_of_wait(
-    action: WaitUntilAction, context: Mapping[str, Any], now: datetime, default_timezone: str
+    action: WaitUntilAction,
+    context: Mapping[str, Any],
+    now: datetime,
+    default_timezone: str,
+    send_times: SendTimes,
 ) -> datetime:
     """A wait_until step's end for the facts at hand (see logic/facts.py), as UTC. An end at a
-    time of day (`at`, or 09:00 for a date) is spread over `action.spread` (logic/spread.py)."""
+    time of day (`at`, or 09:00 for a date) is spread over `action.spread` (logic/spread.py).
+    send_times: where `at: best_hour` finds the customer's best time of day."""
     customer = context.get("customer", {})
     zone = ZoneInfo(customer.get("timezone") or default_timezone)
     base = resolve(context, action.date_field) if action.date_field else None
@@ -81,7 +87,7 @@ def end_of_wait(
     end = wait_until(
         now,
         zone,
-        at=time.fromisoformat(action.at) if action.at else None,
+        at=_time_of_day(action, customer, send_times),
         base=base,
         offset=action.offset,
         yearly=action.yearly,
@@ -90,6 +96,12 @@ def end_of_wait(
     if at_time_of_day and end > now:  # a date already past ends the wait at once, unspread
         end = spread(end, action.spread, customer.get("customer_id", ""))
     return end
+
+
+def _time_of_day(action: WaitUntilAction, customer: Mapping[str, Any], send_times: SendTimes) -> time | None:
+    if action.at == BEST_HOUR:
+        return send_times.best(customer.get("open_hours") or [], action.spread)
+    return time.fromisoformat(action.at) if action.at else None
 
 
 def timestamp(moment: datetime) -> str:

@@ -75,6 +75,10 @@ class CustomerProfile(_Record):
         description="Complements of what they bought, strongest first (co-purchase rules)",
     )
     scored_at: AwareDatetime | None = None
+    open_hours: list[int] = Field(
+        default_factory=list,
+        description="Opens and clicks by local hour, 0-23 (empty: none yet): wait_until's best_hour",
+    )
     consent_at: dict[str, AwareDatetime] = Field(
         default_factory=dict,
         description="When each consent or channel choice held was stated: an older one never overrides it",

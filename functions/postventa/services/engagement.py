@@ -14,11 +14,12 @@ from typing import Any
 
 from postventa.logic.channels import CHANNELS
 from postventa.logic.copies import COPY_TAG
+from postventa.logic.send_time import counted, open_hour
 from postventa.logic.sms import CARRIER_REFUSAL, permanent_sms_failure
 from postventa.models.consent import ConsentChangedV1
 from postventa.models.engagement import InboundSms, SesRecord, TextStatus
 from postventa.models.events import Channel, DetailType
-from postventa.models.records import MessageRecord, MessageStatus
+from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus
 from postventa.services.ports import CustomerStore, Workflows, change_profile
 
 # What SES says of an email that will never arrive (a transient bounce is not: SES retries it).
@@ -42,10 +43,13 @@ class EngagementService:
         store: CustomerStore,
         workflows: Workflows,
         publish_consent: Callable[[ConsentChangedV1], None],
+        default_timezone: str = "UTC",
     ):
+        """default_timezone: the hour of an open, for a customer whose timezone is unknown."""
         self._store = store
         self._workflows = workflows
         self._publish_consent = publish_consent
+        self._default_timezone = default_timezone
 
     def apply(self, record: SesRecord) -> dict[str, Any]:
         customer_id, message_id = record.mail.tag("customer"), record.mail.tag("message")
@@ -85,6 +89,8 @@ class EngagementService:
         if update:
             self._store.save_message(message.model_copy(update=update))
         if "opened_at" in update:
+            if message.opened_at is None:  # its first open, or a click that implies one
+                self._learn_hour(customer_id, update["opened_at"])
             self._resume(message, DetailType.MESSAGE_OPENED)
         if "clicked_at" in update:
             self._resume(message, DetailType.MESSAGE_CLICKED)
@@ -112,6 +118,7 @@ class EngagementService:
         if message is None or message.opened_at is not None:
             return False
         self._store.save_message(message.model_copy(update={"opened_at": at}))
+        self._learn_hour(customer_id, at)
         self._resume(message, DetailType.MESSAGE_OPENED)
         return True
 
@@ -200,6 +207,23 @@ class EngagementService:
         sent = text.model_copy(update={**learnt, "status": MessageStatus.SENT, "reason": None})
         self._store.save_message(sent)
         return sent
+
+    def _learn_hour(self, customer_id: str, opened_at: datetime) -> None:
+        """A message's first open (or click), counted by its local hour for the customer and the
+        shop (wait_until's best_hour). After the open is stored: a retry may miss a count, never
+        make one twice."""
+
+        def local_hour(profile: CustomerProfile) -> int:
+            return open_hour(opened_at, profile.timezone or self._default_timezone)
+
+        def counted_open(stored: CustomerProfile | None) -> CustomerProfile | None:
+            if stored is None:
+                return None
+            return stored.model_copy(update={"open_hours": counted(stored.open_hours, local_hour(stored))})
+
+        _, profile = change_profile(self._store, customer_id, counted_open)
+        if profile is not None:
+            self._store.count_open_hour(local_hour(profile))
 
     def _resume(
         self, message: MessageRecord, event: DetailType, registered_by: datetime | None = None

@@ -10,6 +10,7 @@ from postventa.journeys.model import Journey
 from postventa.logic.channels import ORDERED_SINCE_CHECKOUT, ordered_since
 from postventa.logic.entry import journeys_to_enter, journeys_to_exit
 from postventa.logic.occasions import calendar_keys
+from postventa.logic.send_time import SendTimes
 from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
 from postventa.models.events import (
@@ -87,8 +88,10 @@ class OrderEventService:
         exports: Exports | None = None,
         erasure: CustomerErasure | None = None,
         once: Callable[[Apply], Apply] = run_every_time,
+        send_times: SendTimes,
     ):
-        """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS)."""
+        """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS).
+        send_times: where waits fixed at entry find a customer's best hour."""
         self._store = store
         self._workflows = workflows
         self._invalid_events = invalid_events
@@ -98,6 +101,7 @@ class OrderEventService:
         self._spaced = [journey for journey in journeys.values() if journey.reentry_after is not None]
         self._emit = emit
         self._default_timezone = default_timezone
+        self._send_times = send_times
         self._test_orders_start_journeys = test_orders_start_journeys
         self._exports = exports
         self._erasure = erasure or CustomerErasure(
@@ -220,7 +224,13 @@ class OrderEventService:
         """Each journey the event starts: the entry claimed first, then the execution started."""
         customer_id = profile.customer_id
         for start in journeys_to_enter(
-            event, self._journeys.values(), profile, order, entries, self._default_timezone
+            event,
+            self._journeys.values(),
+            profile,
+            order,
+            entries,
+            self._default_timezone,
+            send_times=self._send_times,
         ):
             journey = start.journey
             if not self._workflows.deployed(journey.name):

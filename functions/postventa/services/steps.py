@@ -45,6 +45,7 @@ from postventa.logic.policy import (
 from postventa.logic.policy import record as record_verdict
 from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.schedule import end_of_wait, timestamp
+from postventa.logic.send_time import SendTimes
 from postventa.logic.sms import sms_size
 from postventa.logic.splits import assign
 from postventa.models.events import Channel
@@ -126,9 +127,11 @@ class StepRunner:
         support_email: str,
         default_timezone: str,
         clock: Callable[[], datetime],
+        send_times: SendTimes,
         calls: CallRunner | None = None,
     ):
         """clock: the time sends really happen at (claims' leases), not the step's entry time.
+        send_times: where a wait_until finds the customer's best hour.
         calls: the call steps' runner (None: no journey calls anything)."""
         self._store = store
         self._clock = clock
@@ -141,6 +144,7 @@ class StepRunner:
         self._shop_name = shop_name
         self._support_email = support_email
         self._default_timezone = default_timezone
+        self._send_times = send_times
         self._calls = calls
 
     def run(
@@ -183,7 +187,9 @@ class StepRunner:
         return SplitResult(variant=variant)
 
     def _wait_until(self, request: StepRequest, action: WaitUntilTask) -> WaitUntilResult:
-        until = end_of_wait(action, self._facts(request), request.now, self._default_timezone)
+        until = end_of_wait(
+            action, self._facts(request), request.now, self._default_timezone, self._send_times
+        )
         return WaitUntilResult(until=timestamp(until))
 
     def _facts(self, request: StepRequest) -> Facts:
