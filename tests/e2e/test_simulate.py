@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -319,6 +320,21 @@ def test_a_customer_with_the_app_finds_his_tips_in_its_inbox_and_reading_them_is
     others = [m for m in demo.final.messages if m.step == "product_tips" and m.customer_id != "cus-gus"]
     assert {m.channel for m in others if m.status.value == "sent"} == {"email"}
     assert not any("inbox" in (m.reason or "") for m in others)  # Dev's suppression names email only
+
+
+def test_a_customer_with_no_opens_of_her_own_gets_the_shops_best_hour(demo):
+    """Ana opens her tips at 19:40 in Madrid (a history's Mailbox Open) and Gus reads his card at
+    19:00 in Berlin: the shop's readers read at 19:00. Fran, who never opened anything, answers
+    the survey on 03-29; her referral request waits a day, then for the shop's hour in her
+    timezone. Cross-sell, fixed at the orders before any open, kept the 10:00 of a shop without
+    history."""
+    (referral,) = [e for e in demo.timeline if e.step == "referral_request"]
+    local = referral.at.astimezone(ZoneInfo("America/Los_Angeles"))
+    assert (local.date(), local.hour) == (date(2026, 3, 30), 19)
+    (ana,) = [m for m in demo.final.messages if m.customer_id == "cus-ana" and m.step == "product_tips"]
+    assert ana.opened_at == datetime(2026, 3, 7, 18, 40, tzinfo=UTC)
+    cross_sell = [e for e in demo.timeline if e.step == "cross_sell" and e.customer_id == "cus-ana"]
+    assert within_spread(cross_sell[0].at, datetime(2026, 3, 12, 9, 0, tzinfo=UTC))
 
 
 def test_simulate_writes_the_ad_lists_fran_is_on_hashed_as_each_platform_reads_them(tmp_path, capsys):

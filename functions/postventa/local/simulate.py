@@ -254,6 +254,7 @@ class LocalShopifyAdmin:
 # mailbox or app would (simulate only; docs/events.md).
 SIMULATED_ACTIONS = "postventa.simulate"
 MAILBOX_UNSUBSCRIBE = "Mailbox Unsubscribe"
+MAILBOX_OPEN = "Mailbox Open"
 APP_INBOX_OPENED = "App Inbox Opened"
 
 
@@ -287,42 +288,57 @@ class LocalMailboxes:
 class LocalSesEvents:
     """Stands in for the configuration set's event destination, which moto lacks: for every
     message SES takes it publishes a Send event carrying the message's tags, which reaches
-    on_engagement seconds later (the proof services/steps.py relies on after an interrupted send)."""
+    on_engagement seconds later (the proof services/steps.py relies on after an interrupted send);
+    and the Open event of the latest email to an address, when its reader opens it."""
 
     DELAY = timedelta(seconds=2)
 
     def __init__(self, publish: Callable[[datetime, dict[str, Any]], None], clock: Callable[[], datetime]):
         self._publish, self._clock = publish, clock
-        self._sent = itertools.count(1)
+        self._events = itertools.count(1)
+        self._latest: dict[str, dict[str, Any]] = {}  # address -> the mail object of its latest email
 
     def taken(self, context: dict[str, Any], parsed: dict[str, Any]) -> None:
         """A provider took a message (FaultInjector.on_accepted): SES publishes its Send event."""
         if "postventa_email_tags" not in context:
             return
         at = self._clock() + self.DELAY
-        stamp = at.isoformat().replace("+00:00", "Z")
-        self._publish(
-            at,
-            {
-                "version": "0",
-                "id": f"ses-send-{next(self._sent)}",
-                "detail-type": "Email Sent",
-                "source": "aws.ses",
-                "account": "123456789012",
-                "time": stamp,
-                "region": "us-east-1",
-                "resources": [],
-                "detail": {
-                    "eventType": "Send",
-                    "mail": {
-                        "timestamp": stamp,
-                        "messageId": parsed["MessageId"],
-                        "tags": {name: [value] for name, value in context["postventa_email_tags"].items()},
-                    },
-                    "send": {},
-                },
-            },
-        )
+        mail = {
+            "timestamp": _stamp(at),
+            "messageId": parsed["MessageId"],
+            "tags": {name: [value] for name, value in context["postventa_email_tags"].items()},
+        }
+        for address in context["postventa_request"]["Destination"]["ToAddresses"]:
+            self._latest[address.lower()] = mail
+        self._publish(at, self._event("Email Sent", "Send", mail, at, send={}))
+
+    def opened(self, address: str, at: datetime) -> dict[str, Any] | None:
+        """The Open event of the latest email to the address, opened at `at`; None if none was sent."""
+        mail = self._latest.get(address.lower())
+        if mail is None:
+            return None
+        opened = {"timestamp": _stamp(at), "userAgent": "Mozilla/5.0", "ipAddress": "192.0.2.1"}
+        return self._event("Email Opened", "Open", mail, at, open=opened)
+
+    def _event(
+        self, detail_type: str, kind: str, mail: dict[str, Any], at: datetime, **part: Any
+    ) -> dict[str, Any]:
+        """As SES publishes to EventBridge (events/ses holds AWS's samples)."""
+        return {
+            "version": "0",
+            "id": f"ses-{kind.lower()}-{next(self._events)}",
+            "detail-type": detail_type,
+            "source": "aws.ses",
+            "account": "123456789012",
+            "time": _stamp(at),
+            "region": "us-east-1",
+            "resources": [],
+            "detail": {"eventType": kind, "mail": mail, **part},
+        }
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 class TimelineEntry(BaseModel):
@@ -764,7 +780,11 @@ class LocalPostventa:
         return response
 
     def _act(self, event: dict[str, Any]) -> dict[str, Any]:
-        actions = {MAILBOX_UNSUBSCRIBE: self._unsubscribe_by_mailbox, APP_INBOX_OPENED: self._open_inbox}
+        actions = {
+            MAILBOX_UNSUBSCRIBE: self._unsubscribe_by_mailbox,
+            MAILBOX_OPEN: self._open_mail,
+            APP_INBOX_OPENED: self._open_inbox,
+        }
         action = actions.get(event.get("detail-type", ""))
         if action is None:
             raise ValueError(
@@ -778,6 +798,13 @@ class LocalPostventa:
         if request is None:
             return {"statusCode": 404, "body": "no email with an unsubscribe link was sent to that address"}
         return self._request(request)
+
+    def _open_mail(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """The reader opens the latest email to the address: SES's Open event reaches on_engagement."""
+        event = self.ses_events.opened(detail["email"], self.engine.now)
+        if event is None:
+            return {"statusCode": 404, "body": "no email was sent to that address"}
+        return self.receive(event)
 
     def _open_inbox(self, detail: dict[str, Any]) -> dict[str, Any]:
         """The customer opens the app's inbox: the app fetches the cards, signed in as the shop's
