@@ -170,6 +170,7 @@ def _backtest(args: argparse.Namespace) -> int:
             push_share=args.push_share,
             phone_country=args.phone_country,
             sms_price_per_segment=args.sms_price,
+            reading_hour_lift=args.reading_hour_lift,
         )
         if args.on_aws and args.journeys:
             raise BacktestInputError(
@@ -693,6 +694,14 @@ def main(argv: list[str] | None = None) -> int:
         "--push-share", type=float, default=0.0, help="share of customers who chose push first, with the app"
     )
     backtest.add_argument("--phone-country", default="US", help="the SMS customers' country (ISO 3166)")
+    backtest.add_argument(
+        "--reading-hour-lift",
+        type=float,
+        default=0.0,
+        metavar="L",
+        help="customers read at hours of their own; arriving then is opened 1+L times as often "
+        "(a send-time test, wait_until's best_hour); default 0: the hour makes no difference",
+    )
     backtest.add_argument(
         "--sms-price",
         type=float,

@@ -15,11 +15,13 @@ import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from postventa.backtest.assumptions import Assumptions
+from postventa.backtest.assumptions import Assumptions, reading_hour
 from postventa.logic.render import RenderedMessage
+from postventa.logic.schedule import next_local_time
 from postventa.logic.spread import fraction
 from postventa.models.engagement import SesMail, SesRecord, SesTimestamped
 from postventa.models.events import SurveyAnsweredV1
@@ -27,6 +29,7 @@ from postventa.models.tags import encode_tag_value
 
 DELIVERED_AFTER = timedelta(seconds=5)
 OPENED_AFTER, CLICKED_AFTER = timedelta(hours=2), timedelta(hours=2, minutes=5)
+READ_AFTER = timedelta(minutes=5)  # arriving in the reading hour: read at once
 SURVEY_TEMPLATE = "nps_survey"  # the template whose links are the 0-10 scores
 SCORE_OF_BAND = {"promoter": 10, "passive": 8, "detractor": 3}
 
@@ -71,17 +74,33 @@ class Customers:
             delivered,
             SesRecord(eventType="Delivery", mail=mail, delivery=SesTimestamped(timestamp=delivered)),
         )
-        if draw < rates.open_rate:
-            opened = sent_at + OPENED_AFTER
+        factor, opened = self._timing(tags["customer"], delivered)
+        if draw < rates.open_rate * factor:
             self._later(opened, SesRecord(eventType="Open", mail=mail, open=SesTimestamped(timestamp=opened)))
-            if draw < rates.click_rate:
-                clicked = sent_at + CLICKED_AFTER
+            if draw < rates.click_rate * factor:
+                clicked = opened + CLICKED_AFTER - OPENED_AFTER
                 self._later(
                     clicked, SesRecord(eventType="Click", mail=mail, click=SesTimestamped(timestamp=clicked))
                 )
                 if message.subject == SURVEY_TEMPLATE:
                     self._later(clicked, self._answer(tags["customer"], tags["message"], clicked))
         return provider_id
+
+    def _timing(self, customer_id: str, delivered: datetime) -> tuple[float, datetime]:
+        """How much likelier the message is read for arriving when it did, and when it is read:
+        two hours on, or (reading_hour_lift) in the customer's reading hour, likelier when it
+        arrives in that hour or the one before."""
+        lift = self._assumptions.reading_hour_lift
+        if not lift:
+            return 1.0, delivered - DELIVERED_AFTER + OPENED_AFTER
+        zone, hour = ZoneInfo(self._assumptions.timezone), reading_hour(customer_id)
+        arrived = delivered.astimezone(zone).hour
+        if arrived == hour:
+            opened = delivered + READ_AFTER
+        else:
+            minute = int(fraction("reading minute", customer_id) * 60)
+            opened = next_local_time(delivered, zone, time(hour, minute))
+        return (1 + lift if arrived in (hour, (hour - 1) % 24) else 1.0), opened
 
     def _answer(self, customer_id: str, message_id: str, at: datetime) -> SurveyAnsweredV1:
         rates, draw = self._assumptions, fraction("score", message_id)
