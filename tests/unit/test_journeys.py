@@ -104,7 +104,7 @@ def test_nested_step_errors_name_the_nested_step():
     )
     found = problems(text)
     assert found == [
-        "journeys/demo.yaml: step sorry: send.channels: 'fax' is not a channel: use email, sms or push"
+        "journeys/demo.yaml: step sorry: send.channels: 'fax' is not a channel: use email, sms, push, inbox"
     ]
 
 

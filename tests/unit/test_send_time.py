@@ -89,3 +89,25 @@ def test_the_shops_hours_are_read_only_when_a_wait_asks_for_the_best_hour():
 def test_best_hour_is_the_only_word_at_takes_besides_a_time():
     with pytest.raises(ValueError, match="String should match pattern"):
         WaitUntilAction(at="best hour")
+
+
+def test_at_on_a_send_is_the_wait_until_before_it():
+    from postventa.journeys.loader import JourneyError, parse_journey
+    from postventa.journeys.model import SendStep, WaitUntilStep
+
+    text = """
+name: at-their-hour
+version: 1
+trigger: {event: Order Placed}
+steps:
+  - id: next_day
+    wait: 1d
+  - id: tips
+    send: {channel: email, template: product_tips, purpose: marketing, at: best_hour}
+"""
+    journey = parse_journey(text, "at-their-hour.yaml")
+    _, wait, send = journey.all_steps()
+    assert isinstance(wait, WaitUntilStep) and (wait.id, wait.wait_until.at) == ("tips_at", "best_hour")
+    assert isinstance(send, SendStep) and send.id == "tips"
+    with pytest.raises(JourneyError, match="String should match pattern"):
+        parse_journey(text.replace("at: best_hour", "at: soon"), "at-their-hour.yaml")

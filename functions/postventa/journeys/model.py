@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     EmailStr,
@@ -118,7 +119,7 @@ class SendAction(_Strict):
             raise ValueError('give a list of channels in order of preference, or "preferred"')
         for item in value:
             if item not in set(Channel):
-                raise ValueError(f"{item!r} is not a channel: use email, sms or push")
+                raise ValueError(f"{item!r} is not a channel: use {', '.join(Channel)}")
         if len(set(value)) != len(value):
             raise ValueError("each channel may be listed once")
         return value
@@ -163,10 +164,31 @@ class WaitStep(_Strict):
         return value
 
 
+def _send_at_expanded(steps: Any) -> Any:
+    """`at` on a send (a local time, or best_hour) is a wait_until before it, `<id>_at`: one
+    piece of waiting logic, shown and priced as the step it is."""
+    if not isinstance(steps, list):
+        return steps
+    expanded: list[Any] = []
+    for step in steps:
+        send = step.get("send") if isinstance(step, dict) else None
+        if isinstance(send, dict) and "at" in send:
+            at = send["at"]
+            waited = {key: value for key, value in send.items() if key != "at"}
+            expanded += [{"id": f"{step.get('id')}_at", "wait_until": {"at": at}}, {**step, "send": waited}]
+        else:
+            expanded.append(step)
+    return expanded
+
+
+# A list of steps, a send's `at` made the wait it stands for.
+Steps = Annotated[list["Step"], BeforeValidator(_send_at_expanded)]
+
+
 class Branch(_Strict):
     """What runs after a wait_for_event resolves, then whether the journey goes on or ends."""
 
-    steps: list[Step] = Field(default_factory=list)
+    steps: Steps = Field(default_factory=list)
     then: Literal["continue", "end"] = "continue"
 
 
@@ -406,7 +428,7 @@ class Journey(_Strict):
         default=None, description="At most one entry per customer in this period, e.g. 30d"
     )
     exit_on: list[ExitGoal] = Field(default_factory=list)
-    steps: list[Step] = Field(min_length=1)
+    steps: Steps = Field(min_length=1)
     seeds: list[EmailStr | E164Number] = Field(
         default_factory=list,
         description="Addresses (email) and numbers (SMS, E.164) that get a copy of each step's first "
