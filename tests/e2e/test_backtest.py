@@ -323,7 +323,7 @@ def test_texts_are_paid_per_segment_at_the_customers_countrys_price():
     assert pushed.cost_usd["sms"] == 0.0
 
 
-def test_a_send_time_test_finds_the_best_hour_opened_more_where_readers_keep_hours():
+def test_a_send_time_test_finds_the_best_hour_opened_more_where_readers_keep_hours(tmp_path):
     """The backtest's customers read at hours of their own (reading_hour_lift): a split of the
     same offer at each customer's best hour (learnt from their opens of the post-purchase mail,
     with the shop's as the prior) or at 10:00 measures what the best hour is worth, and never
@@ -345,6 +345,7 @@ def test_a_send_time_test_finds_the_best_hour_opened_more_where_readers_keep_hou
         Assumptions(timezone="Europe/Madrid", reading_hour_lift=0.5),
         progress=lambda done: None,
         retired=lambda records: messages.extend(records.messages),
+        archive=tmp_path,
     )
 
     def sent(step: str) -> list:
@@ -357,3 +358,14 @@ def test_a_send_time_test_finds_the_best_hour_opened_more_where_readers_keep_hou
     assert open_rate("offer_at_their_hour") > 1.1 * open_rate("offer_at_ten")
     local_hours = {m.sent_at.astimezone(ZoneInfo("Europe/Madrid")).hour for m in sent("offer_at_their_hour")}
     assert local_hours <= set(range(9, 21)) and len(local_hours) > 2  # learnt per customer, never quiet
+    # the report of what the replay archived: the split's two steps, side by side
+    from postventa.analytics.report import build_report
+
+    rows = {
+        row["step"]: row for row in build_report(tmp_path)["messages"] if row["journey"] == "send-time-test"
+    }
+    assert (
+        rows["offer_at_their_hour"]["variant"] == "best_hour" and rows["offer_at_ten"]["variant"] == "ten_am"
+    )
+    assert rows["offer_at_their_hour"]["opened_rate"] == round(open_rate("offer_at_their_hour"), 4)
+    assert rows["offer_at_their_hour"]["opened_rate"] > rows["offer_at_ten"]["opened_rate"]
