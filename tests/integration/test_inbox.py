@@ -61,6 +61,7 @@ def test_a_card_reaches_the_app_and_its_reading_is_the_messages_open(local):
     tips = next(m for m in local.messages() if m.step == "product_tips")
     assert (tips.channel, tips.status, tips.opened_at) == ("inbox", MessageStatus.SENT, None)
     assert tips.provider_message_id == tips.message_id
+    assert tips.delivered_at == tips.sent_at  # written in the app's inbox is delivered
     assert not any("Saca el máximo" in str(email) for email in sent_emails())  # not also by email
 
     status, listed = ask(local, "GET", "/inbox?limit=5", SIGNED_IN)

@@ -28,6 +28,7 @@ class ChannelTraits:
     # message's id; SNS and Pinpoint say nothing, so a text or push is never tried twice.
     may_hand_over_again: bool
     billed_per_segment: bool
+    delivered_when_sent: bool  # the provider is the destination (the inbox): taken is delivered
     one_click_unsubscribe: bool  # marketing carries RFC 8058 List-Unsubscribe headers
     opted_out: Callable[
         [str], dict[str, Any]
@@ -40,6 +41,7 @@ CHANNELS = {
         parts={"subject": "subject.txt", "html": "html", "text": "txt"},
         may_hand_over_again=True,
         billed_per_segment=False,
+        delivered_when_sent=False,
         one_click_unsubscribe=True,
         opted_out=lambda reason: {"email_suppressed": reason},
     ),
@@ -48,6 +50,7 @@ CHANNELS = {
         parts={"text": "txt"},
         may_hand_over_again=False,
         billed_per_segment=True,
+        delivered_when_sent=False,
         one_click_unsubscribe=False,
         opted_out=lambda reason: {"sms_opted_out": reason},
     ),
@@ -56,6 +59,7 @@ CHANNELS = {
         parts={"title": "title.txt", "text": "txt"},
         may_hand_over_again=False,
         billed_per_segment=False,
+        delivered_when_sent=False,
         one_click_unsubscribe=False,
         opted_out=lambda reason: {"push_tokens": []},  # every installation said no
     ),
@@ -64,6 +68,7 @@ CHANNELS = {
         parts={"title": "title.txt", "text": "txt"},
         may_hand_over_again=True,
         billed_per_segment=False,
+        delivered_when_sent=True,
         one_click_unsubscribe=False,
         opted_out=lambda reason: {},  # the app's own store: nobody to refuse it
     ),

@@ -368,7 +368,7 @@ class StepRunner:
                 continue
             except _RateFull:
                 return self._queue_for_rate(plan, option.channel, hold)
-            channel = option.channel
+            channel, sent_at = option.channel, self._clock()
             record = MessageRecord(
                 **plan.fields,
                 channel=channel.value,
@@ -377,7 +377,8 @@ class StepRunner:
                 subject=rendered.subject or rendered.title or _preview(rendered.text),
                 segments=sms_size(rendered.text).segments if CHANNELS[channel].billed_per_segment else None,
                 provider_message_id=provider_id,
-                sent_at=self._clock(),
+                sent_at=sent_at,
+                delivered_at=sent_at if CHANNELS[channel].delivered_when_sent else None,
                 **held,
             )
             try:
