@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from postventa.composition import Services, deployed
 from postventa.handlers.http import received_at, serve
 from postventa.handlers.observability import metrics
+from postventa.models.inbound import describe_validation_error
 from postventa.models.inbox import CardsAsked, CardsRead
 from postventa.services.inbox import AppInbox, NotSignedIn
 
@@ -43,12 +44,11 @@ def _json(status: int, body: BaseModel | dict[str, Any]) -> Response:
     return Response(status, "application/json", text, headers=HEADERS)
 
 
-def _refused(error: Exception) -> Response:
+def _refused(error: NotSignedIn | ValidationError) -> Response:
     if isinstance(error, NotSignedIn):
         metrics.add_metric(name="Inbox_not_signed_in", unit="Count", value=1)
         return _json(401, {"error": str(error)})
-    problems = error.errors() if isinstance(error, ValidationError) else []
-    return _json(400, {"error": "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)})
+    return _json(400, {"error": describe_validation_error(error)})
 
 
 @app.get("/inbox")

@@ -19,6 +19,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
+
 from postventa.logic.sms import sms_size
 from postventa.models.events import Channel
 from postventa.models.records import MessageRecord
@@ -103,10 +105,7 @@ def push_document(request: dict[str, Any], provider_id: str, at: datetime) -> di
 
 
 def inbox_document(request: dict[str, Any], provider_id: str, at: datetime) -> dict[str, Any]:
-    card = {
-        name: next(iter(value.values())) if isinstance(value, dict) else value
-        for name, value in request["Item"].items()
-    }
+    card = {name: _ATTRIBUTE.deserialize(value) for name, value in request["Item"].items()}
     return {
         "channel": Channel.INBOX.value,
         "at": at.isoformat(),
@@ -117,6 +116,7 @@ def inbox_document(request: dict[str, Any], provider_id: str, at: datetime) -> d
     }
 
 
+_ATTRIBUTE = TypeDeserializer()  # PutItem's typed attributes ({"S": ...}) as values
 _DOCUMENTS = {Channel.SMS: sms_document, Channel.PUSH: push_document, Channel.INBOX: inbox_document}
 
 
@@ -128,7 +128,8 @@ def write_handed(folder: Path, name: str, handed: Handed) -> Path:
         return path
     document = _DOCUMENTS[handed.channel](handed.request, handed.provider_id, handed.at)
     path = folder / f"{name}.json"
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    # default=str: DynamoDB's numbers (a card's expiry) come back as Decimal
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
     return path
 
 

@@ -855,17 +855,19 @@ class LocalPostventa:
     def _receive_quietly(self, event: dict[str, Any]) -> None:
         self.receive(event)
 
+    def _customers(self) -> list[str]:
+        """Every customer the run decided anything for, in order."""
+        return sorted({d.customer_id for d in self.decisions if d.customer_id})
+
     def messages(self) -> list[MessageRecord]:
-        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
-        return [message for customer in customers for message in self.services.store.messages_of(customer)]
+        return [m for customer in self._customers() for m in self.services.store.messages_of(customer)]
 
     def inbox_cards(self) -> list[InboxCard]:
-        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
-        return [card for customer in customers for card in self.services.store.cards_of(customer)]
+        return [card for customer in self._customers() for card in self.services.store.cards_of(customer)]
 
     def calls(self) -> list[tuple[StepDecision, str]]:
         """Each call step's recorded outcome, with the destination it named."""
-        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        customers = self._customers()
         found = []
         for customer in customers:
             for decision in self.services.store.decisions_of(customer):
@@ -877,7 +879,7 @@ class LocalPostventa:
     def write_archive(self, root: Path) -> None:
         """What the table's stream feeds Firehose in the cloud, from what this run stored."""
         store = self.services.store
-        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        customers = self._customers()
         write_records(
             root,
             orders=(o for c in customers for o in store.orders_of(c)),
@@ -901,7 +903,7 @@ class LocalPostventa:
     def final_state(self, dead_letters: list[dict[str, Any]]) -> FinalState:
         """What the guarantee is checked on once every journey has run out."""
         store = self.services.store
-        customers = sorted({d.customer_id for d in self.decisions if d.customer_id})
+        customers = self._customers()
         profiles = {c: p for c in customers if (p := store.get_profile(c)) is not None}
         waiting = [json.loads(message["Body"]) for message in dead_letters] + self.redriven
         return FinalState(
