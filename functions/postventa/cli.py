@@ -533,7 +533,7 @@ def _render_template(args: argparse.Namespace) -> int:
 def _export_schemas(args: argparse.Namespace) -> int:
     from postventa.models.schemas import export_schemas
 
-    for path in export_schemas(args.dir):
+    for path in export_schemas(args.dir, _library(args).contract):
         print(path)
     return 0
 
@@ -854,7 +854,9 @@ def main(argv: list[str] | None = None) -> int:
     schemas = commands.add_parser("schemas", help="event contract").add_subparsers(
         dest="action", required=True
     )
-    export = schemas.add_parser("export", help="write the JSON Schema of each detail-type")
+    export = schemas.add_parser(
+        "export", parents=[library], help="write the JSON Schema of each detail-type, the shop's too"
+    )
     export.add_argument("--dir", type=Path, default=Path("events/schemas"))
     export.set_defaults(run=_export_schemas)
 

@@ -280,6 +280,7 @@ class Services:
             erasure=self.customer_erasure,
             once=self.once("event_id"),
             send_times=self.send_times,
+            contract=self.library.contract,
         )
 
     @cached_property

@@ -8,16 +8,23 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from postventa.models.custom import ShopContract
 from postventa.models.engagement import ENGAGEMENT_DETAIL_TYPES
-from postventa.models.events import DetailType
 from postventa.models.shopify import PARTNER_TOPICS
 from postventa_infra.queues import dead_letter_queue, work_queue
 
 
 class Ingest(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, shopify_event_source: str | None, configuration_set: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        shopify_event_source: str | None,
+        configuration_set: str,
+        contract: ShopContract,
     ):
+        """contract: the shop's own events, which the contract's rule passes on beside Postventa's."""
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(self, "Bus", event_bus_name="postventa")
         self.invalid_events = dead_letter_queue(self, "InvalidEvents", of="on_order (events it refused)")
@@ -30,8 +37,8 @@ class Ingest(Construct):
                 self,
                 "ContractEvents",
                 event_bus=self.bus,
-                description="Postventa's own contract: orders and customers",
-                event_pattern=events.EventPattern(detail_type=[member.value for member in DetailType]),
+                description="Postventa's own contract (orders and customers) and the shop's declared events",
+                event_pattern=events.EventPattern(detail_type=contract.detail_types()),
                 targets=[target],
             )
         ]

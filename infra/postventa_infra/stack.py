@@ -139,6 +139,7 @@ class PostventaStack(Stack):
             "Ingest",
             shopify_event_source=options.shopify_event_source,
             configuration_set=CONFIGURATION_SET,
+            contract=library.contract,
         )
         email = EmailChannel(
             self,

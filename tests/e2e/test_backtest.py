@@ -19,7 +19,6 @@ from postventa.backtest import (
 )
 from postventa.cli import main
 from postventa.journeys.loader import load_journey, load_journeys
-from postventa.models.events import DetailType
 from postventa.models.policy import ContactPolicy
 from tests.conftest import EVENTS, FIXTURES, phase1_journeys
 
@@ -203,9 +202,16 @@ def test_the_synthetic_history_reaches_every_default_journey_an_order_history_ca
     journeys = load_journeys()
     report = run_backtest(synthetic_history(2000, 800, 18), journeys)
     silent = {name for name, journey in report.journeys.items() if journey["messages_sent"] == 0}
-    # An order history holds no checkouts: what they start is measured on events (simulate).
-    assert silent == {name for name, j in journeys.items() if j.trigger.event is DetailType.CHECKOUT_STARTED}
-    assert silent == {"abandoned-checkout"}
+    # An order history holds no checkouts nor the shop's own events: what they start is measured
+    # on events (simulate).
+    assert silent == {name for name, j in journeys.items() if j.carries_trigger}
+    assert silent == {
+        "abandoned-checkout",
+        "back-in-stock",
+        "browse-abandonment",
+        "failed-payment",
+        "subscription-renewal",
+    }
 
 
 def test_the_report_reads_what_a_two_worker_backtest_archived(tmp_path):

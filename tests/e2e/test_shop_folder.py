@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from postventa.cli import main
-from tests.conftest import SHOP  # the starter, a welcome subject and a Spanish copy added
+from tests.conftest import SHOP, within_spread  # the starter, a welcome subject and a Spanish copy added
 
 MAYA = SHOP / "previews" / "third-order.json"  # her third order, 18:30 in Chicago on 20 November
 
@@ -179,3 +180,29 @@ def test_the_starter_leaves_the_third_order_to_vip_thanks(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert "collision:" not in err
     assert "ok  returning-thanks v3: 2 steps" in out
+
+
+def test_the_shops_event_and_customer_attributes_reach_conditions_and_templates(tmp_path, capsys):
+    from postventa.journeys.library import Library
+    from postventa.local.simulate import read_events, run_simulation
+
+    events = SHOP / "events" / "loyalty.json"
+    result = run_simulation(read_events(events), library=Library(SHOP), outbox=tmp_path / "outbox")
+    sent = [e for e in result.timeline if e.kind == "message" and e.journey == "points-expiring"]
+    # Rosa, gold, 420 points expiring on 31 May: reminded a week before at 10:00 in Madrid.
+    assert [(e.customer_id, e.subject) for e in sent] == [
+        ("cus-rosa", "Your 420 points expire on May 31, 2026")
+    ]
+    assert within_spread(sent[0].at, datetime(2026, 5, 24, 8, 0, tzinfo=UTC))
+    (mail,) = [path for path in result.outbox if "points_reminder" in path.name]
+    text = mail.read_text()
+    assert "As a gold member you have 420 points" in text
+    assert "a treat for Pimienta" in text
+    # Sam's 40 points are below the journey's condition: he never entered.
+    assert not [e for e in result.timeline if e.customer_id == "cus-sam" and e.journey == "points-expiring"]
+    # An attribute the shop never declared: the event waits in the dead-letter queue, saying why.
+    (invalid,) = [e.reason for e in result.timeline if e.outcome == "invalid"]
+    assert invalid == (
+        "detail.customer.attributes.shoe_size: Extra inputs are not permitted "
+        "(as customer_attributes are declared in postventa.yaml)"
+    )

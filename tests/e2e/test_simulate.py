@@ -52,6 +52,7 @@ def test_a_first_order_gets_a_welcome_the_next_morning_in_local_time(demo):
         "cus-ivan": 1,
         "cus-fran": 21,
         "9007199254740994001": 10,
+        "cus-omar": 15,
     }
 
 
@@ -65,7 +66,11 @@ def test_a_refund_ends_every_journey_of_that_order(demo):
         ("order_confirmation", "sent"),
         ("welcome", "sent"),
     ]
-    ended = sorted((e.customer_id, e.journey, e.reason) for e in demo.timeline if e.outcome == "ended")
+    ended = sorted(
+        (e.customer_id, e.journey, e.reason)
+        for e in demo.timeline
+        if e.outcome == "ended" and e.customer_id == "cus-carla"
+    )
     assert ended == [
         ("cus-carla", "cross-sell", "exit goal: Order Refunded"),
         ("cus-carla", "post-purchase", "exit goal: Order Refunded"),
@@ -104,12 +109,13 @@ def test_duplicates_and_invalid_events_are_shown_and_send_nothing(demo):
     # cross-sell); Lena's checkout updated (the same checkout enters once).
     assert summary["duplicates_ignored"] == 5
     assert summary["events_in_dead_letter_queue"] == 1
-    # 10 customers x (post-purchase, welcome, cross-sell), Lena's abandoned checkout, Ivan's and
-    # Fran's answers
-    assert summary["journeys_started"] == 33
+    # 11 customers x (post-purchase, welcome, cross-sell), Lena's abandoned checkout, Ivan's and
+    # Fran's answers; the shop's own events: Kai's and Lea's renewals, Kai's failed payment, Milo's
+    # restock, Nora's and Omar's first views
+    assert summary["journeys_started"] == 42
     # Jun's confirmation: a text the carrier refused (blocked number), recorded failed with its
     # words; the receipt again by email
-    assert summary["messages"] == {"sent": 51, "suppressed": 11, "failed": 1}
+    assert summary["messages"] == {"sent": 62, "suppressed": 11, "failed": 1}
     (invalid,) = [e for e in demo.timeline if e.outcome == "invalid"]
     assert (
         invalid.event_id == "evt-0004"
@@ -197,7 +203,7 @@ def test_quiet_hours_hold_a_message_to_9am_local_and_the_timeline_says_why(demo)
     assert tips.outcome == "sent"
     assert within_spread(tips.at, datetime(2026, 3, 7, 0, 0, tzinfo=UTC))  # 09:00 in Tokyo
     assert tips.held == "held from 03-06 13:45: quiet hours (21:00-09:00 local)"  # due at 22:45 Tokyo
-    assert demo.summary["held_back_by_reason"]["quiet hours"] == 3
+    assert demo.summary["held_back_by_reason"]["quiet hours"] == 4
 
 
 def test_simulate_replays_a_users_events_as_json_lines_and_writes_the_timeline(tmp_path, capsys):
@@ -246,13 +252,13 @@ def test_the_report_reads_what_simulate_archived(tmp_path, capsys):
         == 0
     )
     report = json.loads(capsys.readouterr().out)
-    # the demo: nine customers placed one order each (a duplicate and a retried webhook count once)
-    assert (report["business"]["customers"], report["business"]["orders"]) == (10, 10)
+    # the demo: eleven customers placed one order each (a duplicate and a retried webhook count once)
+    assert (report["business"]["customers"], report["business"]["orders"]) == (11, 11)
     sent = {(m["journey"], m["step"], m["channel"]): m["sent"] for m in report["messages"]}
     assert sent[("post-purchase", "order_confirmation", "push")] == 1  # Gus
     # every message the timeline shows as sent, and Jun's text: handed to the carrier, then refused
     # (counted sent, as a bounced email is, so the delivery rate shows it)
-    assert sum(sent.values()) == 52
+    assert sum(sent.values()) == 63
     assert sent[("post-purchase", "order_confirmation", "sms")] == 2
     html = (tmp_path / "r.html").read_text()
     assert "<svg" in html and "Cohort retention" in html and "<script" not in html
@@ -356,3 +362,86 @@ def test_simulate_writes_the_ad_lists_fran_is_on_hashed_as_each_platform_reads_t
         f"{sha256('fran@example.com')},{sha256('+14155550134')}"
     )
     assert (tmp_path / "lapsed" / day / "meta.csv").read_text() == "email,phone\n"
+
+
+def test_the_shops_own_events_start_end_and_resume_journeys(demo):
+    """The default library's examples, on the events declared in journeys/events.yaml."""
+    timeline = demo.timeline
+
+    def about(customer):
+        return [(e.at, e.journey, e.step, e.outcome, e.reason) for e in timeline if e.customer_id == customer]
+
+    # Milo asked to hear about the kettle: told at once, as a service (he gave no marketing consent).
+    (alert,) = [e for e in timeline if e.customer_id == "cus-milo" and e.kind == "message"]
+    assert (alert.at, alert.step, alert.outcome, alert.subject) == (
+        datetime(2026, 3, 4, 8, 30, tzinfo=UTC),
+        "back_in_stock",
+        "sent",
+        "Gooseneck kettle is back in stock",
+    )
+    # Nora looked at the grinder and ordered nothing: reminded a day after the view, of that
+    # product; her look at a gift card started nothing.
+    (reminder,) = [e for e in timeline if e.customer_id == "cus-nora" and e.kind == "message"]
+    assert (reminder.at, reminder.subject) == (
+        datetime(2026, 3, 4, 19, 0, tzinfo=UTC),
+        "Still thinking about Hand burr grinder?",
+    )
+    assert [e.outcome for e in timeline if e.customer_id == "cus-nora" and e.kind != "message"] == ["started"]
+    # Omar looked twice and ordered the same day: one entry, ended by his order as a conversion.
+    omar = [(j, o, r) for _, j, _, o, r in about("cus-omar") if j == "browse-abandonment"]
+    assert omar == [
+        ("browse-abandonment", "started", None),
+        ("browse-abandonment", "not_entered", "entered 0 days ago; re-entry after 7 days"),
+        ("browse-abandonment", "converted", "goal reached: Order Placed"),
+    ]
+    # Kai's renewal: reminded three days before at 10:00 in Madrid; its charge failed, he was told
+    # at once, and the renewal that followed ended the wait before a final notice.
+    kai = [e for e in timeline if e.customer_id == "cus-kai" and e.kind == "message"]
+    assert [(e.step, e.outcome) for e in kai] == [("renewal_reminder", "sent"), ("payment_failed", "sent")]
+    assert within_spread(kai[0].at, datetime(2026, 3, 7, 9, 0, tzinfo=UTC))
+    assert kai[0].subject == "Your Coffee Club, monthly renews on March 10, 2026"
+    assert kai[1].at == datetime(2026, 3, 10, 6, 5, tzinfo=UTC)
+    assert ("resumed", "Subscription Renewed arrived at step renewed") in [
+        (o, r) for _, _, _, o, r in about("cus-kai")
+    ]
+    # Lea cancelled before her reminder was due: the journey ended, nothing was sent.
+    assert [(j, o, r) for _, j, _, o, r in about("cus-lea")] == [
+        ("subscription-renewal", "started", None),
+        ("subscription-renewal", "ended", "exit goal: Subscription Cancelled"),
+    ]
+
+
+def test_a_shops_event_is_applied_once_per_occurrence_and_refused_with_its_reason_if_undeclared():
+    scheduled = load_json(EVENTS / "custom" / "subscription-renewal-scheduled.json")
+    failed = load_json(EVENTS / "custom" / "subscription-payment-failed.json")
+    again = {**scheduled, "id": "evt-again", "time": "2026-03-02T11:00:00Z"}  # the same renewal, sent again
+    moved = {
+        **scheduled,
+        "id": "evt-moved",
+        "time": "2026-03-03T10:00:00Z",
+        "detail": {**scheduled["detail"], "renews_at": "2026-03-17T06:00:00Z"},
+    }
+    retried = {**failed, "id": "evt-retry-failed", "time": "2026-03-18T06:00:00Z"}
+    first_failure = {**failed, "time": "2026-03-17T06:05:00Z", "detail": moved["detail"] | failed["detail"]}
+    first_failure["detail"]["renews_at"] = "2026-03-17T06:00:00Z"
+    retried["detail"] = first_failure["detail"]
+    broken = {**failed, "id": "evt-broken", "detail": {**failed["detail"], "amount": "24.00"}}
+    result = run_simulation([scheduled, again, moved, first_failure, retried, broken])
+    decisions = [(e.journey, e.outcome, e.reason) for e in result.timeline if e.kind != "message"]
+    sent = [(e.step, e.subject) for e in result.timeline if e.kind == "message"]
+    # The same renewal twice: one journey. Moved: the old one ends and the new one reminds of the new date.
+    assert (
+        "subscription-renewal",
+        "duplicate",
+        "already entered for subscription_id=sub-kai-1|renews_at=2026-03-10T06:00:00Z",
+    ) in decisions
+    assert ("subscription-renewal", "ended", "exit goal: Subscription Renewal Scheduled") in decisions
+    assert sent[0] == ("renewal_reminder", "Your Coffee Club, monthly renews on March 17, 2026")
+    # Two failed tries of one renewal: one follow-up; never renewed: the final notice three days on.
+    assert [step for step, _ in sent] == ["renewal_reminder", "payment_failed", "final_notice"]
+    assert decisions.count(("failed-payment", "started", None)) == 1
+    # A detail that breaks the declaration waits in the dead-letter queue, saying why.
+    (invalid,) = [reason for _, outcome, reason in decisions if outcome == "invalid"]
+    assert invalid.startswith("detail.amount: Input should be a valid dictionary")
+    assert invalid.endswith("(as Subscription Payment Failed is declared)")
+    assert result.summary["events_in_dead_letter_queue"] == 1

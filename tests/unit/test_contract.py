@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from postventa.journeys.library import Library
 from postventa.models.common import Money
 from postventa.models.events import DETAIL_MODELS, ConsentState, DetailType, OrderPlacedV1
 from postventa.models.inbound import InvalidEvent, parse_inbound
@@ -194,9 +195,10 @@ def test_invalid_events_say_which_field_and_why(path: Path):
 
 
 def test_exported_schemas_match_the_models(tmp_path):
-    export_schemas(tmp_path)
-    for detail_type in DETAIL_MODELS:
-        name = schema_file_name(detail_type.value)
+    contract = Library().contract
+    export_schemas(tmp_path, contract)
+    for detail_type in [*DETAIL_MODELS, *contract.events]:
+        name = schema_file_name(detail_type)
         assert (tmp_path / name).read_text() == (EVENTS / "schemas" / name).read_text(), (
             f"run make schemas ({name})"
         )

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from postventa.journeys.library import Library
 from postventa.journeys.loader import JourneyError, load_journey, load_journeys, parse_journey
 from postventa.journeys.model import SendStep, WaitForEventStep
 
@@ -54,14 +55,18 @@ def test_default_post_purchase_journey_loads():
 def test_the_default_library():
     assert sorted(load_journeys()) == [
         "abandoned-checkout",
+        "back-in-stock",
         "birthday",
+        "browse-abandonment",
         "cross-sell",
+        "failed-payment",
         "loyalty-anniversary",
         "nps-detractor",
         "nps-promoter",
         "post-purchase",
         "replenishment",
         "returning-thanks",
+        "subscription-renewal",
         "welcome",
         "win-back",
     ]
@@ -108,11 +113,18 @@ def test_nested_step_errors_name_the_nested_step():
     ]
 
 
-def test_unknown_event_and_duplicate_ids_are_reported():
-    assert any(
-        "trigger.event: Input should be" in p
-        for p in problems(VALID.replace("Order Placed", "Order Teleported"))
+def test_unknown_event_and_duplicate_ids_are_reported(tmp_path):
+    assert problems(VALID.replace("Order Placed", "order placed"))[0].startswith(
+        "journeys/demo.yaml: journey: trigger.event: 'order placed' is neither one of Postventa's events"
     )
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "demo.yaml").write_text(VALID.replace("Order Placed", "Back In Stok"))
+    with pytest.raises(JourneyError) as undeclared:
+        Library(tmp_path).journeys()
+    assert undeclared.value.problems == [
+        f"{tmp_path}/journeys/demo.yaml: event 'Back In Stok' is not declared; did you mean Back In "
+        "Stock? (a shop declares its own under events: in postventa.yaml)"
+    ]
     duplicated = VALID + "  - id: hello\n    wait: 1d\n"
     assert problems(duplicated) == [
         "journeys/demo.yaml: journey: step id 'hello' is used twice: each step needs its own id"

@@ -198,6 +198,7 @@ def test_only_awaited_events_need_a_look_for_parked_journeys():
     assert events_awaited(load_journeys().values()) == {
         DetailType.ORDER_FULFILLED,
         DetailType.MESSAGE_UNDELIVERED,
+        "Subscription Renewed",  # the shop's own (failed-payment)
     }
 
 

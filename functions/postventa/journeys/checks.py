@@ -9,13 +9,12 @@ name is an error with the nearest known one. Problems name the file and where in
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from postventa.journeys.library import Library
+from postventa.journeys.library import Library, suggest
 from postventa.journeys.model import (
     Branch,
     BranchStep,
@@ -30,7 +29,7 @@ from postventa.journeys.model import (
     branches_of,
 )
 from postventa.logic.channels import CHANNELS, channels_of
-from postventa.logic.facts import FACT_FIELDS, MESSAGE_FACTS, TRIGGER_FACTS, FactField
+from postventa.logic.facts import FACT_FIELDS, MESSAGE_FACTS, FactField, declared_facts
 from postventa.models.events import Channel, DetailType
 
 LONGEST_EXECUTION = timedelta(days=365)  # a Standard state machine's execution runs at most a year
@@ -49,11 +48,6 @@ class Problem:
         return f"{self.where}: {self.text}"
 
 
-def _suggest(word: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.8)
-    return f"; did you mean {close[0]}?" if close else ""
-
-
 def _ends_every_way(step: Any) -> bool:
     """Every way out of the step ends the journey (a split's holdout ends there too)."""
     branches = branches_of(step)
@@ -66,8 +60,7 @@ class _JourneyChecks:
         self.default_locale = default_locale
         self.problems: list[Problem] = []
         self.send_steps = {step.id for step in journey.all_steps() if isinstance(step, SendStep)}
-        event = journey.trigger.event
-        self.facts = FACT_FIELDS | (TRIGGER_FACTS.get(event, {}) if event else {})
+        self.facts = FACT_FIELDS | declared_facts(library.contract, journey.trigger.event)
 
     def add(self, labels: Iterable[str], text: str, *, note: bool = False) -> None:
         self.problems.append(Problem(f"{self.source}: {', '.join(labels)}", text, note))
@@ -114,7 +107,7 @@ class _JourneyChecks:
                     self.add(
                         labels,
                         f"{condition.field} is never {value!r}: it is one of "
-                        f"{', '.join(fact.values)}{_suggest(str(value), fact.values)}",
+                        f"{', '.join(fact.values)}{suggest(str(value), fact.values)}",
                     )
         if condition.op in _NUMERIC_OPERATORS and fact.kind not in ("number", "date"):
             self.add(
@@ -152,7 +145,7 @@ class _JourneyChecks:
                     return None
                 return MESSAGE_FACTS[attribute]
         known = [*self.facts, *(f"message.{s}.{a}" for s in sorted(sent_before) for a in MESSAGE_FACTS)]
-        self.add(labels, f"unknown field {path}{_suggest(path, known)}")
+        self.add(labels, f"unknown field {path}{suggest(path, known)}")
         return None
 
     def contradictions(self, labels: tuple[str, ...], conditions: list[Condition]) -> None:
@@ -172,7 +165,7 @@ class _JourneyChecks:
             self.add(
                 labels,
                 f"instead_of: {action.instead_of} is not a send step that comes before"
-                f"{_suggest(action.instead_of, sent_before)}",
+                f"{suggest(action.instead_of, sent_before)}",
             )
         for channel in channels_of(action.channels, self.journey.phase):
             self.templates(labels, channel, action.template)
@@ -180,7 +173,7 @@ class _JourneyChecks:
         if action.topic is not None and action.topic not in topics:
             self.add(
                 labels,
-                f"unknown topic {action.topic}{_suggest(action.topic, topics)} (topics: "
+                f"unknown topic {action.topic}{suggest(action.topic, topics)} (topics: "
                 f"{', '.join(topics)}; a shop adds its own in postventa.yaml)",
             )
 
@@ -192,7 +185,7 @@ class _JourneyChecks:
             folder = f"templates/{channel.value}/{self.default_locale}"
             if len(missing) == len(files):
                 absent = f"no {channel.value} template {template} in {folder}"
-                self.add(labels, absent + _suggest(template, self._template_names(channel)))
+                self.add(labels, absent + suggest(template, self._template_names(channel)))
             else:
                 self.add(
                     labels,
@@ -286,12 +279,19 @@ class _JourneyChecks:
                 self.add(case_labels, f"never taken: case {seen[key]} before it has the same conditions")
             seen.setdefault(key, case.name)
 
-    def same_order(self, labels: tuple[str, ...], event: DetailType, same_order: bool, what: str) -> None:
+    def same_order(self, labels: tuple[str, ...], event: str, same_order: bool, what: str) -> None:
         if same_order and self.journey.trigger.occasion is not None:
             self.add(
                 labels,
-                f"{what} {event.value} with same_order: true, but an occasion "
+                f"{what} {event} with same_order: true, but an occasion "
                 f"({self._trigger_name()}) has no order: it never matches; say same_order: false",
+            )
+        elif same_order and self.journey.trigger.event in self.library.contract.events:
+            self.add(
+                labels,
+                f"{what} {event} with same_order: true: it matches only when the "
+                f"{self._trigger_name()} event carries an order_id, and then only that order's",
+                note=True,
             )
 
     def entry_rules(self) -> None:
@@ -306,8 +306,8 @@ class _JourneyChecks:
             if goal.same_order and goal.event is journey.trigger.event:
                 self.add(
                     labels,
-                    f"the journey starts on {goal.event.value} and exits on the same order's "
-                    f"{goal.event.value}: it ends as it begins; say same_order: false",
+                    f"the journey starts on {goal.event} and exits on the same order's "
+                    f"{goal.event}: it ends as it begins; say same_order: false",
                 )
 
     def duration(self) -> None:
@@ -321,7 +321,7 @@ class _JourneyChecks:
 
     def _trigger_name(self) -> str:
         trigger = self.journey.trigger
-        return trigger.event.value if trigger.event is not None else f"occasion {trigger.occasion}"
+        return str(trigger.event) if trigger.event is not None else f"occasion {trigger.occasion}"
 
 
 def _allowed_values(conditions: list[Condition]) -> set[str] | None:

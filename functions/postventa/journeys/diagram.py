@@ -32,7 +32,7 @@ def _condition(branch_when: list[Any]) -> str:
 def describe_trigger(journey: Journey) -> str:
     trigger = journey.trigger
     if trigger.event is not None:
-        text = trigger.event.value
+        text = str(trigger.event)
     elif trigger.days is not None:
         text = f"{trigger.days} days without an order"
     else:
@@ -94,7 +94,7 @@ def _node(step: Any) -> Node:
         return Node(step.id, (_wait_until_text(step),), "stadium")
     if isinstance(step, WaitForEventStep):
         awaited = step.wait_for_event
-        lines = (f"wait for {awaited.event.value}", f"at most {format_duration(awaited.timeout)}")
+        lines = (f"wait for {awaited.event}", f"at most {format_duration(awaited.timeout)}")
         return Node(step.id, lines, "hexagon")
     if isinstance(step, BranchStep):
         return Node(step.id, (step.id,), "diamond")
@@ -126,7 +126,7 @@ def journey_graph(journey: Journey) -> JourneyGraph:
         edges = edges_of.setdefault(step.id, [])
         if isinstance(step, WaitForEventStep):
             awaited = step.wait_for_event
-            edges.append(Edge(step.id, branch(awaited.on_event, next_id), awaited.event.value))
+            edges.append(Edge(step.id, branch(awaited.on_event, next_id), str(awaited.event)))
             edges.append(Edge(step.id, branch(awaited.on_timeout, next_id), "timeout"))
         elif isinstance(step, BranchStep):
             for case in step.branch.cases:
@@ -151,8 +151,8 @@ def journey_graph(journey: Journey) -> JourneyGraph:
     for goal in journey.exit_on:
         kind = "goal" if goal.converts else "exit"
         scope = "this order" if goal.same_order else "any order"
-        text = f"{kind}: {goal.event.value} ({scope}) ends the journey"
-        nodes.append(Node(f"{kind}_{goal.event.name.lower()}", (text,), "slanted"))
+        text = f"{kind}: {goal.event} ({scope}) ends the journey"
+        nodes.append(Node(f"{kind}_{str(goal.event).lower().replace(' ', '_')}", (text,), "slanted"))
     edges = [Edge("start", first), *(edge for step in steps for edge in edges_of[step.id])]
     return JourneyGraph(nodes, edges)
 

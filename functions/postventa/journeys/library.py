@@ -15,7 +15,9 @@ Lambda is what the CLI validated, rendered and backtested.
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,12 +30,16 @@ from postventa.journeys.loader import DEFINITIONS, JourneyError, journey_files, 
 from postventa.journeys.model import TOPIC, Audience, Condition, Journey, Operator
 from postventa.logic.facts import FACT_FIELDS
 from postventa.logic.render import TEMPLATES, MessageRenderer
+from postventa.models.custom import CustomAttributes, CustomEventDeclaration, PropertySpec, ShopContract
 
 SETTINGS_FILE = "postventa.yaml"
 # Where a deployed package keeps the shop's settings (the stack's build writes it, the shop's
 # journeys being the package's definitions by then); absent, as in the repository: the defaults.
 PACKAGED_SETTINGS = Path(__file__).with_name(SETTINGS_FILE)
 STARTER = Path(__file__).with_name("starter")  # what `postventa init` copies
+# The events the default library's own examples start on (back in stock, browse abandonment,
+# renewals), declared as a shop declares its own; a shop's declaration of the same name replaces one.
+LIBRARY_EVENTS = Path(__file__).with_name("events.yaml")
 # What customers can opt out of in the default library's journeys; a shop adds its own in
 # postventa.yaml, so a misspelt topic is caught rather than offered as a new opt-out.
 DEFAULT_TOPICS = ("news", "offers", "reviews", "surveys", "tips")
@@ -75,6 +81,27 @@ class ShopSettings(BaseModel):
         default_factory=lambda: list(DEFAULT_AUDIENCES),
         description="the segments kept daily as hashed ad lists; [] for none",
     )
+    events: list[CustomEventDeclaration] = Field(
+        default_factory=list, description="the shop's own events journeys start on, end on or wait for"
+    )
+    customer_attributes: dict[str, PropertySpec] = Field(
+        default_factory=dict, description="the shop's own fields on a customer (customer.attributes.*)"
+    )
+
+    @field_validator("events")
+    @classmethod
+    def _event_names(cls, events: list[CustomEventDeclaration]) -> list[CustomEventDeclaration]:
+        names = [event.name for event in events]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"event {', '.join(twice)} is declared twice")
+        return events
+
+    @field_validator("customer_attributes")
+    @classmethod
+    def _attribute_types(cls, attributes: dict[str, PropertySpec]) -> dict[str, PropertySpec]:
+        CustomAttributes(attributes=attributes)  # names and types an attribute may have
+        return attributes
 
     @field_validator("topics")
     @classmethod
@@ -111,20 +138,21 @@ class Library:
 
     @cached_property
     def settings(self) -> ShopSettings:
-        path = self.shop / SETTINGS_FILE if self.shop else PACKAGED_SETTINGS
-        if not path.exists():
-            return ShopSettings()
-        try:
-            return ShopSettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-        except yaml.YAMLError as error:
-            raise JourneyError([f"{path}: not valid YAML: {error}"]) from error
-        except ValidationError as error:
-            raise JourneyError(
-                [
-                    f"{path}: {'.'.join(map(str, item['loc']))}: {item['msg'].removeprefix('Value error, ')}"
-                    for item in error.errors(include_url=False)
-                ]
-            ) from error
+        return _read_settings(self.shop / SETTINGS_FILE if self.shop else PACKAGED_SETTINGS)
+
+    @cached_property
+    def custom_events(self) -> dict[str, CustomEventDeclaration]:
+        """Every event declared: the library's examples', then the shop's own over them."""
+        declared = [*_read_settings(LIBRARY_EVENTS).events, *self.settings.events]
+        return {event.name: event for event in declared}
+
+    @cached_property
+    def contract(self) -> ShopContract:
+        """The shop's events and customer attributes, as on_order checks what arrives."""
+        return ShopContract(
+            events=self.custom_events,
+            attributes=CustomAttributes(attributes=self.settings.customer_attributes),
+        )
 
     def packaged_settings(self) -> str:
         """The settings for a package whose definitions are already the journeys in use."""
@@ -162,8 +190,18 @@ class Library:
         return {path.stem: _shown(path) for path in self.journey_files()}
 
     def journeys(self) -> dict[str, Journey]:
-        """Every journey in use, or every error in every file at once."""
-        return load_files(self.journey_files())
+        """Every journey in use, or every error in every file at once (an event no one declared too)."""
+        journeys = load_files(self.journey_files())
+        sources = self.sources()
+        undeclared = [
+            f"{sources[name]}: event {event!r} is not declared{suggest(event, self.custom_events, cutoff=0.6)} "
+            f"(a shop declares its own under events: in {SETTINGS_FILE})"
+            for name, journey in journeys.items()
+            for event in sorted(journey.custom_events() - set(self.custom_events))
+        ]
+        if undeclared:
+            raise JourneyError(undeclared)
+        return journeys
 
     @property
     def template_roots(self) -> list[Path]:
@@ -177,6 +215,28 @@ class Library:
 
     def renderer(self, default_locale: str = "en") -> MessageRenderer:
         return MessageRenderer(default_locale, self.template_roots)
+
+
+def _read_settings(path: Path) -> ShopSettings:
+    if not path.exists():
+        return ShopSettings()
+    try:
+        return ShopSettings.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    except yaml.YAMLError as error:
+        raise JourneyError([f"{path}: not valid YAML: {error}"]) from error
+    except ValidationError as error:
+        raise JourneyError(
+            [
+                f"{path}: {'.'.join(map(str, item['loc']))}: {item['msg'].removeprefix('Value error, ')}"
+                for item in error.errors(include_url=False)
+            ]
+        ) from error
+
+
+def suggest(word: str, known: Iterable[str], cutoff: float = 0.8) -> str:
+    """The nearest known name, as the end of a problem's sentence."""
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=cutoff)
+    return f"; did you mean {close[0]}?" if close else ""
 
 
 def _shown(path: Path) -> str:

@@ -20,8 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from postventa.models.common import Duration
-from postventa.models.events import CARRIED_IN_JOURNEY, Channel, DetailType, Occasion
+from postventa.models.common import Duration, SignedDuration
+from postventa.models.events import Channel, DetailType, EventName, Occasion, carried_in_journey
 
 STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -193,7 +193,7 @@ class Branch(_Strict):
 
 
 class WaitForEventAction(_Strict):
-    event: DetailType
+    event: EventName
     same_order: bool = Field(default=True, description="Only an event for the order that started the journey")
     timeout: Duration
     on_event: Branch = Field(default_factory=Branch)
@@ -290,12 +290,13 @@ class WaitUntilAction(_Strict):
     )
     date_field: str | None = Field(
         default=None,
-        pattern=r"^(customer|order|event)\.[a-z_]+$",
+        pattern=r"^(customer|order|event)(\.[a-z_][a-z0-9_]*)+$",
         description="A date or time on the profile, the order or the carried event, e.g. "
-        "order.placed_at, customer.birthday or event.started_at",
+        "order.placed_at, customer.birthday, customer.attributes.renews_on or event.started_at",
     )
-    offset: Duration = Field(
-        default=timedelta(0), description="Added to the date, e.g. 30d after order.placed_at"
+    offset: SignedDuration = Field(
+        default=timedelta(0),
+        description="Added to the date, e.g. 30d after order.placed_at, or -3d: three days before",
     )
     yearly: bool = Field(default=False, description="The next anniversary of the date (birthdays)")
     spread: Duration = Field(
@@ -356,7 +357,7 @@ def branches_of(step: AnyStep) -> list[Branch]:
 class Trigger(_Strict):
     """An event from the bus, or an occasion the occasions schedule finds (birthday, anniversary, inactivity)."""
 
-    event: DetailType | None = None
+    event: EventName | None = None
     occasion: Occasion | None = None
     days: int | None = Field(
         default=None, ge=1, le=3650, description="For occasion inactive: days without an order"
@@ -371,7 +372,7 @@ class Trigger(_Strict):
             raise ValueError("`days` goes with occasion inactive, and occasion inactive needs `days`")
         return self
 
-    def matches(self, detail_type: DetailType, detail: Any) -> bool:
+    def matches(self, detail_type: str, detail: Any) -> bool:
         if self.occasion is None:
             return detail_type == self.event
         return (
@@ -387,7 +388,7 @@ class EntryRule(StrEnum):
 
 
 class ExitGoal(_Strict):
-    event: DetailType
+    event: EventName
     same_order: bool = True
     converts: bool = Field(default=False, description="Reaching it counts as a conversion of the journey")
     partial_refund: bool = Field(
@@ -496,7 +497,16 @@ class Journey(_Strict):
     @property
     def carries_trigger(self) -> bool:
         """Started by an event the store does not keep: its executions carry it (event.*)."""
-        return self.trigger.event in CARRIED_IN_JOURNEY
+        return self.trigger.event is not None and carried_in_journey(self.trigger.event)
 
-    def exits_on(self, event: DetailType) -> ExitGoal | None:
+    def custom_events(self) -> set[str]:
+        """The shop's own events this journey starts on, ends on or waits for."""
+        named = [
+            self.trigger.event,
+            *(goal.event for goal in self.exit_on),
+            *(step.wait_for_event.event for step in self.all_steps() if isinstance(step, WaitForEventStep)),
+        ]
+        return {str(event) for event in named if event is not None and not isinstance(event, DetailType)}
+
+    def exits_on(self, event: str) -> ExitGoal | None:
         return next((goal for goal in self.exit_on if goal.event == event), None)

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.journeys.model import Condition, Phase, SendAction, WaitUntilAction
-from postventa.models.events import DetailType
+from postventa.models.events import EventName
 from postventa.models.records import MessageStatus, StepDecision
 
 
@@ -135,7 +135,7 @@ class WaitRequest(StepContext):
     """A callback Task of register_wait: the journey waits on its token for the customer's event."""
 
     task_token: Annotated[str, From("$$.Task.Token")]
-    event: DetailType
+    event: EventName
     same_order: bool = True
 
 

@@ -3,20 +3,24 @@ the customer would get it (links signed with a sample key)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from postventa.adapters.email import send_email_request
 from postventa.adapters.push import message_request
 from postventa.adapters.sms import publish_request
 from postventa.journeys.library import Library
+from postventa.journeys.model import SendStep
 from postventa.local.outbox import Handed, file_name, prepare, write_handed
 from postventa.local.preview import PreviewCustomer
 from postventa.logic.links import Campaign, LinkSigner, ShopLinks
 from postventa.logic.render import RenderedMessage, message_context
 from postventa.logic.sms import sms_size
 from postventa.models.common import Money
+from postventa.models.custom import PropertySpec
 from postventa.models.events import (
     Channel,
     CheckoutStartedV1,
@@ -68,6 +72,35 @@ def _sample_checkout(order: OrderRecord) -> dict[str, object]:
     ).model_dump(mode="json")
 
 
+_SAMPLE_VALUES: dict[str, Callable[[str], Any]] = {
+    "text": lambda name: f"Sample {name.replace('_', ' ')}",
+    "number": lambda name: 12.5,
+    "integer": lambda name: 3,
+    "bool": lambda name: True,
+    "date": lambda name: (NOW + timedelta(days=3)).date().isoformat(),
+    "datetime": lambda name: (NOW + timedelta(days=3)).isoformat(),
+    "url": lambda name: f"https://shop.example/sample/{name}",
+    "money": lambda name: {"amount": "24.00", "currency": "USD"},
+    "list": lambda name: [f"sample-{name}"],
+}
+
+
+def _sample_event(template: str, library: Library, order: OrderRecord) -> dict[str, Any]:
+    """What the journey sending this template carries (event.*): a declared event's properties,
+    each a sample of its type, or else a checkout's cart."""
+    for journey in library.journeys().values():
+        declared = library.contract.events.get(str(journey.trigger.event))
+        sends = {step.send.template for step in journey.all_steps() if isinstance(step, SendStep)}
+        if declared is not None and template in sends:
+            return {"occurred_at": NOW.isoformat(), "order_id": None, **_samples(declared.properties)}
+    return _sample_checkout(order)
+
+
+def _samples(declared: Mapping[str, PropertySpec]) -> dict[str, Any]:
+    """A sample of each declared property's type."""
+    return {name: _SAMPLE_VALUES[spec.type](name) for name, spec in declared.items()}
+
+
 def sample_message(
     template: str,
     channel: Channel,
@@ -79,7 +112,8 @@ def sample_message(
 ) -> tuple[str, RenderedMessage]:
     """The locale chosen and the message as run_step hands it to a sender. customer: render for
     them and their order (journeys preview's file) instead of the sample's."""
-    renderer = (library or Library()).renderer()
+    library = library or Library()
+    renderer = library.renderer()
     if customer is None:
         profile = CustomerProfile(
             customer_id="sample-customer",
@@ -87,6 +121,7 @@ def sample_message(
             locale=locale,
             updated_at=NOW,
             recommended=["Running cap", "Trail gaiters"],
+            attributes=_samples(library.contract.attributes.attributes),
         )
     else:
         stated = CustomerProfile(customer_id=customer.customer.id, updated_at=NOW).merged_with(
@@ -126,7 +161,7 @@ def sample_message(
         links=links,
         marketing=marketing,
         channel=channel,
-        event=_sample_checkout(order),
+        event=_sample_event(template, library, order),
     )
     chosen = renderer.locale_for(channel, template, profile.locale)
     rendered = renderer.render(channel, template, profile.locale, context)

@@ -68,8 +68,8 @@ from postventa.local.outbox import prepare as prepare_outbox
 from postventa.local.web import http_api_event
 from postventa.models.actions import ACTION_REQUESTED, ACTIONS_SOURCE
 from postventa.models.consent import CONSENT_CHANGED, CONSENT_SOURCE, ConsentChangedV1
+from postventa.models.custom import OURS_ALONE, ShopContract
 from postventa.models.engagement import SmsDeliveryLog
-from postventa.models.events import DetailType
 from postventa.models.inbound import InvalidEvent, parse_inbound
 from postventa.models.records import Decision, InboxCard, MessageRecord, StepDecision
 from postventa.models.settings import Settings
@@ -490,8 +490,10 @@ def _sqs_batch(
     }
 
 
-def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
-    """What the CDK stack creates, made in moto."""
+def provision_local_resources(
+    settings: dict[str, Any], contract: ShopContract = OURS_ALONE
+) -> dict[str, Any]:
+    """What the CDK stack creates, made in moto; contract: the shop's events the ingest rule passes."""
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(
         TableName=settings["table_name"],
@@ -522,7 +524,7 @@ def provision_local_resources(settings: dict[str, Any]) -> dict[str, Any]:
     boto3.client("events").create_event_bus(Name=settings["event_bus_name"])
     bus = settings["event_bus_name"]
     # The bus and its rule to the ingest queue, as the stack has them: occasions travel that way.
-    ingest_url = _rule_to_queue(bus, "ingest", {"detail-type": [member.value for member in DetailType]})
+    ingest_url = _rule_to_queue(bus, "ingest", {"detail-type": contract.detail_types()})
     # Calls: the stack has one rule per destination, to its API destination; here one queue
     # stands in for them all, drained to each destination's local receiver (LocalApiDestinations).
     actions_url = _rule_to_queue(
@@ -641,7 +643,7 @@ class LocalPostventa:
         self._mock.stop()
 
     def _provision(self) -> Settings:
-        values = provision_local_resources(dict(LOCAL_SETTINGS))
+        values = provision_local_resources(dict(LOCAL_SETTINGS), self.library.contract)
         self.ingest_queue_url = values.pop("ingest_queue_url")
         self.actions_queue_url = values.pop("actions_queue_url")
         self.consent_queue_url = values.pop("consent_queue_url")
@@ -930,7 +932,7 @@ class LocalPostventa:
             ]
             return next(filter(None, map(self.services.store.customer_by_phone, numbers)), None)
         try:
-            event = parse_inbound(raw)
+            event = parse_inbound(raw, self.services.library.contract)
         except InvalidEvent:
             return None
         order = self.services.store.get_order(event.order_id) if event.order_id else None

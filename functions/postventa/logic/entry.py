@@ -98,8 +98,13 @@ def journeys_to_enter(
         if isinstance(answer, SurveyAnsweredV1)
         else None
     )
-    # Conditions read event.* only in journeys whose trigger the store does not keep.
-    detail = event.detail.model_dump(mode="json") if any(j.carries_trigger for j in matching) else None
+    # Conditions read event.* only in journeys whose trigger the store does not keep. Who it is
+    # about is on the profile (customer.*): the execution's input holds no contact details.
+    detail = (
+        event.detail.model_dump(mode="json", exclude={"customer"})
+        if any(j.carries_trigger for j in matching)
+        else None
+    )
     context = facts(profile=profile, order=order, nps=nps, trigger=detail, now=event.received_at)
     starts = []
     for journey in matching:
@@ -139,3 +144,14 @@ def journeys_to_exit(
         if goal is not None and (goal.partial_refund or not partial_refund):
             exits.append((journey, goal))
     return exits
+
+
+def reaches_goal(event: InboundEvent, journey: Journey, goal: ExitGoal, entry: JourneyEntry) -> bool:
+    """Whether this event ends this entry: same_order, only the entry's own order; otherwise any
+    other (an entry without an order: any at all). Never the occurrence that started the entry,
+    delivered again (a journey that exits on a newer event of its own kind)."""
+    if event.detail_type == journey.trigger.event and entry.trigger_id == event.trigger_id:
+        return False
+    if goal.same_order:
+        return entry.order_id == event.order_id
+    return entry.order_id is None or entry.order_id != event.order_id

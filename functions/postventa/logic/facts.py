@@ -9,7 +9,10 @@ journey.*    purchased_again (an order placed after the journey started), days_i
 message.<step>.{status, opened, clicked}   what became of this execution's messages
 nps.{score, band}   the customer's latest survey answer (band: promoter 9-10, passive 7-8, detractor 0-6)
 event.*      the event that started the journey, in journeys started by one the store does not
-             keep (Checkout Started: event.items, event.total, event.recovery_url, ...)
+             keep (Checkout Started: event.items, event.total, event.recovery_url, ...) and by
+             each event the shop declared (its properties, event.occurred_at, event.order_id); who it
+             is about is customer.*
+customer.attributes.*   the shop's own customer fields, as declared (customer_attributes)
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel
 
 from postventa.logic.segments import Lifecycle, lifecycle
-from postventa.models.events import CARRIED_IN_JOURNEY, DETAIL_MODELS, DetailType
+from postventa.models.custom import ShopContract
+from postventa.models.events import CARRIED_IN_JOURNEY, DETAIL_MODELS
 from postventa.models.records import CustomerProfile, MessageRecord, MessageStatus, NpsAnswer, OrderRecord
 
 FactKind = Literal["number", "text", "bool", "date", "list", "other"]
@@ -67,9 +71,11 @@ def _kind(annotation: Any) -> tuple[FactKind, tuple[str, ...] | None, type[BaseM
     return next((kind for base, kind in kinds if issubclass(annotation, base)), "other"), None, None
 
 
-def _model_fields(prefix: str, model: type[BaseModel]) -> dict[str, FactField]:
+def _model_fields(prefix: str, model: type[BaseModel], exclude: str = "") -> dict[str, FactField]:
     known: dict[str, FactField] = {}
     for name, field in model.model_fields.items():
+        if name == exclude:
+            continue
         kind, values, nested = _kind(field.annotation)
         if nested is not None:
             known |= _model_fields(f"{prefix}.{name}", nested)
@@ -93,9 +99,28 @@ FACT_FIELDS: dict[str, FactField] = {
     "nps.band": FactField("text", NPS_BANDS),
 }
 # What event.* holds in a journey started by each event the store does not keep.
-TRIGGER_FACTS: dict[DetailType, dict[str, FactField]] = {
-    detail_type: _model_fields("event", DETAIL_MODELS[detail_type]) for detail_type in CARRIED_IN_JOURNEY
+TRIGGER_FACTS: dict[str, dict[str, FactField]] = {
+    detail_type: _model_fields("event", DETAIL_MODELS[detail_type], exclude="customer")
+    for detail_type in CARRIED_IN_JOURNEY
 }
+
+
+def declared_facts(contract: ShopContract, trigger: str | None) -> dict[str, FactField]:
+    """What a journey started by `trigger` may name besides FACT_FIELDS: event.* of a carried
+    trigger, ours or the shop's, and the shop's customer attributes."""
+    declared = contract.events.get(trigger) if trigger else None
+    carried = (
+        _model_fields("event", declared.model, exclude="customer")
+        if declared
+        else TRIGGER_FACTS.get(trigger or "", {})
+    )
+    attributes = {
+        f"customer.attributes.{name}": FactField(*_kind(spec.annotation()[0])[:2])
+        for name, spec in contract.attributes.attributes.items()
+    }
+    return carried | attributes
+
+
 MESSAGE_FACTS: dict[str, FactField] = {
     "status": FactField("text", tuple(member.value for member in MessageStatus)),
     "opened": FactField("bool"),

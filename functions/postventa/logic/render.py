@@ -5,10 +5,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateNotFound, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -41,16 +44,29 @@ def format_money(value: Money | dict[str, Any], locale: str = "en") -> str:
     """In the currency's own minor units (ISO 4217) and the locale's way of writing them:
     JPY 1500 as ¥1,500, KWD 12.345 as KWD 12.345, EUR 1500 as 1.500,00 € in German."""
     money = value if isinstance(value, Money) else Money.model_validate(value)
+    return str(format_currency(money.amount, money.currency, locale=_babel_locale(locale)))
+
+
+def _babel_locale(tag: str) -> Locale:
     try:
-        babel_locale = Locale.parse(locale, sep="-")
+        return Locale.parse(tag, sep="-")
     except (UnknownLocaleError, ValueError):
-        babel_locale = Locale.parse("en")
-    return str(format_currency(money.amount, money.currency, locale=babel_locale))
+        return Locale.parse("en")
 
 
 @pass_context
 def _money_filter(context: Context, value: Money | dict[str, Any]) -> str:
     return format_money(value, context.get("locale") or "en")
+
+
+@pass_context
+def _day_filter(context: Context, value: str | date) -> str:
+    """A date, or a moment's date in the customer's timezone, as the locale writes it in full:
+    "10 March 2026", "10 de marzo de 2026"."""
+    day = value if isinstance(value, date) else datetime.fromisoformat(value)
+    if isinstance(day, datetime):
+        day = day.astimezone(ZoneInfo(context.get("timezone") or "UTC")).date()
+    return str(format_date(day, format="long", locale=_babel_locale(context.get("locale") or "en")))
 
 
 def _number_locale(customer_locale: str | None, chosen: str) -> str:
@@ -76,11 +92,17 @@ def message_context(
     marketing: bool = False,
     channel: Channel = Channel.EMAIL,
     event: dict[str, Any] | None = None,
+    timezone: str = "UTC",
 ) -> dict[str, Any]:
-    """event: the event that started the journey, in journeys that carry it (Checkout Started's cart)."""
+    """event: the event that started the journey, in journeys that carry it (Checkout Started's cart).
+    timezone: the customer's, in which the `day` filter names a moment's date."""
     in_order = {item.name for item in order.items} if order else set()
     return {
-        "customer": {"first_name": profile.first_name or "there", "last_name": profile.last_name or ""},
+        "customer": {
+            "first_name": profile.first_name or "there",
+            "last_name": profile.last_name or "",
+            "attributes": profile.attributes,  # the shop's own fields, as declared
+        },
         "order": order.model_dump() if order else None,
         "event": event,
         # the scoring job's complements, less what this order already brought them
@@ -89,6 +111,7 @@ def message_context(
         "links": links,
         "marketing": marketing,
         "channel": channel.value,
+        "timezone": timezone,
     }
 
 
@@ -106,6 +129,7 @@ class MessageRenderer:
             lstrip_blocks=True,
         )
         self._env.filters["money"] = _money_filter
+        self._env.filters["day"] = _day_filter
 
     def locale_for(self, channel: Channel, template: str, locale: str | None) -> str:
         return self._first_locale(f"{channel.value}/{{}}/{template}.{CHANNELS[channel].locale_file}", locale)

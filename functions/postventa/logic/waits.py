@@ -9,7 +9,7 @@ from postventa.models.events import DetailType
 from postventa.models.records import OrderRecord, OrderStatus
 
 
-def already_happened(event: DetailType, order: OrderRecord | None) -> bool:
+def already_happened(event: str, order: OrderRecord | None) -> bool:
     if order is None:
         return False
     if event is DetailType.ORDER_FULFILLED:
@@ -21,7 +21,7 @@ def already_happened(event: DetailType, order: OrderRecord | None) -> bool:
     return False
 
 
-def events_awaited(journeys: Iterable[Journey]) -> frozenset[DetailType]:
+def events_awaited(journeys: Iterable[Journey]) -> frozenset[str]:
     """Event types some journey step waits for: only these need a look for parked journeys."""
     return frozenset(
         step.wait_for_event.event

@@ -122,3 +122,16 @@ def format_duration(value: timedelta) -> str:
 Duration = Annotated[
     timedelta, BeforeValidator(_duration), PlainSerializer(format_duration, when_used="json")
 ]
+
+
+def _signed_duration(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().startswith("-"):
+        parsed = _duration(value.strip()[1:])
+        return -parsed if isinstance(parsed, timedelta) else parsed
+    return _duration(value)
+
+
+# A duration that may count back, e.g. -3d: three days before a date.
+SignedDuration = Annotated[
+    timedelta, BeforeValidator(_signed_duration), PlainSerializer(format_duration, when_used="json")
+]

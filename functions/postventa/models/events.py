@@ -7,10 +7,11 @@ JSON Schema of each into events/schemas/.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 from postventa.models.common import (
     Amount,
@@ -43,6 +44,28 @@ class DetailType(StrEnum):
     MESSAGE_OPENED = "Message Opened"
     MESSAGE_CLICKED = "Message Clicked"
     MESSAGE_UNDELIVERED = "Message Undelivered"
+
+
+# A shop's own detail-type (models/custom.py), e.g. Back In Stock: words starting in capitals.
+CUSTOM_EVENT_NAME = r"^[A-Z][A-Za-z0-9]*( [A-Z0-9][A-Za-z0-9]*){0,7}$"
+
+
+def _event_name(name: str) -> str:
+    if name in set(DetailType):
+        return DetailType(name)
+    if not re.fullmatch(CUSTOM_EVENT_NAME, name):
+        raise ValueError(
+            f"{name!r} is neither one of Postventa's events ({', '.join(DetailType)}) nor the name "
+            "of one a shop declares (words each starting in a capital, e.g. Back In Stock)"
+        )
+    return name
+
+
+# An event a journey can start on, end on or wait for: one of ours (a DetailType), or one the
+# shop declared (journeys/library.py checks it is).
+EventName = Annotated[str, AfterValidator(_event_name)]
+# A customer attribute's value as it travels and is kept; its type is declared (models/custom.py).
+AttributeValue = str | int | float | bool | None
 
 
 class Occasion(StrEnum):
@@ -107,6 +130,11 @@ class CustomerV1(_Detail):
         default=None,
         description="When the consent and channel choices stated here were given; default: the "
         "event's own time. An older statement never overrides a newer one.",
+    )
+    attributes: dict[str, AttributeValue] | None = Field(
+        default=None,
+        description="The shop's own fields, as declared in its postventa.yaml (customer_attributes): "
+        "each one stated replaces what is kept, null removes it",
     )
 
 
@@ -262,6 +290,18 @@ class CheckoutStartedV1(_Detail):
     )
 
 
+class CustomEventV1(_Detail):
+    """An event the shop declared (models/custom.py), validated against its declaration: who,
+    when, the order if any, and its properties as fields of their own (event.<property>)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
+
+    customer: CustomerV1
+    occurred_at: Moment
+    order_id: ExternalId | None = None
+    occurrence_id: str = Field(description="The declaration's key values, or the event's id")
+
+
 OrderEventDetail = OrderPlacedV1 | OrderFulfilledV1 | OrderRefundedV1 | OrderCancelledV1
 EventDetail = (
     OrderEventDetail
@@ -273,6 +313,7 @@ EventDetail = (
     | CustomerErasureRequestedV1
     | CustomerDataRequestedV1
     | CheckoutStartedV1
+    | CustomEventV1  # last: it admits extra fields
 )
 
 DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
@@ -294,6 +335,12 @@ DETAIL_MODELS: dict[DetailType, type[_Detail]] = {
 CARRIED_IN_JOURNEY = frozenset({DetailType.CHECKOUT_STARTED})
 
 
+def carried_in_journey(event: str) -> bool:
+    """Whether a journey started by this event carries it: ours the store does not keep, and
+    every event a shop declared."""
+    return event in CARRIED_IN_JOURNEY or event not in set(DetailType)
+
+
 class InboundEvent(BaseModel):
     """One event from either contract, normalized: what on_order decides on."""
 
@@ -301,7 +348,7 @@ class InboundEvent(BaseModel):
 
     event_id: str
     source: str
-    detail_type: DetailType
+    detail_type: EventName
     received_at: Moment
     detail: Annotated[EventDetail, Field(union_mode="left_to_right")]
 
@@ -312,12 +359,13 @@ class InboundEvent(BaseModel):
     @property
     def trigger_id(self) -> str:
         """What makes an entry unique: the order, the checkout, the occasion, the survey answered,
-        or else the event itself (a survey answered again, or changed, starts its follow-up once)."""
+        a declared event's occurrence, or else the event itself (a survey answered again, or changed, starts its follow-up once)."""
         return (
             self.order_id
             or getattr(self.detail, "checkout_id", None)
             or getattr(self.detail, "occasion_id", None)
             or getattr(self.detail, "message_id", None)
+            or getattr(self.detail, "occurrence_id", None)
             or self.event_id
         )
 

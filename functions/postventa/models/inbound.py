@@ -14,11 +14,13 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from postventa.models.common import EARLIEST_YEAR, LATEST_YEAR
+from postventa.models.custom import ENVELOPE_FIELDS, OURS_ALONE, ShopContract
 from postventa.models.events import (
     CheckoutStartedV1,
     CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
+    CustomEventV1,
     DetailType,
     InboundEvent,
     OccasionReachedV1,
@@ -109,6 +111,12 @@ class CheckoutStartedEvent(_Envelope):
     detail: CheckoutStartedV1
 
 
+class CustomEnvelope(_Envelope):
+    """A shop's declared event: its detail is checked against the declaration."""
+
+    detail: dict[str, Any]
+
+
 class ShopifyWebhookEvent(_Envelope):
     detail_type: Literal["shopifyWebhook"] = Field(alias="detail-type")
     detail: ShopifyWebhookDetail
@@ -139,11 +147,13 @@ def describe_parse_error(error: ValueError) -> str:
     return describe_validation_error(cause) if isinstance(cause, ValidationError) else f"event: {error}"
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line per problem: the field's path in the event, then why."""
+def describe_validation_error(error: ValidationError, at: str = "") -> str:
+    """One line per problem: the field's path in the event (under `at`), then why."""
     problems = []
     for item in error.errors(include_url=False):
-        path = ".".join(str(part) for part in item["loc"] if not str(part).startswith("function-"))
+        parts = [at] if at else []
+        parts += [str(part) for part in item["loc"] if not str(part).startswith("function-")]
+        path = ".".join(parts)
         problems.append(f"{path or 'event'}: {item['msg']}")
     return "; ".join(problems)
 
@@ -174,11 +184,9 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
-def parse_inbound(raw: Any) -> InboundEvent:
-    if not isinstance(raw, dict):
-        raise InvalidEvent("event: expected a JSON object as EventBridge delivers it")
+def _parsed(raw: dict[str, Any], model: Any) -> Any:
     try:
-        envelope = parse(event=raw, model=InboundEnvelope)  # type: ignore[call-overload]  # a TypeAdapter-able union
+        return parse(event=raw, model=model)
     except ValidationError as error:
         raise InvalidEvent(describe_validation_error(error)) from error
     except Exception as error:  # Powertools wraps validation errors in its own type
@@ -187,6 +195,30 @@ def parse_inbound(raw: Any) -> InboundEvent:
             raise InvalidEvent(describe_validation_error(cause)) from error
         raise InvalidEvent(f"event: {error}") from error
 
+
+def parse_inbound(raw: Any, contract: ShopContract = OURS_ALONE) -> InboundEvent:
+    """contract: the shop's own events and customer attributes, each checked as declared."""
+    if not isinstance(raw, dict):
+        raise InvalidEvent("event: expected a JSON object as EventBridge delivers it")
+    declared = contract.events.get(str(raw.get("detail-type")))
+    if declared is not None:
+        envelope = _parsed(raw, CustomEnvelope)
+        try:
+            wire = declared.model.model_validate(envelope.detail)
+        except ValidationError as error:
+            raise InvalidEvent(
+                f"{describe_validation_error(error, at='detail')} (as {declared.name} is declared)"
+            ) from error
+        properties = wire.model_dump(mode="json", exclude=set(ENVELOPE_FIELDS))
+        detail: Any = CustomEventV1(
+            customer=wire.customer,
+            occurred_at=wire.occurred_at or envelope.time,
+            order_id=wire.order_id,
+            occurrence_id=declared.occurrence(properties, envelope.id),
+            **properties,
+        )
+        return _inbound(envelope, declared.name, _with_attributes(detail, contract))
+    envelope = _parsed(raw, InboundEnvelope)
     if isinstance(envelope, ShopifyWebhookEvent):
         try:
             detail = envelope.detail.to_contract(envelope.time)
@@ -198,6 +230,10 @@ def parse_inbound(raw: Any) -> InboundEvent:
     else:
         detail = envelope.detail
         detail_type = DetailType(envelope.detail_type)
+    return _inbound(envelope, detail_type, _with_attributes(detail, contract))
+
+
+def _inbound(envelope: EventBridgeModel, detail_type: str, detail: Any) -> InboundEvent:
     if not EARLIEST_YEAR <= envelope.time.year <= LATEST_YEAR:
         raise InvalidEvent(f"time: year {envelope.time.year} is outside {EARLIEST_YEAR}-{LATEST_YEAR}")
     return InboundEvent(
@@ -207,6 +243,19 @@ def parse_inbound(raw: Any) -> InboundEvent:
         received_at=envelope.time,
         detail=detail,
     )
+
+
+def _with_attributes(detail: Any, contract: ShopContract) -> Any:
+    """The customer's attributes as declared (customer_attributes), or the event refused."""
+    customer = getattr(detail, "customer", None)
+    if customer is None or not customer.attributes:
+        return detail
+    try:
+        attributes = contract.attributes.checked(customer.attributes)
+    except ValidationError as error:
+        reasons = describe_validation_error(error, at="detail.customer.attributes")
+        raise InvalidEvent(f"{reasons} (as customer_attributes are declared in postventa.yaml)") from error
+    return detail.model_copy(update={"customer": customer.model_copy(update={"attributes": attributes})})
 
 
 _SHOPIFY_TOPIC_TYPES = {

@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from postventa.models.common import Money
 from postventa.models.events import (
+    AttributeValue,
     Channel,
     ConsentState,
     CustomerV1,
@@ -83,6 +84,9 @@ class CustomerProfile(_Record):
         default_factory=dict,
         description="When each consent or channel choice held was stated: an older one never overrides it",
     )
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict, description="The shop's own fields, as declared (customer_attributes)"
+    )
     version: int = Field(default=0, description="Bumped on every write; writes check it")
     updated_at: AwareDatetime
 
@@ -95,10 +99,16 @@ class CustomerProfile(_Record):
             if value is not None
         }
         consents = {field: changes.pop(field) for field in CONSENT_FIELDS & changes.keys()}
+        if "attributes" in changes:  # each stated replaces what is kept; null removes it
+            stated = {**self.attributes, **changes["attributes"]}
+            changes["attributes"] = {name: value for name, value in stated.items() if value is not None}
         merged = self.with_consents(consents, update.consent_updated_at or at)
         if changes.keys() <= _PLAIN_FIELDS:
-            return merged.model_copy(update={**changes, "updated_at": at})
-        return type(self).model_validate({**dict(merged), **changes, "updated_at": at})  # nested: validate
+            merged = merged.model_copy(update=changes)
+        else:
+            merged = type(self).model_validate({**dict(merged), **changes})  # nested: validate
+        # Nothing new (a shopper's every product view names them): nothing to write.
+        return self if merged == self else merged.model_copy(update={"updated_at": at})
 
     def with_consents(self, consents: dict[str, Any], stated_at: AwareDatetime) -> CustomerProfile:
         """Each consent or choice as stated at `stated_at`, unless what is held was stated later."""
@@ -139,7 +149,7 @@ CONSENT_FIELDS = frozenset(
     {"email_marketing", "sms_marketing", "sms_transactional", "push_marketing", "channels"}
 )
 _PLAIN_FIELDS = frozenset(
-    {"email", "phone", "first_name", "last_name", "locale", "timezone", "country", "birthday"}
+    {"email", "phone", "first_name", "last_name", "locale", "timezone", "country", "birthday", "attributes"}
 )
 
 

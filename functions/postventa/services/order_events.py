@@ -8,17 +8,19 @@ from typing import Any
 
 from postventa.journeys.model import Journey
 from postventa.logic.channels import ORDERED_SINCE_CHECKOUT, ordered_since
-from postventa.logic.entry import journeys_to_enter, journeys_to_exit
+from postventa.logic.entry import journeys_to_enter, journeys_to_exit, reaches_goal
 from postventa.logic.occasions import calendar_keys
 from postventa.logic.send_time import SendTimes
 from postventa.logic.sms import e164
 from postventa.logic.waits import events_awaited
+from postventa.models.custom import OURS_ALONE, ShopContract
 from postventa.models.events import (
     CheckoutStartedV1,
     CustomerDataRequestedV1,
     CustomerErasureRequestedV1,
     CustomerUpdatedV1,
     CustomerV1,
+    CustomEventV1,
     InboundEvent,
     OrderCancelledV1,
     OrderFulfilledV1,
@@ -89,9 +91,12 @@ class OrderEventService:
         erasure: CustomerErasure | None = None,
         once: Callable[[Apply], Apply] = run_every_time,
         send_times: SendTimes,
+        contract: ShopContract = OURS_ALONE,
     ):
         """once: wraps apply so a redelivered event is not applied again (Powertools Idempotency in AWS).
-        send_times: where waits fixed at entry find a customer's best hour."""
+        send_times: where waits fixed at entry find a customer's best hour.
+        contract: the shop's own events and customer attributes, checked as declared."""
+        self._contract = contract
         self._store = store
         self._workflows = workflows
         self._invalid_events = invalid_events
@@ -114,7 +119,7 @@ class OrderEventService:
         raw: Any = {}
         try:
             raw = load_event(body)
-            event = parse_inbound(raw)
+            event = parse_inbound(raw, self._contract)
         except InvalidEvent as error:
             return self._refuse(body, raw if isinstance(raw, dict) else {}, error.reason)
         return self._apply_once(event=event)
@@ -281,9 +286,9 @@ class OrderEventService:
             for entry in entries:
                 if entry.journey != journey.name or entry.ended_reason or not entry.execution_arn:
                     continue
-                if goal.same_order != (entry.order_id == event.order_id):
-                    continue  # same_order: only this entry's order; otherwise only another order
-                reason = f"{'goal reached' if goal.converts else 'exit goal'}: {event.detail_type.value}"
+                if not reaches_goal(event, journey, goal, entry):
+                    continue
+                reason = f"{'goal reached' if goal.converts else 'exit goal'}: {event.detail_type}"
                 self._workflows.stop(entry.execution_arn, reason)
                 stopped[entry.execution_arn] = reason
                 self._store.save_entry(
@@ -303,13 +308,13 @@ class OrderEventService:
         """Each journey waiting for this event (wait_for_event) goes on."""
         if event.detail_type not in self._awaited:
             return
-        for wait in self._store.waits_for(customer_id, event.order_id, event.detail_type.value):
+        for wait in self._store.waits_for(customer_id, event.order_id, str(event.detail_type)):
             if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
                 decide(
                     "resumed",
                     customer_id=customer_id,
                     order_id=wait.order_id,
-                    reason=f"{event.detail_type.value} arrived at step {wait.step}",
+                    reason=f"{event.detail_type} arrived at step {wait.step}",
                 )
             self._store.delete_wait(wait)
 
@@ -390,11 +395,11 @@ class OrderEventService:
 
     def _update_profile(self, event: InboundEvent, customer_id: str) -> CustomerProfile | None:
         detail = event.detail
-        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1 | CheckoutStartedV1):
+        if isinstance(detail, OrderPlacedV1 | CustomerUpdatedV1 | CheckoutStartedV1 | CustomEventV1):
             customer = detail.customer
             if isinstance(detail, CustomerUpdatedV1) and customer.consent_updated_at is None:
                 customer = customer.model_copy(update={"consent_updated_at": detail.updated_at})
-            elif isinstance(detail, CheckoutStartedV1):
+            elif isinstance(detail, CheckoutStartedV1 | CustomEventV1):
                 customer = _undated_consent_fills_gaps(customer)
             stored, profile = change_profile(
                 self._store, customer_id, lambda stored: self._merged(stored, customer, event.received_at)

@@ -555,6 +555,7 @@ class StepRunner:
             links=links,
             marketing=plan.action.purpose is Purpose.MARKETING,
             channel=channel,
+            timezone=profile.timezone or self._default_timezone,
         )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
-from postventa.models.records import MessageStatus, PendingWait
+from postventa.models.records import MessageRecord, MessageStatus, PendingWait
 from postventa.services.ports import CustomerStore, Workflows
 
-ENGAGEMENT = {
+ENGAGEMENT: dict[str, Callable[[MessageRecord], bool]] = {
     DetailType.MESSAGE_OPENED: lambda message: message.opened_at is not None,
     DetailType.MESSAGE_CLICKED: lambda message: message.clicked_at is not None,
     # Failed after a provider took it (the carrier or the mailbox refused it), or after it was
@@ -30,7 +32,7 @@ class WaitRegistrar:
         wait = PendingWait(
             customer_id=request.customer_id,
             order_id=request.order_id if request.same_order else None,
-            event=request.event.value,
+            event=str(request.event),
             execution_id=request.execution_id,
             step=request.step,
             task_token=request.task_token,
