@@ -29,3 +29,21 @@ def test_preview_explains_what_the_file_lacks(tmp_path, capsys):
     path.write_text('{"customer": {"id": "x", "email": "x@example.com"}}')
     assert main(["journeys", "preview", "birthday", "--customer", str(path)]) == 1
     assert "a birthday journey needs customer.birthday" in capsys.readouterr().err
+
+
+RESTOCK = EVENTS / "preview-restock.json"  # Lucía, and the Back In Stock event she asked for
+
+
+def test_preview_plays_a_journey_on_an_event_of_the_shops_own_from_the_files_events(capsys):
+    assert main(["journeys", "preview", "back-in-stock", "--customer", str(RESTOCK)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "2026-03-04 08:30  preview-lucia         back-in-stock   back_in_stock             email      sent"
+        in out
+    )
+    assert "Gooseneck kettle vuelve a estar disponible" in out
+    # A journey on an event the file does not hold says so, rather than playing nothing.
+    assert main(["journeys", "preview", "browse-abandonment", "--customer", str(RESTOCK)]) == 1
+    assert "browse-abandonment starts on Product Viewed: put one in the customer file's events" in (
+        capsys.readouterr().err
+    )

@@ -160,3 +160,28 @@ def test_the_day_filter_names_a_moments_date_in_the_customers_timezone_and_langu
     assert (
         template.render(values, locale="en", timezone="America/Chicago") == "March 10, 2026 / March 10, 2026"
     )
+
+
+def test_an_audience_may_name_a_declared_customer_attribute():
+    from postventa.journeys.library import ShopSettings
+    from postventa.logic.audiences import audiences_of
+
+    gold = {
+        "name": "gold",
+        "conditions": [{"field": "customer.attributes.loyalty_tier", "op": "eq", "value": "gold"}],
+    }
+    settings = ShopSettings.model_validate(
+        {"customer_attributes": {"loyalty_tier": "text"}, "audiences": [gold]}
+    )
+    members = {
+        tier: audiences_of(
+            CustomerProfile(customer_id="c", attributes={"loyalty_tier": tier}, updated_at=AT),
+            None,
+            settings.audiences,
+            AT,
+        )
+        for tier in ("gold", "silver")
+    }
+    assert members == {"gold": ["gold"], "silver": []}
+    with pytest.raises(ValidationError, match=r"unknown field customer\.attributes\.loyalty_tier"):
+        ShopSettings.model_validate({"audiences": [gold]})  # not declared

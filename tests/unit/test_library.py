@@ -20,8 +20,9 @@ DEFAULT_NAMES = sorted(path.stem for path in DEFINITIONS.glob("*.yaml"))
 def _shop(tmp_path: Path, settings: str | None = None) -> Path:
     shop = tmp_path / "shop"
     shutil.copytree(SHOP, shop)
-    if settings is not None:
-        (shop / "postventa.yaml").write_text(settings, encoding="utf-8")
+    if settings is not None:  # the shop's own event and attributes stay declared: its journey reads them
+        own = (SHOP / "postventa.yaml").read_text(encoding="utf-8").split("# The shop's own events")[1]
+        (shop / "postventa.yaml").write_text(f"{settings}# The shop's own events{own}", encoding="utf-8")
     return shop
 
 
@@ -32,7 +33,7 @@ def test_the_default_library_alone_is_the_packaged_journeys():
 
 def test_a_shop_journey_is_added_to_the_defaults_and_its_topics_declared():
     library = Library(SHOP)
-    assert sorted(library.journeys()) == sorted([*DEFAULT_NAMES, "vip-thanks"])
+    assert sorted(library.journeys()) == sorted([*DEFAULT_NAMES, "points-expiring", "vip-thanks"])
     assert library.topics == (*DEFAULT_TOPICS, "perks")
 
 
@@ -49,9 +50,10 @@ def test_a_shop_file_named_like_a_default_replaces_it(tmp_path):
 
 def test_defaults_kept_by_name_or_none(tmp_path):
     kept = Library(_shop(tmp_path, "defaults: [welcome, win-back]\n")).journeys()
-    assert sorted(kept) == ["returning-thanks", "vip-thanks", "welcome", "win-back"]  # the shop's two
+    assert sorted(kept) == ["points-expiring", "returning-thanks", "vip-thanks", "welcome", "win-back"]
     shutil.rmtree(tmp_path / "shop")
     assert sorted(Library(_shop(tmp_path, "defaults: none\n")).journeys()) == [
+        "points-expiring",
         "returning-thanks",
         "vip-thanks",
     ]

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from postventa.journeys.loader import DEFINITIONS, JourneyError, journey_files, load_files
 from postventa.journeys.model import TOPIC, Audience, Condition, Journey, Operator
-from postventa.logic.facts import FACT_FIELDS
+from postventa.logic.facts import FACT_FIELDS, declared_facts
 from postventa.logic.render import TEMPLATES, MessageRenderer
 from postventa.models.custom import CustomAttributes, CustomEventDeclaration, PropertySpec, ShopContract
 
@@ -77,6 +77,10 @@ class ShopSettings(BaseModel):
         default="all", description="the default journeys kept: all, none, or a list of names"
     )
     topics: list[str] = Field(default_factory=list, description="the shop's own opt-out topics")
+    # before audiences, whose conditions may name them
+    customer_attributes: dict[str, PropertySpec] = Field(
+        default_factory=dict, description="the shop's own fields on a customer (customer.attributes.*)"
+    )
     audiences: list[Audience] = Field(
         default_factory=lambda: list(DEFAULT_AUDIENCES),
         description="the segments kept daily as hashed ad lists; [] for none",
@@ -84,17 +88,11 @@ class ShopSettings(BaseModel):
     events: list[CustomEventDeclaration] = Field(
         default_factory=list, description="the shop's own events journeys start on, end on or wait for"
     )
-    customer_attributes: dict[str, PropertySpec] = Field(
-        default_factory=dict, description="the shop's own fields on a customer (customer.attributes.*)"
-    )
 
     @field_validator("events")
     @classmethod
     def _event_names(cls, events: list[CustomEventDeclaration]) -> list[CustomEventDeclaration]:
-        names = [event.name for event in events]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise ValueError(f"event {', '.join(twice)} is declared twice")
+        _named_once([event.name for event in events], "event {} is declared twice")
         return events
 
     @field_validator("customer_attributes")
@@ -115,19 +113,24 @@ class ShopSettings(BaseModel):
 
     @field_validator("audiences")
     @classmethod
-    def _audience_facts(cls, audiences: list[Audience]) -> list[Audience]:
-        names = [audience.name for audience in audiences]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            raise ValueError(f"audience {', '.join(twice)} is named twice")
+    def _audience_facts(cls, audiences: list[Audience], info: ValidationInfo) -> list[Audience]:
+        _named_once([audience.name for audience in audiences], "audience {} is named twice")
+        attributes = CustomAttributes(attributes=info.data.get("customer_attributes", {}))
+        known = FACT_FIELDS | declared_facts(ShopContract(attributes=attributes), None)
         for audience in audiences:
             for condition in audience.conditions:
-                if condition.field not in FACT_FIELDS or not condition.field.startswith(AUDIENCE_FACTS):
+                if condition.field not in known or not condition.field.startswith(AUDIENCE_FACTS):
                     raise ValueError(
                         f"audience {audience.name}: unknown field {condition.field} (an audience "
                         "names customer.* and nps.* fields, as journeys' conditions do)"
                     )
         return audiences
+
+
+def _named_once(names: list[str], problem: str) -> None:
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(problem.format(", ".join(twice)))
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 The customer file holds the customer and, for order-triggered journeys, the order:
   {"customer": {...as in Order Placed...}, "order": {"order_id", "placed_at", "currency", "total", "items"},
-   "fulfilled_after_days": 2, "earlier_orders": [{...}, ...]}
-earlier_orders (placed before the order, each as Order Placed) preview a journey on a later order.
+   "fulfilled_after_days": 2, "earlier_orders": [{...}, ...], "events": [{...}, ...]}
+earlier_orders (placed before the order, each as Order Placed) preview a journey on a later order;
+events (EventBridge events as the bus carries them) one started, ended or resumed by any other event,
+e.g. a checkout or an event the shop declared.
 It becomes the events that journey listens to, played through `simulate` with that journey alone.
 Nobody opens or clicks in a preview: branches on engagement take their `otherwise` path.
 """
@@ -53,6 +55,11 @@ class PreviewCustomer(BaseModel):
     )
     order: PreviewOrder | None = None
     fulfilled_after_days: float | None = 2
+    events: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="further events as the bus carries them: what starts a journey on a checkout "
+        "or on an event the shop declared, and what ends or resumes it",
+    )
 
 
 def _envelope(event_id: str, detail_type: str, time: datetime, detail: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +96,9 @@ def preview_events(journey: Journey, spec: PreviewCustomer, now: datetime) -> li
     trigger = journey.trigger
     if trigger.occasion is not None:
         events.append(_occasion(trigger.occasion, trigger.days, spec, now))
+    events += spec.events
+    if journey.carries_trigger and not any(e.get("detail-type") == trigger.event for e in spec.events):
+        raise ValueError(f"{journey.name} starts on {trigger.event}: put one in the customer file's events")
     return events
 
 
@@ -120,6 +130,7 @@ def preview(
     """`now` matters only without an order: otherwise the preview starts from the order's time.
     library: where the journey's templates are found. outbox: where to write its messages."""
     spec = PreviewCustomer.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    start = spec.order.placed_at if spec.order else now
+    times = [datetime.fromisoformat(event["time"]) for event in spec.events if "time" in event]
+    start = spec.order.placed_at if spec.order else min(times, default=now)
     events = preview_events(journey, spec, start)
     return run_simulation(events, {journey.name: journey}, library=library, outbox=outbox)
