@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -12,6 +14,20 @@ from postventa.models.custom import ShopContract
 from postventa.models.engagement import ENGAGEMENT_DETAIL_TYPES
 from postventa.models.shopify import PARTNER_TOPICS
 from postventa_infra.queues import dead_letter_queue, work_queue
+
+# EventBridge's default quota on a rule's event pattern, in characters.
+EVENT_PATTERN_LIMIT = 2048
+
+
+def detail_type_groups(names: list[str], limit: int = EVENT_PATTERN_LIMIT) -> list[list[str]]:
+    """The detail-types in as few rules' patterns as fit the quota: a shop declaring many events
+    gets another rule rather than a failed deploy."""
+    groups: list[list[str]] = [[]]
+    for name in names:
+        if groups[-1] and len(json.dumps({"detail-type": [*groups[-1], name]})) > limit:
+            groups.append([])
+        groups[-1].append(name)
+    return groups
 
 
 class Ingest(Construct):
@@ -35,12 +51,13 @@ class Ingest(Construct):
         self.rules = [
             events.Rule(
                 self,
-                "ContractEvents",
+                "ContractEvents" + (str(number) if number else ""),
                 event_bus=self.bus,
                 description="Postventa's own contract (orders and customers) and the shop's declared events",
-                event_pattern=events.EventPattern(detail_type=contract.detail_types()),
+                event_pattern=events.EventPattern(detail_type=group),
                 targets=[target],
             )
+            for number, group in enumerate(detail_type_groups(contract.detail_types()))
         ]
         if shopify_event_source:
             partner_bus = events.EventBus.from_event_bus_name(self, "ShopifyBus", shopify_event_source)

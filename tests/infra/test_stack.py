@@ -999,3 +999,13 @@ def test_audiences_are_exported_daily_by_a_function_that_only_scans_the_table_an
     ]
     rules = {r.get("Prefix"): r for r in bucket["LifecycleConfiguration"]["Rules"]}
     assert rules["audiences/"]["ExpirationInDays"] == 30
+
+
+def test_a_shop_declaring_many_events_gets_more_rules_each_within_the_pattern_quota():
+    from postventa_infra.ingest import EVENT_PATTERN_LIMIT, detail_type_groups
+
+    names = [f"Shop Event Number {number}" for number in range(200)]
+    groups = detail_type_groups(names)
+    assert len(groups) > 1 and [name for group in groups for name in group] == names
+    assert all(len(json.dumps({"detail-type": group})) <= EVENT_PATTERN_LIMIT for group in groups)
+    assert detail_type_groups(names[:3]) == [names[:3]]

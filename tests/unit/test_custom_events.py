@@ -185,3 +185,15 @@ def test_an_audience_may_name_a_declared_customer_attribute():
     assert members == {"gold": ["gold"], "silver": []}
     with pytest.raises(ValidationError, match=r"unknown field customer\.attributes\.loyalty_tier"):
         ShopSettings.model_validate({"audiences": [gold]})  # not declared
+
+
+def test_a_declared_events_occurrence_is_its_entry_whatever_its_properties_are_called():
+    declared = CustomEventDeclaration(
+        name="Review Submitted",
+        properties={"message_id": PropertySpec(type="text", required=True), "sku": "text"},
+        key=["message_id"],
+    )
+    raw = custom("product-viewed", **{"detail-type": "Review Submitted"})
+    raw["detail"] = {"customer": {"id": "c1"}, "order_id": "O-1", "message_id": "m-7", "sku": "MUG"}
+    event = parse_inbound(raw, ShopContract(events={declared.name: declared}))
+    assert (event.order_id, event.trigger_id) == ("O-1", "message_id=m-7")

@@ -4,10 +4,12 @@
       - name: Back In Stock
         description: A product a shopper asked to hear about can be bought again
         properties:
+          product_id: {type: text, required: true}
           product_name: {type: text, required: true}
           url: {type: url, required: true}
           price: money
-        key: [product_id]          # optional: what makes two deliveries one occurrence
+          restock_id: {type: text, required: true}
+        key: [product_id, restock_id]   # optional: what makes two deliveries one occurrence
     customer_attributes:
       plan: text
       renews_on: date

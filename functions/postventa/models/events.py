@@ -358,14 +358,16 @@ class InboundEvent(BaseModel):
 
     @property
     def trigger_id(self) -> str:
-        """What makes an entry unique: the order, the checkout, the occasion, the survey answered,
-        a declared event's occurrence, or else the event itself (a survey answered again, or changed, starts its follow-up once)."""
+        """What makes an entry unique: a declared event's occurrence (whatever its properties are
+        called), the order, the checkout, the occasion, the survey answered, or else the event
+        itself (a survey answered again, or changed, starts its follow-up once)."""
+        if isinstance(self.detail, CustomEventV1):
+            return self.detail.occurrence_id
         return (
             self.order_id
             or getattr(self.detail, "checkout_id", None)
             or getattr(self.detail, "occasion_id", None)
             or getattr(self.detail, "message_id", None)
-            or getattr(self.detail, "occurrence_id", None)
             or self.event_id
         )
 
