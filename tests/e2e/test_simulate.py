@@ -426,7 +426,31 @@ def test_a_shops_event_is_applied_once_per_occurrence_and_refused_with_its_reaso
     first_failure["detail"]["renews_at"] = "2026-03-17T06:00:00Z"
     retried["detail"] = first_failure["detail"]
     broken = {**failed, "id": "evt-broken", "detail": {**failed["detail"], "amount": "24.00"}}
-    result = run_simulation([scheduled, again, moved, first_failure, retried, broken])
+    # Kai's second subscription: cancelled, then renewed (a separate plan): neither touches the first.
+    other = {"customer": {"id": "cus-kai"}, "subscription_id": "sub-kai-2"}
+    other_scheduled = {
+        **scheduled,
+        "id": "evt-other",
+        "time": "2026-03-02T12:00:00Z",
+        "detail": {**scheduled["detail"], **other, "renews_at": "2026-03-20T06:00:00Z"},
+    }
+    other_cancelled = {**scheduled, "id": "evt-other-off", "detail-type": "Subscription Cancelled"}
+    other_cancelled |= {"time": "2026-03-04T12:00:00Z", "detail": other}
+    other_renewed = {**other_cancelled, "id": "evt-other-on", "detail-type": "Subscription Renewed"}
+    other_renewed["time"] = "2026-03-18T12:00:00Z"
+    result = run_simulation(
+        [
+            scheduled,
+            again,
+            moved,
+            first_failure,
+            retried,
+            broken,
+            other_scheduled,
+            other_cancelled,
+            other_renewed,
+        ]
+    )
     decisions = [(e.journey, e.outcome, e.reason) for e in result.timeline if e.kind != "message"]
     sent = [(e.step, e.subject) for e in result.timeline if e.kind == "message"]
     # The same renewal twice: one journey. Moved: the old one ends and the new one reminds of the new date.
@@ -437,8 +461,12 @@ def test_a_shops_event_is_applied_once_per_occurrence_and_refused_with_its_reaso
     ) in decisions
     assert ("subscription-renewal", "ended", "exit goal: Subscription Renewal Scheduled") in decisions
     assert sent[0] == ("renewal_reminder", "Your Coffee Club, monthly renews on March 17, 2026")
-    # Two failed tries of one renewal: one follow-up; never renewed: the final notice three days on.
+    # Two failed tries of one renewal: one follow-up; never renewed (the other subscription's
+    # renewal is not this one's): the final notice three days on.
     assert [step for step, _ in sent] == ["renewal_reminder", "payment_failed", "final_notice"]
+    # The other subscription's cancellation ended its own reminder only.
+    assert decisions.count(("subscription-renewal", "ended", "exit goal: Subscription Cancelled")) == 1
+    assert not [d for d in decisions if d[1] == "resumed"]
     assert decisions.count(("failed-payment", "started", None)) == 1
     # A detail that breaks the declaration waits in the dead-letter queue, saying why.
     (invalid,) = [reason for _, outcome, reason in decisions if outcome == "invalid"]

@@ -197,3 +197,34 @@ def test_a_declared_events_occurrence_is_its_entry_whatever_its_properties_are_c
     raw["detail"] = {"customer": {"id": "c1"}, "order_id": "O-1", "message_id": "m-7", "sku": "MUG"}
     event = parse_inbound(raw, ShopContract(events={declared.name: declared}))
     assert (event.order_id, event.trigger_id) == ("O-1", "message_id=m-7")
+
+
+def test_same_compares_the_triggers_properties_with_the_arriving_events():
+    journey: Journey = LIBRARY.journeys()["subscription-renewal"]
+    (goal,) = [goal for goal in journey.exit_on if goal.event == "Subscription Cancelled"]
+    assert goal.same == ["subscription_id"] and journey.matched_at_entry() == {"subscription_id"}
+    scheduled = parse_inbound(custom("subscription-renewal-scheduled"), CONTRACT)
+    profile = CustomerProfile(customer_id="cus-kai", timezone="Europe/Madrid", updated_at=AT)
+    (start,) = journeys_to_enter(scheduled, [journey], profile, None, send_times=SEND_TIMES)
+    assert start.matched == {"subscription_id": "sub-kai-1"}
+    entry = _entry(None, scheduled.trigger_id).model_copy(update={"matched": start.matched})
+    cancelled = custom("subscription-cancelled")
+    cancelled["detail"] = {**cancelled["detail"], "subscription_id": "sub-kai-1"}
+    assert reaches_goal(parse_inbound(cancelled, CONTRACT), journey, goal, entry)
+    cancelled["detail"] = {**cancelled["detail"], "subscription_id": "sub-kai-2"}
+    assert not reaches_goal(parse_inbound(cancelled, CONTRACT), journey, goal, entry)
+
+
+def test_same_names_properties_both_events_declare(tmp_path):
+    (tmp_path / "journeys").mkdir()
+    (tmp_path / "journeys" / "restock.yaml").write_text(
+        "name: restock\nversion: 1\ntrigger: {event: Back In Stock}\n"
+        "exit_on:\n  - {event: Order Placed, same_order: false, same: [product_id]}\n"
+        "steps:\n  - id: tell\n    send: {channel: email, template: back_in_stock, purpose: transactional}\n"
+    )
+    library = Library(tmp_path)
+    found = [str(p) for p in errors(check_journeys(library.journeys(), library.sources(), library))]
+    assert any(
+        "exit goal 1: same: product_id is no property of Order Placed: `same` compares properties" in p
+        for p in found
+    )

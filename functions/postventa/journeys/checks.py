@@ -246,9 +246,9 @@ class _JourneyChecks:
                 if fact is not None and fact.kind != "date":
                     self.add(labels, f"wait_until: {step.wait_until.date_field} is not a date")
             elif isinstance(step, WaitForEventStep):
-                self.same_order(
-                    labels, step.wait_for_event.event, step.wait_for_event.same_order, "waits for"
-                )
+                awaited = step.wait_for_event
+                self.same_order(labels, awaited.event, awaited.same_order, "waits for")
+                self.same_properties(labels, awaited.event, awaited.same)
             elif isinstance(step, BranchStep):
                 self.cases(step, sent)
             after = sent
@@ -294,6 +294,20 @@ class _JourneyChecks:
                 note=True,
             )
 
+    def same_properties(self, labels: tuple[str, ...], event: str, names: list[str]) -> None:
+        """`same` compares properties the trigger and this event both declare."""
+        declared = self.library.contract.events
+        started = declared.get(str(self.journey.trigger.event))
+        arriving = declared.get(event)
+        for name in names:
+            for what, declaration in (("the trigger", started), (event, arriving)):
+                if declaration is None or name not in declaration.properties:
+                    self.add(
+                        labels,
+                        f"same: {name} is no property of {what}: `same` compares properties "
+                        "of two events the shop declared",
+                    )
+
     def entry_rules(self) -> None:
         journey = self.journey
         if journey.entry is EntryRule.ONCE_PER_CUSTOMER and journey.reentry_after is not None:
@@ -303,6 +317,7 @@ class _JourneyChecks:
         for number, goal in enumerate(journey.exit_on, 1):
             labels = (f"exit goal {number}",)
             self.same_order(labels, goal.event, goal.same_order, "exits on")
+            self.same_properties(labels, goal.event, goal.same)
             if goal.same_order and goal.event is journey.trigger.event:
                 self.add(
                     labels,

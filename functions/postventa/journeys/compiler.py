@@ -287,7 +287,11 @@ def compile_journey(journey: Journey, *, run_step_arn: str, register_wait_arn: s
                 "Parameters": {
                     "FunctionName": register_wait_arn,
                     "Payload": task_payload(
-                        WaitRequest, event=awaited.event, same_order=awaited.same_order, **carried
+                        WaitRequest,
+                        event=awaited.event,
+                        same_order=awaited.same_order,
+                        **({"same": awaited.same} if awaited.same else {}),
+                        **carried,
                     ),
                 },
                 "TimeoutSeconds": int(awaited.timeout.total_seconds()),

@@ -150,7 +150,9 @@ def journey_graph(journey: Journey) -> JourneyGraph:
         nodes.append(Node(END, ("end",), "stadium"))
     for goal in journey.exit_on:
         kind = "goal" if goal.converts else "exit"
-        scope = "this order" if goal.same_order else "any order"
+        scope = (
+            "this order" if goal.same_order else f"same {', '.join(goal.same)}" if goal.same else "any order"
+        )
         text = f"{kind}: {goal.event} ({scope}) ends the journey"
         nodes.append(Node(f"{kind}_{str(goal.event).lower().replace(' ', '_')}", (text,), "slanted"))
     edges = [Edge("start", first), *(edge for step in steps for edge in edges_of[step.id])]

@@ -192,9 +192,16 @@ class Branch(_Strict):
     then: Literal["continue", "end"] = "continue"
 
 
+SAME_PROPERTIES_DESCRIPTION = (
+    "Properties of the shop's events that must hold the same values in this event as in the one "
+    "that started the journey, e.g. [subscription_id]: one subscription's event, not another's"
+)
+
+
 class WaitForEventAction(_Strict):
     event: EventName
     same_order: bool = Field(default=True, description="Only an event for the order that started the journey")
+    same: list[str] = Field(default_factory=list, description=SAME_PROPERTIES_DESCRIPTION)
     timeout: Duration
     on_event: Branch = Field(default_factory=Branch)
     on_timeout: Branch = Field(default_factory=Branch)
@@ -390,6 +397,7 @@ class EntryRule(StrEnum):
 class ExitGoal(_Strict):
     event: EventName
     same_order: bool = True
+    same: list[str] = Field(default_factory=list, description=SAME_PROPERTIES_DESCRIPTION)
     converts: bool = Field(default=False, description="Reaching it counts as a conversion of the journey")
     partial_refund: bool = Field(
         default=False,
@@ -507,6 +515,10 @@ class Journey(_Strict):
             *(step.wait_for_event.event for step in self.all_steps() if isinstance(step, WaitForEventStep)),
         ]
         return {str(event) for event in named if event is not None and not isinstance(event, DetailType)}
+
+    def matched_at_entry(self) -> set[str]:
+        """The trigger's properties an exit goal compares (`same`): kept on the entry."""
+        return {name for goal in self.exit_on for name in goal.same}
 
     def exits_on(self, event: str) -> ExitGoal | None:
         return next((goal for goal in self.exit_on if goal.event == event), None)

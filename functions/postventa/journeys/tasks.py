@@ -137,6 +137,7 @@ class WaitRequest(StepContext):
     task_token: Annotated[str, From("$$.Task.Token")]
     event: EventName
     same_order: bool = True
+    same: list[str] | None = None  # the trigger's properties the awaited event must match
 
 
 # What run_step answers; the journey's Choice and Wait states read the one field of each.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ class JourneyStart:
     execution_name: str
     execution_input: dict[str, Any]
     refused: str | None = None  # why this customer may not enter now (re-entry too soon)
+    matched: dict[str, str] = field(default_factory=dict)  # what the exit goals' `same` compares
 
 
 def execution_name(journey: Journey, customer_id: str, trigger_id: str) -> str:
@@ -128,6 +129,7 @@ def journeys_to_enter(
                     **({"trigger": detail} if journey.carries_trigger else {}),
                 },
                 refused=reentry_refusal(journey, entries, event.received_at, trigger_id),
+                matched=same_values(journey.matched_at_entry(), detail or {}),
             )
         )
     return starts
@@ -152,6 +154,15 @@ def reaches_goal(event: InboundEvent, journey: Journey, goal: ExitGoal, entry: J
     delivered again (a journey that exits on a newer event of its own kind)."""
     if event.detail_type == journey.trigger.event and entry.trigger_id == event.trigger_id:
         return False
+    if goal.same:
+        kept = {name: entry.matched[name] for name in goal.same if name in entry.matched}
+        if same_values(goal.same, event.detail.model_dump(mode="json")) != kept:
+            return False  # another subscription's, say
     if goal.same_order:
         return entry.order_id == event.order_id
     return entry.order_id is None or entry.order_id != event.order_id
+
+
+def same_values(names: Iterable[str], detail: Mapping[str, Any]) -> dict[str, str]:
+    """An event's values of the properties `same` compares, as text (absent ones are left out)."""
+    return {name: str(detail[name]) for name in names if detail.get(name) is not None}

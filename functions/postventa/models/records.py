@@ -238,6 +238,9 @@ class JourneyEntry(_Record):
     entered_at: AwareDatetime
     ended_reason: str | None = None
     converted: bool = False
+    matched: dict[str, str] = Field(
+        default_factory=dict, description="The trigger's values of the properties exit goals compare (same)"
+    )
 
 
 class MessageStatus(StrEnum):
@@ -357,6 +360,9 @@ class PendingWait(_Record):
     step: str
     task_token: str
     registered_at: AwareDatetime
+    matched: dict[str, str] = Field(
+        default_factory=dict, description="The trigger's values the awaited event must hold too (same)"
+    )
 
 
 DecisionKind = Literal[

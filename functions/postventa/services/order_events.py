@@ -8,7 +8,7 @@ from typing import Any
 
 from postventa.journeys.model import Journey
 from postventa.logic.channels import ORDERED_SINCE_CHECKOUT, ordered_since
-from postventa.logic.entry import journeys_to_enter, journeys_to_exit, reaches_goal
+from postventa.logic.entry import journeys_to_enter, journeys_to_exit, reaches_goal, same_values
 from postventa.logic.occasions import calendar_keys
 from postventa.logic.send_time import SendTimes
 from postventa.logic.sms import e164
@@ -259,6 +259,7 @@ class OrderEventService:
                 order_id=event.order_id,
                 execution_name=start.execution_name,
                 entered_at=event.received_at,
+                matched=start.matched,
             )
             if not self._store.claim_entry(entry):
                 decide("duplicate", **about, reason=f"already entered for {start.trigger_id}")
@@ -308,7 +309,10 @@ class OrderEventService:
         """Each journey waiting for this event (wait_for_event) goes on."""
         if event.detail_type not in self._awaited:
             return
+        detail = event.detail.model_dump(mode="json")
         for wait in self._store.waits_for(customer_id, event.order_id, str(event.detail_type)):
+            if wait.matched and same_values(wait.matched, detail) != wait.matched:
+                continue  # awaits the same subscription's, say: not this one
             if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
                 decide(
                     "resumed",

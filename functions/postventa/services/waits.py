@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from postventa.journeys.tasks import WaitRequest, WaitResult
+from postventa.logic.entry import same_values
 from postventa.logic.waits import already_happened
 from postventa.models.events import DetailType
 from postventa.models.records import MessageRecord, MessageStatus, PendingWait
@@ -37,6 +38,7 @@ class WaitRegistrar:
             step=request.step,
             task_token=request.task_token,
             registered_at=request.now,
+            matched=same_values(request.same or [], request.trigger or {}),
         )
         # Write first, then look: on_order writes the order first, then looks for waits, so an
         # event racing this registration is seen by at least one side; a second resume is refused.
