@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import boto3
 import pytest
@@ -251,3 +251,37 @@ def test_the_review_button_leads_to_the_shops_destination_with_its_campaign_tags
     # the preference centre's signed links are not the shop's pages: they stay as signed
     assert [h for h in hrefs if "/unsubscribe?" in h or "/preferences?" in h]
     assert not [h for h in hrefs if "utm_" in h and ("/unsubscribe?" in h or "/preferences?" in h)]
+
+
+@pytest.mark.parametrize(("subscription", "waiting"), [("sub-kai-1", False), ("sub-kai-2", True)])
+def test_a_wait_for_a_shops_event_registered_after_it_arrived_resumes_at_once(subscription, waiting):
+    """A held or retried send can park the journey after the event it waits for arrived: on_order
+    noted it (DynamoDB, in moto), so the wait resumes at once, for the same subscription only."""
+    from postventa.journeys.library import Library
+    from postventa.local.simulate import LocalPostventa
+    from postventa.models.inbound import parse_inbound
+
+    library = Library()
+    failed = load_json(EVENTS / "custom" / "subscription-payment-failed.json")
+    renewed = load_json(EVENTS / "custom" / "subscription-renewed.json")
+    renewed["detail"] = {**renewed["detail"], "subscription_id": subscription}
+    journeys = {"failed-payment": library.journeys()["failed-payment"]}
+    with LocalPostventa(journeys, start=T0, library=library) as local:
+        local.deliver(renewed)  # before the failure's journey reached its wait
+        trigger = parse_inbound(failed, library.contract).detail.model_dump(mode="json", exclude={"customer"})
+        resumed: list[str] = []
+        request = WaitRequest(
+            execution_id="arn:execution:late",
+            step="renewed",
+            now=datetime.fromisoformat(renewed["time"]),
+            journey="failed-payment",
+            version=1,
+            customer_id="cus-kai",
+            task_token="late-token",
+            event="Subscription Renewed",
+            same_order=False,
+            same=["subscription_id"],
+            trigger={**trigger, "occurred_at": "2026-03-10T06:05:00Z"},
+        )
+        assert _registrar(local, resumed).register(request) == WaitResult(waiting=waiting)
+        assert resumed == ([] if waiting else ["late-token"])

@@ -36,6 +36,7 @@ from postventa.models.records import (
     OrderOutcome,
     OrderRecord,
     PendingWait,
+    SeenEvent,
     StepDecision,
 )
 
@@ -48,6 +49,7 @@ class _Customer:
     decisions: dict[tuple[str, str], StepDecision] = field(default_factory=dict)  # by execution, step
     nps: dict[str, NpsAnswer] = field(default_factory=dict)  # by survey message (or time)
     waits: dict[tuple[str, str, str, str], PendingWait] = field(default_factory=dict)
+    seen: dict[tuple[str, str], SeenEvent] = field(default_factory=dict)  # by event and event id
     cards: dict[str, InboxCard] = field(default_factory=dict)  # the app inbox's, by message
     ledger: ContactLedger | None = None
     orders: dict[str, OrderRecord] = field(default_factory=dict)
@@ -419,6 +421,12 @@ class MemoryStore:
         return [
             w for key, w in self.customers[customer_id].waits.items() if key[0] in orders and key[1] == event
         ]
+
+    def note_event(self, seen: SeenEvent) -> None:
+        self.customers[seen.customer_id].seen[(seen.event, seen.event_id)] = seen
+
+    def seen_since(self, customer_id: str, event: str, since: datetime) -> list[SeenEvent]:
+        return [s for s in self.customers[customer_id].seen.values() if s.event == event and s.at >= since]
 
     def retire(self, customer_id: str, execution_arn: str, placed_before: datetime) -> Retired:
         """What an ended execution leaves that no decision reads again (a backtest's memory then

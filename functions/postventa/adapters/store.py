@@ -33,6 +33,7 @@ from postventa.models.records import (
     OrderRecord,
     PendingWait,
     ProfileScore,
+    SeenEvent,
     StepDecision,
 )
 
@@ -544,6 +545,18 @@ class Store:
             wait
             for prefix in sorted(prefixes)
             for wait in self._query(PendingWait, _customer(customer_id), prefix)
+        ]
+
+    def note_event(self, seen: SeenEvent) -> None:
+        expires = int((seen.at + WAIT_RETENTION).timestamp())
+        key = f"SEEN#{seen.event}#{seen.at.isoformat()}#{seen.event_id}"
+        self._table.put_item(Item=_item(seen, _customer(seen.customer_id), key, expires_at=expires))
+
+    def seen_since(self, customer_id: str, event: str, since: datetime) -> list[SeenEvent]:
+        return [
+            seen
+            for seen in self._query(SeenEvent, _customer(customer_id), f"SEEN#{event}#")
+            if seen.at >= since
         ]
 
     @staticmethod

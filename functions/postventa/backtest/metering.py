@@ -75,6 +75,8 @@ STORE: dict[str, Operation] = {
     "put_wait": WRITE,
     "delete_wait": WRITE,
     "waits_for": READ,
+    "note_event": WRITE,
+    "seen_since": READ,
     "put_card": WRITE,
     "cards_of": READ,
     "mark_read": WRITE,

@@ -29,3 +29,14 @@ def events_awaited(journeys: Iterable[Journey]) -> frozenset[str]:
         for step in journey.all_steps()
         if isinstance(step, WaitForEventStep)
     )
+
+
+def declared_events_awaited(journeys: Iterable[Journey]) -> dict[str, frozenset[str]]:
+    """The shop's events some step waits for, each with the properties those waits compare
+    (`same`): on_order notes each as it arrives, for a wait registered after it."""
+    awaited: dict[str, set[str]] = {}
+    for journey in journeys:
+        for step in journey.all_steps():
+            if isinstance(step, WaitForEventStep) and not isinstance(step.wait_for_event.event, DetailType):
+                awaited.setdefault(str(step.wait_for_event.event), set()).update(step.wait_for_event.same)
+    return {event: frozenset(names) for event, names in awaited.items()}

@@ -350,6 +350,17 @@ class JourneyControl(_Record):
         return self.state in (JourneyState.RUNNING, JourneyState.PAUSED)
 
 
+class SeenEvent(_Record):
+    """A shop's event some wait_for_event awaits, as it arrived: a wait registered after it (a send
+    held, a Task retried) still sees it. Holds only the values `same` compares."""
+
+    customer_id: str
+    event: str
+    event_id: str
+    at: AwareDatetime
+    matched: dict[str, str] = Field(default_factory=dict)
+
+
 class PendingWait(_Record):
     """A journey parked on a wait_for_event step, resumed by the event with its task token."""
 

@@ -12,7 +12,7 @@ from postventa.logic.entry import journeys_to_enter, journeys_to_exit, reaches_g
 from postventa.logic.occasions import calendar_keys
 from postventa.logic.send_time import SendTimes
 from postventa.logic.sms import e164
-from postventa.logic.waits import events_awaited
+from postventa.logic.waits import declared_events_awaited, events_awaited
 from postventa.models.custom import OURS_ALONE, ShopContract
 from postventa.models.events import (
     CheckoutStartedV1,
@@ -41,6 +41,7 @@ from postventa.models.records import (
     NpsAnswer,
     OrderRecord,
     OrderStatus,
+    SeenEvent,
 )
 from postventa.services.erasure import CustomerErasure
 from postventa.services.errors import StepRetryable
@@ -102,6 +103,7 @@ class OrderEventService:
         self._invalid_events = invalid_events
         self._journeys = journeys
         self._awaited = events_awaited(journeys.values())
+        self._noted = declared_events_awaited(journeys.values())
         self._exit_events = {goal.event for journey in journeys.values() for goal in journey.exit_on}
         self._spaced = [journey for journey in journeys.values() if journey.reentry_after is not None]
         self._emit = emit
@@ -310,6 +312,17 @@ class OrderEventService:
         if event.detail_type not in self._awaited:
             return
         detail = event.detail.model_dump(mode="json")
+        noted = self._noted.get(str(event.detail_type))
+        if noted is not None:  # noted first, then looked for: a wait registering now sees one side
+            self._store.note_event(
+                SeenEvent(
+                    customer_id=customer_id,
+                    event=str(event.detail_type),
+                    event_id=event.event_id,
+                    at=getattr(event.detail, "occurred_at", None) or event.received_at,
+                    matched=same_values(noted, detail),
+                )
+            )
         for wait in self._store.waits_for(customer_id, event.order_id, str(event.detail_type)):
             if wait.matched and same_values(wait.matched, detail) != wait.matched:
                 continue  # awaits the same subscription's, say: not this one

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from postventa.journeys.tasks import WaitRequest, WaitResult
 from postventa.logic.entry import same_values
@@ -44,11 +45,27 @@ class WaitRegistrar:
         # event racing this registration is seen by at least one side; a second resume is refused.
         self._store.put_wait(wait)
         order = self._store.get_order(request.order_id) if request.order_id else None
-        if already_happened(request.event, order) or self._engaged(request):
+        if already_happened(request.event, order) or self._engaged(request) or self._seen(request, wait):
             self._workflows.resume(request.task_token, {"already": True})
             self._store.delete_wait(wait)
             return WaitResult(waiting=False)
         return WaitResult(waiting=True)
+
+    def _seen(self, request: WaitRequest, wait: PendingWait) -> bool:
+        """A shop's event awaited here that arrived since the journey's own event (on_order notes
+        each): the wait registered after it, a send before it held or retried."""
+        if isinstance(request.event, DetailType):
+            return False
+        trigger = request.trigger or {}
+        since = (
+            datetime.fromisoformat(trigger["occurred_at"]) if "occurred_at" in trigger else request.started_at
+        )
+        if since is None:
+            return False
+        return any(
+            all(seen.matched.get(name) == value for name, value in wait.matched.items())
+            for seen in self._store.seen_since(request.customer_id, str(request.event), since)
+        )
 
     def _engaged(self, request: WaitRequest) -> bool:
         """An open, a click or a refusal of this execution's message that came before the wait
