@@ -156,7 +156,7 @@ def reaches_goal(event: InboundEvent, journey: Journey, goal: ExitGoal, entry: J
         return False
     if goal.same:
         kept = {name: entry.matched[name] for name in goal.same if name in entry.matched}
-        if same_values(goal.same, event.detail.model_dump(mode="json")) != kept:
+        if same_values(goal.same, event.properties) != kept:
             return False  # another subscription's, say
     if goal.same_order:
         return entry.order_id == event.order_id

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from postventa.models.common import Day, ExternalId, Moment, Money, WebLink
-from postventa.models.events import CUSTOM_EVENT_NAME, CustomerV1, DetailType
+from postventa.models.events import CUSTOM_EVENT_NAME, OURS, CustomerV1, DetailType
 
 PROPERTY_NAME = r"^[a-z][a-z0-9_]{0,63}$"
 PropertyType = Literal["text", "number", "integer", "bool", "date", "datetime", "url", "money", "list"]
@@ -93,7 +93,7 @@ class CustomEventDeclaration(_Declared):
     @field_validator("name")
     @classmethod
     def _not_ours(cls, name: str) -> str:
-        if name in set(DetailType):
+        if name in OURS:
             raise ValueError(f"{name!r} is one of Postventa's own events: name yours otherwise")
         return name
 

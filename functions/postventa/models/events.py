@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
@@ -46,12 +46,14 @@ class DetailType(StrEnum):
     MESSAGE_UNDELIVERED = "Message Undelivered"
 
 
+OURS = frozenset(DetailType)  # Postventa's own detail-types, as a shop's event names are checked against
+
 # A shop's own detail-type (models/custom.py), e.g. Back In Stock: words starting in capitals.
 CUSTOM_EVENT_NAME = r"^[A-Z][A-Za-z0-9]*( [A-Z0-9][A-Za-z0-9]*){0,7}$"
 
 
 def _event_name(name: str) -> str:
-    if name in set(DetailType):
+    if name in OURS:
         return DetailType(name)
     if not re.fullmatch(CUSTOM_EVENT_NAME, name):
         raise ValueError(
@@ -338,7 +340,7 @@ CARRIED_IN_JOURNEY = frozenset({DetailType.CHECKOUT_STARTED})
 def carried_in_journey(event: str) -> bool:
     """Whether a journey started by this event carries it: ours the store does not keep, and
     every event a shop declared."""
-    return event in CARRIED_IN_JOURNEY or event not in set(DetailType)
+    return event in CARRIED_IN_JOURNEY or event not in OURS
 
 
 class InboundEvent(BaseModel):
@@ -370,6 +372,13 @@ class InboundEvent(BaseModel):
             or getattr(self.detail, "message_id", None)
             or self.event_id
         )
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """A declared event's properties, as JSON values (what `same` compares); none for ours."""
+        if not isinstance(self.detail, CustomEventV1):
+            return {}
+        return self.detail.model_extra or {}
 
     @property
     def customer_id(self) -> str | None:

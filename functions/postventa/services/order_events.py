@@ -311,7 +311,6 @@ class OrderEventService:
         """Each journey waiting for this event (wait_for_event) goes on."""
         if event.detail_type not in self._awaited:
             return
-        detail = event.detail.model_dump(mode="json")
         noted = self._noted.get(str(event.detail_type))
         if noted is not None:  # noted first, then looked for: a wait registering now sees one side
             self._store.note_event(
@@ -320,11 +319,11 @@ class OrderEventService:
                     event=str(event.detail_type),
                     event_id=event.event_id,
                     at=getattr(event.detail, "occurred_at", None) or event.received_at,
-                    matched=same_values(noted, detail),
+                    matched=same_values(noted, event.properties),
                 )
             )
         for wait in self._store.waits_for(customer_id, event.order_id, str(event.detail_type)):
-            if wait.matched and same_values(wait.matched, detail) != wait.matched:
+            if wait.matched and same_values(wait.matched, event.properties) != wait.matched:
                 continue  # awaits the same subscription's, say: not this one
             if self._workflows.resume(wait.task_token, {"event_id": event.event_id}):
                 decide(
